@@ -1,0 +1,96 @@
+"""The measure catalogue: ids, labels, units, polarity, definitions and formulas.
+
+Everything about a measure is written once, in ``catalogue/measures.yml``; this module reads it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+UNITS = {"FTE", "headcount", "percent", "cases", "cases per FTE", "days", "children per social worker"}
+POLARITIES = {"lower", "higher", "neutral"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    label: str
+    unit: str
+    polarity: str
+    definition: str
+    decimals: int
+    group: str
+    key: bool = False
+    numerator: str | None = None
+    denominator: str | None = None
+
+    @property
+    def is_rate(self) -> bool:
+        return self.numerator is not None
+
+    @property
+    def denominator_ids(self) -> tuple[str, ...]:
+        return tuple(self.denominator.split("+")) if self.denominator else ()
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, Measure]:
+    """All measures, keyed by id, in catalogue order."""
+    text = resources.files("benchmark").joinpath("catalogue/measures.yml").read_text(encoding="utf-8")
+    out: dict[str, Measure] = {}
+    for raw in yaml.safe_load(text)["measures"]:
+        m = Measure(**raw)
+        if m.unit not in UNITS or m.polarity not in POLARITIES:
+            raise ValueError(f"measures.yml: {m.id} has unknown unit or polarity")
+        out[m.id] = m
+    for m in out.values():
+        for ref in (m.numerator, *m.denominator_ids):
+            if ref and ref not in out:
+                raise ValueError(f"measures.yml: {m.id} refers to unknown measure {ref}")
+    return out
+
+
+def get(measure_id: str) -> Measure:
+    try:
+        return catalogue()[measure_id]
+    except KeyError:
+        raise KeyError(f"unknown measure {measure_id!r}; known: {', '.join(catalogue())}") from None
+
+
+def key_measures() -> list[Measure]:
+    return [m for m in catalogue().values() if m.key]
+
+
+def working_days(time_period: int) -> int:
+    """Working days DfE uses for the absence rate in the reporting year ending 30 Sep ``time_period``.
+
+    254 when the year 1 October (time_period - 1) to 30 September (time_period) contains 29 February,
+    otherwise 253.
+    """
+    return 254 if calendar.isleap(time_period) else 253
+
+
+def rate(measure_id: str, components: dict[str, float], time_period: int | None = None) -> float | None:
+    """Compute a rate from its components on DfE's formula (unrounded). None when undefined."""
+    m = get(measure_id)
+    if not m.is_rate:
+        raise ValueError(f"{measure_id} is not a rate")
+    try:
+        num = components[m.numerator]
+        den = sum(components[d] for d in m.denominator_ids)
+    except KeyError:
+        return None
+    if num is None or den is None:
+        return None
+    if measure_id == "absence_rate_fte":
+        if time_period is None:
+            raise ValueError("absence_rate_fte needs the time_period for its working days")
+        den = den * working_days(time_period)
+    if not den:
+        return None
+    return num / den * (1 if m.unit == "cases per FTE" else 100)
