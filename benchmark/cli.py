@@ -5,6 +5,8 @@ Each command parses its options, calls one library function and prints.
 
 from __future__ import annotations
 
+import sqlite3
+
 import click
 
 from . import __version__
@@ -23,3 +25,115 @@ def cli():
     Example:
         csww build --from ./downloads/csww_indicators_2017_to_2025.csv
     """
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """Failures that are the user's input or the network, shown as a message rather than a traceback."""
+    from .ees import FetchError
+    from .readers import InputError
+
+    return (InputError, FetchError, OSError, sqlite3.Error)
+
+
+def _fail(exc: Exception) -> None:
+    """Print every problem an input error carries and exit non-zero."""
+    from .readers import InputError
+
+    if isinstance(exc, InputError):
+        n = len(exc.problems)
+        raise CLIError(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.\n" + exc.summary())
+    raise CLIError(str(exc))
+
+
+@cli.command()
+@click.option("--from", "sources", multiple=True, type=click.Path(),
+              help="A DfE CSV file, a folder (searched recursively) or an EES release ZIP. Repeatable. "
+                   "Without it, the latest release is fetched from EES.")
+@click.option("--out", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Output folder; the database is OUT/csww.db.")
+@click.option("--ees-url", envvar="CSWW_EES_URL", default=None, help="EES content API base URL (env CSWW_EES_URL).")
+@click.option("--cache-dir", envvar="CSWW_CACHE", default=None, type=click.Path(file_okay=False),
+              help="Download cache (env CSWW_CACHE).")
+@click.option("--offline", is_flag=True, help="Without --from: build from the download cache only, never the network.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+def build(sources, out, ees_url, cache_dir, offline, quiet):
+    """Build OUT/csww.db from DfE children's social work workforce files.
+
+    Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
+    data), keeps DfE's symbols apart from zero, takes each value from the newest release that has it
+    and keeps every release's value in observation_revisions.
+
+    \b
+    Examples:
+        csww build --from ~/Downloads/csww_indicators_2017_to_2025.csv --from ~/Downloads/sfr
+        csww build --from children-s-social-work-workforce_2025.zip --out build
+        csww build                      # fetch the latest release from EES first
+        csww build --offline            # use what 'csww fetch' cached earlier
+    """
+    from . import build as build_mod
+    from . import ees
+
+    try:
+        if not sources:
+            cache = ees.Cache(cache_dir)
+            if not offline:
+                client = ees.Client(ees_url)
+                ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
+            sources = cache.release_dirs()
+            if not sources:
+                raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+        with click.progressbar(length=1, label="Writing database", hidden=quiet) as bar:
+            def progress(done, total):
+                bar.length = total
+                bar.update(done - bar.pos)
+            report = build_mod.build(list(sources), out, progress=progress)
+    except _expected_errors() as exc:
+        _fail(exc)
+    lines = report.lines()
+    for line in lines if not quiet else lines[-1:]:
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--release", "releases", multiple=True,
+              help="Release slug to fetch, e.g. 2024 (repeatable). Default: the latest release.")
+@click.option("--zip", "whole_zip", is_flag=True, help="Download the whole release ZIP instead of the indicator CSVs.")
+@click.option("--ees-url", envvar="CSWW_EES_URL", default=None, help="EES content API base URL (env CSWW_EES_URL).")
+@click.option("--cache-dir", envvar="CSWW_CACHE", default=None, type=click.Path(file_okay=False),
+              help="Download cache (env CSWW_CACHE).")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the server on each request.")
+@click.option("--retries", default=4, show_default=True, help="Retries on connection errors, 429 and 5xx.")
+@click.option("--offline", is_flag=True, help="Do not touch the network: list what the cache holds.")
+def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
+    """Download DfE CSWW release files from Explore Education Statistics into the cache.
+
+    Each release is cached with a manifest.json recording every file's URL, size, SHA-256 and
+    download time. Files are checked (the ZIP opens, the CSV header is a known DfE layout) before
+    they enter the cache; a failed download leaves the cache as it was.
+
+    \b
+    Examples:
+        csww fetch                          # the latest release
+        csww fetch --release 2024 --release 2025
+        csww fetch --zip --cache-dir ./downloads
+        CSWW_EES_URL=http://localhost:8000/api csww fetch
+        csww fetch --offline                # list the cache
+    """
+    from . import ees
+
+    cache = ees.Cache(cache_dir)
+    try:
+        if not offline:
+            client = ees.Client(ees_url, timeout=timeout, retries=retries)
+            for release in releases or [None]:
+                folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
+                click.echo(f"cached {folder}")
+    except _expected_errors() as exc:
+        _fail(exc)
+    dirs = cache.release_dirs()
+    if offline and not dirs:
+        raise CLIError(f"{cache.root}: the download cache is empty")
+    for d in dirs if offline else []:
+        m = cache.manifest(d.name)
+        click.echo(f"{d}: release {m['release_slug']}, fetched {m['fetched_at']}, "
+                   + ", ".join(f["filename"] for f in m["files"]))

@@ -1,0 +1,121 @@
+"""``csww build``: read DfE files into the canonical tables of ``OUT/csww.db``."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, geography, measures, store
+from .readers import InputError, Problem, ReadResult, read_sources
+
+KEY = ["time_period", "area_code", "measure_id"]
+
+
+@dataclass
+class BuildReport:
+    database: Path
+    files: list[ReadResult]
+    observations: int
+    revisions: int
+    areas: int
+    skipped: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
+               for r in self.files]
+        out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
+        out.append(f"wrote {self.database}: {self.observations:,} observations, {self.revisions:,} release values, "
+                   f"{self.areas} areas")
+        return out
+
+
+def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All releases' values (``observation_revisions``) and the newest release's value for each key."""
+    frames = []
+    for r in results:
+        frames.append(r.observations.assign(release_id=r.release_id, data_year=r.data_year, source_file=r.source))
+    allobs = pd.concat(frames, ignore_index=True)
+    # The same release given twice (e.g. a file and a ZIP holding it) agrees with itself: keep one copy.
+    allobs = allobs.drop_duplicates(KEY + ["release_id", "value", "symbol"])
+    clash = allobs[allobs.duplicated(KEY + ["release_id"], keep=False)]
+    if len(clash):
+        first = clash.sort_values(KEY).head(10)
+        raise InputError([Problem(r.source_file, f"release {r.release_id} gives two different values for "
+                                  f"{r.area_code} {r.measure_id} {r.time_period}", int(r.source_row), r.source_column,
+                                  "" if pd.isna(r.value) else str(r.value)) for r in first.itertuples()])
+    revisions = allobs.sort_values(KEY + ["data_year"], kind="stable")
+    latest = revisions.drop_duplicates(KEY, keep="last")
+    return revisions, latest
+
+
+def build(sources: list[str | Path], out: str | Path = "build", progress=None) -> BuildReport:
+    """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem."""
+    skipped: list[str] = []
+    results = read_sources(sources, on_skip=skipped.append)
+    if not results:
+        raise InputError([Problem(", ".join(map(str, sources)), "no CSWW indicator files found")])
+    revisions, latest = combine(results)
+
+    sightings = pd.concat([r.sightings for r in results], ignore_index=True)
+    areas, area_codes, changes = geography.build_areas(sightings)
+    unknown = sorted(set(latest["measure_id"]) - set(measures.catalogue()))
+    if unknown:  # a reader mapping a column to a measure the catalogue lacks is a bug, not bad input
+        raise RuntimeError(f"measures missing from the catalogue: {unknown}")
+
+    db_path = Path(out) / "csww.db"
+    with store.atomic_path(db_path) as tmp:
+        conn = sqlite3.connect(tmp)
+        try:
+            store.create(conn)
+            _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            conn.commit()
+            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"foreign key check failed: {problems[:5]}")
+        finally:
+            conn.close()
+    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped)
+
+
+def _write(conn, results, revisions, latest, areas, area_codes, changes, progress) -> None:
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    store.insert_frame(conn, "build_info", pd.DataFrame(
+        {"key": ["toolkit_version", "built_at", "latest_release", "years"],
+         "value": [__version__, now, max(results, key=lambda r: r.data_year).release_id,
+                   f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]}))
+    releases = {}
+    for r in results:
+        meta = r.release_meta or {}
+        releases.setdefault(r.release_id, {
+            "release_id": r.release_id, "title": meta.get("release_title") or r.release_title, "kind": r.release_kind,
+            "data_year": r.data_year, "release_version_id": meta.get("release_version_id"),
+            "published": meta.get("published"), "url": meta.get("release_url")})
+    store.insert_frame(conn, "releases", pd.DataFrame(list(releases.values())))
+    counts = revisions.groupby("source_file").size()
+    store.insert_frame(conn, "source_files", pd.DataFrame([{
+        "sha256": r.sha256, "release_id": r.release_id, "file_name": r.source, "layout": r.layout, "size": r.size,
+        "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
+        "observations": int(counts.get(r.source, 0))} for r in results]))
+    store.insert_frame(conn, "measures", pd.DataFrame([{
+        "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
+        "definition": " ".join(m.definition.split()), "numerator": m.numerator, "denominator": m.denominator,
+        "decimals": m.decimals, "measure_group": m.group, "key_measure": int(m.key)}
+        for m in measures.catalogue().values()]))
+    store.insert_frame(conn, "areas", areas)
+    store.insert_frame(conn, "area_codes", area_codes)
+    store.insert_frame(conn, "area_changes", changes)
+    cols = ["time_period", "area_code", "measure_id", "value", "symbol", "release_id", "source_file", "source_row"]
+    chunks = [("observations", latest[cols]), ("observation_revisions", revisions[cols])]
+    total = sum(len(df) for _, df in chunks)
+    done = 0
+    for table, df in chunks:
+        for start in range(0, len(df), 20000):
+            part = df.iloc[start:start + 20000]
+            store.insert_frame(conn, table, part)
+            done += len(part)
+            if progress:
+                progress(done, total)

@@ -1,0 +1,153 @@
+"""Areas: England, regions and local authorities; joint returns, reorganisations and code history.
+
+Areas are keyed by a code that stays stable across DfE releases (see ``catalogue/geography.yml``):
+E92000001 for England, the E12/E13 code for a region, the DfE 3-digit number for a local authority
+("314 / 318" for a joint return). ONS 9-character codes are attributes with their own history.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+ENGLAND = "E92000001"
+
+
+@lru_cache(maxsize=1)
+def config() -> dict:
+    text = resources.files("benchmark").joinpath("catalogue/geography.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def regions() -> dict[str, str]:
+    return dict(config()["regions"])
+
+
+def parent_region(region_code: str | None) -> str | None:
+    """The E12 region an area's region belongs to: London for Inner and Outer London."""
+    if not region_code:
+        return None
+    return config()["region_parents"].get(region_code, region_code)
+
+
+@lru_cache(maxsize=None)
+def _joint_members() -> dict[str, tuple[str, int]]:
+    return {m["code"]: (j["code"], j["from_year"]) for j in config()["joint_returns"] for m in j["members"]}
+
+
+def joint_return_of(la_code: str, time_period: int) -> str | None:
+    """The joint return that covers ``la_code`` in ``time_period``, if any."""
+    hit = _joint_members().get(la_code)
+    if hit and time_period >= hit[1]:
+        return hit[0]
+    return None
+
+
+def normalise_la_code(code: str) -> str:
+    """DfE's 3-digit code as text: '301', '314 / 318' (tolerating '301.0' and odd spacing)."""
+    parts = [p.strip() for p in str(code).split("/")]
+    parts = [p[:-2] if p.endswith(".0") else p for p in parts]
+    return " / ".join(parts)
+
+
+def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Turn the areas seen in the data into the ``areas``, ``area_codes`` and ``area_changes`` tables.
+
+    ``sightings`` has one row per area, year and release it appears in, newest release last. Names,
+    ONS codes and regions come from the newest sighting; joint-return members and reorganisations
+    come from ``geography.yml``.
+    """
+    cfg = config()
+    s = sightings.sort_values(["data_year", "time_period"], kind="stable")
+    latest = s.groupby("area_code", sort=False).tail(1).set_index("area_code")
+    years = s.groupby("area_code")["time_period"].agg(["min", "max"])
+
+    successors: dict[str, list[str]] = {}
+    predecessors: dict[str, list[str]] = {}
+    changes = []
+    for r in cfg["reorganisations"]:
+        for p in r["predecessors"]:
+            for q in r["successors"]:
+                successors.setdefault(p, []).append(q)
+                predecessors.setdefault(q, []).append(p)
+                changes.append({"predecessor_code": p, "successor_code": q, "first_year": r["first_year"],
+                                "kind": r["kind"], "note": " ".join(r["note"].split())})
+    for j in cfg["joint_returns"]:
+        for m in j["members"]:
+            changes.append({"predecessor_code": m["code"], "successor_code": j["code"], "first_year": j["from_year"],
+                            "kind": "joint return", "note": j["note"]})
+    code_notes = {c["code"]: f"ONS code changed from {c['old']} to {c['new']} on {c['from']} ({c['note']}); "
+                  "same council and DfE number, so the series continues." for c in cfg["code_changes"]}
+
+    rows = []
+    max_year = int(s["time_period"].max()) if len(s) else None
+    for code, a in latest.iterrows():
+        level = a["level"]
+        region = a["region_code"] or None
+        first, last = int(years.loc[code, "min"]), int(years.loc[code, "max"])
+        notes = []
+        if code in code_notes:
+            notes.append(code_notes[code])
+        if code in successors:
+            notes.append("Replaced from " + str(_first_year_of(code)) + " by " + ", ".join(successors[code]) + ".")
+        joint = next((j for j in cfg["joint_returns"] if j["code"] == code), None)
+        if joint:
+            notes.append("Joint return: " + " ".join(joint["note"].split()))
+        rows.append({
+            "area_code": code,
+            "level": level,
+            "area_name": joint["name"] if joint else a["area_name"],
+            "old_la_code": code if level == "Local authority" else None,
+            "new_la_code": a["new_la_code"] or None,
+            "region_code": region if level == "Local authority" else (parent_region(code) if level == "Regional" and parent_region(code) != code else None),
+            "region_name": (a["region_name"] or regions().get(region)) if level == "Local authority" else None,
+            "london_region_code": parent_region(region) if level == "Local authority" and parent_region(region) != region else None,
+            "joint_return_code": None,
+            "is_joint_return": int(bool(joint)),
+            "first_year": first,
+            "last_year": last,
+            "status": "current" if (max_year is None or last == max_year) and code not in successors else "former",
+            "predecessor_codes": ", ".join(predecessors.get(code, [])) or None,
+            "successor_codes": ", ".join(successors.get(code, [])) or None,
+            "note": " ".join(notes) or None,
+        })
+    # Members of joint returns have no rows of their own in DfE's files from the joint year on, but
+    # statistical neighbour models list them: keep them as areas that point at the joint row.
+    for j in cfg["joint_returns"]:
+        jrow = next((r for r in rows if r["area_code"] == j["code"]), None)
+        for m in j["members"]:
+            existing = next((r for r in rows if r["area_code"] == m["code"]), None)
+            if existing:
+                existing["joint_return_code"] = j["code"]
+                if jrow:
+                    existing.update({k: jrow[k] for k in ("region_code", "region_name", "london_region_code")})
+                continue
+            rows.append({
+                "area_code": m["code"], "level": "Local authority", "area_name": m["name"], "old_la_code": m["code"],
+                "new_la_code": m["ons"], "region_code": jrow["region_code"] if jrow else None,
+                "region_name": jrow["region_name"] if jrow else None,
+                "london_region_code": jrow["london_region_code"] if jrow else None,
+                "joint_return_code": j["code"], "is_joint_return": 0, "first_year": None, "last_year": None,
+                "status": "current", "predecessor_codes": None, "successor_codes": None,
+                "note": f"Published by DfE within the joint return {j['code']} from {j['from_year']}.",
+            })
+    areas = pd.DataFrame(rows)
+    level_order = {"National": 0, "Regional": 1, "Local authority": 2}
+    areas = areas.sort_values(["level", "area_code"], key=lambda c: c.map(level_order) if c.name == "level" else c)
+
+    la = s[s["new_la_code"].fillna("") != ""]
+    area_codes = (la.groupby(["area_code", "new_la_code"])
+                  .agg(first_year=("time_period", "min"), last_year=("time_period", "max"),
+                       releases=("release_id", lambda r: ", ".join(sorted(set(r)))))
+                  .reset_index().rename(columns={"new_la_code": "ons_code"}))
+    return areas.reset_index(drop=True), area_codes, pd.DataFrame(changes)
+
+
+def _first_year_of(code: str) -> int | None:
+    for r in config()["reorganisations"]:
+        if code in r["predecessors"]:
+            return r["first_year"]
+    return None

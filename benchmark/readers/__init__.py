@@ -1,0 +1,176 @@
+"""One reader per DfE file generation, chosen by the file's header (never by its name).
+
+``read_sources(paths)`` takes CSV files, folders (searched recursively) and EES release ZIPs and
+returns one :class:`ReadResult` per CSWW data file found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import ees, sfr
+from .base import InputError, Problem, ReadResult
+
+__all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
+           "iter_source_files"]
+
+#: Files from CSWW releases that are not indicator data; recognised so a folder can hold them.
+KNOWN_OTHER = {
+    "ees-role-by-ethnicity": {"OrgRole", "known_headcount", "white_perc"},
+    "cla-sw-count": {"cla_group", "sw_stability"},
+}
+
+
+@dataclass
+class SourceFile:
+    name: str  # display name: a path, or "archive.zip!data/file.csv"
+    data: bytes
+    release_meta: dict | None = None  # from a fetch manifest, when the file came from the cache
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def detect_layout(columns: list[str]) -> str | None:
+    """Name the layout a header belongs to, or None if it is not one we know."""
+    cols = set(columns)
+    if set(ees.GEOGRAPHY_COLUMNS) <= cols:
+        for layout, (_, mapping) in ees.LAYOUTS.items():
+            if set(mapping) <= cols:
+                return layout
+    if set(sfr.GEOGRAPHY_COLUMNS) <= cols and sfr.data_year(columns):
+        return "sfr"
+    for layout, needed in KNOWN_OTHER.items():
+        if needed <= cols:
+            return layout
+    return None
+
+
+def header_problem(name: str, columns: list[str]) -> Problem:
+    """Explain an unknown header against the closest layout we know."""
+    cols = set(columns)
+    title, mapping = max(ees.LAYOUTS.values(), key=lambda tm: len(cols & set(tm[1])))
+    expected = set(ees.GEOGRAPHY_COLUMNS) | set(mapping)
+    missing = sorted(expected - cols)
+    msg = (f"header is not a CSWW layout this toolkit knows; closest is the {title}, "
+           f"which also needs: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}")
+    return Problem(name, msg, 1, None, ",".join(columns[:6]) + (",..." if len(columns) > 6 else ""))
+
+
+def _frame(source: SourceFile) -> pd.DataFrame:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = source.data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+
+
+def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
+    """Read one CSV. Unknown headers raise (strict) or return None (files met while walking a folder)."""
+    df = _frame(source)
+    columns = [str(c) for c in df.columns]
+    layout = detect_layout(columns)
+    if layout is None or layout in KNOWN_OTHER:
+        if strict and layout is None:
+            raise InputError([header_problem(source.name, columns)])
+        return None
+    release_id = (source.release_meta or {}).get("release_slug")
+    if layout == "sfr":
+        return sfr.read(df, source.name, release_id=None)
+    return ees.read(df, source.name, layout, release_id=release_id)
+
+
+def iter_source_files(path: str | Path) -> tuple[list[SourceFile], bool]:
+    """The CSV files behind ``path`` and whether they were named explicitly (a file) or found (folder, ZIP)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError([Problem(str(path), "no such file or folder")])
+    if p.is_dir():
+        files = []
+        for f in sorted(p.rglob("*")):
+            if f.suffix.lower() == ".csv" and f.is_file():
+                files.append(SourceFile(str(f), f.read_bytes(), _manifest_for(f)))
+            elif f.suffix.lower() == ".zip" and f.is_file():
+                files.extend(_zip_members(f, _manifest_for(f)))
+        return files, False
+    if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
+        return _zip_members(p), False
+    return [SourceFile(str(p), p.read_bytes(), _manifest_for(p))], True
+
+
+def _manifest_for(f: Path) -> dict | None:
+    """Release details recorded by ``csww fetch`` beside a cached file."""
+    manifest = f.parent / "manifest.json"
+    if not manifest.exists():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    for entry in data.get("files", []):
+        if entry.get("filename") == f.name:
+            return {**{k: v for k, v in data.items() if k != "files"}, **entry}
+    return None
+
+
+def _zip_members(p: Path, meta: dict | None = None) -> list[SourceFile]:
+    try:
+        with zipfile.ZipFile(p) as z:
+            bad = z.testzip()
+            if bad:
+                raise InputError([Problem(f"{p}!{bad}", "damaged member in ZIP file (CRC check failed)")])
+            return [SourceFile(f"{p}!{name}", z.read(name), meta) for name in sorted(z.namelist())
+                    if name.lower().endswith(".csv") and not name.endswith("/")]
+    except zipfile.BadZipFile as exc:
+        raise InputError([Problem(str(p), f"not a readable ZIP file ({exc}); was the download cut short?")]) from None
+
+
+def read_sources(paths, on_skip=None) -> list[ReadResult]:
+    """Read every CSWW data file behind ``paths``; identical files (same SHA-256) are read once.
+
+    Every problem in every file is collected before raising, so one run reports them all.
+    """
+    results: list[ReadResult] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for path in paths:
+        try:
+            files, explicit = iter_source_files(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not files and not problems:
+            problems.append(Problem(str(path), "no CSV files found here"))
+        for source in files:
+            if source.sha256 in seen:
+                continue
+            seen.add(source.sha256)
+            try:
+                result = read_file(source, strict=explicit)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            if result is None:
+                if on_skip:
+                    on_skip(source.name)
+                continue
+            result.sha256 = source.sha256
+            result.size = len(source.data)
+            result.release_meta = source.release_meta
+            results.append(result)
+    if problems:
+        raise InputError(problems)
+    return results

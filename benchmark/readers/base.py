@@ -1,0 +1,121 @@
+"""What every reader shares: the tidy result, cell parsing, symbols and input errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+#: DfE's symbols in EES files (2024 data guidance); ":" and "~" are older, obsolete EES symbols.
+EES_SYMBOLS = {
+    "c": "suppressed for confidentiality",
+    "x": "not available",
+    "z": "not applicable",
+    "u": "low reliability",
+    "low": "rounds to zero but is not zero",
+    ":": "not available (older releases)",
+    "~": "rounds to zero (older releases)",
+}
+#: Symbols in the 2015-2016 SFR underlying data.
+SFR_SYMBOLS = {
+    "x": "suppressed or not available",
+    "..": "not available",
+    ".": "not applicable",
+    "-": "nil or rounds to zero",
+}
+SYMBOLS = {**SFR_SYMBOLS, **EES_SYMBOLS}
+
+#: Columns of every tidy observation frame a reader returns.
+OBSERVATION_COLUMNS = ["time_period", "area_code", "measure_id", "value", "symbol", "source_row", "source_column"]
+#: Columns of the area sightings a reader returns (one row per area and year it appears in).
+SIGHTING_COLUMNS = ["area_code", "level", "area_name", "old_la_code", "new_la_code", "region_code", "region_name",
+                    "time_period"]
+
+LEVELS = ("National", "Regional", "Local authority")
+
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    file: str
+    message: str
+    row: int | None = None  # line number in the file, header = 1
+    column: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        text = ", ".join(where) + ": " + self.message
+        if self.value is not None:
+            text += f" (value {self.value!r})"
+        return text
+
+
+class InputError(Exception):
+    """Raised when input cannot be used. Carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(self.summary())
+
+    def summary(self, limit: int = 50) -> str:
+        lines = [str(p) for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more problems")
+        return "\n".join(lines)
+
+
+@dataclass
+class ReadResult:
+    """What a reader makes of one file."""
+
+    source: str  # the file's display name (path, or zip path!member)
+    layout: str  # e.g. "ees-indicators"
+    release_id: str
+    release_title: str
+    release_kind: str  # "ees" or "sfr"
+    data_year: int  # the latest reporting year the file covers; orders releases
+    observations: pd.DataFrame
+    sightings: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    sha256: str | None = None
+    size: int | None = None
+    release_meta: dict | None = None  # release details from a fetch manifest
+
+
+def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
+                problems: list[Problem], allow_thousands: bool = False, allow_blank: bool = False):
+    """Split a column of text cells into (values, symbols), reporting anything else as a problem.
+
+    Returns two Series aligned with ``raw``: float values (NaN where a symbol stands) and the symbol
+    (None for a real number). A symbol is never read as zero.
+    """
+    text = raw.fillna("").astype(str).str.strip()
+    is_symbol = text.isin(list(symbols))
+    numeric_text = text
+    if allow_thousands:
+        has_sep = text.str.match(_THOUSANDS)
+        numeric_text = text.where(~has_sep, text.str.replace(",", "", regex=False))
+    is_number = numeric_text.str.match(_NUMBER)
+    is_blank = text.eq("")
+    bad = ~(is_symbol | is_number | (is_blank & allow_blank))
+    for idx in text.index[bad]:
+        why = ("blank cell where DfE publishes a number or a symbol" if text[idx] == ""
+               else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
+        problems.append(Problem(file, why, int(rows[idx]), column, text[idx]))
+    values = pd.to_numeric(numeric_text.where(is_number), errors="coerce")
+    negative = values < 0
+    for idx in values.index[negative.fillna(False)]:
+        problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
+                                int(rows[idx]), column, text[idx]))
+    syms = text.where(is_symbol, None)
+    return values, syms

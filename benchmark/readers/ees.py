@@ -1,0 +1,122 @@
+"""Readers for the tidy EES layouts: 2023+ "indicators" and the 2022 "headline measures" file."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import geography
+from .base import EES_SYMBOLS, LEVELS, OBSERVATION_COLUMNS, InputError, Problem, ReadResult, parse_cells
+
+GEOGRAPHY_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+                     "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
+
+#: 2023, 2024 and 2025 releases: the column names are the canonical measure ids.
+INDICATORS = {c: c for c in [
+    "inpost_fte", "inpost_headcount", "starters_fte", "starters_headcount", "leavers_fte", "leavers_headcount",
+    "turnover_rate_fte", "turnover_rate_headcount", "agency_fte", "agency_headcount", "agency_rate_fte",
+    "agency_rate_headcount", "agency_cover_fte", "agency_cover_rate_fte", "vacancy_fte", "vacancy_rate_fte",
+    "vacancy_agency_cover_rate_fte", "case_holders_fte", "cases", "caseload_fte", "working_days_lost_fte",
+    "absence_rate_fte"]}
+
+#: 2022 release: other names, no starters (reference section 2.4).
+HEADLINE_2022 = {
+    "social_worker_fte": "inpost_fte", "social_worker_headcount": "inpost_headcount",
+    "leaver_fte": "leavers_fte", "leaver_headcount": "leavers_headcount",
+    "turnover_rate_fte_%": "turnover_rate_fte", "turnover_rate_headcount_%": "turnover_rate_headcount",
+    "agency_fte": "agency_fte", "agency_headcount": "agency_headcount",
+    "agency_worker_rate_fte_%": "agency_rate_fte", "agency_worker_rate_headcount_%": "agency_rate_headcount",
+    "agency_cover_fte": "agency_cover_fte", "agency_cover_rate_fte_%": "agency_cover_rate_fte",
+    "vacancy_fte": "vacancy_fte", "vacancy_rate_fte_%": "vacancy_rate_fte",
+    "vacancy_agency_cover_rate_fte_%": "vacancy_agency_cover_rate_fte",
+    "case_holders_fte": "case_holders_fte", "cases": "cases", "caseload_fte": "caseload_fte",
+    "working_days_lost_fte": "working_days_lost_fte", "absence_rate_fte_%": "absence_rate_fte",
+}
+
+LAYOUTS = {
+    "ees-indicators": ("EES indicators layout (2023 release onwards)", INDICATORS),
+    "ees-headline-2022": ("EES headline measures layout (2022 release)", HEADLINE_2022),
+}
+
+
+def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = None) -> ReadResult:
+    """Read a tidy EES frame (all cells as text) already recognised as ``layout``."""
+    _, mapping = LAYOUTS[layout]
+    problems: list[Problem] = []
+    rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
+
+    years = pd.to_numeric(df["time_period"], errors="coerce")
+    for idx in df.index[years.isna() | (years < 2000) | (years > 2100)]:
+        problems.append(Problem(source, "time_period must be a four-digit reporting year", int(rows[idx]),
+                                "time_period", df.at[idx, "time_period"]))
+    bad_level = ~df["geographic_level"].isin(LEVELS)
+    for idx in df.index[bad_level]:
+        problems.append(Problem(source, "geographic_level must be one of " + ", ".join(LEVELS), int(rows[idx]),
+                                "geographic_level", df.at[idx, "geographic_level"]))
+    la_rows = df["geographic_level"].eq("Local authority")
+    for col in ("old_la_code", "la_name"):
+        for idx in df.index[la_rows & df[col].str.strip().eq("")]:
+            problems.append(Problem(source, f"local authority row without {col}", int(rows[idx]), col, ""))
+    reg_rows = df["geographic_level"].eq("Regional")
+    for idx in df.index[reg_rows & df["region_code"].str.strip().eq("")]:
+        problems.append(Problem(source, "regional row without region_code", int(rows[idx]), "region_code", ""))
+
+    values, symbols = {}, {}
+    for col, measure in mapping.items():
+        values[measure], symbols[measure] = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems)
+    if problems:
+        raise InputError(problems)
+
+    geo = pd.DataFrame({
+        "time_period": years.astype(int),
+        "level": df["geographic_level"],
+        "old_la_code": df["old_la_code"].map(geography.normalise_la_code).where(la_rows, ""),
+        "new_la_code": df["new_la_code"].str.strip().where(la_rows, ""),
+        "area_name": df["la_name"].str.strip(),
+        "region_code": df["region_code"].str.strip(),
+        "region_name": df["region_name"].str.strip(),
+        "country_code": df["country_code"].str.strip(),
+    })
+    geo["area_code"] = geo["old_la_code"].where(la_rows, geo["region_code"].where(reg_rows, geo["country_code"]))
+    geo.loc[reg_rows, "area_name"] = geo.loc[reg_rows, "region_name"]
+    geo.loc[df["geographic_level"].eq("National"), "area_name"] = df["country_name"]
+
+    # 2022-style joint returns: member rows appear separately, one with the figures, the rest all "z".
+    all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
+    notes = []
+    keep = pd.Series(True, index=df.index)
+    for idx in df.index[la_rows]:
+        joint = geography.joint_return_of(geo.at[idx, "area_code"], int(geo.at[idx, "time_period"]))
+        if joint:
+            if all_symbols[idx]:
+                keep[idx] = False
+                notes.append(f"row {rows[idx]}: {geo.at[idx, 'area_name']} {geo.at[idx, 'time_period']} is part of "
+                             f"the joint return {joint}; its all-symbol row was not loaded")
+            else:
+                geo.at[idx, "area_code"] = joint
+                geo.at[idx, "old_la_code"] = joint
+
+    obs = []
+    for col, measure in mapping.items():
+        part = pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure,
+                             "value": values[measure], "symbol": symbols[measure], "source_row": rows,
+                             "source_column": col})
+        obs.append(part[keep])
+    observations = pd.concat(obs, ignore_index=True)[OBSERVATION_COLUMNS]
+    _check_duplicates(observations, source)
+
+    data_year = int(geo["time_period"].max())
+    rid = release_id or str(data_year)
+    title, _ = LAYOUTS[layout]
+    sightings = geo[keep].assign(data_year=data_year, release_id=rid)
+    return ReadResult(source=source, layout=layout, release_id=rid,
+                      release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
+                      data_year=data_year, observations=observations, sightings=sightings, notes=notes)
+
+
+def _check_duplicates(observations: pd.DataFrame, source: str) -> None:
+    key = ["time_period", "area_code", "measure_id"]
+    dup = observations[observations.duplicated(key, keep=False)]
+    if len(dup):
+        first = dup.drop_duplicates(key).head(20)
+        raise InputError([Problem(source, f"more than one row for {r.area_code} in {r.time_period}",
+                                  int(r.source_row), "old_la_code") for r in first.itertuples()])

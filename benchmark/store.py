@@ -1,0 +1,174 @@
+"""The SQLite store: schema, atomic writes and reads. Every later stage reads through here.
+
+The database is built under a temporary name beside its destination and renamed into place only when
+complete, so a failed build never leaves a half-written ``csww.db``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE build_info (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE releases (
+    release_id TEXT PRIMARY KEY,      -- EES release slug ('2025') or SFR number ('SFR07/2016')
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('ees', 'sfr')),
+    data_year INTEGER NOT NULL,       -- latest reporting year the release covers; orders releases
+    release_version_id TEXT,          -- EES release version id, when fetched from EES
+    published TEXT,
+    url TEXT
+);
+CREATE TABLE source_files (
+    sha256 TEXT PRIMARY KEY,
+    release_id TEXT NOT NULL REFERENCES releases(release_id),
+    file_name TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    size INTEGER,
+    url TEXT,
+    downloaded_at TEXT,
+    observations INTEGER
+);
+CREATE TABLE measures (
+    measure_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    polarity TEXT NOT NULL CHECK (polarity IN ('lower', 'higher', 'neutral')),
+    definition TEXT NOT NULL,
+    numerator TEXT,
+    denominator TEXT,
+    decimals INTEGER NOT NULL,
+    measure_group TEXT NOT NULL,
+    key_measure INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE areas (
+    area_code TEXT PRIMARY KEY,
+    level TEXT NOT NULL CHECK (level IN ('National', 'Regional', 'Local authority')),
+    area_name TEXT NOT NULL,
+    old_la_code TEXT,
+    new_la_code TEXT,
+    region_code TEXT,
+    region_name TEXT,
+    london_region_code TEXT,
+    joint_return_code TEXT REFERENCES areas(area_code),
+    is_joint_return INTEGER NOT NULL DEFAULT 0,
+    first_year INTEGER,
+    last_year INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('current', 'former')),
+    predecessor_codes TEXT,
+    successor_codes TEXT,
+    note TEXT
+);
+CREATE TABLE area_codes (
+    area_code TEXT NOT NULL REFERENCES areas(area_code),
+    ons_code TEXT NOT NULL,
+    first_year INTEGER,
+    last_year INTEGER,
+    releases TEXT,
+    PRIMARY KEY (area_code, ons_code)
+);
+CREATE TABLE area_changes (
+    predecessor_code TEXT NOT NULL,
+    successor_code TEXT NOT NULL,
+    first_year INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    note TEXT,
+    PRIMARY KEY (predecessor_code, successor_code)
+);
+CREATE TABLE observations (
+    time_period INTEGER NOT NULL,
+    area_code TEXT NOT NULL REFERENCES areas(area_code),
+    measure_id TEXT NOT NULL REFERENCES measures(measure_id),
+    value REAL,
+    symbol TEXT,
+    release_id TEXT NOT NULL REFERENCES releases(release_id),
+    source_file TEXT NOT NULL,
+    source_row INTEGER,
+    PRIMARY KEY (time_period, area_code, measure_id),
+    CHECK ((value IS NULL) <> (symbol IS NULL))
+);
+CREATE TABLE observation_revisions (
+    time_period INTEGER NOT NULL,
+    area_code TEXT NOT NULL REFERENCES areas(area_code),
+    measure_id TEXT NOT NULL REFERENCES measures(measure_id),
+    release_id TEXT NOT NULL REFERENCES releases(release_id),
+    value REAL,
+    symbol TEXT,
+    source_file TEXT NOT NULL,
+    source_row INTEGER,
+    PRIMARY KEY (time_period, area_code, measure_id, release_id),
+    CHECK ((value IS NULL) <> (symbol IS NULL))
+);
+CREATE INDEX observations_area ON observations(area_code, measure_id, time_period);
+CREATE INDEX observations_measure ON observations(measure_id, time_period);
+CREATE INDEX revisions_release ON observation_revisions(release_id);
+CREATE VIEW revised_values AS
+SELECT r.time_period, r.area_code, a.area_name, r.measure_id,
+       p.release_id AS earlier_release, p.value AS earlier_value, p.symbol AS earlier_symbol,
+       r.release_id AS later_release, r.value AS later_value, r.symbol AS later_symbol
+FROM observation_revisions r
+JOIN releases rr ON rr.release_id = r.release_id
+JOIN observation_revisions p
+  ON p.time_period = r.time_period AND p.area_code = r.area_code AND p.measure_id = r.measure_id
+JOIN releases pr ON pr.release_id = p.release_id
+JOIN areas a ON a.area_code = r.area_code
+WHERE pr.data_year = (SELECT max(x.data_year) FROM observation_revisions q JOIN releases x ON x.release_id = q.release_id
+                      WHERE q.time_period = r.time_period AND q.area_code = r.area_code
+                        AND q.measure_id = r.measure_id AND x.data_year < rr.data_year)
+  AND (p.value IS NOT r.value OR p.symbol IS NOT r.symbol);
+"""
+
+DEFAULT_DB = Path("build") / "csww.db"
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path, suffix: str = ""):
+    """Yield a temporary path beside ``final``; move it into place only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
+    """Insert a DataFrame's rows, NaN as NULL, columns by name."""
+    if df.empty:
+        return
+    cols = list(df.columns)
+    clean = df.astype(object).where(df.notna(), None)
+    conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     clean.itertuples(index=False, name=None))
+
+
+def connect(path: str | Path, must_exist: bool = True) -> sqlite3.Connection:
+    """Open a built database read-only; a clear error when it is missing."""
+    path = Path(path)
+    if must_exist and not path.exists():
+        raise FileNotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def query(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:
+    return pd.read_sql_query(sql, conn, params=params)

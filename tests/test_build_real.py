@@ -1,0 +1,39 @@
+"""The issue's must-show figures, from the real DfE files."""
+
+import sqlite3
+
+from conftest import one, value
+
+
+def test_england_2025_headline(real_db):
+    assert value(real_db, 2025, "E92000001", "inpost_fte") == (36186.3, None)
+    assert value(real_db, 2025, "E92000001", "turnover_rate_fte") == (11.8, None)
+
+
+def test_darlington_2017_turnover(real_db):
+    assert value(real_db, 2017, "841", "turnover_rate_fte") == (26.0, None)
+
+
+def test_kensington_and_chelsea_2025_all_x(real_db):
+    rows = one(real_db, "select count(*), count(value), group_concat(distinct symbol) from observations "
+                        "where area_code='207' and time_period=2025")
+    assert rows == (22, 0, "x")
+
+
+def test_darlington_2015_from_sfr(real_db):
+    assert value(real_db, 2015, "841", "inpost_fte") == (71.8, None)
+    assert one(real_db, "select release_id from observations where area_code='841' and time_period=2015 "
+                        "and measure_id='inpost_fte'") == ("SFR07/2016",)
+
+
+def test_revision_of_england_2024_turnover(real_db):
+    assert value(real_db, 2024, "E92000001", "turnover_rate_fte") == (13.9, None)
+    with sqlite3.connect(real_db) as conn:
+        rows = conn.execute("select release_id, value from observation_revisions where time_period=2024 "
+                            "and area_code='E92000001' and measure_id='turnover_rate_fte' order by release_id").fetchall()
+    assert rows == [("2024", 13.8), ("2025", 13.9)]
+
+
+def test_revised_values_view_counts_dfe_revisions(real_db):
+    # 19 of 28,270 comparable cells changed between the 2024 and 2025 files (reference section 5)
+    assert one(real_db, "select count(*) from revised_values where earlier_release='2024' and later_release='2025'") == (19,)
