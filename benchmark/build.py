@@ -33,11 +33,18 @@ class BuildReport:
         return out
 
 
+def file_name(source: str) -> str:
+    """A source's file name without the local folders it was read from (``x.zip!data/y.csv`` kept whole)."""
+    archive, sep, member = source.partition("!")
+    return Path(archive).name + sep + member
+
+
 def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All releases' values (``observation_revisions``) and the newest release's value for each key."""
     frames = []
     for r in results:
-        frames.append(r.observations.assign(release_id=r.release_id, data_year=r.data_year, source_file=r.source))
+        frames.append(r.observations.assign(release_id=r.release_id, data_year=r.data_year,
+                                            source_file=file_name(r.source)))
     allobs = pd.concat(frames, ignore_index=True)
     # The same release given twice (e.g. a file and a ZIP holding it) agrees with itself: keep one copy.
     allobs = allobs.drop_duplicates(KEY + ["release_id", "value", "symbol"])
@@ -97,9 +104,10 @@ def _write(conn, results, revisions, latest, areas, area_codes, changes, progres
     store.insert_frame(conn, "releases", pd.DataFrame(list(releases.values())))
     counts = revisions.groupby("source_file").size()
     store.insert_frame(conn, "source_files", pd.DataFrame([{
-        "sha256": r.sha256, "release_id": r.release_id, "file_name": r.source, "layout": r.layout, "size": r.size,
+        "sha256": r.sha256, "release_id": r.release_id, "file_name": file_name(r.source), "layout": r.layout,
+        "size": r.size,
         "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
-        "observations": int(counts.get(r.source, 0))} for r in results]))
+        "observations": int(counts.get(file_name(r.source), 0))} for r in results]))
     store.insert_frame(conn, "measures", pd.DataFrame([{
         "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
         "definition": " ".join(m.definition.split()), "numerator": m.numerator, "denominator": m.denominator,

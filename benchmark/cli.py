@@ -82,7 +82,9 @@ def build(sources, out, ees_url, cache_dir, offline, quiet):
             sources = cache.release_dirs()
             if not sources:
                 raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
-        with click.progressbar(length=1, label="Writing database", hidden=quiet) as bar:
+        stderr = click.get_text_stream("stderr")
+        with click.progressbar(length=1, label="Writing database", file=stderr,
+                               hidden=quiet or not stderr.isatty()) as bar:
             def progress(done, total):
                 bar.length = total
                 bar.update(done - bar.pos)

@@ -38,6 +38,7 @@ DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
 PAGE_URL = "https://explore-education-statistics.service.gov.uk/find-statistics"
 WANTED = re.compile(r"^csww_(indicators|headline_measures)_.*\.csv$", re.I)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "csww-benchmark (+https://github.com/csww-benchmark)"
 
 
@@ -61,7 +62,7 @@ class Client:
     def __post_init__(self):
         self.base_url = (self.base_url or os.environ.get("CSWW_EES_URL") or DEFAULT_URL).rstrip("/")
         retry = Retry(total=self.retries, connect=self.retries, read=self.retries, status=self.retries,
-                      backoff_factor=self.backoff, status_forcelist=(429, 500, 502, 503, 504),
+                      backoff_factor=self.backoff, status_forcelist=RETRY_STATUSES,
                       allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
                       raise_on_status=False)
         self.session = requests.Session()
@@ -78,13 +79,15 @@ class Client:
             resp = self.session.get(url, params=params, timeout=self.timeout, stream=stream)
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"{url}: still failing after {self.retries} retries ({_reason(exc)})") from None
-        except requests.exceptions.Timeout:
-            raise FetchError(f"{url}: no answer within {self.timeout:g} s, after {self.retries} retries") from None
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
+                raise FetchError(f"{url}: no answer within {self.timeout:g} s, after {self.retries} retries") from None
             raise FetchError(f"{url}: cannot connect after {self.retries} retries ({_reason(exc)}). "
                              "Behind a firewall? Download the files by hand and use --from.") from None
         if resp.status_code == 404:
             raise NotFound(f"{url}: HTTP 404 Not Found")
+        if resp.status_code in RETRY_STATUSES:
+            raise FetchError(f"{url}: still failing after {self.retries} retries (HTTP {resp.status_code} {resp.reason})")
         if resp.status_code >= 400:
             raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason}")
         return resp
@@ -102,8 +105,9 @@ class Client:
             resp = self.get(path, params, stream=True)
             expected = int(resp.headers.get("Content-Length") or 0) or None
             try:
+                stderr = click.get_text_stream("stderr")
                 with open(dest, "wb") as fh, click.progressbar(length=expected or 0, label=label or dest.name,
-                                                               hidden=not progress) as bar:
+                                                               file=stderr, hidden=not progress) as bar:
                     for chunk in resp.iter_content(64 * 1024):
                         fh.write(chunk)
                         bar.update(len(chunk))
@@ -174,8 +178,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_csv(path: Path, name: str) -> str:
-    """The layout of a downloaded CSV; FetchError unless its header is one we know."""
+def check_csv(path: Path, name: str, listed_size=None) -> str:
+    """The layout of a downloaded CSV; FetchError unless it is whole and its header is one we know.
+
+    Whole means: the size EES lists for it (when given in bytes) and every row readable, so a file
+    cut short at the server is caught as well as one cut short in transit.
+    """
+    size = path.stat().st_size
+    if isinstance(listed_size, int) and size != listed_size:
+        raise FetchError(f"{name}: {size:,} bytes downloaded but EES lists {listed_size:,}; the file is incomplete")
     with open(path, "rb") as fh:
         head = fh.read(64 * 1024)
     text = head.decode("utf-8-sig", errors="replace").splitlines()
@@ -183,6 +194,11 @@ def check_csv(path: Path, name: str) -> str:
     layout = readers.detect_layout(header)
     if layout is None:
         raise FetchError(str(readers.header_problem(name, header)))
+    try:
+        readers.read_file(readers.SourceFile(name, path.read_bytes()))
+    except readers.InputError as exc:
+        raise FetchError(f"{name}: downloaded file does not read cleanly; it may be incomplete:\n"
+                         + exc.summary(limit=5)) from None
     return layout
 
 
@@ -267,7 +283,7 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
             dest = staged / f["filename"]
             url = client.download(f"releases/{rvid}/files/{f['file_id']}", dest, None, progress,
                                   f"{slug} {f['filename']}")
-            layout = check_csv(dest, f["filename"])
+            layout = check_csv(dest, f["filename"], f["size"])
             entries.append({"filename": f["filename"], "url": url, "file_id": f["file_id"],
                             "data_set_file_id": f["data_set_file_id"], "title": f["title"], "layout": layout})
         for e in entries:

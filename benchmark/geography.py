@@ -118,18 +118,18 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
     # statistical neighbour models list them: keep them as areas that point at the joint row.
     for j in cfg["joint_returns"]:
         jrow = next((r for r in rows if r["area_code"] == j["code"]), None)
+        if jrow is None:
+            continue
         for m in j["members"]:
             existing = next((r for r in rows if r["area_code"] == m["code"]), None)
             if existing:
                 existing["joint_return_code"] = j["code"]
-                if jrow:
-                    existing.update({k: jrow[k] for k in ("region_code", "region_name", "london_region_code")})
+                existing.update({k: jrow[k] for k in ("region_code", "region_name", "london_region_code")})
                 continue
             rows.append({
                 "area_code": m["code"], "level": "Local authority", "area_name": m["name"], "old_la_code": m["code"],
-                "new_la_code": m["ons"], "region_code": jrow["region_code"] if jrow else None,
-                "region_name": jrow["region_name"] if jrow else None,
-                "london_region_code": jrow["london_region_code"] if jrow else None,
+                "new_la_code": m["ons"], "region_code": jrow["region_code"], "region_name": jrow["region_name"],
+                "london_region_code": jrow["london_region_code"],
                 "joint_return_code": j["code"], "is_joint_return": 0, "first_year": None, "last_year": None,
                 "status": "current", "predecessor_codes": None, "successor_codes": None,
                 "note": f"Published by DfE within the joint return {j['code']} from {j['from_year']}.",

@@ -1,0 +1,104 @@
+"""csww build from the hand-made fixtures: canonical tables, newest release wins, atomic writes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES, one, value
+
+from benchmark.build import build
+from benchmark.cli import cli
+
+
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fx")
+    build([FIXTURES], out)
+    return out / "csww.db"
+
+
+def test_newest_release_wins_and_every_release_is_kept(fixture_db):
+    assert value(fixture_db, 2024, "E92000001", "turnover_rate_fte") == (13.9, None)
+    with sqlite3.connect(fixture_db) as conn:
+        assert conn.execute("select release_id, value from observation_revisions where time_period=2024 and "
+                            "area_code='E92000001' and measure_id='turnover_rate_fte' order by release_id"
+                            ).fetchall() == [("2024", 13.8), ("2025", 13.9)]
+        assert conn.execute("select earlier_release, earlier_value, later_release, later_value from revised_values"
+                            ).fetchall() == [("2024", 13.8, "2025", 13.9)]
+
+
+def test_symbols_are_null_values_never_zero(fixture_db):
+    assert value(fixture_db, 2025, "841", "agency_fte") == (None, "low")
+    assert value(fixture_db, 2025, "207", "cases") == (None, "x")
+    assert value(fixture_db, 2016, "841", "caseload_aggregate") == (None, "..")
+    assert one(fixture_db, "select count(*) from observations where (value is null) = (symbol is null)") == (0,)
+
+
+def test_every_value_records_its_release_and_file(fixture_db):
+    assert one(fixture_db, "select release_id, source_file, source_row from observations where time_period=2015 "
+                           "and area_code='841' and measure_id='inpost_fte'") == (
+        "SFR07/2016", "sfr_2015_small.csv", 4)
+    assert one(fixture_db, "select group_concat(release_id, ',') from (select release_id from releases "
+                           "order by data_year)") == ("SFR07/2016,SFR08/2017,2022,2024,2025",)
+    assert one(fixture_db, "select count(*), sum(length(sha256) = 64) from source_files") == (5, 5)
+
+
+def test_areas_joint_returns_and_london(fixture_db):
+    assert one(fixture_db, "select area_name, is_joint_return, region_code, london_region_code from areas "
+                           "where area_code='314 / 318'") == (
+        "Kingston upon Thames / Richmond upon Thames", 1, "E13000002", "E12000007")
+    assert one(fixture_db, "select joint_return_code, status from areas where area_code='318'") == ("314 / 318", "former")
+    assert one(fixture_db, "select region_code from areas where area_code='E13000001'") == ("E12000007",)
+    assert one(fixture_db, "select count(*) from area_changes where successor_code='942'") == (1,)
+
+
+def test_measures_table_comes_from_the_catalogue(fixture_db):
+    assert one(fixture_db, "select unit, polarity, numerator, denominator, decimals from measures "
+                           "where measure_id='agency_rate_fte'") == ("percent", "lower", "agency_fte",
+                                                                   "agency_fte+inpost_fte", 1)
+
+
+def test_bad_file_fails_with_location_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text((FIXTURES / "indicators_2025_small.csv").read_text().replace("80.5,86,", "80.5,8 6,", 1))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "--from", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"{bad}, row 5, column 'inpost_headcount'" in result.output and "'8 6'" in result.output
+    assert "nothing was written" in result.output
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_failed_build_keeps_the_previous_database(tmp_path):
+    out = tmp_path / "out"
+    build([FIXTURES / "indicators_2025_small.csv"], out)
+    before = (out / "csww.db").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text((FIXTURES / "indicators_2024_small.csv").read_text().replace("75.3", "75.3.1", 1))
+    result = CliRunner().invoke(cli, ["build", "--from", str(bad), "--out", str(out)])
+    assert result.exit_code == 1 and "75.3.1" in result.output
+    assert (out / "csww.db").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["csww.db"]  # no temporary files left behind
+
+
+def test_cli_issue_command_on_real_files(shared, tmp_path):
+    out = tmp_path / "OUT"
+    result = CliRunner().invoke(cli, ["build", "--from", str(shared / "csww_indicators_2017_to_2025.csv"),
+                                      "--from", str(shared / "csww_indicators_2017_to_2024.csv"),
+                                      "--from", str(shared / "sfr"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "38,889 observations" in result.output
+    assert value(out / "csww.db", 2015, "841", "inpost_fte") == (71.8, None)
+
+
+def test_whole_shared_folder_builds_with_every_release(shared, tmp_path):
+    report = build([shared], tmp_path)
+    assert sorted({r.release_id for r in report.files}) == ["2022", "2023", "2024", "2025", "SFR07/2016", "SFR08/2017"]
+    db = tmp_path / "csww.db"
+    # Each value from the newest release that has it: 2017-2025 from the 2025 file
+    assert one(db, "select count(distinct release_id) from observations where time_period >= 2017") == (1,)
+    # 2022 release joint return folded: 2021 North/West Northamptonshire kept once
+    assert one(db, "select count(*) from observation_revisions where area_code='940 / 941' and time_period=2021 "
+                   "and measure_id='inpost_fte'") == (4,)  # 2022, 2023, 2024, 2025 releases
