@@ -6,6 +6,7 @@ Each command parses its options, calls one library function and prints.
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import click
 
@@ -82,7 +83,7 @@ def build(sources, out, ees_url, cache_dir, offline, quiet):
             sources = cache.release_dirs()
             if not sources:
                 raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
-        stderr = click.get_text_stream("stderr")
+        stderr = sys.stderr
         with click.progressbar(length=1, label="Writing database", file=stderr,
                                hidden=quiet or not stderr.isatty()) as bar:
             def progress(done, total):

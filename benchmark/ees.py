@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class Client:
             resp = self.get(path, params, stream=True)
             expected = int(resp.headers.get("Content-Length") or 0) or None
             try:
-                stderr = click.get_text_stream("stderr")
+                stderr = sys.stderr
                 with open(dest, "wb") as fh, click.progressbar(length=expected or 0, label=label or dest.name,
                                                                file=stderr, hidden=not progress) as bar:
                     for chunk in resp.iter_content(64 * 1024):
