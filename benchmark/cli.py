@@ -140,3 +140,70 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
         m = cache.manifest(d.name)
         click.echo(f"{d}: release {m['release_slug']}, fetched {m['fetched_at']}, "
                    + ", ".join(f["filename"] for f in m["files"]))
+
+
+@cli.command()
+@click.argument("out", default="build", type=click.Path(file_okay=False))
+@click.option("--port", default=8001, show_default=True, help="Port on localhost.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; the default serves this machine only.")
+@click.option("--private", is_flag=True,
+              help="Serve the private database of unpublished local figures instead, behind a password "
+                   "(set CSWW_PRIVATE_PASSWORD_HASH; sign in as 'council').")
+@click.option("--no-sql", is_flag=True, help="Turn off arbitrary SQL; canned queries still work.")
+def serve(out, port, host, private, no_sql):
+    """Serve OUT/csww.db as a Datasette site: council profiles, charts, canned queries, CSV.
+
+    Prepares OUT/site/ first: the public database (published figures only, with indexes, search and
+    views), metadata.yml and inspect data; unpublished local figures go only to OUT/site/private.db.
+    The database is served immutable with SQL time and row limits and cache headers.
+
+    \b
+    Examples:
+        csww serve                         # build/csww.db on http://127.0.0.1:8001/
+        csww serve out --port 8080
+        CSWW_PRIVATE_PASSWORD_HASH="$(datasette hash-password --no-confirm <<< "$PW")" \\
+            csww serve --private --port 8002
+    """
+    from pathlib import Path
+
+    from . import site
+
+    db = Path(out) / "csww.db"
+    try:
+        if not db.exists():
+            raise FileNotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
+        site.serve(db, port=port, host=host, private=private, allow_sql=not no_sql, echo=click.echo)
+    except (ValueError, *_expected_errors()) as exc:
+        _fail(exc)
+
+
+@cli.command()
+@click.option("--out", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Build folder holding csww.db.")
+@click.option("--bundle", "bundle_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the deployable site to (replaced if it exists).")
+def publish(out, bundle_dir):
+    """Write a deployable bundle of the public site: database, metadata, templates, plugins, Dockerfile.
+
+    The bundle holds published figures only. Run it with ./run.sh, 'docker build', or the
+    'datasette package' / 'datasette publish' commands in its README.md, as many stateless replicas
+    as needed behind a CDN.
+
+    \b
+    Example:
+        csww publish --out build --bundle dist/site
+        cd dist/site && docker build -t csww-site . && docker run -p 8001:8001 csww-site
+    """
+    from pathlib import Path
+
+    from . import site
+
+    db = Path(out) / "csww.db"
+    try:
+        if not db.exists():
+            raise FileNotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
+        path = site.publish_bundle(db, bundle_dir)
+    except _expected_errors() as exc:
+        _fail(exc)
+    click.echo(f"wrote {path}: csww.db, metadata.yml, templates, plugins, static, requirements.txt, Dockerfile")

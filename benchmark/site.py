@@ -1,0 +1,580 @@
+"""The Datasette site: a public database fit to publish, its metadata, and serving and bundling it.
+
+``prepare(db, site_dir)`` turns a built ``csww.db`` into a site folder:
+
+* ``csww.db`` — the **public** database. A copy of the build with every unpublished local figure removed
+  (local returns not marked published, and the provisional comparison rows made from them), then
+  vacuumed so no trace of them survives in free pages. It gains indexes for every comparison path,
+  full-text search on area names and readable views (``latest_comparison``).
+* ``private.db`` — only when the build holds unpublished local figures: the whole build, for a separate
+  instance that asks for a password (``serve(..., private=True)``). Datasette's table-level ``allow``
+  does not stop ``?sql=``, so unpublished figures are never put in a publicly served file.
+* ``metadata.yml`` / ``private-metadata.yml`` — Datasette 0.65 metadata: title, licence, source, table and
+  column descriptions, facets, sort orders, label columns, and the canned queries in ``publish/queries``.
+* ``inspect-data.json`` — hashes and row counts, so the databases are served immutable with fast start-up.
+
+Templates, plugins and static files live in ``publish/`` and read only the database, so the site also
+runs from a bundle (``publish_bundle``) where the csww package is not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import __version__, measures, store
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLISH = ROOT / "publish"
+QUERIES = PUBLISH / "queries"
+
+OGL = "OGL-UK-3.0"
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+SOURCE = "Department for Education, Children's social work workforce (Explore Education Statistics)"
+SOURCE_URL = "https://explore-education-statistics.service.gov.uk/find-statistics/children-s-social-work-workforce"
+TITLE = "Children's social work workforce benchmarks (England)"
+
+# Production settings (Datasette 0.65 names). The data change only when the site is redeployed, so
+# responses may be cached for an hour; arbitrary read-only SQL stays open to analysts within limits.
+SETTINGS = {
+    "sql_time_limit_ms": 2000,
+    "max_returned_rows": 2000,
+    "default_page_size": 100,
+    "default_cache_ttl": 3600,
+    "facet_time_limit_ms": 500,
+    "suggest_facets": False,
+    "allow_download": True,
+    "allow_csv_stream": True,
+    "max_csv_mb": 50,
+    "num_sql_threads": 4,
+}
+
+# Plugins installed from PyPI, pinned to ranges tested here (also in pyproject.toml).
+REQUIREMENTS = [
+    "datasette>=0.65.5,<0.66",
+    "datasette-auth-passwords>=1.1.1,<1.2",
+    "datasette-block-robots>=1.1.1,<1.2",
+]
+
+PRIVATE_HASH_ENV = "CSWW_PRIVATE_PASSWORD_HASH"
+PRIVATE_USER = "council"
+
+# The local-returns tables as csww align writes them; created empty when a build has none, so the
+# local-vs-published query runs everywhere.
+LOCAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS local_returns (
+    return_id TEXT PRIMARY KEY, area_code TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL,
+    time_period INTEGER NOT NULL, input_kind TEXT NOT NULL, source_file TEXT NOT NULL, sha256 TEXT NOT NULL,
+    loaded_at TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS local_observations (
+    return_id TEXT NOT NULL REFERENCES local_returns (return_id) ON DELETE CASCADE,
+    team TEXT NOT NULL DEFAULT '', area_code TEXT NOT NULL, time_period INTEGER NOT NULL,
+    period_start TEXT NOT NULL, period_end TEXT NOT NULL, measure_id TEXT NOT NULL, value REAL, symbol TEXT,
+    basis TEXT NOT NULL, comparable INTEGER NOT NULL, caveat TEXT NOT NULL, reported_value REAL,
+    reported_definition TEXT NOT NULL, provisional INTEGER NOT NULL, source_file TEXT NOT NULL,
+    rows_used TEXT NOT NULL,
+    PRIMARY KEY (return_id, team, measure_id)
+);
+"""
+
+# Stand-ins for the comparison engine's tables, used only when a database was built without them:
+# England, region and rank come from the observations; neighbour columns stay empty.
+FALLBACK_COMPARE = """
+CREATE TABLE IF NOT EXISTS neighbours (
+    model TEXT NOT NULL, area_code TEXT NOT NULL, position INTEGER NOT NULL, neighbour_code TEXT NOT NULL,
+    closeness TEXT NOT NULL, PRIMARY KEY (model, area_code, position)
+);
+CREATE TABLE IF NOT EXISTS comparisons (
+    time_period INTEGER NOT NULL, area_code TEXT NOT NULL, area_name TEXT, measure_id TEXT NOT NULL,
+    value REAL, symbol TEXT, provisional INTEGER NOT NULL DEFAULT 0, comparator_year INTEGER,
+    england REAL, region_code TEXT, region_name TEXT, region REAL, london REAL,
+    sn_model TEXT, sn_median REAL, sn_mean REAL, sn_count INTEGER, sn_codes TEXT,
+    rank INTEGER, rank_of INTEGER, quartile TEXT, change REAL, direction TEXT,
+    diff_england REAL, diff_region REAL, diff_sn_median REAL, series_note TEXT,
+    PRIMARY KEY (time_period, area_code, measure_id, provisional)
+);
+INSERT INTO comparisons (time_period, area_code, area_name, measure_id, value, symbol, provisional, comparator_year,
+                         england, region_code, region_name, region, london, rank, rank_of, change,
+                         diff_england, diff_region)
+SELECT o.time_period, o.area_code, a.area_name, o.measure_id, o.value, o.symbol, 0, o.time_period,
+       e.value, a.region_code, a.region_name, r.value, l.value,
+       CASE WHEN o.value IS NOT NULL THEN rank() OVER (PARTITION BY o.time_period, o.measure_id, o.value IS NULL
+                                                       ORDER BY o.value) END,
+       CASE WHEN o.value IS NOT NULL THEN count(o.value) OVER (PARTITION BY o.time_period, o.measure_id) END,
+       o.value - p.value, o.value - e.value, o.value - r.value
+FROM observations o
+JOIN areas a ON a.area_code = o.area_code AND a.level = 'Local authority'
+LEFT JOIN observations e ON e.area_code = 'E92000001' AND e.time_period = o.time_period AND e.measure_id = o.measure_id
+LEFT JOIN observations r ON r.area_code = a.region_code AND r.time_period = o.time_period AND r.measure_id = o.measure_id
+LEFT JOIN observations l ON l.area_code = a.london_region_code AND l.time_period = o.time_period
+                        AND l.measure_id = o.measure_id
+LEFT JOIN observations p ON p.area_code = o.area_code AND p.time_period = o.time_period - 1
+                        AND p.measure_id = o.measure_id;
+"""
+
+INDEXES = [
+    ("comparisons", ["area_code", "measure_id", "time_period"]),
+    ("comparisons", ["measure_id", "time_period", "value"]),
+    ("comparisons", ["time_period", "region_code"]),
+    ("neighbours", ["area_code", "model"]),
+    ("areas", ["region_code"]),
+    ("areas", ["london_region_code"]),
+    ("areas", ["area_name"]),
+    ("areas", ["new_la_code"]),
+    ("local_observations", ["area_code", "time_period", "measure_id"]),
+]
+
+
+@dataclass
+class Site:
+    folder: Path
+    public: Path
+    private: Path | None
+    metadata: Path
+    private_metadata: Path | None
+    inspect: Path
+
+    def lines(self) -> list[str]:
+        out = [f"public database {self.public} (metadata {self.metadata})"]
+        if self.private:
+            out.append(f"private database {self.private}: unpublished local figures, served only with "
+                       f"'csww serve --private' behind a password")
+        return out
+
+
+# --------------------------------------------------------------------------------------------- database
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
+
+
+def has_unpublished(conn: sqlite3.Connection) -> bool:
+    """True when the database holds local figures not cleared for publication."""
+    tables = _tables(conn)
+    if "local_returns" in tables and conn.execute("select 1 from local_returns where not published").fetchone():
+        return True
+    return bool("comparisons" in tables and _unpublished_comparisons(conn, tables))
+
+
+def _unpublished_comparisons(conn, tables) -> int:
+    """Provisional comparison rows not backed by a published local return for the same council and year."""
+    backed = ("exists (select 1 from local_returns r where r.published = 1 and r.area_code = comparisons.area_code "
+              "and r.time_period = comparisons.time_period)") if "local_returns" in tables else "0"
+    cols = {r[1] for r in conn.execute("pragma table_info(comparisons)")}
+    if "provisional" not in cols:
+        return 0
+    return conn.execute(f"select count(*) from comparisons where provisional = 1 and not {backed}").fetchone()[0]
+
+
+def strip_unpublished(conn: sqlite3.Connection) -> None:
+    """Delete every local figure not marked published (and what was computed from it)."""
+    tables = _tables(conn)
+    conn.execute("PRAGMA secure_delete = ON")
+    if "comparisons" in tables and {r[1] for r in conn.execute("pragma table_info(comparisons)")} >= {"provisional"}:
+        backed = ("exists (select 1 from local_returns r where r.published = 1 and r.area_code = comparisons.area_code"
+                  " and r.time_period = comparisons.time_period)") if "local_returns" in tables else "0"
+        conn.execute(f"delete from comparisons where provisional = 1 and not {backed}")
+    if "local_returns" in tables:
+        if "local_observations" in tables:
+            conn.execute("delete from local_observations where return_id not in "
+                         "(select return_id from local_returns where published = 1)")
+        conn.execute("delete from local_returns where not published")
+
+
+def enhance(conn: sqlite3.Connection) -> None:
+    """Indexes, full-text search on area names, stand-in tables and the readable views."""
+    import sqlite_utils
+
+    tables = _tables(conn)
+    if "comparisons" not in tables:
+        conn.executescript(FALLBACK_COMPARE)
+    elif "neighbours" not in tables:
+        conn.executescript(FALLBACK_COMPARE.split("INSERT INTO")[0].split("CREATE TABLE IF NOT EXISTS comparisons")[0])
+    conn.executescript(LOCAL_SCHEMA)
+    for table, cols in INDEXES:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS site_{table}_{'_'.join(cols)} ON {table} ({', '.join(cols)})")
+    db = sqlite_utils.Database(conn)
+    if "areas_fts" not in db.table_names():
+        db["areas"].enable_fts(["area_name"], create_triggers=False)
+    conn.execute("DROP VIEW IF EXISTS latest_comparison")
+    conn.execute(latest_comparison_sql())
+    conn.execute("DROP VIEW IF EXISTS councils")
+    conn.execute("""CREATE VIEW councils AS
+        SELECT area_code, area_name, new_la_code AS ons_code, region_name, status, first_year, last_year,
+               is_joint_return, '/la/' || replace(area_code, ' / ', '-') AS profile
+        FROM areas WHERE level = 'Local authority' ORDER BY area_name""")
+    conn.execute("INSERT OR REPLACE INTO build_info (key, value) VALUES ('site_version', ?)", (__version__,))
+
+
+def latest_comparison_sql() -> str:
+    """One row per council in the latest published year: each key measure's value, symbol, neighbour median,
+    England figure and quartile side by side."""
+    parts = []
+    for m in measures.key_measures():
+        for col, suffix in (("value", ""), ("symbol", "_symbol"), ("sn_median", "_sn_median"),
+                            ("england", "_england"), ("quartile", "_quartile")):
+            parts.append(f"max(CASE WHEN c.measure_id = '{m.id}' THEN c.{col} END) AS {m.id}{suffix}")
+    return ("CREATE VIEW latest_comparison AS\nSELECT c.area_code, c.area_name, c.region_name, c.time_period,\n  "
+            + ",\n  ".join(parts)
+            + "\nFROM comparisons c\nWHERE c.provisional = 0 AND c.time_period = "
+              "(SELECT max(time_period) FROM comparisons WHERE provisional = 0)\n"
+              "GROUP BY c.area_code, c.area_name, c.region_name, c.time_period")
+
+
+def _copy(src: Path, dst: Path) -> sqlite3.Connection:
+    source = store.connect(src)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+    target.execute("PRAGMA journal_mode = DELETE")
+    return target
+
+
+# --------------------------------------------------------------------------------------------- metadata
+
+def query_files(folder: Path = QUERIES) -> dict[str, dict]:
+    """Canned queries from ``publish/queries/*.sql``: a ``-- title:``, ``-- description:`` and ``-- example:``
+    header, then the SQL."""
+    out = {}
+    for path in sorted(folder.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        head = dict(re.findall(r"^--\s*(\w+):\s*(.*)$", text, flags=re.M))
+        sql = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
+        out[path.stem] = {"title": head.get("title", path.stem), "description": head.get("description", ""),
+                          "example": head.get("example", ""), "sql": sql,
+                          "params": re.findall(r"(?<!:):(\w+)", sql)}
+    for q in out.values():
+        q["params"] = list(dict.fromkeys(q["params"]))
+    return out
+
+
+def _measure_columns() -> dict[str, str]:
+    out = {}
+    for m in measures.key_measures():
+        unit = {"percent": "%"}.get(m.unit, m.unit)
+        out[m.id] = f"{m.label}, this council ({unit}). Blank when DfE published a symbol instead."
+        out[f"{m.id}_symbol"] = f"DfE's symbol for {m.label} when no number was published (c, x, z, low, u)."
+        out[f"{m.id}_sn_median"] = f"{m.label}: median of the council's statistical neighbours ({unit})."
+        out[f"{m.id}_england"] = f"{m.label}: England ({unit})."
+        out[f"{m.id}_quartile"] = f"{m.label}: quartile among councils, A best to D worst (blank for neutral measures)."
+    return out
+
+
+COMPARISON_COLUMNS = {
+    "time_period": "Reporting year ending 30 September (2025 = the year to 30 September 2025).",
+    "area_code": "DfE three-digit council code ('314 / 318' for a joint return); joins areas.area_code.",
+    "area_name": "Council name.",
+    "measure_id": "Measure id; joins measures.measure_id for the label, unit and definition.",
+    "value": "The council's published value, in the measure's unit (measures.unit); blank when DfE published a "
+             "symbol instead.",
+    "symbol": "DfE's symbol when no number was published: c suppressed, x not available, z not applicable, "
+              "low rounds to zero, u low reliability. Never read as zero.",
+    "provisional": "1 for a council's own aligned figure not yet published by DfE; 0 for DfE's published value.",
+    "england": "England's published value for the same year and measure.",
+    "region_name": "The council's region as DfE publishes it (Inner and Outer London for London boroughs).",
+    "region": "The region's published value for the same year and measure.",
+    "london": "London as a whole, for London boroughs.",
+    "sn_model": "Statistical-neighbour model the neighbour figures use.",
+    "sn_median": "Median of the statistical neighbours that published a value (as DfE's dashboard shows).",
+    "sn_mean": "Mean of the statistical neighbours that published a value.",
+    "sn_count": "Neighbours with a value that year.",
+    "rank": "Rank among councils with a value, 1 = lowest value; ties share the lowest rank.",
+    "rank_of": "Councils with a value that year.",
+    "quartile": "A best to D worst, by the measure's polarity; blank for neutral measures.",
+    "change": "Change from the previous year, in the measure's unit.",
+    "diff_england": "Council minus England, in the measure's unit.",
+    "diff_sn_median": "Council minus its neighbour median, in the measure's unit.",
+}
+
+
+def metadata(private: bool = False, allow_sql: bool = True) -> dict:
+    """Datasette 0.65 metadata for the site (``private``: the authenticated instance's)."""
+    queries = query_files()
+    db_name = "private" if private else "csww"
+    canned = {}
+    for name, q in queries.items():
+        example = f"/{db_name}/{name}?{q['example']}" if q["example"] else f"/{db_name}/{name}"
+        canned[name] = {
+            "title": q["title"],
+            "description_html": (f"<p>{_html(q['description'])}</p><p>Example: <a href=\"{_html(example)}\">"
+                                 f"{_html(example)}</a>. Add <code>.csv</code> or <code>.json</code> before the "
+                                 f"<code>?</code> to download.</p>"),
+            "sql": q["sql"],
+            "params": q["params"],
+        }
+    licence = {"license": OGL, "license_url": OGL_URL, "source": SOURCE, "source_url": SOURCE_URL}
+    tables = {
+        "comparisons": {
+            "description": "Each council's published value beside its statistical-neighbour median, region and "
+                           "England, with rank, quartile and change, for every year and measure.",
+            "facets": ["measure_id", "time_period", "region_name", "quartile"],
+            "sort_desc": "time_period", "label_column": "area_name", "columns": COMPARISON_COLUMNS, **licence},
+        "latest_comparison": {
+            "description": "The latest year's key measures for every council, one row per council.",
+            "sort": "area_name", "facets": ["region_name"], "columns": _measure_columns(), **licence},
+        "councils": {"description": "Every council, with a link to its profile page.", "sort": "area_name",
+                     "facets": ["region_name", "status"], **licence},
+        "observations": {"facets": ["measure_id", "time_period", "symbol"], "sort_desc": "time_period", **licence},
+        "observation_revisions": {"facets": ["release_id", "measure_id"], "sort_desc": "time_period", **licence},
+        "areas": {"label_column": "area_name", "facets": ["level", "region_name", "status"], "sort": "area_name",
+                  "fts_table": "areas_fts", "fts_pk": "rowid", **licence},
+        "measures": {"label_column": "label", "facets": ["measure_group", "unit", "polarity"], **licence},
+        "releases": {"label_column": "title", "sort_desc": "data_year", **licence},
+        "neighbours": {"facets": ["model", "closeness"], "sort": "position", **licence},
+        "local_returns": {"description": ("Local returns loaded with csww align. " + (
+            "This private database holds returns not yet cleared for publication." if private else
+            "Only returns the council has marked published appear here.")), "facets": ["area_code", "published"]},
+        "local_observations": {"description": "Local figures aligned to DfE definitions.",
+                               "facets": ["measure_id", "area_code", "comparable"]},
+        "areas_fts": {"hidden": True},
+        "build_info": {"hidden": False},
+    }
+    for suffix in ("_config", "_data", "_docsize", "_idx"):
+        tables[f"areas_fts{suffix}"] = {"hidden": True}
+    base = _descriptive_base()
+    db = {**licence, "tables": _merge(base.get("databases", {}).get("csww", {}).get("tables", {}), tables),
+          "queries": canned}
+    meta = {
+        "title": TITLE + (" — private preview" if private else ""),
+        "description_html": _site_description(private),
+        **licence,
+        "about": "csww-benchmark", "about_url": "https://github.com/csww-benchmark/csww-benchmark",
+        "databases": {db_name: db},
+        "plugins": {"datasette-block-robots": {"allow_only_index": True}},
+    }
+    if not allow_sql:
+        meta["allow_sql"] = False
+    if private:
+        meta["allow"] = {"id": "*"}          # everything needs a signed-in actor
+        meta["allow_sql"] = {"id": "*"}
+        meta["plugins"]["datasette-auth-passwords"] = {
+            f"{PRIVATE_USER}_password_hash": {"$env": PRIVATE_HASH_ENV}}
+        meta["plugins"]["datasette-block-robots"] = {"literal": "User-agent: *\nDisallow: /"}
+    return meta
+
+
+def _descriptive_base() -> dict:
+    """Table and column descriptions generated from datapackages/ (the package branch's generator) if present."""
+    try:
+        from . import docs  # type: ignore[attr-defined]
+    except ImportError:
+        return {}
+    return docs.metadata()
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _site_description(private: bool) -> str:
+    intro = ("DfE's published children's social work workforce statistics for every English council, beside its "
+             "statistical neighbours, region and England. Pick a council on the <a href=\"/\">home page</a> for its "
+             "profile, or use the canned queries: council profile, league table, neighbours, region, trend, local "
+             "against published. Every table and query downloads as CSV.")
+    if private:
+        intro = ("<strong>Private preview.</strong> Unpublished local figures, for signed-in council staff only. "
+                 "Do not share outside the council. ") + intro
+    return f"<p>{intro}</p>"
+
+
+# --------------------------------------------------------------------------------------------- prepare
+
+def prepare(db_path: str | Path, site_dir: str | Path | None = None) -> Site:
+    """Write the site folder (public db, private db when needed, metadata, inspect data) from a built db."""
+    db_path = Path(db_path)
+    folder = Path(site_dir) if site_dir else db_path.parent / "site"
+    folder.mkdir(parents=True, exist_ok=True)
+    public = folder / "csww.db"
+    with store.atomic_path(public) as tmp:
+        conn = _copy(db_path, tmp)
+        try:
+            strip_unpublished(conn)
+            enhance(conn)
+            conn.commit()
+            if has_unpublished(conn):        # belt and braces: never write a public file holding them
+                raise RuntimeError("unpublished local figures survived into the public database")
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
+    private_path = folder / "private.db"
+    src = store.connect(db_path)
+    try:
+        unpublished = has_unpublished(src)
+    finally:
+        src.close()
+    if unpublished:
+        with store.atomic_path(private_path) as tmp:
+            conn = _copy(db_path, tmp)
+            try:
+                enhance(conn)
+                conn.commit()
+                conn.execute("VACUUM")
+            finally:
+                conn.close()
+    elif private_path.exists():
+        private_path.unlink()
+    meta_path = folder / "metadata.yml"
+    _write_yaml(meta_path, metadata())
+    private_meta = folder / "private-metadata.yml"
+    _write_yaml(private_meta, metadata(private=True))
+    inspect = folder / "inspect-data.json"
+    data = inspect_data([p for p in (public, private_path) if p.exists()])
+    with store.atomic_path(inspect) as tmp:
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return Site(folder, public, private_path if unpublished else None, meta_path,
+                private_meta, inspect)
+
+
+def _write_yaml(path: Path, data: dict) -> None:
+    text = "# Generated by csww-benchmark (benchmark/site.py); do not edit by hand.\n" + yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=110)
+    with store.atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def inspect_data(paths: list[Path]) -> dict:
+    """What ``datasette inspect`` writes: hash, size and table counts per database."""
+    from datasette.cli import inspect_
+
+    data = asyncio.run(inspect_([str(p) for p in paths], sqlite_extensions=None))
+    for entry in data.values():
+        entry["file"] = Path(entry["file"]).name
+    return data
+
+
+# --------------------------------------------------------------------------------------------- serve
+
+def datasette(site: Site, private: bool = False, allow_sql: bool = True):
+    """A configured ``Datasette`` for the public instance (or the private one)."""
+    from datasette.app import Datasette
+
+    db = site.private if private else site.public
+    if db is None:
+        raise FileNotFoundError(f"{site.folder}: no private.db; the build holds no unpublished local figures")
+    if private and not os.environ.get(PRIVATE_HASH_ENV):
+        raise ValueError(f"the private instance needs a password: set {PRIVATE_HASH_ENV} to a hash from "
+                         f"'datasette hash-password'")
+    inspect = json.loads(site.inspect.read_text(encoding="utf-8"))
+    for entry in inspect.values():
+        entry["file"] = str(site.folder / entry["file"])
+    meta = metadata(private=private, allow_sql=allow_sql)
+    return Datasette(
+        immutables=[str(db)], inspect_data=inspect, metadata=meta, settings=dict(SETTINGS),
+        template_dir=str(PUBLISH / "templates"), plugins_dir=str(PUBLISH / "plugins"),
+        static_mounts=[("csww-static", str(PUBLISH / "static"))], version_note=f"csww-benchmark {__version__}",
+    )
+
+
+def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1", private: bool = False,
+          allow_sql: bool = True, echo=print) -> None:
+    """Prepare the site folder beside the database and serve it with uvicorn until interrupted."""
+    import uvicorn
+
+    site = prepare(db_path)
+    ds = datasette(site, private=private, allow_sql=allow_sql)
+    for line in site.lines():
+        echo(line)
+    echo(f"serving {'private' if private else 'public'} site on http://{host}:{port}/")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+
+# --------------------------------------------------------------------------------------------- bundle
+
+def serve_command(db_file: str = "csww.db", metadata_file: str = "metadata.yml", port: str = "8001",
+                  host: str = "0.0.0.0", allow_sql: bool = True) -> list[str]:
+    cmd = ["datasette", "serve", "-i", db_file, "--inspect-file", "inspect-data.json", "-m", metadata_file,
+           "--template-dir", "templates", "--plugins-dir", "plugins", "--static", "csww-static:static",
+           "--host", host, "--port", port]
+    for k, v in SETTINGS.items():
+        cmd += ["--setting", k, str(v).lower() if isinstance(v, bool) else str(v)]
+    if not allow_sql:
+        cmd += ["--setting", "default_allow_sql", "off"]
+    return cmd
+
+
+def publish_bundle(db_path: str | Path, out_dir: str | Path) -> Path:
+    """Everything needed to run the public site as stateless replicas of the immutable database."""
+    site = prepare(db_path)
+    out = Path(out_dir)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    shutil.copy2(site.public, tmp / "csww.db")
+    shutil.copy2(site.metadata, tmp / "metadata.yml")
+    inspect = json.loads(site.inspect.read_text(encoding="utf-8"))
+    (tmp / "inspect-data.json").write_text(json.dumps({"csww": inspect["csww"]}, indent=2), encoding="utf-8")
+    for name in ("templates", "plugins", "static"):
+        shutil.copytree(PUBLISH / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
+    cmd = " ".join(shlex.quote(p) for p in serve_command(port="8001"))
+    (tmp / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
+    statics = "--static csww-static:static --template-dir templates --plugins-dir plugins"
+    installs = " ".join(f"--install {shlex.quote(r)}" for r in REQUIREMENTS[1:])
+    extra = " ".join(f"--setting {k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in SETTINGS.items())
+    (tmp / "README.md").write_text(BUNDLE_README.format(
+        cmd=cmd, statics=statics, installs=installs, extra=extra, version=__version__), encoding="utf-8")
+    run = " ".join(shlex.quote(p) for p in serve_command(port="PORT", host="HOST"))
+    run = run.replace("--port PORT", '--port "${PORT:-8001}"').replace("--host HOST", '--host "${HOST:-127.0.0.1}"')
+    (tmp / "run.sh").write_text(f"#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\nexec {run}\n", encoding="utf-8")
+    os.chmod(tmp / "run.sh", 0o755)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
+
+
+DOCKERFILE = """\
+# The public csww-benchmark site: an immutable SQLite database served read-only by Datasette.
+# Stateless: run as many replicas as needed behind a CDN; redeploy to change the data.
+FROM python:3.12-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+# run.sh holds the datasette serve command line; Cloud Run, Fly and others set PORT.
+ENV PORT=8001 HOST=0.0.0.0
+EXPOSE 8001
+CMD ["sh", "run.sh"]
+"""
+
+BUNDLE_README = """\
+# csww-benchmark site bundle (csww-benchmark {version})
+
+Everything here serves the public site: `csww.db` (published figures only, immutable), `metadata.yml`,
+`inspect-data.json`, `templates/`, `plugins/`, `static/`, pinned `requirements.txt` and a `Dockerfile`.
+
+Run locally:
+
+    pip install -r requirements.txt
+    ./run.sh                       # http://127.0.0.1:8001/ (HOST and PORT override)
+    # which runs: {cmd}
+
+Build and run a container (one replica; run more behind a load balancer or CDN):
+
+    docker build -t csww-site . && docker run -p 8001:8001 csww-site
+
+Or let Datasette build the container:
+
+    datasette package csww.db -m metadata.yml {statics} {installs} --extra-options "{extra}"
+    datasette publish cloudrun csww.db -m metadata.yml {statics} {installs} --service csww --max-instances 10 --extra-options "{extra}"
+"""

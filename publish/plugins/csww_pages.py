@@ -1,0 +1,190 @@
+"""Council pages for the csww-benchmark Datasette site.
+
+* ``/la?q=NAME`` finds a council by name (or code) and redirects to its profile; several matches are listed.
+* ``/la/<code>`` is the council profile: headline figures and, for each key measure, a chart of the council
+  against its statistical-neighbour median, region and England over all years, with the same figures in a
+  table beside the chart and links to the canned queries and CSV downloads. Joint returns use ``314-318``.
+* The home page gets the council list for its picker.
+
+Reads only the site's database (the first one served), so it runs without the csww package installed.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, urlencode
+
+from datasette import hookimpl
+from datasette.utils.asgi import NotFound, Response
+
+KEY_MEASURES_SQL = """
+select measure_id, label, unit, polarity, definition, decimals from measures
+where key_measure = 1 order by rowid
+"""
+
+
+def slug(code: str) -> str:
+    return code.replace(" / ", "-")
+
+
+def unslug(text: str) -> str:
+    return text.replace("-", " / ")
+
+
+async def _db_and_check(datasette, request):
+    db = datasette.get_database()
+    await datasette.ensure_permissions(request.actor, ["view-instance", ("view-database", db.name)])
+    return db
+
+
+async def councils(db) -> list[dict]:
+    rows = await db.execute(
+        "select area_code, area_name, region_name, status from areas where level = 'Local authority' "
+        "order by status = 'current' desc, area_name")
+    return [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
+             "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
+
+
+async def find(request, datasette):
+    db = await _db_and_check(datasette, request)
+    q = (request.args.get("q") or "").strip()
+    matches = []
+    if q:
+        rows = await db.execute(
+            "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
+            "(area_code = :q or upper(new_la_code) = upper(:q) or lower(area_name) = lower(:q)) "
+            "order by status = 'current' desc", {"q": q})
+        exact = list(rows)
+        if len(exact) >= 1:
+            return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact[0]['area_code']))}"))
+        rows = await db.execute(
+            "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
+            "(area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)) "
+            "order by status = 'current' desc, area_name limit 50",
+            {"q": q, "fts": " ".join(f'"{w}"*' for w in q.replace('"', " ").split()) or '""'})
+        matches = [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
+                    "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
+        if len(matches) == 1:
+            return Response.redirect(datasette.urls.path(f"/la/{quote(matches[0]['slug'])}"))
+    return Response.html(await datasette.render_template(
+        "csww_find.html", {"q": q, "matches": matches, "councils": await councils(db),
+                           "database": db.name}, request=request))
+
+
+def fmt(value, decimals) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.{int(decimals)}f}"
+
+
+async def profile(request, datasette):
+    db = await _db_and_check(datasette, request)
+    code = unslug(request.url_vars["code"])
+    area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
+    if area is None:
+        raise NotFound(f"No council with code {code}")
+    key = [dict(r) for r in await db.execute(KEY_MEASURES_SQL)]
+    rows = await db.execute(
+        "select * from comparisons where area_code = ? and provisional = 0 and measure_id in "
+        "(select measure_id from measures where key_measure = 1) order by time_period", [code])
+    by_measure: dict[str, list[dict]] = {}
+    for r in rows:
+        by_measure.setdefault(r["measure_id"], []).append(dict(r))
+    years = sorted({r["time_period"] for rs in by_measure.values() for r in rs})
+    latest = years[-1] if years else None
+    dbp = datasette.urls.database(db.name)
+    sections, headlines = [], []
+    for m in key:
+        series = by_measure.get(m["measure_id"], [])
+        dec = m["decimals"]
+        unit = "%" if m["unit"] == "percent" else m["unit"]
+        region_label = next((r["region_name"] for r in reversed(series) if r.get("region_name")), None) or "Region"
+        table = [{"year": r["time_period"], "value": fmt(r["value"], dec), "symbol": r["symbol"] or "",
+                  "sn_median": fmt(r.get("sn_median"), dec), "region": fmt(r.get("region"), dec),
+                  "england": fmt(r.get("england"), dec)} for r in series]
+        chart = {"measure": m["label"], "unit": unit, "decimals": dec, "years": [r["time_period"] for r in series],
+                 "series": [
+                     {"name": area["area_name"], "key": "council", "values": [r["value"] for r in series]},
+                     {"name": "Neighbour median", "key": "sn", "values": [r.get("sn_median") for r in series]},
+                     {"name": region_label, "key": "region", "values": [r.get("region") for r in series]},
+                     {"name": "England", "key": "england", "values": [r.get("england") for r in series]}]}
+        params = {"la": code, "measure": m["measure_id"]}
+        links = {
+            "trend": f"{dbp}/trend?{urlencode(params)}",
+            "trend_csv": f"{dbp}/trend.csv?{urlencode(params)}",
+            "neighbours": f"{dbp}/council_vs_neighbours?{urlencode(params)}",
+            "neighbours_csv": f"{dbp}/council_vs_neighbours.csv?{urlencode(params)}",
+            "league": f"{dbp}/league_table?{urlencode({'measure': m['measure_id'], 'year': latest or ''})}",
+        }
+        last = series[-1] if series else None
+        if last is not None:
+            headlines.append({
+                "label": m["label"], "unit": unit, "year": last["time_period"],
+                "value": fmt(last["value"], dec), "symbol": last["symbol"] or "",
+                "england": fmt(last.get("england"), dec), "sn_median": fmt(last.get("sn_median"), dec),
+                "rank": last.get("rank"), "rank_of": last.get("rank_of"), "quartile": last.get("quartile"),
+                "polarity": m["polarity"], "anchor": m["measure_id"]})
+        sections.append({"id": m["measure_id"], "label": m["label"], "unit": unit, "definition": m["definition"],
+                         "polarity": m["polarity"], "table": table, "chart": json.dumps(chart),
+                         "region_label": region_label, "links": links, "summary": _summary(area, m, series, dec)})
+    context = {
+        "area": dict(area), "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
+        "database": db.name,
+        "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': latest or ''})}",
+        "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': latest or ''})}",
+        "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
+        "comparisons_csv": f"{dbp}/comparisons.csv?{urlencode({'area_code': code, '_size': 'max'})}",
+    }
+    response = Response.html(await datasette.render_template("csww_council.html", context, request=request))
+    response.headers["Cache-Control"] = _cache_control(datasette, request)
+    return response
+
+
+def _cache_control(datasette, request) -> str:
+    """Public pages cache like Datasette's own data pages; pages for signed-in users are never shared."""
+    if request.actor:
+        return "private, no-store"
+    return f"max-age={datasette.setting('default_cache_ttl')}"
+
+
+def _summary(area, m, series, dec) -> str:
+    """A one-sentence text alternative for the chart."""
+    vals = [(r["time_period"], r["value"]) for r in series if r["value"] is not None]
+    if not vals:
+        return f"{m['label']}: no published values for {area['area_name']}."
+    (y0, v0), (y1, v1) = vals[0], vals[-1]
+    last = series[-1]
+    parts = [f"{m['label']} for {area['area_name']}: {fmt(v0, dec)} in {y0}, {fmt(v1, dec)} in {y1}."]
+    if last.get("value") is not None:
+        for key, name in (("sn_median", "neighbour median"), ("england", "England")):
+            if last.get(key) is not None:
+                parts.append(f"{name.capitalize()} {fmt(last[key], dec)} in {last['time_period']}.")
+    return " ".join(parts)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/la$", find),
+        (r"^/la/(?P<code>[0-9A-Za-z-]+)$", profile),
+    ]
+
+
+@hookimpl
+def extra_template_vars(template, datasette, request):
+    if template != "index.html":
+        return {}
+
+    async def inner():
+        try:
+            db = datasette.get_database()
+            return {"csww_councils": await councils(db)}
+        except Exception:  # no site database (e.g. a bare instance): the picker simply has no list
+            return {"csww_councils": []}
+
+    return inner
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.path("/csww-static/csww.css")]

@@ -1,0 +1,381 @@
+"""The Datasette site in process: canned queries, pages, metadata, CSV, caching and the private database."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+from benchmark import site
+from benchmark.build import build
+from benchmark.cli import cli
+
+SECRET = "unpublished-return-SECRET.csv"
+SECRET_VALUE = 42.4242
+
+
+class Client:
+    """Datasette's in-process HTTPX client, driven from synchronous tests on one event loop."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.loop = asyncio.new_event_loop()
+
+    def get(self, path, **kw):
+        return self.loop.run_until_complete(self.ds.client.get(path, **kw))
+
+    def post(self, path, **kw):
+        return self.loop.run_until_complete(self.ds.client.post(path, **kw))
+
+    def close(self):
+        self.loop.close()
+
+
+def add_local_returns(db: Path) -> None:
+    """One published and one unpublished local return for Darlington, as csww align would load them."""
+    conn = sqlite3.connect(db)
+    conn.executescript(site.LOCAL_SCHEMA)
+    for rid, published, source, value, period_end in (
+            ("841:2024-10-01:2025-03-31:aaaa", 1, "darlington-q2-published.csv", 14.1, "2025-03-31"),
+            ("841:2025-04-01:2025-09-30:bbbb", 0, SECRET, SECRET_VALUE, "2025-09-30")):
+        conn.execute("insert into local_returns values (?, '841', '2024-10-01', ?, 2025, 'aggregate', ?, 'ff', "
+                     "'2025-10-01T00:00:00+00:00', ?)", (rid, period_end, source, published))
+        conn.execute("insert into local_observations values (?, '', '841', 2025, '2024-10-01', ?, "
+                     "'turnover_rate_fte', ?, null, 'DfE definition', 1, '', ?, 'leavers / in post', 1, ?, '1-20')",
+                     (rid, period_end, value, value, source))
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site_fx")
+    build([FIXTURES], out)
+    add_local_returns(out / "csww.db")
+    return site.prepare(out / "csww.db")
+
+
+@pytest.fixture(scope="module")
+def fx(fixture_site):
+    c = Client(site.datasette(fixture_site))
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def real_site(real_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("site_real")
+    shutil.copy(real_db, out / "csww.db")
+    return site.prepare(out / "csww.db")
+
+
+@pytest.fixture(scope="module")
+def real(real_site):
+    c = Client(site.datasette(real_site))
+    yield c
+    c.close()
+
+
+QUERY_EXAMPLES = {
+    "council_profile": "la=841&year=2025",
+    "league_table": "measure=turnover_rate_fte&year=2025",
+    "council_vs_neighbours": "la=Darlington&measure=turnover_rate_fte",
+    "region_councils": "region=North East&year=2025",
+    "trend": "la=841&measure=turnover_rate_fte",
+    "local_vs_published": "la=841",
+}
+
+
+def rows(client, path):
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.text[:500])
+    return r.json()
+
+
+# ------------------------------------------------------------------ queries and metadata
+
+def test_every_query_file_is_in_the_metadata_with_its_parameters():
+    queries = site.query_files()
+    assert set(queries) == set(QUERY_EXAMPLES)
+    meta = site.metadata()["databases"]["csww"]["queries"]
+    assert meta["council_profile"]["params"] == ["la", "year"]
+    assert meta["league_table"]["params"] == ["measure", "year"]
+    assert meta["council_vs_neighbours"]["params"] == ["la", "measure"]
+    assert meta["region_councils"]["params"] == ["region", "year"]
+    assert meta["trend"]["params"] == ["la", "measure"]
+    assert meta["local_vs_published"]["params"] == ["la"]
+    for q in meta.values():
+        assert q["title"] and q["description_html"] and "coalesce(nullif(:" in q["sql"]
+
+
+def test_metadata_file_is_datasette_065_yaml_with_licence_and_source(fixture_site):
+    meta = yaml.safe_load(fixture_site.metadata.read_text())
+    assert meta["license"] == "OGL-UK-3.0" and "nationalarchives" in meta["license_url"]
+    assert meta["source_url"].startswith("https://explore-education-statistics.service.gov.uk/")
+    tables = meta["databases"]["csww"]["tables"]
+    assert tables["comparisons"]["label_column"] == "area_name"
+    assert "measure_id" in tables["comparisons"]["facets"]
+    assert set(meta["databases"]["csww"]["queries"]) == set(QUERY_EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(QUERY_EXAMPLES))
+def test_every_canned_query_answers_on_the_fixture_db(fx, name):
+    data = rows(fx, f"/csww/{name}.json?{QUERY_EXAMPLES[name]}&_shape=array")
+    assert data, f"{name} returned no rows"
+
+
+@pytest.mark.parametrize("name", sorted(QUERY_EXAMPLES))
+def test_every_canned_query_answers_with_no_parameters(fx, name):
+    assert fx.get(f"/csww/{name}").status_code == 200
+    assert fx.get(f"/csww/{name}.json").status_code == 200
+
+
+def test_query_sql_runs_on_plain_sqlite(fixture_site):
+    conn = sqlite3.connect(fixture_site.public)
+    for name, q in site.query_files().items():
+        params = dict.fromkeys(q["params"], "")
+        assert conn.execute(q["sql"], params).fetchall() is not None
+    conn.close()
+
+
+def test_council_found_by_name_code_or_ons_code(fx):
+    for la in ("841", "Darlington", "darlington", "E06000005"):
+        data = rows(fx, f"/csww/trend.json?la={la}&_shape=array")
+        assert {r["area_code"] for r in data} == {"841"}
+
+
+# ------------------------------------------------------------------ real DfE figures
+
+@pytest.mark.parametrize("name", sorted(QUERY_EXAMPLES))
+def test_every_canned_query_returns_real_values(real, name):
+    data = rows(real, f"/csww/{name}.json?{QUERY_EXAMPLES[name]}&_shape=array&_size=max")
+    if name == "local_vs_published":
+        return  # the real build has no local returns; the fixture tests cover this query's rows
+    assert data
+    darlington = [r for r in data if r.get("area_code") == "841"]
+    assert darlington, f"{name}: Darlington missing"
+
+
+def test_darlington_2025_turnover_everywhere(real):
+    profile = rows(real, "/csww/council_profile.json?la=841&year=2025&_shape=array")
+    turnover = next(r for r in profile if r["measure_id"] == "turnover_rate_fte")
+    assert (turnover["value"], turnover["england"], turnover["region"]) == (15.4, 11.8, 11.7)
+    trend = rows(real, "/csww/trend.json?la=Darlington&measure=turnover_rate_fte&_shape=array")
+    assert {r["time_period"]: r["value"] for r in trend}[2025] == 15.4
+    assert {r["time_period"]: r["value"] for r in trend}[2017] == 26.0
+    league = rows(real, "/csww/league_table.json?measure=turnover_rate_fte&year=2025&_shape=array&_size=max")
+    assert next(r for r in league if r["area_code"] == "841")["value"] == 15.4
+    neighbours = rows(real, "/csww/council_vs_neighbours.json?la=841&_shape=array")
+    assert neighbours[0]["area_code"] == "841" and neighbours[0]["value"] == 15.4
+    region = rows(real, "/csww/region_councils.json?region=North+East&year=2025&_shape=array")
+    assert next(r for r in region if r["area_code"] == "841")["turnover_rate_fte"] == 15.4
+    assert len(region) == 12
+
+
+def test_latest_comparison_is_one_row_per_council(real):
+    data = rows(real, "/csww/latest_comparison.json?area_code=841&_shape=array")
+    assert len(data) == 1
+    assert data[0]["time_period"] == 2025 and data[0]["turnover_rate_fte"] == 15.4
+    assert data[0]["turnover_rate_fte_england"] == 11.8
+
+
+def test_column_descriptions_appear(real):
+    html = real.get("/csww/latest_comparison").text
+    assert "median of the council&#39;s statistical neighbours" in html or \
+        "median of the council's statistical neighbours" in html
+    html = real.get("/csww/comparisons").text
+    assert "Median of the statistical neighbours that published a value" in html
+    assert "OGL-UK-3.0" in html
+
+
+def test_csv_export(real):
+    r = real.get("/csww/league_table.csv?measure=turnover_rate_fte&year=2025")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain") or "csv" in r.headers[
+        "content-type"]
+    lines = r.text.splitlines()
+    assert lines[0].startswith("rank,rank_of,area_code,area_name")
+    assert any(line.split(",")[2] == "841" and ",15.4," in line for line in lines[1:])
+    r = real.get("/csww/comparisons.csv?area_code=841&_stream=on&_size=max")
+    assert r.status_code == 200 and len(r.text.splitlines()) > 100
+
+
+def test_full_text_search_on_area_names(real):
+    data = rows(real, "/csww/areas.json?_search=darlington&_shape=array")
+    assert [r["area_code"] for r in data] == ["841"]
+
+
+def test_production_settings_and_cache_headers(real):
+    r = real.get("/csww/comparisons.json")
+    assert r.headers["cache-control"] == "max-age=3600"
+    settings = rows(real, "/-/settings.json")
+    assert settings["sql_time_limit_ms"] == 2000 and settings["max_returned_rows"] == 2000
+    assert real.get("/la/841").headers["cache-control"] == "max-age=3600"
+    # arbitrary SQL stays open to analysts, inside the time limit
+    assert real.get("/csww.json?sql=select+count(*)+from+observations").status_code == 200
+    slow = real.get("/csww.json", params={"sql": "with recursive r(i) as (select 1 union all select i+1 from r) "
+                                             "select count(*) from r"})
+    assert slow.status_code == 400 and "interrupted" in slow.text.lower()
+
+
+def test_databases_are_immutable_with_inspect_data(real):
+    dbs = rows(real, "/-/databases.json")
+    assert [(d["name"], d["is_mutable"]) for d in dbs] == [("csww", False)]
+    assert dbs[0]["hash"]
+
+
+# ------------------------------------------------------------------ pages
+
+def test_landing_page_offers_every_council(real):
+    html = real.get("/").text
+    assert '<html lang="en">' in html
+    assert 'action="/la"' in html and '<label for="council-q">' in html
+    assert '<option value="Darlington">' in html
+    assert 'href="/la/841"' in html
+
+
+def test_picking_a_council_by_name_redirects_to_its_profile(real):
+    r = real.get("/la?q=Darlington")
+    assert r.status_code == 302 and r.headers["location"] == "/la/841"
+    r = real.get("/la?q=darling")
+    assert r.status_code == 302 and r.headers["location"] == "/la/841"
+    r = real.get("/la?q=York")
+    assert r.status_code in (200, 302)
+    r = real.get("/la?q=nowhere-at-all")
+    assert r.status_code == 200 and "No council matches" in r.text
+
+
+def test_council_profile_page(real):
+    r = real.get("/la/841")
+    assert r.status_code == 200
+    html = r.text
+    assert "<h1>Darlington</h1>" in html
+    assert html.count('class="csww-chart"') == 6
+    assert html.count("<caption>") == 7                 # headline table plus one table per chart
+    assert '<th scope="col">Year</th>' in html
+    assert "15.4" in html and 'role="img"' in html
+    assert "/csww/trend.csv?la=841&amp;measure=turnover_rate_fte" in html
+    assert "/csww-static/csww-charts.js" in html
+    assert "https://" not in html.split("<footer")[0].replace("https://www.nationalarchives", "")
+
+
+def test_joint_return_and_unknown_council(fx):
+    r = fx.get("/la/314-318")
+    assert r.status_code == 200 and "Kingston upon Thames" in r.text
+    assert fx.get("/la/999").status_code == 404
+
+
+def test_static_files_are_local(real):
+    assert real.get("/csww-static/csww-charts.js").status_code == 200
+    assert real.get("/csww-static/csww.css").status_code == 200
+
+
+# ------------------------------------------------------------------ unpublished local figures
+
+def test_public_database_never_holds_unpublished_figures(fixture_site):
+    assert SECRET.encode() not in fixture_site.public.read_bytes()
+    conn = sqlite3.connect(fixture_site.public)
+    assert conn.execute("select count(*), sum(published) from local_returns").fetchone() == (1, 1)
+    assert conn.execute("select count(*) from local_observations where value = ?", (SECRET_VALUE,)).fetchone() == (0,)
+    conn.close()
+    assert fixture_site.private is not None
+    assert SECRET.encode() in fixture_site.private.read_bytes()
+
+
+def test_public_instance_cannot_reach_private_figures(fx, fixture_site):
+    assert [d["name"] for d in rows(fx, "/-/databases.json")] == ["csww"]
+    assert fx.get("/private").status_code == 404
+    assert fx.get("/private/local_returns.json").status_code == 404
+    assert fx.get(f"/private.json?sql=select+*+from+local_returns").status_code == 404
+    for sql in ("select * from local_returns", "select * from local_observations",
+                "select * from comparisons where provisional = 1",
+                "select name, file from pragma_database_list"):
+        r = fx.get("/csww.json", params={"sql": sql, "_shape": "array"})
+        assert r.status_code == 200
+        assert SECRET not in r.text and str(SECRET_VALUE) not in r.text and "private.db" not in r.text
+    attach = fx.get("/csww.json", params={"sql": f"attach database '{fixture_site.private}' as p"})
+    assert attach.status_code == 400
+    local = rows(fx, "/csww/local_vs_published.json?la=841&_shape=array")
+    assert [r["local_value"] for r in local] == [14.1]
+
+
+def test_private_instance_needs_a_password(fixture_site, monkeypatch):
+    from datasette_auth_passwords.utils import hash_password
+
+    monkeypatch.delenv(site.PRIVATE_HASH_ENV, raising=False)
+    with pytest.raises(ValueError, match=site.PRIVATE_HASH_ENV):
+        site.datasette(fixture_site, private=True)
+    monkeypatch.setenv(site.PRIVATE_HASH_ENV, hash_password("correct horse"))
+    c = Client(site.datasette(fixture_site, private=True))
+    try:
+        for path in ("/", "/private", "/private/local_returns.json", "/private.json?sql=select+1",
+                     "/private/local_vs_published.json?la=841", "/la/841"):
+            assert c.get(path).status_code == 403, path
+        cookies = {"ds_actor": c.ds.sign({"a": {"id": site.PRIVATE_USER}}, "actor")}
+        r = c.get("/private/local_vs_published.json?la=841&_shape=array", cookies=cookies)
+        assert r.status_code == 200
+        assert sorted(row["local_value"] for row in r.json()) == [14.1, SECRET_VALUE]
+        assert c.get("/la/841", cookies=cookies).status_code == 200
+        # signing in with the password works; a wrong one does not
+        login = c.get("/-/login")
+        token = login.cookies.get("ds_csrftoken")
+        bad = c.post("/-/login", data={"username": site.PRIVATE_USER, "password": "wrong", "csrftoken": token},
+                     cookies={"ds_csrftoken": token})
+        assert "ds_actor" not in bad.cookies
+        good = c.post("/-/login", data={"username": site.PRIVATE_USER, "password": "correct horse",
+                                        "csrftoken": token}, cookies={"ds_csrftoken": token})
+        assert good.status_code == 302 and "ds_actor" in good.cookies
+    finally:
+        c.close()
+
+
+def test_no_private_database_when_everything_is_published(tmp_path):
+    build([FIXTURES], tmp_path)
+    s = site.prepare(tmp_path / "csww.db")
+    assert s.private is None and not (tmp_path / "site" / "private.db").exists()
+
+
+# ------------------------------------------------------------------ CLI and bundle
+
+def test_publish_bundle(fixture_site, tmp_path):
+    db = fixture_site.folder.parent / "csww.db"
+    result = CliRunner().invoke(cli, ["publish", "--out", str(db.parent), "--bundle", str(tmp_path / "dist")])
+    assert result.exit_code == 0, result.output
+    dist = tmp_path / "dist"
+    for name in ("csww.db", "metadata.yml", "inspect-data.json", "requirements.txt", "Dockerfile", "run.sh",
+                 "README.md", "templates/csww_council.html", "plugins/csww_pages.py", "static/csww-charts.js"):
+        assert (dist / name).exists(), name
+    assert SECRET.encode() not in (dist / "csww.db").read_bytes()
+    assert not (dist / "private.db").exists()
+    assert "datasette>=0.65.5,<0.66" in (dist / "requirements.txt").read_text()
+    readme = (dist / "README.md").read_text()
+    assert "datasette package" in readme and "datasette publish cloudrun" in readme
+    # the bundle serves on its own, exactly as its command line says
+    from datasette.app import Datasette
+
+    ds = Datasette(immutables=[str(dist / "csww.db")], metadata=yaml.safe_load((dist / "metadata.yml").read_text()),
+                   template_dir=str(dist / "templates"), plugins_dir=str(dist / "plugins"),
+                   static_mounts=[("csww-static", str(dist / "static"))])
+    c = Client(ds)
+    try:
+        assert c.get("/la/841").status_code == 200
+        assert c.get("/csww/trend.json?la=841").status_code == 200
+    finally:
+        c.close()
+
+
+def test_serve_and_publish_fail_clearly_without_a_database(tmp_path):
+    for args in (["serve", str(tmp_path)], ["publish", "--out", str(tmp_path), "--bundle", str(tmp_path / "d")]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1 and "run 'csww build" in result.output
+
+
+def test_serve_private_without_password_hash_fails_clearly(fixture_site, monkeypatch):
+    monkeypatch.delenv(site.PRIVATE_HASH_ENV, raising=False)
+    result = CliRunner().invoke(cli, ["serve", str(fixture_site.folder.parent), "--private"])
+    assert result.exit_code == 1 and site.PRIVATE_HASH_ENV in result.output
