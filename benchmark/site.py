@@ -350,7 +350,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
         "title": TITLE + (" — private preview" if private else ""),
         "description_html": _site_description(private),
         **licence,
-        "about": "csww-benchmark", "about_url": "https://github.com/csww-benchmark/csww-benchmark",
+        "about": f"csww-benchmark {__version__}",
         "databases": {db_name: db},
         "plugins": {"datasette-block-robots": {"allow_only_index": True}},
     }

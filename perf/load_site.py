@@ -1,0 +1,151 @@
+"""Load test for the site, on loopback only: requests/s and p50/p99 latency under 1, 10 and 50 clients.
+
+Starts `csww serve` on a free 127.0.0.1 port (from a build of ../shared/dfe, or --out), then for each
+target and each concurrency sends at most --requests requests or runs for at most --seconds, whichever
+comes first, each client on its own keep-alive connection. Prints one line per run.
+
+    PYTHONPATH=. python perf/load_site.py                  # build ../shared/dfe into a temp folder
+    PYTHONPATH=. python perf/load_site.py --out build --requests 500 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "dfe"
+
+TARGETS = {
+    "table page": "/csww/comparisons?measure_id=turnover_rate_fte&time_period=2025",
+    "profile query": "/csww/council_profile.json?la=841&year=2025",
+    "profile page": "/la/841",
+}
+HOST = "127.0.0.1"  # loopback only, never anywhere else
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def run(port: int, path: str, clients: int, max_requests: int, max_seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    budget = [max_requests]
+    deadline = time.monotonic() + max_seconds
+
+    def take() -> bool:
+        with lock:
+            if budget[0] <= 0 or time.monotonic() > deadline:
+                return False
+            budget[0] -= 1
+            return True
+
+    def client():
+        nonlocal errors
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            while take():
+                t0 = time.perf_counter()
+                try:
+                    conn.request("GET", path)
+                    resp = conn.getresponse()
+                    resp.read()
+                    ok = resp.status == 200
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    conn.close()
+                    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                dt = time.perf_counter() - t0
+                with lock:
+                    if ok:
+                        latencies.append(dt)
+                    else:
+                        errors += 1
+        finally:
+            conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n, "errors": errors, "seconds": elapsed, "rps": n / elapsed if elapsed else 0.0,
+        "p50": statistics.median(latencies) * 1000 if n else float("nan"),
+        "p99": latencies[min(n - 1, int(round(0.99 * (n - 1))))] * 1000 if n else float("nan"),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", help="a build folder holding csww.db (default: build ../shared/dfe into a temp folder)")
+    ap.add_argument("--requests", type=int, default=400, help="at most this many requests per run (default 400)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="at most this long per run (default 8)")
+    ap.add_argument("--clients", default="1,10,50", help="concurrency levels (default 1,10,50)")
+    args = ap.parse_args()
+    levels = [int(c) for c in args.clients.split(",")]
+    if max(levels) > 200 or args.requests > 20000 or args.seconds > 120:
+        ap.error("bounded on purpose: at most 200 clients, 20000 requests and 120 s per run")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out) if args.out else Path(tmp)
+        if not args.out:
+            sys.path.insert(0, str(ROOT))
+            from benchmark.build import build
+
+            build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
+                   SHARED / "sfr"], out)
+        port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-m", "benchmark", "serve", str(out), "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://{HOST}:{port}/", timeout=2).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit("csww serve did not start")
+                    time.sleep(0.2)
+            for path in TARGETS.values():          # warm up: page caches, templates, SQL statements
+                for _ in range(5):
+                    urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=10).read()
+            print(f"csww serve on {HOST}:{port}, {os.cpu_count()} CPUs; at most {args.requests} requests "
+                  f"or {args.seconds:g} s per run")
+            print(f"{'target':<14} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+            for name, path in TARGETS.items():
+                for c in levels:
+                    r = run(port, path, c, args.requests, args.seconds)
+                    print(f"{name:<14} {c:>7} {r['requests']:>8} {r['errors']:>6} {r['rps']:>8.1f} "
+                          f"{r['p50']:>8.1f} {r['p99']:>8.1f}", flush=True)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

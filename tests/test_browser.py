@@ -1,0 +1,156 @@
+"""A real browser against a real server: Debian's chromium, driven by Playwright, against `csww serve`.
+
+Starts `python -m benchmark serve` as a subprocess on a free loopback port, opens the landing page, picks a
+council by name and checks the profile page draws its six charts beside their tables with no console errors
+and no request leaving the machine. Screenshots go to tests/artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT, SHARED
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_responds(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"csww serve exited with {proc.returncode}: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not respond within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser")
+    if SHARED.exists():
+        from benchmark.build import build
+
+        build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
+               SHARED / "sfr"], out)
+    else:
+        from benchmark.build import build
+
+        build([FIXTURES], out)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "serve", str(out), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_responds(base + "/", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: m.type in ("error", "warning") and page.problems.append(f"console {m.type}: {m.text}"))
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: page.problems.append(f"request failed: {r.url}"))
+
+    def only_loopback(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            page.problems.append(f"request off the machine: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    yield page
+    context.close()
+
+
+def test_pick_a_council_and_see_its_profile(page, server):
+    page.goto(server + "/")
+    assert page.locator("h1").first.inner_text().startswith("Children's social work workforce")
+    page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+    picker = page.get_by_label("Council name or code")
+    picker.fill("Darlington")
+    page.get_by_role("button", name="Show profile").click()
+    page.wait_for_url(server + "/la/841")
+    assert page.locator("h1").inner_text() == "Darlington"
+
+    page.wait_for_selector("figure.csww-chart[data-drawn='true']")
+    figures = page.locator("figure.csww-chart")
+    assert figures.count() == 6
+    page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+    for i in range(6):
+        fig = figures.nth(i)
+        assert fig.locator("svg path").count() >= 2, f"chart {i} drew no lines"
+        assert fig.locator(".csww-chart-canvas").get_attribute("aria-label")
+        box = fig.locator("svg").first.bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 100
+        table = fig.locator("xpath=following-sibling::div[1]//table")
+        assert table.locator("caption").count() == 1
+        assert table.locator("tbody tr").count() >= 5
+    turnover = page.locator("#turnover_rate_fte table")
+    assert "15.4" in turnover.locator("tbody tr", has_text="2025").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "council-841.png"), full_page=True)
+    page.locator("#turnover_rate_fte").screenshot(path=str(ARTIFACTS / "council-841-turnover.png"))
+    assert page.problems == []
+
+
+def test_search_by_part_of_a_name_and_follow_a_query_link(page, server):
+    page.goto(server + "/la?q=darling")
+    page.wait_for_url(server + "/la/841")
+    page.locator("#turnover_rate_fte").get_by_role("link", name="Trend query").click()
+    page.wait_for_load_state()
+    assert "/csww/trend" in page.url
+    assert page.locator("table.rows-and-columns tbody tr").count() >= 9
+    page.screenshot(path=str(ARTIFACTS / "trend-query.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_every_council_page_draws_without_errors(page, server):
+    """A joint return and a council whose latest figures are all DfE symbols still render cleanly."""
+    for code in ("207", "314-318"):
+        page.goto(f"{server}/la/{code}")
+        page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+    assert page.problems == []
