@@ -8,11 +8,11 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, value
+from ees_server import EESServer, Release
 
 from benchmark import ees
 from benchmark.build import build
 from benchmark.cli import cli
-from ees_server import EESServer, Release
 
 
 def fixture_releases():
