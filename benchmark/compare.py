@@ -204,8 +204,9 @@ def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     return notes.groupby(["time_period", "area_code"], as_index=False)["series_note"].agg(" ".join)
 
 
-def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """sn_* columns per (time_period, area_code, measure_id) from the year's neighbour lists."""
+def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None):
+    """sn_* columns from the year's neighbour lists: per (time_period, area_code, measure_id) the median, mean,
+    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones."""
     lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
     per_year = lists.groupby(["time_period", "area_code"]).agg(sn_model=("sn_model", "first"))
     absent = lists[lists["status"] == "absent"]
@@ -230,8 +231,7 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
     stats["sn_codes"] = joined(has, KEY, has["published_code"])
     miss = vals[vals["value"].isna()]
     stats["sn_missing"] = joined(miss, KEY, miss["published_code"] + " (" + miss["symbol"].fillna("") + ")")
-    out = stats.reset_index().merge(per_year.reset_index(), on=["time_period", "area_code"], how="right")
-    return out
+    return stats.reset_index(), per_year.reset_index()
 
 
 def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
@@ -259,7 +259,9 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     la["change"] = _round(la["value"] - la["previous"], la["decimals"])
     la["direction"] = direction(la["value"], la["earlier"].where(la["previous"].notna()), la["polarity"])
 
-    la = la.merge(neighbour_stats(la, model, table), on=KEY, how="left")
+    stats, per_year = neighbour_stats(la, model, table)
+    la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
+    la["sn_count"] = la["sn_count"].fillna(0).astype(int)
     for col in ("sn_median", "sn_mean"):
         la[col] = _round(la[col], la["decimals"] + 1)
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
@@ -540,17 +542,19 @@ def _reason(status: str, missing, symbol) -> str | None:
 # Writing
 
 
-def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None) -> dict[str, int]:
+def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None,
+                      neighbour_table: pd.DataFrame | None = None) -> dict[str, int]:
     """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``.
 
     ``groups`` is a YAML path, a list of paths or a list of group dicts (see :func:`read_groups`). Safe to call
-    again on a built database (e.g. after local figures are loaded): every table it owns is replaced. Local
+    again on a built database (e.g. after local figures are loaded): every table it owns is replaced.
+    ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
     figures in ``local_observations`` are added as provisional rows when that table exists.
     """
     conn.executescript(store.COMPARE_SCHEMA)
     obs, areas = load(conn)
     changes = store.query(conn, "SELECT * FROM area_changes")
-    table = neighbours.shipped()
+    table = neighbours.shipped() if neighbour_table is None else neighbour_table
     published = compute(obs, areas, changes, model, table)
     local = local_comparisons(conn, published, obs)
     checks = consistency(obs, areas)
@@ -567,3 +571,49 @@ def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None =
     for t, df in frames.items():
         store.insert_frame(conn, t, df)
     return {t: len(df) for t, df in frames.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One council's view (``csww compare``)
+
+
+def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, measure_ids=(), group_file=None,
+                 model: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """The comparison records for one council and year (default: its latest), key measures by default.
+
+    Returns the resolved area, the records (published and any provisional rows compared with that year)
+    and, when ``group_file`` is given, the group figures for the same year and measures. A joint-return
+    member (314) shows its joint return. ``model`` recomputes with another neighbour model.
+    """
+    area = geography.resolve_area(conn, la)
+    code = area["joint_return_code"] or area["area_code"]
+    if area["level"] != LA:
+        raise geography.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+    for m in measure_ids:
+        measures.get(m)
+    have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
+    if have and model is None:
+        rows = store.query(conn, "SELECT * FROM comparisons WHERE area_code = ?", (code,))
+    else:
+        obs, areas = load(conn)
+        rows = compute(obs, areas, store.query(conn, "SELECT * FROM area_changes"), model)
+        rows = rows[rows["area_code"] == code]
+    published = rows[rows["provisional"] == 0]
+    if published.empty:
+        raise geography.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
+    year = int(published["time_period"].max()) if year is None else year
+    if year not in set(published["time_period"]):
+        raise geography.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
+                                     f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
+    ids = list(measure_ids) or [m.id for m in measures.key_measures()]
+    sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
+               | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
+    sel = sel[sel["measure_id"].isin(ids)].copy()
+    sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
+    sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)
+    groups = pd.DataFrame()
+    if group_file:
+        meta, _, gc = group_tables(conn, read_groups(group_file))
+        groups = gc[(gc["time_period"] == year) & gc["measure_id"].isin(ids)].merge(
+            meta[["group_id", "name"]], on="group_id")
+    return area, sel, groups

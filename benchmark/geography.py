@@ -118,6 +118,8 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
     # statistical neighbour models list them: keep them as areas that point at the joint row.
     for j in cfg["joint_returns"]:
         jrow = next((r for r in rows if r["area_code"] == j["code"]), None)
+        if jrow is None:  # the data has no such joint return (e.g. a partial file): nothing to point at
+            continue
         for m in j["members"]:
             existing = next((r for r in rows if r["area_code"] == m["code"]), None)
             if existing:
