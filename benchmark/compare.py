@@ -417,7 +417,8 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     g = vals.groupby(by)
     out = g["value"].agg(member_median="median", member_mean="mean", members_with_value="count")
     out["members"] = g["published_code"].nunique()
-    w = wide(vals.rename(columns={"published_code": "area_code"})[["time_period", "area_code", "measure_id", "value"]])
+    w = wide(vals[["time_period", "published_code", "measure_id", "value"]].drop_duplicates()
+             .rename(columns={"published_code": "area_code"}))
     link = rows.loc[rows["exists"].notna(), ["group_id", "time_period", "published_code"]]
     pooled_rows = []
     for m in vals["measure_id"].unique():
