@@ -81,15 +81,15 @@ def _round(values: pd.Series, decimals: pd.Series) -> pd.Series:
 
 def joined(df: pd.DataFrame, by: list[str], text: pd.Series) -> pd.Series:
     """``text`` joined with ', ' per ``by`` key, keeping row order within a key (no Python call per group)."""
-    d = df[by].assign(_t=text.to_numpy(dtype=object)).sort_values(by, kind="stable")
-    if d.empty:
-        return pd.Series([], index=pd.MultiIndex.from_frame(d[by]), dtype=object)
-    g = d.groupby(by, sort=False).ngroup().to_numpy()
+    if df.empty:
+        return pd.Series([], index=pd.MultiIndex.from_frame(df[by]), dtype=object)
+    g = df.groupby(by, sort=False).ngroup().to_numpy()
+    order = np.argsort(g, kind="stable")
+    g, t = g[order], text.to_numpy(dtype=object)[order]
     starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
     ends = np.r_[starts[1:], len(g)]
-    t = d["_t"].to_numpy()
     return pd.Series([", ".join(t[i:j]) for i, j in zip(starts, ends)],
-                     index=pd.MultiIndex.from_frame(d[by].iloc[starts]), dtype=object)
+                     index=pd.MultiIndex.from_frame(df[by].iloc[order[starts]]), dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -459,7 +459,8 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     out["pooled"] = _round(out["pooled"], dec + 1)
     out["member_median"] = _round(out["member_median"], dec + 1)
     out["member_mean"] = _round(out["member_mean"], dec + 1)
-    out["diff_england"] = _round(out["pooled"] - out["england"], dec + 1)
+    is_rate = out["measure_id"].map(lambda m: measures.get(m).is_rate).astype(bool)
+    out["diff_england"] = _round(out["pooled"] - out["england"], dec + 1).where(is_rate)   # a sum is not a rate
     cols = ["group_id", "time_period", "measure_id", "pooled", "pooled_count", "member_median", "member_mean",
             "members", "members_with_value", "missing", "england", "diff_england"]
     return meta, members, out[cols].sort_values(by).reset_index(drop=True)

@@ -80,20 +80,20 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
         sn = "" if _clean(r["sn_median"]) is None else f"{_fine(r['sn_median'], d)} ({int(r['sn_count'])})"
         rank = "" if _clean(r["rank"]) is None else f"{int(r['rank'])}/{int(r['rank_of'])}"
         rrank = "" if _clean(r["region_rank"]) is None else f"{int(r['region_rank'])}/{int(r['region_rank_of'])}"
-        cells += [sn, _fine(r["sn_mean"], d), rank, rrank, _clean(r["quartile"]) or "", _signed(r["change"], d),
+        cells += [sn, _num(r["sn_mean"], d), rank, rrank, _clean(r["quartile"]) or "", _signed(r["change"], d),
                   _clean(r["direction"]) or "", _signed(r["gap_fte_sn"], 1)]
         body.append(cells)
-    for g in groups.to_dict("records") if len(groups) else []:
-        d = measures.get(g["measure_id"]).decimals
-        body.append([f"  {g['name']}: {measures.get(g['measure_id']).label}",
-                     f"{_fine(g['pooled'], d)} pooled", "", "", *([""] if "London" in cols else []),
-                     f"{_fine(g['member_median'], d)} median ({int(g['members_with_value'])}/{int(g['members'])})",
-                     _fine(g["member_mean"], d), "", "", "", "", "", ""])
-    widths = [max(len(str(c)) for c in col) for col in zip(cols, *body)]
-    right = {i for i in range(1, len(cols))}
-    def line(cells):
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    out = head + ["", line(cols), line(["-" * w for w in widths])] + [line(b) for b in body]
+    out = head + [""] + _grid(cols, body)
+    if len(groups):
+        order = {m: i for i, m in enumerate(rows["measure_id"])}
+        gbody = []
+        for g in sorted(groups.to_dict("records"), key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
+            d = measures.get(g["measure_id"]).decimals
+            gbody.append([g["name"], measures.get(g["measure_id"]).label, _num(g["pooled"], d),
+                          f"{_fine(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
+                          _num(g["member_mean"], d), _num(g["england"], d), _signed(g["diff_england"], d)])
+        out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
+                                                "England", "pooled - England"], gbody)
     notes = []
     codes = rows["sn_codes"].dropna()
     if len(codes):
@@ -104,6 +104,15 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
         notes.append("Groups: pooled = sum of numerators / sum of denominators across members (sum for counts); "
                      "median = median of members' published values.")
     return "\n".join(out + ([""] + notes if notes else []))
+
+
+def _grid(cols: list[str], body: list[list]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(cols, *body)]
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i == 0 or (i == 1 and cols[0] == "group") else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths)))
+    return [line(cols), line(["-" * w for w in widths])] + [line(b) for b in body]
 
 
 def render(area: dict, rows: pd.DataFrame, groups: pd.DataFrame, fmt: str) -> str:

@@ -204,7 +204,7 @@ CREATE TABLE IF NOT EXISTS group_comparisons (
     members_with_value INTEGER,
     missing TEXT,                     -- members without a value (symbol) or without a row that year
     england REAL,
-    diff_england REAL,                -- pooled minus England
+    diff_england REAL,                -- pooled minus England (rates only)
     PRIMARY KEY (group_id, time_period, measure_id)
 );
 CREATE TABLE IF NOT EXISTS consistency_checks (
@@ -255,9 +255,10 @@ def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None
     if df.empty:
         return
     cols = list(df.columns)
-    clean = df.astype(object).where(df.notna(), None)
+    rows = df.to_numpy(dtype=object)
+    rows[pd.isna(rows)] = None
     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     clean.itertuples(index=False, name=None))
+                     rows.tolist())
 
 
 def connect(path: str | Path, must_exist: bool = True) -> sqlite3.Connection:
