@@ -98,6 +98,9 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
     codes = rows["sn_codes"].dropna()
     if len(codes):
         notes.append(f"Neighbours with a value ({first['sn_model']}): {codes.iloc[0]}")
+    missing = rows["sn_missing"].dropna()
+    if len(missing):
+        notes.append(f"Neighbours without a value: {missing.iloc[0]}")
     for col in ("sn_note", "series_note"):
         notes += [n for n in dict.fromkeys(rows[col].dropna()) if n]
     if len(groups):
