@@ -221,17 +221,28 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes
 
-    used = lists.loc[lists["status"] == "used", ["time_period", "area_code", "position", "published_code"]]
-    vals = used.merge(la[["time_period", "area_code", "measure_id", "value", "symbol"]]
-                      .rename(columns={"area_code": "published_code"}), on=["time_period", "published_code"])
-    vals = vals.sort_values(["time_period", "area_code", "measure_id", "position"])
-    g = vals.groupby(KEY)
-    stats = g["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
+    # Integer codes for areas and measures keep the ~10-rows-per-record join and group-by fast.
+    areas = pd.Index(la["area_code"].unique())
+    ms = pd.Index(la["measure_id"].unique())
+    used = lists[lists["status"] == "used"]
+    used = pd.DataFrame({"time_period": used["time_period"].to_numpy(), "a": areas.get_indexer(used["area_code"]),
+                         "p": areas.get_indexer(used["published_code"]), "position": used["position"].to_numpy()})
+    obs = pd.DataFrame({"time_period": la["time_period"].to_numpy(), "p": areas.get_indexer(la["area_code"]),
+                        "m": ms.get_indexer(la["measure_id"]), "value": la["value"].to_numpy(),
+                        "symbol": la["symbol"].to_numpy(dtype=object)})
+    vals = used.merge(obs, on=["time_period", "p"]).sort_values(["time_period", "a", "m", "position"])
+    by = ["time_period", "a", "m"]
+    stats = vals.groupby(by)["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
+    names = areas.to_numpy(dtype=object)
     has = vals[vals["value"].notna()]
-    stats["sn_codes"] = joined(has, KEY, has["published_code"])
+    stats["sn_codes"] = joined(has, by, pd.Series(names[has["p"].to_numpy()], index=has.index))
     miss = vals[vals["value"].isna()]
-    stats["sn_missing"] = joined(miss, KEY, miss["published_code"] + " (" + miss["symbol"].fillna("") + ")")
-    return stats.reset_index(), per_year.reset_index()
+    stats["sn_missing"] = joined(miss, by, pd.Series(names[miss["p"].to_numpy()], index=miss.index)
+                                 + " (" + miss["symbol"].fillna("") + ")")
+    stats = stats.reset_index()
+    stats["area_code"] = names[stats.pop("a").to_numpy()]
+    stats["measure_id"] = ms.to_numpy(dtype=object)[stats.pop("m").to_numpy()]
+    return stats, per_year.reset_index()
 
 
 def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
