@@ -87,41 +87,6 @@ CREATE TABLE IF NOT EXISTS local_observations (
 );
 """
 
-# Stand-ins for the comparison engine's tables, used only when a database was built without them:
-# England, region and rank come from the observations; neighbour columns stay empty.
-FALLBACK_COMPARE = """
-CREATE TABLE IF NOT EXISTS neighbours (
-    model TEXT NOT NULL, area_code TEXT NOT NULL, position INTEGER NOT NULL, neighbour_code TEXT NOT NULL,
-    closeness TEXT NOT NULL, PRIMARY KEY (model, area_code, position)
-);
-CREATE TABLE IF NOT EXISTS comparisons (
-    time_period INTEGER NOT NULL, area_code TEXT NOT NULL, area_name TEXT, measure_id TEXT NOT NULL,
-    value REAL, symbol TEXT, provisional INTEGER NOT NULL DEFAULT 0, comparator_year INTEGER,
-    england REAL, region_code TEXT, region_name TEXT, region REAL, london REAL,
-    sn_model TEXT, sn_median REAL, sn_mean REAL, sn_count INTEGER, sn_codes TEXT,
-    rank INTEGER, rank_of INTEGER, quartile TEXT, change REAL, direction TEXT,
-    diff_england REAL, diff_region REAL, diff_sn_median REAL, series_note TEXT,
-    PRIMARY KEY (time_period, area_code, measure_id, provisional)
-);
-INSERT INTO comparisons (time_period, area_code, area_name, measure_id, value, symbol, provisional, comparator_year,
-                         england, region_code, region_name, region, london, rank, rank_of, change,
-                         diff_england, diff_region)
-SELECT o.time_period, o.area_code, a.area_name, o.measure_id, o.value, o.symbol, 0, o.time_period,
-       e.value, a.region_code, a.region_name, r.value, l.value,
-       CASE WHEN o.value IS NOT NULL THEN rank() OVER (PARTITION BY o.time_period, o.measure_id, o.value IS NULL
-                                                       ORDER BY o.value) END,
-       CASE WHEN o.value IS NOT NULL THEN count(o.value) OVER (PARTITION BY o.time_period, o.measure_id) END,
-       o.value - p.value, o.value - e.value, o.value - r.value
-FROM observations o
-JOIN areas a ON a.area_code = o.area_code AND a.level = 'Local authority'
-LEFT JOIN observations e ON e.area_code = 'E92000001' AND e.time_period = o.time_period AND e.measure_id = o.measure_id
-LEFT JOIN observations r ON r.area_code = a.region_code AND r.time_period = o.time_period AND r.measure_id = o.measure_id
-LEFT JOIN observations l ON l.area_code = a.london_region_code AND l.time_period = o.time_period
-                        AND l.measure_id = o.measure_id
-LEFT JOIN observations p ON p.area_code = o.area_code AND p.time_period = o.time_period - 1
-                        AND p.measure_id = o.measure_id;
-"""
-
 INDEXES = [
     ("comparisons", ["area_code", "measure_id", "time_period"]),
     ("comparisons", ["measure_id", "time_period", "value"]),
@@ -163,44 +128,45 @@ def has_unpublished(conn: sqlite3.Connection) -> bool:
     tables = _tables(conn)
     if "local_returns" in tables and conn.execute("select 1 from local_returns where not published").fetchone():
         return True
-    return bool("comparisons" in tables and _unpublished_comparisons(conn, tables))
-
-
-def _unpublished_comparisons(conn, tables) -> int:
-    """Provisional comparison rows not backed by a published local return for the same council and year."""
-    backed = ("exists (select 1 from local_returns r where r.published = 1 and r.area_code = comparisons.area_code "
-              "and r.time_period = comparisons.time_period)") if "local_returns" in tables else "0"
-    cols = {r[1] for r in conn.execute("pragma table_info(comparisons)")}
-    if "provisional" not in cols:
-        return 0
-    return conn.execute(f"select count(*) from comparisons where provisional = 1 and not {backed}").fetchone()[0]
+    if "local_observations" in tables:
+        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
+                     else "select null where 0")
+        if conn.execute(f"select 1 from local_observations where return_id not in ({published})").fetchone():
+            return True
+    return False
 
 
 def strip_unpublished(conn: sqlite3.Connection) -> None:
-    """Delete every local figure not marked published (and what was computed from it)."""
+    """Delete every local figure not marked published, and recompute the provisional comparison rows from the
+    published ones only (a council's published and unpublished returns can share a year, so rows computed
+    from both cannot simply be kept or dropped)."""
+    from . import compare
+
     tables = _tables(conn)
     conn.execute("PRAGMA secure_delete = ON")
-    if "comparisons" in tables and {r[1] for r in conn.execute("pragma table_info(comparisons)")} >= {"provisional"}:
-        backed = ("exists (select 1 from local_returns r where r.published = 1 and r.area_code = comparisons.area_code"
-                  " and r.time_period = comparisons.time_period)") if "local_returns" in tables else "0"
-        conn.execute(f"delete from comparisons where provisional = 1 and not {backed}")
+    if "local_observations" in tables:
+        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
+                     else "select null where 0")
+        conn.execute(f"delete from local_observations where return_id not in ({published})")
     if "local_returns" in tables:
-        if "local_observations" in tables:
-            conn.execute("delete from local_observations where return_id not in "
-                         "(select return_id from local_returns where published = 1)")
         conn.execute("delete from local_returns where not published")
+    if "comparisons" in tables:
+        conn.execute("delete from comparisons where provisional = 1")
+        published = store.query(conn, "select * from comparisons where provisional = 0")
+        if len(published):
+            obs, _ = compare.load(conn)
+            store.insert_frame(conn, "comparisons", compare.local_comparisons(conn, published, obs))
 
 
 def enhance(conn: sqlite3.Connection) -> None:
     """Indexes, full-text search on area names, stand-in tables and the readable views."""
     import sqlite_utils
 
-    tables = _tables(conn)
-    if "comparisons" not in tables:
-        conn.executescript(FALLBACK_COMPARE)
-    elif "neighbours" not in tables:
-        conn.executescript(FALLBACK_COMPARE.split("INSERT INTO")[0].split("CREATE TABLE IF NOT EXISTS comparisons")[0])
+    from . import compare
+
     conn.executescript(LOCAL_SCHEMA)
+    if "comparisons" not in _tables(conn):      # a database built before the comparison engine existed
+        compare.write_comparisons(conn)
     for table, cols in INDEXES:
         conn.execute(f"CREATE INDEX IF NOT EXISTS site_{table}_{'_'.join(cols)} ON {table} ({', '.join(cols)})")
     db = sqlite_utils.Database(conn)

@@ -59,7 +59,7 @@ def server(tmp_path_factory):
     else:
         from benchmark.build import build
 
-        build([FIXTURES], out)
+        build([FIXTURES / "indicators_mini.csv"], out)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "serve", str(out), "--port", str(port)],
@@ -131,7 +131,9 @@ def test_pick_a_council_and_see_its_profile(page, server):
         assert table.locator("caption").count() == 1
         assert table.locator("tbody tr").count() >= 5
     turnover = page.locator("#turnover_rate_fte table")
-    assert "15.4" in turnover.locator("tbody tr", has_text="2025").inner_text()
+    row_2025 = turnover.locator("tbody tr", has_text="2025").inner_text().split()
+    assert row_2025 == ["2025", "15.4", "13.1", "11.7", "11.8"]     # council, neighbour median, region, England
+    assert figures.nth(1).locator("svg path[stroke='#a33b00']").count() == 1   # the neighbour median line
     page.screenshot(path=str(ARTIFACTS / "council-841.png"), full_page=True)
     page.locator("#turnover_rate_fte").screenshot(path=str(ARTIFACTS / "council-841-turnover.png"))
     assert page.problems == []
@@ -150,7 +152,7 @@ def test_search_by_part_of_a_name_and_follow_a_query_link(page, server):
 
 def test_every_council_page_draws_without_errors(page, server):
     """A joint return and a council whose latest figures are all DfE symbols still render cleanly."""
-    for code in ("207", "314-318"):
+    for code in ("207", "314-318", "940-941"):
         page.goto(f"{server}/la/{code}")
         page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
     assert page.problems == []

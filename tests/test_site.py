@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-from benchmark import site
+from benchmark import compare, site
 from benchmark.build import build
 from benchmark.cli import cli
 
@@ -49,6 +49,7 @@ def add_local_returns(db: Path) -> None:
         conn.execute("insert into local_observations values (?, '', '841', 2025, '2024-10-01', ?, "
                      "'turnover_rate_fte', ?, null, 'DfE definition', 1, '', ?, 'leavers / in post', 1, ?, '1-20')",
                      (rid, period_end, value, value, source))
+    compare.write_comparisons(conn)          # as csww build does after loading local figures
     conn.commit()
     conn.close()
 
@@ -56,7 +57,7 @@ def add_local_returns(db: Path) -> None:
 @pytest.fixture(scope="module")
 def fixture_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site_fx")
-    build([FIXTURES], out)
+    build([FIXTURES / "indicators_mini.csv"], out)
     add_local_returns(out / "csww.db")
     return site.prepare(out / "csww.db")
 
@@ -126,7 +127,8 @@ def test_metadata_file_is_datasette_065_yaml_with_licence_and_source(fixture_sit
 
 @pytest.mark.parametrize("name", sorted(QUERY_EXAMPLES))
 def test_every_canned_query_answers_on_the_fixture_db(fx, name):
-    data = rows(fx, f"/csww/{name}.json?{QUERY_EXAMPLES[name]}&_shape=array")
+    params = QUERY_EXAMPLES[name].replace("&year=2025", "")       # the fixture's latest year is 2024
+    data = rows(fx, f"/csww/{name}.json?{params}&_shape=array")
     assert data, f"{name} returned no rows"
 
 
@@ -166,6 +168,8 @@ def test_darlington_2025_turnover_everywhere(real):
     profile = rows(real, "/csww/council_profile.json?la=841&year=2025&_shape=array")
     turnover = next(r for r in profile if r["measure_id"] == "turnover_rate_fte")
     assert (turnover["value"], turnover["england"], turnover["region"]) == (15.4, 11.8, 11.7)
+    assert (turnover["sn_median"], turnover["sn_count"], turnover["quartile"]) == (13.1, 10, "D")
+    assert (turnover["rank"], turnover["rank_of"]) == (112, 148)
     trend = rows(real, "/csww/trend.json?la=Darlington&measure=turnover_rate_fte&_shape=array")
     assert {r["time_period"]: r["value"] for r in trend}[2025] == 15.4
     assert {r["time_period"]: r["value"] for r in trend}[2017] == 26.0
@@ -173,6 +177,10 @@ def test_darlington_2025_turnover_everywhere(real):
     assert next(r for r in league if r["area_code"] == "841")["value"] == 15.4
     neighbours = rows(real, "/csww/council_vs_neighbours.json?la=841&_shape=array")
     assert neighbours[0]["area_code"] == "841" and neighbours[0]["value"] == 15.4
+    assert [r["area_code"] for r in neighbours[1:4]] == ["390", "808", "332"]   # 2025 model, nearest first
+    assert len(neighbours) == 11 and {r["sn_median"] for r in neighbours} == {13.1}
+    import statistics
+    assert statistics.median(r["value"] for r in neighbours[1:] if r["value"] is not None) == 13.1
     region = rows(real, "/csww/region_councils.json?region=North+East&year=2025&_shape=array")
     assert next(r for r in region if r["area_code"] == "841")["turnover_rate_fte"] == 15.4
     assert len(region) == 12
@@ -183,6 +191,7 @@ def test_latest_comparison_is_one_row_per_council(real):
     assert len(data) == 1
     assert data[0]["time_period"] == 2025 and data[0]["turnover_rate_fte"] == 15.4
     assert data[0]["turnover_rate_fte_england"] == 11.8
+    assert data[0]["turnover_rate_fte_sn_median"] == 13.1 and data[0]["turnover_rate_fte_quartile"] == "D"
 
 
 def test_column_descriptions_appear(real):
@@ -258,15 +267,15 @@ def test_council_profile_page(real):
     assert html.count('class="csww-chart"') == 6
     assert html.count("<caption>") == 7                 # headline table plus one table per chart
     assert '<th scope="col">Year</th>' in html
-    assert "15.4" in html and 'role="img"' in html
+    assert "15.4" in html and "13.1" in html and 'role="img"' in html
     assert "/csww/trend.csv?la=841&amp;measure=turnover_rate_fte" in html
     assert "/csww-static/csww-charts.js" in html
     assert "https://" not in html.split("<footer")[0].replace("https://www.nationalarchives", "")
 
 
 def test_joint_return_and_unknown_council(fx):
-    r = fx.get("/la/314-318")
-    assert r.status_code == 200 and "Kingston upon Thames" in r.text
+    r = fx.get("/la/940-941")
+    assert r.status_code == 200 and "North Northamptonshire / West Northamptonshire" in r.text
     assert fx.get("/la/999").status_code == 404
 
 
@@ -283,8 +292,17 @@ def test_public_database_never_holds_unpublished_figures(fixture_site):
     assert conn.execute("select count(*), sum(published) from local_returns").fetchone() == (1, 1)
     assert conn.execute("select count(*) from local_observations where value = ?", (SECRET_VALUE,)).fetchone() == (0,)
     conn.close()
+    # the provisional comparison row for Darlington 2025 comes from the published return only
+    assert conn_rows(fixture_site.public, "select value from comparisons where provisional = 1 and area_code = '841' "
+                                          "and measure_id = 'turnover_rate_fte'") == [(14.1,)]
     assert fixture_site.private is not None
     assert SECRET.encode() in fixture_site.private.read_bytes()
+    assert (SECRET_VALUE,) in conn_rows(fixture_site.private, "select value from comparisons where provisional = 1")
+
+
+def conn_rows(db, sql):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def test_public_instance_cannot_reach_private_figures(fx, fixture_site):
@@ -335,7 +353,7 @@ def test_private_instance_needs_a_password(fixture_site, monkeypatch):
 
 
 def test_no_private_database_when_everything_is_published(tmp_path):
-    build([FIXTURES], tmp_path)
+    build([FIXTURES / "indicators_mini.csv"], tmp_path)
     s = site.prepare(tmp_path / "csww.db")
     assert s.private is None and not (tmp_path / "site" / "private.db").exists()
 
