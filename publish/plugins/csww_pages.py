@@ -23,6 +23,9 @@ where key_measure = 1 order by rowid
 """
 
 
+COUNT_UNITS = ("FTE", "headcount")
+
+
 def slug(code: str) -> str:
     return code.replace(" / ", "-")
 
@@ -68,7 +71,7 @@ async def find(request, datasette):
             return Response.redirect(datasette.urls.path(f"/la/{quote(matches[0]['slug'])}"))
     return Response.html(await datasette.render_template(
         "csww_find.html", {"q": q, "matches": matches, "councils": await councils(db),
-                           "database": db.name}, request=request))
+                           "database": db.name, "metadata": datasette.metadata()}, request=request))
 
 
 def fmt(value, decimals) -> str:
@@ -105,9 +108,12 @@ async def profile(request, datasette):
         chart = {"measure": m["label"], "unit": unit, "decimals": dec, "years": [r["time_period"] for r in series],
                  "series": [
                      {"name": area["area_name"], "key": "council", "values": [r["value"] for r in series]},
-                     {"name": "Neighbour median", "key": "sn", "values": [r.get("sn_median") for r in series]},
-                     {"name": region_label, "key": "region", "values": [r.get("region") for r in series]},
-                     {"name": "England", "key": "england", "values": [r.get("england") for r in series]}]}
+                     {"name": "Neighbour median", "key": "sn", "values": [r.get("sn_median") for r in series]}]}
+        totals = m["unit"] in COUNT_UNITS      # region and England totals dwarf one council: table only
+        if not totals:
+            chart["series"] += [
+                {"name": region_label, "key": "region", "values": [r.get("region") for r in series]},
+                {"name": "England", "key": "england", "values": [r.get("england") for r in series]}]
         params = {"la": code, "measure": m["measure_id"]}
         links = {
             "trend": f"{dbp}/trend?{urlencode(params)}",
@@ -126,10 +132,10 @@ async def profile(request, datasette):
                 "polarity": m["polarity"], "anchor": m["measure_id"]})
         sections.append({"id": m["measure_id"], "label": m["label"], "unit": unit, "definition": m["definition"],
                          "polarity": m["polarity"], "table": table, "chart": json.dumps(chart),
-                         "region_label": region_label, "links": links, "summary": _summary(area, m, series, dec)})
+                         "region_label": region_label, "links": links, "totals": totals, "summary": _summary(area, m, series, dec)})
     context = {
         "area": dict(area), "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
-        "database": db.name,
+        "database": db.name, "metadata": datasette.metadata(),
         "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': latest or ''})}",
         "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': latest or ''})}",
         "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
