@@ -1,0 +1,104 @@
+"""Reading a council's CSV or XLSX file into text columns, and typing those columns with problems collected.
+
+Every reader here reports problems instead of raising on the first one, so that a council sees everything
+wrong with its file at once. Row numbers are spreadsheet row numbers (the header is row 1).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .problems import InputError, Problem
+
+FIRST_DATA_ROW = 2
+
+
+def is_xlsx(path: Path) -> bool:
+    return path.suffix.lower() in {".xlsx", ".xlsm"} or zipfile.is_zipfile(path)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """All cells as stripped text ("" when blank); the index is the spreadsheet row number."""
+    name = str(path)
+    try:
+        if is_xlsx(path):
+            df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+            df = df.map(_cell_text) if len(df) else df.astype(str)
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+    except Exception as exc:  # openpyxl, zip, csv and decoding errors all mean the same to a council
+        kind = "XLSX workbook" if is_xlsx(path) else "CSV file"
+        raise InputError([Problem(name, None, None, None, f"not a readable {kind} ({type(exc).__name__}: {exc})")]) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.loc[~(df == "").all(axis=1)] if len(df.columns) else df
+    df.index = df.index + FIRST_DATA_ROW
+    return df
+
+
+def _cell_text(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return ""
+    if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
+        return v.date().isoformat() if hasattr(v, "date") else v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set[str]) -> list[Problem]:
+    problems = [Problem(file, 1, c, None, "required column is missing") for c in required if c not in df.columns]
+    problems += [Problem(file, 1, c, None, "unknown column (see the template for the columns accepted)")
+                 for c in df.columns if c not in allowed]
+    dupes = df.columns[df.columns.duplicated()]
+    problems += [Problem(file, 1, c, None, "column appears more than once") for c in dupes]
+    return problems
+
+
+def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str, problems: list[Problem]):
+    for row in raw.index[mask.to_numpy()]:
+        problems.append(Problem(file, int(row), column, raw[row], message))
+
+
+def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
+            high: float | None = None, integer: bool = False, what: str = "") -> pd.Series:
+    """Numeric column (NaN where blank); bad, negative or too-large values become problems."""
+    raw = df[column].str.strip() if df[column].dtype == object else df[column].astype(str)
+    blank = raw == ""
+    num = pd.to_numeric(raw.str.replace(",", "", regex=False).where(~blank), errors="coerce").astype(float)
+    report(file, column, raw, ~blank & num.isna(), "not a number", problems)
+    if low is not None:
+        report(file, column, raw, num < low, f"must not be below {low:g}{what}", problems)
+    if high is not None:
+        report(file, column, raw, num > high, f"must not be above {high:g}{what}", problems)
+    if integer:
+        report(file, column, raw, num.notna() & (num % 1 != 0), "must be a whole number", problems)
+    return num
+
+
+def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> pd.Series:
+    """Date column (NaT where blank). Accepts YYYY-MM-DD and DD/MM/YYYY."""
+    raw = df[column].str.strip()
+    blank = raw == ""
+    iso = pd.to_datetime(raw.where(~blank), format="%Y-%m-%d", errors="coerce")
+    todo = ~blank & iso.isna()
+    if todo.any():
+        uk = pd.to_datetime(raw.where(todo), format="%d/%m/%Y", errors="coerce")
+        iso = iso.fillna(uk)
+    report(file, column, raw, ~blank & iso.isna(), "not a date (use YYYY-MM-DD or DD/MM/YYYY)", problems)
+    return iso
+
+
+def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str]) -> pd.Series:
+    """Code column as text ("" where blank); values outside ``allowed`` become problems."""
+    raw = df[column].str.strip()
+    norm = raw.str.replace(r"\.0$", "", regex=True)
+    report(file, column, raw, (norm != "") & ~norm.isin(allowed), f"must be one of {', '.join(sorted(allowed, key=_natural))}", problems)
+    return norm
+
+
+def _natural(s: str):
+    return (len(s), s)
