@@ -54,12 +54,12 @@ def render(figures: list[AlignedFigure], fmt: str = "table") -> str:
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _show(value, symbol=None) -> str:
+def _show(value, symbol=None, decimals: int = 1) -> str:
     if symbol:
         return symbol
     if value is None:
         return ""
-    return f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
 
 
 def _table(figures: list[AlignedFigure]) -> str:
@@ -79,6 +79,6 @@ def _table(figures: list[AlignedFigure]) -> str:
         for f, cav in zip(group, split):
             rest = "; ".join(c for c in cav if c not in common)
             lines.append(f"  {measures.get(f.measure_id).label[:48]:<48} {_show(f.value, f.symbol):>10} "
-                         f"{_show(f.reported_value):>10}  {'yes' if f.comparable else 'no':<10}  {rest}".rstrip())
+                         f"{_show(f.reported_value, decimals=2):>10}  {'yes' if f.comparable else 'no':<10}  {rest}".rstrip())
         lines.append("")
     return "\n".join(lines)

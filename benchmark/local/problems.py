@@ -30,5 +30,5 @@ class InputError(Exception):
     """A council's file could not be aligned. ``problems`` lists every problem found."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        self.problems = sorted(problems, key=lambda p: (p.file, p.row or 0))
         super().__init__(f"{len(self.problems)} problem(s) in the input:\n" + "\n".join(map(str, self.problems)))

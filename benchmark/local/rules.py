@@ -116,7 +116,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
         elif value is None:
             symbol = "x"
             caveats.append(("cannot be computed from this input: "
-                            + ", ".join(i for i in inputs if i not in c.values) + " not given"
+                            + ", ".join(dict.fromkeys(i for i in inputs if i not in c.values)) + " not given"
                             if any(i not in c.values for i in inputs) else "cannot be computed from this input", True))
         out.append(AlignedFigure(
             area_code=c.area_code, team=c.team, period_start=c.period_start, period_end=c.period_end,

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
+from . import align
+from .problems import InputError
 from .result import AlignedFigure
 
 SCHEMA = """
@@ -71,30 +73,50 @@ def file_sha256(path: Path) -> str:
 def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
     """Create the local tables if needed and load ``figures`` (from ``align(source)``) in one transaction.
     Returns the return ids loaded."""
+    create_tables(conn)
+    with conn:
+        return _insert(conn, figures, source)
+
+
+def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None = None) -> list[str]:
+    """Align every file, then load them all in one transaction. If any file has problems, ``InputError`` lists
+    the problems of every file and nothing is loaded."""
+    aligned, problems = [], []
+    for path in paths:
+        try:
+            aligned.append((path, align(path, la)))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    create_tables(conn)
+    with conn:
+        return [rid for path, figures in aligned for rid in _insert(conn, figures, path)]
+
+
+def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
     if not figures:
         raise ValueError(f"{source}: no figures to load")
     sha = file_sha256(Path(source))
     loaded_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    create_tables(conn)
     ids = []
     key = lambda f: (f.area_code, f.period_start, f.period_end)  # noqa: E731
-    with conn:
-        for (area, start, end), group in groupby(sorted(figures, key=key), key=key):
-            group = list(group)
-            rid = f"{area}:{start.isoformat()}:{end.isoformat()}:{sha[:12]}"
-            ids.append(rid)
-            conn.execute(
-                "INSERT INTO local_returns (return_id, area_code, period_start, period_end, time_period, input_kind,"
-                " source_file, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (return_id) DO UPDATE SET source_file = excluded.source_file,"
-                " loaded_at = excluded.loaded_at",
-                (rid, area, start.isoformat(), end.isoformat(), group[0].time_period, group[0].input_kind,
-                 str(source), sha, loaded_at))
-            conn.execute("DELETE FROM local_observations WHERE return_id = ?", (rid,))
-            conn.executemany(
-                f"INSERT INTO local_observations ({', '.join(OBSERVATION_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))})",
-                [(rid, f.team, f.area_code, f.time_period, f.period_start.isoformat(), f.period_end.isoformat(),
-                  f.measure_id, f.value, f.symbol, f.basis, int(f.comparable), f.caveat, f.reported_value,
-                  f.reported_definition, int(f.provisional), f.source_file, f.rows_used) for f in group])
+    for (area, start, end), group in groupby(sorted(figures, key=key), key=key):
+        group = list(group)
+        rid = f"{area}:{start.isoformat()}:{end.isoformat()}:{sha[:12]}"
+        ids.append(rid)
+        conn.execute(
+            "INSERT INTO local_returns (return_id, area_code, period_start, period_end, time_period, input_kind,"
+            " source_file, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (return_id) DO UPDATE SET source_file = excluded.source_file,"
+            " loaded_at = excluded.loaded_at",
+            (rid, area, start.isoformat(), end.isoformat(), group[0].time_period, group[0].input_kind,
+             str(source), sha, loaded_at))
+        conn.execute("DELETE FROM local_observations WHERE return_id = ?", (rid,))
+        conn.executemany(
+            f"INSERT INTO local_observations ({', '.join(OBSERVATION_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))})",
+            [(rid, f.team, f.area_code, f.time_period, f.period_start.isoformat(), f.period_end.isoformat(),
+              f.measure_id, f.value, f.symbol, f.basis, int(f.comparable), f.caveat, f.reported_value,
+              f.reported_definition, int(f.provisional), f.source_file, f.rows_used) for f in group])
     return ids

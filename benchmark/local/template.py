@@ -129,7 +129,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
             if col.endswith("_definition") and df.at[row, col].strip() and mid not in c.reported:
                 c.reported[mid] = (None, df.at[row, col].strip())
         if df.at[row, "notes"].strip():
-            c.general.append((f"council's note: {df.at[row, 'notes'].strip()}", False))
+            c.general.append((f"council's note: {df.at[row, 'notes'].strip().replace(';', ',')}", False))
         problems += _derive(c, file, row)
         out.append(c)
     if problems:
