@@ -59,17 +59,28 @@ def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set
 
 
 def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str, problems: list[Problem]):
-    for row in raw.index[mask.to_numpy()]:
+    for row in raw.index[np.asarray(mask, dtype=bool)]:
         problems.append(Problem(file, int(row), column, raw[row], message))
+
+
+def _retry_stripped(raw: pd.Series, failed: pd.Series, convert) -> tuple[pd.Series, pd.Series]:
+    """Converting whole columns is fast; stripping them is not. Strip and convert only the cells that failed."""
+    if not failed.any():
+        return None, None
+    sub = raw[failed].astype(str).str.strip()
+    return sub, convert(sub)
 
 
 def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
             high: float | None = None, integer: bool = False, what: str = "") -> pd.Series:
     """Numeric column (NaN where blank); bad, negative or too-large values become problems."""
-    raw = df[column].str.strip() if df[column].dtype == object else df[column].astype(str)
-    blank = raw == ""
-    num = pd.to_numeric(raw.str.replace(",", "", regex=False).where(~blank), errors="coerce").astype(float)
-    report(file, column, raw, ~blank & num.isna(), "not a number", problems)
+    raw = df[column]
+    convert = lambda s: pd.to_numeric(s.where(s != "").str.replace(",", "", regex=False), errors="coerce")  # noqa: E731
+    num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
+    sub, fixed = _retry_stripped(raw, num.isna() & (raw != ""), convert)
+    if sub is not None:
+        num[sub.index] = fixed.astype(float)
+        report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]), "not a number", problems)
     if low is not None:
         report(file, column, raw, num < low, f"must not be below {low:g}{what}", problems)
     if high is not None:
@@ -81,23 +92,32 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
 
 def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> pd.Series:
     """Date column (NaT where blank). Accepts YYYY-MM-DD and DD/MM/YYYY."""
-    raw = df[column].str.strip()
-    blank = raw == ""
-    iso = pd.to_datetime(raw.where(~blank), format="%Y-%m-%d", errors="coerce")
-    todo = ~blank & iso.isna()
-    if todo.any():
-        uk = pd.to_datetime(raw.where(todo), format="%d/%m/%Y", errors="coerce")
-        iso = iso.fillna(uk)
-    report(file, column, raw, ~blank & iso.isna(), "not a date (use YYYY-MM-DD or DD/MM/YYYY)", problems)
-    return iso
+    raw = df[column]
+
+    def convert(s):
+        iso = pd.to_datetime(s.where(s != ""), format="%Y-%m-%d", errors="coerce")
+        return iso.fillna(pd.to_datetime(s.where(iso.isna() & (s != "")), format="%d/%m/%Y", errors="coerce"))
+
+    out = pd.to_datetime(raw.where(raw != ""), format="%Y-%m-%d", errors="coerce")
+    sub, fixed = _retry_stripped(raw, out.isna() & (raw != ""), convert)
+    if sub is not None:
+        out[sub.index] = fixed
+        report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]),
+               "not a date (use YYYY-MM-DD or DD/MM/YYYY)", problems)
+    return out
 
 
 def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str]) -> pd.Series:
     """Code column as text ("" where blank); values outside ``allowed`` become problems."""
-    raw = df[column].str.strip()
-    norm = raw.str.replace(r"\.0$", "", regex=True)
-    report(file, column, raw, (norm != "") & ~norm.isin(allowed), f"must be one of {', '.join(sorted(allowed, key=_natural))}", problems)
-    return norm
+    raw = df[column].astype(str)
+    out = raw.copy()
+    sub, fixed = _retry_stripped(raw, ~raw.isin(allowed | {""}),
+                                 lambda s: s.str.replace(r"\.0$", "", regex=True))
+    if sub is not None:
+        out[sub.index] = fixed
+        report(file, column, raw, raw.index.isin(sub.index[(fixed != "") & ~fixed.isin(allowed)]),
+               f"must be one of {', '.join(sorted(allowed, key=_natural))}", problems)
+    return out
 
 
 def _natural(s: str):

@@ -71,13 +71,17 @@ def salt_bytes(salt: bytes | None = None) -> bytes:
 
 
 def pseudonymise(ids: pd.Series, salt: bytes) -> np.ndarray:
-    """Salted SHA-256 of each normalised id, as small integer codes (equal ids, equal codes)."""
-    norm = ids.str.strip().str.upper().to_numpy()
-    uniq, inverse = np.unique(norm, return_inverse=True)
-    digests = [hashlib.sha256(salt + u.encode("utf-8")).digest() for u in uniq]
-    del norm, uniq
-    codes, _ = pd.factorize(pd.Series(digests, dtype=object))
-    return codes[inverse]
+    """Salted SHA-256 of each normalised id (trimmed, upper case), as integer codes: equal ids, equal codes.
+    The raw ids and their hashes are dropped once the codes exist."""
+    codes, uniques = pd.factorize(ids)
+    salted = hashlib.sha256(salt)
+    digests = []
+    for u in uniques.tolist():
+        h = salted.copy()
+        h.update(str(u).strip().upper().encode("utf-8"))
+        digests.append(h.digest())
+    merged, _ = pd.factorize(pd.Series(digests, dtype=object))
+    return merged[codes]
 
 
 def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None) -> list:
@@ -86,7 +90,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     problems = parse.check_columns(df, file, REQUIRED, {*REQUIRED, *OPTIONAL})
     if problems:
         raise InputError(problems)
-    ref_raw = df["reference_date"].str.strip()
+    ref_raw = df["reference_date"]
     refs = parse.dates(df, "reference_date", file, problems)
     first = refs.dropna().iloc[0] if refs.notna().any() else None
     if first is None:
@@ -96,7 +100,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
                      f"differs from the first row's {first.date().isoformat()}; one extract, one snapshot", problems)
     area = la
     if "area_code" in df.columns:
-        codes = df["area_code"].str.strip().unique()
+        codes = list(dict.fromkeys(str(a).strip() for a in df["area_code"].unique()))
         if la is not None and la not in codes:
             problems.append(Problem(file, None, "area_code", la, f"--la does not match the file's area_code {', '.join(codes)}"))
         elif len(codes) > 1:
@@ -117,8 +121,9 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     """The standard worker frame from text columns; ``names`` maps standard names to the file's columns."""
     start_year = ref - pd.DateOffset(years=1) + DAY
     col = names.get
-    ids = df[col("worker_id")].str.strip()
-    parse.report(file, col("worker_id"), ids, ids == "", "worker id (SWE number) is required", problems)
+    ids = df[col("worker_id")]
+    parse.report(file, col("worker_id"), ids, (ids == "") | ids.str.isspace(), "worker id (SWE number) is required",
+                 problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
     w = pd.DataFrame(index=df.index)
