@@ -29,7 +29,7 @@ def read_table(path: Path) -> pd.DataFrame:
             df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
             df = df.map(_cell_text) if len(df) else df.astype(str)
         else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+            df = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
     except Exception as exc:  # openpyxl, zip, csv and decoding errors all mean the same to a council
         kind = "XLSX workbook" if is_xlsx(path) else "CSV file"
         raise InputError([Problem(name, None, None, None, f"not a readable {kind} ({type(exc).__name__}: {exc})")]) from None
@@ -75,9 +75,10 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
             high: float | None = None, integer: bool = False, what: str = "") -> pd.Series:
     """Numeric column (NaN where blank); bad, negative or too-large values become problems."""
     raw = df[column]
+    given = raw != ""
     convert = lambda s: pd.to_numeric(s.where(s != "").str.replace(",", "", regex=False), errors="coerce")  # noqa: E731
-    num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
-    sub, fixed = _retry_stripped(raw, num.isna() & (raw != ""), convert)
+    num = pd.to_numeric(raw.where(given), errors="coerce").astype(float)
+    sub, fixed = _retry_stripped(raw, num.isna() & given, convert)
     if sub is not None:
         num[sub.index] = fixed.astype(float)
         report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]), "not a number", problems)
@@ -98,8 +99,9 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
         iso = pd.to_datetime(s.where(s != ""), format="%Y-%m-%d", errors="coerce")
         return iso.fillna(pd.to_datetime(s.where(iso.isna() & (s != "")), format="%d/%m/%Y", errors="coerce"))
 
-    out = pd.to_datetime(raw.where(raw != ""), format="%Y-%m-%d", errors="coerce")
-    sub, fixed = _retry_stripped(raw, out.isna() & (raw != ""), convert)
+    given = raw != ""
+    out = pd.to_datetime(raw.where(given), format="%Y-%m-%d", errors="coerce")
+    sub, fixed = _retry_stripped(raw, out.isna() & given, convert)
     if sub is not None:
         out[sub.index] = fixed
         report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]),

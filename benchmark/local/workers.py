@@ -70,13 +70,12 @@ def salt_bytes(salt: bytes | None = None) -> bytes:
     return env.encode("utf-8") if env else secrets.token_bytes(16)
 
 
-def pseudonymise(ids: pd.Series, salt: bytes) -> np.ndarray:
-    """Salted SHA-256 of each normalised id (trimmed, upper case), as integer codes: equal ids, equal codes.
-    The raw ids and their hashes are dropped once the codes exist."""
-    codes, uniques = pd.factorize(ids)
+def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
+    """Salted SHA-256 of each distinct id (trimmed, upper case), as integer codes: equal ids, equal codes.
+    ``codes, uniques`` come from ``pd.factorize(ids)``; no raw id or hash is kept."""
     salted = hashlib.sha256(salt)
     digests = []
-    for u in uniques.tolist():
+    for u in list(uniques):
         h = salted.copy()
         h.update(str(u).strip().upper().encode("utf-8"))
         digests.append(h.digest())
@@ -122,8 +121,9 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     start_year = ref - pd.DateOffset(years=1) + DAY
     col = names.get
     ids = df[col("worker_id")]
-    parse.report(file, col("worker_id"), ids, (ids == "") | ids.str.isspace(), "worker id (SWE number) is required",
-                 problems)
+    codes, uniques = pd.factorize(ids)
+    blank = np.array([not str(u).strip() for u in uniques] or [False], dtype=bool)[codes]
+    parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
     w = pd.DataFrame(index=df.index)
@@ -132,8 +132,9 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     w["fte"] = parse.numbers(df, col("fte"), file, problems, low=0, high=1, what=" FTE per worker record")
     w["start"] = parse.dates(df, col("start_date"), file, problems)
     w["end"] = parse.dates(df, col("end_date"), file, problems)
-    parse.report(file, col("start_date"), df[col("start_date")], w.start.isna() & ~w.agency & (df[col("start_date")].str.strip() == ""),
-                 "required for council-employed workers", problems)
+    no_start = w.start.isna() & ~w.agency
+    no_start[no_start] = df.loc[no_start, col("start_date")].str.strip() == ""
+    parse.report(file, col("start_date"), df[col("start_date")], no_start, "required for council-employed workers", problems)
     parse.report(file, col("end_date"), df[col("end_date")], w.end < w.start,
                  f"is before {col('start_date')}", problems)
     parse.report(file, col("start_date"), df[col("start_date")], w.start > ref,
@@ -160,7 +161,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
             w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
                                    high=366 if kind == "days" else None)
     if not problems:
-        w["pid"] = pseudonymise(ids, salt_bytes(salt))
+        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt))
     return w
 
 
