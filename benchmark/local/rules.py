@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from .. import measures
 from .result import AlignedFigure
@@ -27,6 +28,12 @@ HEADCOUNT_STAND_INS = {"inpost_fte": "inpost_headcount", "vacancy_fte": "vacancy
                        "case_holders_fte": "case_holders_headcount"}
 # Rates DfE publishes on FTE only; a headcount version is shown, flagged not comparable, when FTEs are missing.
 FTE_ONLY_RATES = {"vacancy_rate_fte", "caseload_fte", "agency_cover_rate_fte", "vacancy_agency_cover_rate_fte"}
+
+
+def round_half_up(value: float, decimals: int) -> float | int:
+    """Round as DfE publishes (halves away from zero, on the decimal value); whole numbers as int."""
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return int(rounded) if decimals == 0 else float(rounded)
 
 
 def reporting_year(day: date) -> int:
@@ -121,7 +128,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
         out.append(AlignedFigure(
             area_code=c.area_code, team=c.team, period_start=c.period_start, period_end=c.period_end,
             time_period=tp, measure_id=m.id,
-            value=None if value is None else round(value, m.decimals), symbol=symbol, basis=basis,
+            value=None if value is None else round_half_up(value, m.decimals), symbol=symbol, basis=basis,
             comparable=value is not None and not any(b for _, b in caveats),
             caveat="; ".join(dict.fromkeys(t for t, _ in caveats)),
             reported_value=reported, reported_definition=definition, provisional=True,

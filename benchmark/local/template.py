@@ -101,6 +101,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
                                     integer=unit in {"headcount", "cases"} and not col.startswith("reported_"),
                                     what=" (rates are percentages 0-100)" if unit == "percent" else "")
     if la is not None:
+        la = re.sub(r"\s*/\s*", " / ", la.strip())
         keep = area == la
         if not keep.any():
             problems.append(Problem(file, None, "area_code", la, "no rows for this area_code (--la)"))
