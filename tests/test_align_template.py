@@ -149,3 +149,11 @@ def test_local_measures_are_catalogued_last():
     assert local and cat[-len(local):] == local
     assert {"caseload_18_or_less_rate", "stability_index_rate", "nqsw_retention_12m_rate",
             "pqe_10_plus_years_headcount", "leavers_reason_resignation_headcount"} <= {m.id for m in local}
+
+
+def test_docs_describe_every_column():
+    from benchmark.local.workers import OPTIONAL, REQUIRED
+    text = (ROOT / "docs" / "align.md").read_text()
+    for column in [*TEMPLATE_COLUMNS[:26], *REQUIRED, *OPTIONAL]:
+        assert f"`{column}`" in text or column.startswith("reported_"), column
+    assert "`reported_<measure_id>`" in text and "Example" in text
