@@ -9,6 +9,7 @@ Not run by the test suite.
 
 from __future__ import annotations
 
+import gc
 import sys
 import tempfile
 import time
@@ -54,6 +55,7 @@ def main(n: int = 1_000_000) -> float:
         t0 = time.perf_counter()
         generate(n).to_csv(path, index=False)
         print(f"generated {n:,} worker records in {time.perf_counter() - t0:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
+        gc.collect()
         t0 = time.perf_counter()
         figures = align(path)
         elapsed = time.perf_counter() - t0

@@ -71,15 +71,13 @@ def salt_bytes(salt: bytes | None = None) -> bytes:
 
 
 def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
-    """Salted SHA-256 of each distinct id (trimmed, upper case), as integer codes: equal ids, equal codes.
-    ``codes, uniques`` come from ``pd.factorize(ids)``; no raw id or hash is kept."""
-    salted = hashlib.sha256(salt)
-    digests = []
-    for u in list(uniques):
-        h = salted.copy()
-        h.update(str(u).strip().upper().encode("utf-8"))
-        digests.append(h.digest())
-    merged, _ = pd.factorize(pd.Series(digests, dtype=object))
+    """A salted hash of each distinct id (trimmed, upper case), returned as integer codes: equal ids, equal
+    codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
+    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``."""
+    key = hashlib.sha256(salt).hexdigest()[:16]
+    normalised = np.array([str(u).strip().upper() for u in uniques], dtype=object)
+    hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
+    merged, _ = pd.factorize(hashed)
     return merged[codes]
 
 
