@@ -34,7 +34,9 @@ def read_table(path: Path) -> pd.DataFrame:
         kind = "XLSX workbook" if is_xlsx(path) else "CSV file"
         raise InputError([Problem(name, None, None, None, f"not a readable {kind} ({type(exc).__name__}: {exc})")]) from None
     df.columns = [str(c).strip() for c in df.columns]
-    df = df.loc[~(df == "").all(axis=1)] if len(df.columns) else df
+    if len(df.columns):  # drop rows with every cell blank (",,,," lines, empty spreadsheet rows)
+        maybe = df.iloc[:, 0] == ""
+        df = df.drop(df.index[maybe][(df.loc[maybe] == "").all(axis=1).to_numpy()])
     df.index = df.index + FIRST_DATA_ROW
     return df
 
