@@ -157,3 +157,14 @@ def test_docs_describe_every_column():
     for column in [*TEMPLATE_COLUMNS[:26], *REQUIRED, *OPTIONAL]:
         assert f"`{column}`" in text or column.startswith("reported_"), column
     assert "`reported_<measure_id>`" in text and "Example" in text
+
+
+def test_absence_over_a_12_month_period_other_than_dfe_year(tmp_path):
+    # December 2023 to November 2024 contains 29 February 2024: 254 days although 2025 is not a leap year.
+    path = tmp_path / "dec_nov.csv"
+    path.write_text("area_code,period_start,period_end,inpost_fte,working_days_lost_fte\n"
+                    "885,2023-12-01,2024-11-30,100,2540\n885,2024-12-01,2025-11-30,100,2530\n")
+    rates = [f for f in align(path) if f.measure_id == "absence_rate_fte"]
+    assert [r.value for r in rates] == [10.0, 10.0]
+    assert "254 working days" in rates[0].basis and "253 working days" in rates[1].basis
+    assert not rates[0].comparable

@@ -7,6 +7,7 @@ every input is judged by the same rules.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,6 +48,15 @@ def dfe_year(time_period: int) -> tuple[date, date]:
 
 def months(start: date, end: date) -> int:
     return round(((end - start).days + 1) / 30.44)
+
+
+def working_days(start: date, end: date, time_period: int) -> int:
+    """DfE's working days for the absence rate: 254 when the period contains 29 February, else 253. For DfE's
+    own year this is ``measures.working_days(time_period)``."""
+    if (start, end) == dfe_year(time_period):
+        return measures.working_days(time_period)
+    leap_days = [date(y, 2, 29) for y in range(start.year, end.year + 1) if calendar.isleap(y)]
+    return 254 if any(start <= d <= end for d in leap_days) else 253
 
 
 def is_flow(measure_id: str) -> bool:
@@ -143,10 +153,14 @@ def _value(c: Components, m: measures.Measure, inputs: list[str], tp: int, n_mon
         return c.values.get(m.id), f"{c.basis.get(m.id, _HOW[c.input_kind])}, {span}", inputs
     if m.id == "absence_rate_fte" and n_months != 12:
         return None, "", inputs
-    days = f" x {measures.working_days(tp)} working days" if m.id == "absence_rate_fte" else ""
-    formula = f"{m.numerator} / ({' + '.join(m.denominator_ids)}{days})"
+    days = working_days(c.period_start, c.period_end, tp)
+    formula = f"{m.numerator} / ({' + '.join(m.denominator_ids)}" + (
+        f" x {days} working days)" if m.id == "absence_rate_fte" else ")")
     if all(i in c.values for i in inputs):
-        return measures.rate(m.id, c.values, tp), f"DfE formula {formula}, {span}", inputs
+        value = measures.rate(m.id, c.values, tp)
+        if m.id == "absence_rate_fte" and value is not None:  # a 12-month period other than DfE's year
+            value *= measures.working_days(tp) / days
+        return value, f"DfE formula {formula}, {span}", inputs
     if m.id in FTE_ONLY_RATES:
         swapped = [HEADCOUNT_STAND_INS.get(i, i) if i not in c.values else i for i in inputs]
         pool = {**c.values, **c.stand_ins}
