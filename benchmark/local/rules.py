@@ -8,6 +8,7 @@ every input is judged by the same rules.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +23,7 @@ from .result import AlignedFigure
 SUPPRESS_BELOW = 5
 SUPPRESSED_KINDS = {"worker", "census_xml"}
 
+AREA_CODE = re.compile(r"^\d{3}( / \d{3})?$")  # DfE old_la_code; joint returns "314 / 318"
 FLOW_PREFIXES = ("starters_", "leavers_", "working_days_lost_")
 # Template-only inputs standing in for an FTE component when a council has only headcounts (posts).
 HEADCOUNT_STAND_INS = {"inpost_fte": "inpost_headcount", "vacancy_fte": "vacancy_headcount",

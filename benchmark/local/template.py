@@ -42,7 +42,6 @@ TEMPLATE_COLUMNS = [
     *[f"reported_{m}{s}" for m in ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "caseload_fte",
                                    "absence_rate_fte") for s in ("", "_definition")],
 ]
-AREA_CODE = re.compile(r"^\d{3}( / \d{3})?$")
 
 
 def components() -> list[str]:
@@ -79,13 +78,13 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         if col not in df.columns:
             df[col] = ""
     area = df["area_code"].str.strip().str.replace(r"\s*/\s*", " / ", regex=True)
-    parse.report(file, "area_code", df["area_code"], ~area.str.match(AREA_CODE),
+    parse.report(file, "area_code", df["area_code"], ~area.str.match(rules.AREA_CODE),
                   "must be a DfE 3-digit LA number (old_la_code), e.g. 841 or 314 / 318", problems)
     start = parse.dates(df, "period_start", file, problems)
     end = parse.dates(df, "period_end", file, problems)
     for col, s in (("period_start", start), ("period_end", end)):
         parse.report(file, col, df[col], s.isna() & (df[col].str.strip() == ""), "required", problems)
-    parse.report(file, "period_end", df["period_end"], end < start, f"is before period_start", problems)
+    parse.report(file, "period_end", df["period_end"], end < start, "is before period_start", problems)
     parse.report(file, "period_end", df["period_end"], (end - start).dt.days > 365,
                   "period is longer than a year; DfE flows cover 1 October to 30 September", problems)
     key = pd.DataFrame({"a": area, "t": df["team"].str.strip(), "s": start, "e": end})
@@ -106,7 +105,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         if not keep.any():
             problems.append(Problem(file, None, "area_code", la, "no rows for this area_code (--la)"))
     else:
-        keep = area == area
+        keep = pd.Series(True, index=area.index)
     if problems:
         raise InputError(problems)
     out = []

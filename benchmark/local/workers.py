@@ -105,6 +105,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
         area = codes[0]
     elif la is None:
         problems.append(Problem(file, 1, "area_code", None, "no area_code column: give the council with --la"))
+    if area is not None and not rules.AREA_CODE.match(area):
+        problems.append(Problem(file, None, "area_code", area, "must be a DfE 3-digit LA number (old_la_code), e.g. 841"))
     names = {c: c for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
     frame = typed(df, names, file, first, problems, salt, end_within_year=False) if first is not None else None
     if problems:
