@@ -102,3 +102,9 @@ def test_nothing_loaded_when_any_file_is_bad():
     load_files(conn, [EXAMPLES / "darlington.csv", FIXTURES / "csww_census_2023_valid.xml"])
     kinds = {k for (k,) in conn.execute("SELECT input_kind FROM local_returns")}
     assert kinds == {"aggregate", "census_xml"}
+
+
+def test_blank_template_is_an_error_not_silence():
+    for name in ("template.csv", "template.xlsx"):
+        result = run(EXAMPLES / name)
+        assert result.exit_code == 1 and f"{EXAMPLES / name}, row 2: no data rows" in result.output

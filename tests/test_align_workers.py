@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from benchmark.local import InputError, align
 from benchmark.local.output import render
@@ -193,3 +194,21 @@ def test_xlsx_extract_reads_like_csv(extract, tmp_path):
     xlsx = tmp_path / "hr_extract.xlsx"
     df.to_excel(xlsx, index=False)
     assert values(align(xlsx, min_count=0)) == values(align(extract, min_count=0))
+
+
+def test_rejoiner_is_a_leaver_and_a_starter(tmp_path):
+    rows = [("AB0000000001", 0, "1", "2015-01-05", "2023-12-31", "2", "1", 0, 0, "", ""),
+            ("AB0000000001", 0, "0.5", "2024-03-01", "", "2", "", 0, 0, "", "")]
+    v = values(align(write(tmp_path / "x.csv", rows), min_count=0))
+    assert (v["leavers_headcount"], v["starters_headcount"], v["inpost_headcount"]) == (1, 1, 1)
+    assert (v["leavers_fte"], v["starters_fte"], v["inpost_fte"]) == (1.0, 0.5, 0.5)
+    assert v["stable_headcount"] == 0          # continuous service restarts on 1 March 2024
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(ROWS), st.sampled_from(["lower", "pad", "same"]))
+def test_row_order_and_id_spelling_do_not_change_figures(tmp_path_factory, rows, spelling):
+    respell = {"lower": str.lower, "pad": lambda s: f"  {s} ", "same": str}[spelling]
+    rows = [(respell(r[0]), *r[1:]) for r in rows]
+    path = write(tmp_path_factory.mktemp("h") / "x.csv", rows)
+    assert values(align(path, min_count=0)) == values(align(write(path.with_name("y.csv")), min_count=0))

@@ -27,6 +27,9 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
     if census_xml.looks_like_xml(path):
         return census_xml.read(path, la, min_count, salt)
     df = parse.read_table(path)
+    if df.empty:
+        raise InputError([Problem(str(path), 2, None, None, "no data rows: fill in one row per council (or worker) "
+                                  "below the header")])
     if "worker_id" in df.columns:
         return workers.read(path, df, la, min_count, salt)
     if "period_end" in df.columns or "area_code" in df.columns:
