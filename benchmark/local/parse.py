@@ -65,6 +65,13 @@ def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str
         problems.append(Problem(file, int(row), column, raw[row], message))
 
 
+def _failed(raw: pd.Series, converted: pd.Series) -> pd.Series:
+    """Cells that did not convert although they are not blank (only the missing ones are compared)."""
+    failed = converted.isna()
+    failed[failed] = raw[failed] != ""
+    return failed
+
+
 def _retry_stripped(raw: pd.Series, failed: pd.Series, convert) -> tuple[pd.Series, pd.Series]:
     """Converting whole columns is fast; stripping them is not. Strip and convert only the cells that failed."""
     if not failed.any():
@@ -77,10 +84,9 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
             high: float | None = None, integer: bool = False, what: str = "") -> pd.Series:
     """Numeric column (NaN where blank); bad, negative or too-large values become problems."""
     raw = df[column]
-    given = raw != ""
     convert = lambda s: pd.to_numeric(s.where(s != "").str.replace(",", "", regex=False), errors="coerce")  # noqa: E731
-    num = pd.to_numeric(raw.where(given), errors="coerce").astype(float)
-    sub, fixed = _retry_stripped(raw, num.isna() & given, convert)
+    num = pd.to_numeric(raw, errors="coerce").astype(float)  # blanks become NaN
+    sub, fixed = _retry_stripped(raw, _failed(raw, num), convert)
     if sub is not None:
         num[sub.index] = fixed.astype(float)
         report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]), "not a number", problems)
@@ -101,9 +107,8 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
         iso = pd.to_datetime(s.where(s != ""), format="%Y-%m-%d", errors="coerce")
         return iso.fillna(pd.to_datetime(s.where(iso.isna() & (s != "")), format="%d/%m/%Y", errors="coerce"))
 
-    given = raw != ""
-    out = pd.to_datetime(raw.where(given), format="%Y-%m-%d", errors="coerce")
-    sub, fixed = _retry_stripped(raw, out.isna() & given, convert)
+    out = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")  # blanks become NaT
+    sub, fixed = _retry_stripped(raw, _failed(raw, out), convert)
     if sub is not None:
         out[sub.index] = fixed
         report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]),
