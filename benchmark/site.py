@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__, measures, store
+from .local import store as local_store
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISH = ROOT / "publish"
@@ -67,25 +68,6 @@ REQUIREMENTS = [
 
 PRIVATE_HASH_ENV = "CSWW_PRIVATE_PASSWORD_HASH"
 PRIVATE_USER = "council"
-
-# The local-returns tables as csww align writes them; created empty when a build has none, so the
-# local-vs-published query runs everywhere.
-LOCAL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS local_returns (
-    return_id TEXT PRIMARY KEY, area_code TEXT NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL,
-    time_period INTEGER NOT NULL, input_kind TEXT NOT NULL, source_file TEXT NOT NULL, sha256 TEXT NOT NULL,
-    loaded_at TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS local_observations (
-    return_id TEXT NOT NULL REFERENCES local_returns (return_id) ON DELETE CASCADE,
-    team TEXT NOT NULL DEFAULT '', area_code TEXT NOT NULL, time_period INTEGER NOT NULL,
-    period_start TEXT NOT NULL, period_end TEXT NOT NULL, measure_id TEXT NOT NULL, value REAL, symbol TEXT,
-    basis TEXT NOT NULL, comparable INTEGER NOT NULL, caveat TEXT NOT NULL, reported_value REAL,
-    reported_definition TEXT NOT NULL, provisional INTEGER NOT NULL, source_file TEXT NOT NULL,
-    rows_used TEXT NOT NULL,
-    PRIMARY KEY (return_id, team, measure_id)
-);
-"""
 
 INDEXES = [
     ("comparisons", ["area_code", "measure_id", "time_period"]),
@@ -164,7 +146,7 @@ def enhance(conn: sqlite3.Connection) -> None:
 
     from . import compare
 
-    conn.executescript(LOCAL_SCHEMA)
+    local_store.create_tables(conn)              # empty when the build had no local returns
     if "comparisons" not in _tables(conn):      # a database built before the comparison engine existed
         compare.write_comparisons(conn)
     for table, cols in INDEXES:

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 from benchmark import compare, site
 from benchmark.build import build
 from benchmark.cli import cli
+from benchmark.local import store as local_store
 
+EXAMPLES = ROOT / "examples"
 SECRET = "unpublished-return-SECRET.csv"
 SECRET_VALUE = 42.4242
 
@@ -40,7 +42,7 @@ class Client:
 def add_local_returns(db: Path) -> None:
     """One published and one unpublished local return for Darlington, as csww align would load them."""
     conn = sqlite3.connect(db)
-    conn.executescript(site.LOCAL_SCHEMA)
+    local_store.create_tables(conn)
     for rid, published, source, value, period_end in (
             ("841:2024-10-01:2025-03-31:aaaa", 1, "darlington-q2-published.csv", 14.1, "2025-03-31"),
             ("841:2025-04-01:2025-09-30:bbbb", 0, SECRET, SECRET_VALUE, "2025-09-30")):
@@ -320,6 +322,8 @@ def test_public_instance_cannot_reach_private_figures(fx, fixture_site):
     assert attach.status_code == 400
     local = rows(fx, "/csww/local_vs_published.json?la=841&_shape=array")
     assert [r["local_value"] for r in local] == [14.1]
+    page = fx.get("/la/841").text
+    assert "The council's own figures (provisional)" in page and "14.1" in page and "42.4" not in page
 
 
 def test_private_instance_needs_a_password(fixture_site, monkeypatch):
@@ -338,7 +342,9 @@ def test_private_instance_needs_a_password(fixture_site, monkeypatch):
         r = c.get("/private/local_vs_published.json?la=841&_shape=array", cookies=cookies)
         assert r.status_code == 200
         assert sorted(row["local_value"] for row in r.json()) == [14.1, SECRET_VALUE]
-        assert c.get("/la/841", cookies=cookies).status_code == 200
+        page = c.get("/la/841", cookies=cookies)
+        assert page.status_code == 200 and "42.4" in page.text and "provisional" in page.text
+        assert page.headers["cache-control"] == "private, no-store"
         # signing in with the password works; a wrong one does not
         login = c.get("/-/login")
         token = login.cookies.get("ds_csrftoken")
@@ -350,6 +356,25 @@ def test_private_instance_needs_a_password(fixture_site, monkeypatch):
         assert good.status_code == 302 and "ds_actor" in good.cookies
     finally:
         c.close()
+
+
+def test_local_returns_from_build_stay_private_until_published(tmp_path):
+    """csww build --local loads a council's return unpublished: only the private database holds it."""
+    build([FIXTURES / "indicators_mini.csv"], tmp_path, local_files=[EXAMPLES / "darlington.csv"])
+    built = conn_rows(tmp_path / "csww.db", "select count(*) from local_observations")[0][0]
+    assert built > 0 and conn_rows(tmp_path / "csww.db", "select count(*) from comparisons where provisional = 1")
+    s = site.prepare(tmp_path / "csww.db")
+    assert conn_rows(s.public, "select count(*) from local_observations") == [(0,)]
+    assert conn_rows(s.public, "select count(*) from comparisons where provisional = 1") == [(0,)]
+    assert b"darlington.csv" not in s.public.read_bytes()
+    assert conn_rows(s.private, "select count(*) from local_observations") == [(built,)]
+    # once the council marks the return published, the next site build carries it publicly
+    with sqlite3.connect(tmp_path / "csww.db") as conn:
+        conn.execute("update local_returns set published = 1")
+    s = site.prepare(tmp_path / "csww.db")
+    assert s.private is None
+    assert conn_rows(s.public, "select count(*) from local_observations") == [(built,)]
+    assert conn_rows(s.public, "select count(*) from comparisons where provisional = 1")[0][0] > 0
 
 
 def test_no_private_database_when_everything_is_published(tmp_path):

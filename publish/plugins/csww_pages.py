@@ -133,8 +133,19 @@ async def profile(request, datasette):
         sections.append({"id": m["measure_id"], "label": m["label"], "unit": unit, "definition": m["definition"],
                          "polarity": m["polarity"], "table": table, "chart": json.dumps(chart),
                          "region_label": region_label, "links": links, "totals": totals, "summary": _summary(area, m, series, dec)})
+    local = []
+    for r in await db.execute(
+            "select c.time_period, c.comparator_year, m.label, m.unit, m.decimals, c.value, c.symbol, c.sn_median, "
+            "c.england, c.quartile, c.series_note from comparisons c join measures m using (measure_id) "
+            "where c.area_code = ? and c.provisional = 1 order by c.time_period desc, m.key_measure desc, m.rowid",
+            [code]):
+        dec = r["decimals"]
+        local.append({"year": r["time_period"], "comparator_year": r["comparator_year"], "label": r["label"],
+                      "unit": "%" if r["unit"] == "percent" else r["unit"], "value": fmt(r["value"], dec),
+                      "symbol": r["symbol"] or "", "sn_median": fmt(r["sn_median"], dec),
+                      "england": fmt(r["england"], dec), "quartile": r["quartile"], "note": r["series_note"]})
     context = {
-        "area": dict(area), "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
+        "area": dict(area), "local": local, "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
         "database": db.name, "metadata": datasette.metadata(),
         "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': latest or ''})}",
         "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': latest or ''})}",
