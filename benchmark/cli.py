@@ -270,7 +270,7 @@ def align(file, la, fmt, out):
         csww align examples/darlington.csv
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
     """
-    from . import local
+    from . import local, store
     from .local import output
 
     try:
@@ -279,7 +279,7 @@ def align(file, la, fmt, out):
         _fail(exc)
     text = output.render(figures, fmt)
     if out:
-        output.atomic_write(out, text)
+        store.atomic_write(out, text)
         click.echo(f"{len(figures)} figures written to {out}", err=True)
     else:
         click.echo(text, nl=False)

@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Callable
 
 from .. import measures
 from .result import AlignedFigure
@@ -17,26 +13,6 @@ FORMATS = ("table", "json", "csv")
 COLUMNS = ["area_code", "team", "period", "time_period", "measure_id", "value", "symbol", "reported_value",
            "comparable", "basis", "caveat", "reported_definition", "provisional", "input_kind", "source_file",
            "rows_used", "period_start", "period_end"]
-
-
-def atomic_write(path: Path, content: str | bytes | Callable[[str], None]) -> Path:
-    """Write ``content`` (text, bytes, or a function that saves to a path) to ``path`` without ever leaving a
-    half-written file there: write a temporary file beside it, then rename it over the target."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if callable(content):
-            os.close(fd)
-            content(tmp)
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content.encode("utf-8") if isinstance(content, str) else content)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def render(figures: list[AlignedFigure], fmt: str = "table") -> str:

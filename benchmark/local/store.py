@@ -7,12 +7,12 @@ Loading the same file again replaces its figures; the ``published`` flag is kept
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
+from ..store import sha256_file
 from . import align
 from .problems import InputError
 from .result import AlignedFigure
@@ -62,13 +62,6 @@ def create_tables(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
     """Create the local tables if needed and load ``figures`` (from ``align(source)``) in one transaction.
@@ -97,7 +90,7 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
 def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
     if not figures:
         raise ValueError(f"{source}: no figures to load")
-    sha = file_sha256(Path(source))
+    sha = sha256_file(source)
     loaded_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     ids = []
     key = lambda f: (f.area_code, f.period_start, f.period_end)  # noqa: E731

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import measures
+from ..store import atomic_write
 from . import parse, rules
-from .output import atomic_write
 from .problems import InputError, Problem
 
 IDENTITY = {
