@@ -347,11 +347,42 @@ def _site_description(private: bool) -> str:
 # --------------------------------------------------------------------------------------------- prepare
 
 def prepare(db_path: str | Path, site_dir: str | Path | None = None) -> Site:
-    """Write the site folder (public db, private db when needed, metadata, inspect data) from a built db."""
+    """Write the site folder (public db, private db when needed, metadata, inspect data) from a built db.
+
+    The databases are rebuilt only when the build (or this module) changed since the last time, so a public
+    and a private instance can be started from the same folder without replacing files under each other.
+    """
     db_path = Path(db_path)
     folder = Path(site_dir) if site_dir else db_path.parent / "site"
     folder.mkdir(parents=True, exist_ok=True)
-    public = folder / "csww.db"
+    public, private_path = folder / "csww.db", folder / "private.db"
+    stamp_path = folder / "source.json"
+    stamp = {"source_sha256": store.sha256_file(db_path), "toolkit_version": __version__,
+             "site_code_sha256": store.sha256_file(__file__)}
+    current = stamp_path.exists() and public.exists() and json.loads(stamp_path.read_text()) == stamp
+    src = store.connect(db_path)
+    try:
+        unpublished = has_unpublished(src)
+    finally:
+        src.close()
+    if not current or (unpublished and not private_path.exists()):
+        _write_public(db_path, public)
+        if unpublished:
+            _write_private(db_path, private_path)
+        store.atomic_write(stamp_path, json.dumps(stamp, indent=2))
+    if not unpublished and private_path.exists():
+        private_path.unlink()
+    meta_path = folder / "metadata.yml"
+    _write_yaml(meta_path, metadata())
+    private_meta = folder / "private-metadata.yml"
+    _write_yaml(private_meta, metadata(private=True))
+    inspect = folder / "inspect-data.json"
+    data = inspect_data([p for p in (public, private_path) if p.exists()])
+    store.atomic_write(inspect, json.dumps(data, indent=2))
+    return Site(folder, public, private_path if unpublished else None, meta_path, private_meta, inspect)
+
+
+def _write_public(db_path: Path, public: Path) -> None:
     with store.atomic_path(public) as tmp:
         conn = _copy(db_path, tmp)
         try:
@@ -363,32 +394,17 @@ def prepare(db_path: str | Path, site_dir: str | Path | None = None) -> Site:
             conn.execute("VACUUM")
         finally:
             conn.close()
-    private_path = folder / "private.db"
-    src = store.connect(db_path)
-    try:
-        unpublished = has_unpublished(src)
-    finally:
-        src.close()
-    if unpublished:
-        with store.atomic_path(private_path) as tmp:
-            conn = _copy(db_path, tmp)
-            try:
-                enhance(conn)
-                conn.commit()
-                conn.execute("VACUUM")
-            finally:
-                conn.close()
-    elif private_path.exists():
-        private_path.unlink()
-    meta_path = folder / "metadata.yml"
-    _write_yaml(meta_path, metadata())
-    private_meta = folder / "private-metadata.yml"
-    _write_yaml(private_meta, metadata(private=True))
-    inspect = folder / "inspect-data.json"
-    data = inspect_data([p for p in (public, private_path) if p.exists()])
-    store.atomic_write(inspect, json.dumps(data, indent=2))
-    return Site(folder, public, private_path if unpublished else None, meta_path,
-                private_meta, inspect)
+
+
+def _write_private(db_path: Path, private_path: Path) -> None:
+    with store.atomic_path(private_path) as tmp:
+        conn = _copy(db_path, tmp)
+        try:
+            enhance(conn)
+            conn.commit()
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
 
 
 def _write_yaml(path: Path, data: dict) -> None:

@@ -377,6 +377,20 @@ def test_local_returns_from_build_stay_private_until_published(tmp_path):
     assert conn_rows(s.public, "select count(*) from comparisons where provisional = 1")[0][0] > 0
 
 
+def test_prepare_reuses_an_up_to_date_site(tmp_path):
+    build([FIXTURES / "indicators_mini.csv"], tmp_path)
+    first = site.prepare(tmp_path / "csww.db")
+    inode = first.public.stat().st_ino
+    assert site.prepare(tmp_path / "csww.db").public.stat().st_ino == inode    # nothing changed: same file
+    with sqlite3.connect(tmp_path / "csww.db") as conn:
+        conn.execute("update observations set value = 99.9 where area_code = '841' and time_period = 2024 "
+                     "and measure_id = 'turnover_rate_fte'")
+    again = site.prepare(tmp_path / "csww.db")
+    assert again.public.stat().st_ino != inode
+    assert conn_rows(again.public, "select value from observations where area_code = '841' and time_period = 2024 "
+                                   "and measure_id = 'turnover_rate_fte'") == [(99.9,)]
+
+
 def test_no_private_database_when_everything_is_published(tmp_path):
     build([FIXTURES / "indicators_mini.csv"], tmp_path)
     s = site.prepare(tmp_path / "csww.db")
