@@ -292,7 +292,8 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     for suffix in ("_config", "_data", "_docsize", "_idx"):
         tables[f"areas_fts{suffix}"] = {"hidden": True}
     base = _descriptive_base()
-    db = {**licence, "tables": _merge(base.get("databases", {}).get("csww", {}).get("tables", {}), tables),
+    # Descriptions generated from datapackages/ win over the stand-ins here: they are the single source.
+    db = {**licence, "tables": _merge(tables, base.get("databases", {}).get("csww", {}).get("tables", {})),
           "queries": canned}
     meta = {
         "title": TITLE + (" — private preview" if private else ""),
