@@ -107,10 +107,34 @@ def page(browser, server):
     context.close()
 
 
+# Structural accessibility checks: language, one h1, captioned tables with header cells, labelled charts
+# and form fields, links with text.
+A11Y_CHECK = """() => {
+  const problems = [];
+  if (document.documentElement.lang !== "en") problems.push("html has no lang");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one h1");
+  document.querySelectorAll("table.csww-table").forEach((t, i) => {
+    if (!t.querySelector("caption") || !t.querySelector("caption").textContent.trim()) problems.push("table " + i + " has no caption");
+    if (!t.querySelectorAll("thead th[scope=col]").length) problems.push("table " + i + " has no column headers");
+  });
+  document.querySelectorAll("[role=img]").forEach((el, i) => {
+    const by = el.getAttribute("aria-labelledby"), labelled = by && document.getElementById(by);
+    if (!(el.getAttribute("aria-label") || "").trim() && !(labelled && labelled.textContent.trim()))
+      problems.push("image " + i + " has no text alternative");
+  });
+  document.querySelectorAll("input:not([type=hidden]), select").forEach(el => {
+    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")) problems.push("unlabelled field " + (el.name || el.id));
+  });
+  document.querySelectorAll("a").forEach(a => { if (!a.textContent.trim() && !a.getAttribute("aria-label")) problems.push("empty link " + a.href); });
+  return problems;
+}"""
+
+
 def test_pick_a_council_and_see_its_profile(page, server):
     page.goto(server + "/")
     assert page.locator("h1").first.inner_text().startswith("Children's social work workforce")
     page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+    assert page.evaluate(A11Y_CHECK) == []
     picker = page.get_by_label("Council name or code")
     picker.fill("Darlington")
     page.get_by_role("button", name="Show profile").click()
@@ -135,6 +159,7 @@ def test_pick_a_council_and_see_its_profile(page, server):
     assert row_2025 == ["2025", "15.4", "13.1", "11.7", "11.8"]     # council, neighbour median, region, England
     assert figures.nth(1).locator("svg path[stroke='#a33b00']").count() == 1   # the neighbour median line
     page.screenshot(path=str(ARTIFACTS / "council-841.png"), full_page=True)
+    assert page.evaluate(A11Y_CHECK) == []
     page.locator("#turnover_rate_fte").screenshot(path=str(ARTIFACTS / "council-841-turnover.png"))
     assert page.problems == []
 

@@ -242,6 +242,21 @@ def test_production_settings_and_cache_headers(real):
     assert slow.status_code == 400 and "interrupted" in slow.text.lower()
 
 
+def test_no_sql_closes_arbitrary_sql_but_not_the_queries(real_site):
+    c = Client(site.datasette(real_site, allow_sql=False))
+    try:
+        assert c.get("/csww.json?sql=select+1").status_code == 403
+        assert c.get("/csww/trend.json?la=841").status_code == 200
+        assert c.get("/la/841").status_code == 200
+    finally:
+        c.close()
+
+
+def test_robots_allow_only_the_home_page(real):
+    text = real.get("/robots.txt").text
+    assert "Disallow: /csww" in text
+
+
 def test_databases_are_immutable_with_inspect_data(real):
     dbs = rows(real, "/-/databases.json")
     assert [(d["name"], d["is_mutable"]) for d in dbs] == [("csww", False)]
