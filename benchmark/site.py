@@ -287,7 +287,6 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
         "local_observations": {"description": "Local figures aligned to DfE definitions.",
                                "facets": ["measure_id", "area_code", "comparable"]},
         "areas_fts": {"hidden": True},
-        "build_info": {"hidden": False},
     }
     for suffix in ("_config", "_data", "_docsize", "_idx"):
         tables[f"areas_fts{suffix}"] = {"hidden": True}

@@ -8,7 +8,6 @@ and no request leaving the machine. Screenshots go to tests/artifacts/ (gitignor
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

@@ -334,7 +334,7 @@ def test_public_instance_cannot_reach_private_figures(fx, fixture_site):
     assert [d["name"] for d in rows(fx, "/-/databases.json")] == ["csww"]
     assert fx.get("/private").status_code == 404
     assert fx.get("/private/local_returns.json").status_code == 404
-    assert fx.get(f"/private.json?sql=select+*+from+local_returns").status_code == 404
+    assert fx.get("/private.json?sql=select+*+from+local_returns").status_code == 404
     for sql in ("select * from local_returns", "select * from local_observations",
                 "select * from comparisons where provisional = 1",
                 "select name, file from pragma_database_list"):
