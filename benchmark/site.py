@@ -313,6 +313,43 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     return meta
 
 
+TABLE_OPTIONS = {"hidden", "sort", "sort_desc", "size", "sortable_columns", "label_column", "facets", "facet_size",
+                 "fts_table", "fts_pk", "searchmode"}
+DESCRIPTIVE = {"title", "description", "description_html", "license", "license_url", "source", "source_url",
+               "about", "about_url"}
+
+
+def split_for_1_0(meta: dict) -> tuple[dict, dict]:
+    """The same site as Datasette 1.0's pair of files: ``metadata.yaml`` (descriptive only, licence on every
+    table since 1.0 drops inheritance) and ``datasette.yaml`` (settings, plugins, permissions, queries, table
+    options). Left in metadata, 1.0 silently ignores ``queries`` and ``allow_sql``."""
+    md = {k: v for k, v in meta.items() if k in DESCRIPTIVE}
+    cfg: dict = {"settings": dict(SETTINGS)}
+    for key in ("allow", "allow_sql", "plugins"):
+        if key in meta:
+            cfg[key] = meta[key]
+    licence = {k: meta[k] for k in ("license", "license_url", "source", "source_url") if k in meta}
+    for name, db in meta.get("databases", {}).items():
+        md_db = {k: v for k, v in db.items() if k in DESCRIPTIVE}
+        cfg_db: dict = {}
+        if db.get("queries"):
+            cfg_db["queries"] = db["queries"]
+        for key in ("allow", "allow_sql"):
+            if key in db:
+                cfg_db[key] = db[key]
+        for table, opts in db.get("tables", {}).items():
+            descriptive = {k: v for k, v in opts.items() if k in DESCRIPTIVE or k == "columns"}
+            if descriptive and not opts.get("hidden"):
+                md_db.setdefault("tables", {})[table] = {**licence, **descriptive}
+            options = {k: v for k, v in opts.items() if k in TABLE_OPTIONS}
+            if options:
+                cfg_db.setdefault("tables", {})[table] = options
+        md.setdefault("databases", {})[name] = md_db
+        if cfg_db:
+            cfg.setdefault("databases", {})[name] = cfg_db
+    return md, cfg
+
+
 def _descriptive_base() -> dict:
     """Table and column descriptions generated from datapackages/ (the package branch's generator) if present."""
     try:
@@ -487,6 +524,12 @@ def publish_bundle(db_path: str | Path, out_dir: str | Path) -> Path:
     (tmp / "inspect-data.json").write_text(json.dumps({"csww": inspect["csww"]}, indent=2), encoding="utf-8")
     for name in ("templates", "plugins", "static"):
         shutil.copytree(PUBLISH / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+    one_oh = tmp / "datasette-1.0"           # for a canary run on the 1.0 line: datasette serve -m ... -c ...
+    one_oh.mkdir()
+    md, cfg = split_for_1_0(yaml.safe_load(site.metadata.read_text(encoding="utf-8")))
+    for name, data in (("metadata.yaml", md), ("datasette.yaml", cfg)):
+        (one_oh / name).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110),
+                                   encoding="utf-8")
     (tmp / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
     cmd = " ".join(shlex.quote(p) for p in serve_command(port="8001"))
     (tmp / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
@@ -539,4 +582,7 @@ Or let Datasette build the container:
 
     datasette package csww.db -m metadata.yml {statics} {installs} --extra-options "{extra}"
     datasette publish cloudrun csww.db -m metadata.yml {statics} {installs} --service csww --max-instances 10 --extra-options "{extra}"
+
+`datasette-1.0/` holds the same site split into `metadata.yaml` and `datasette.yaml` for a Datasette 1.0 canary
+(1.0 ignores canned queries and `allow_sql` left in `metadata.yml`).
 """

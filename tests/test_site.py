@@ -428,7 +428,7 @@ def test_publish_bundle(fixture_site, tmp_path):
     assert result.exit_code == 0, result.output
     dist = tmp_path / "dist"
     for name in ("csww.db", "metadata.yml", "inspect-data.json", "requirements.txt", "Dockerfile", "run.sh",
-                 "README.md", "templates/csww_council.html", "plugins/csww_pages.py", "static/csww-charts.js"):
+                 "README.md", "datasette-1.0/datasette.yaml", "datasette-1.0/metadata.yaml", "templates/csww_council.html", "plugins/csww_pages.py", "static/csww-charts.js"):
         assert (dist / name).exists(), name
     assert SECRET.encode() not in (dist / "csww.db").read_bytes()
     assert not (dist / "private.db").exists()
@@ -447,6 +447,19 @@ def test_publish_bundle(fixture_site, tmp_path):
         assert c.get("/csww/trend.json?la=841").status_code == 200
     finally:
         c.close()
+
+
+def test_split_for_datasette_1_0_moves_queries_and_permissions_to_config():
+    md, cfg = site.split_for_1_0(site.metadata(private=True))
+    assert set(cfg["databases"]["private"]["queries"]) == set(QUERY_EXAMPLES)
+    assert cfg["allow"] == {"id": "*"} and cfg["allow_sql"] == {"id": "*"}
+    assert cfg["settings"]["default_cache_ttl"] == 3600
+    assert "datasette-auth-passwords" in cfg["plugins"]
+    assert cfg["databases"]["private"]["tables"]["comparisons"]["label_column"] == "area_name"
+    assert "queries" not in md["databases"]["private"] and "allow" not in md and "plugins" not in md
+    comparisons = md["databases"]["private"]["tables"]["comparisons"]
+    assert comparisons["license"] == "OGL-UK-3.0" and "sn_median" in comparisons["columns"]
+    assert "facets" not in comparisons
 
 
 def test_serve_and_publish_fail_clearly_without_a_database(tmp_path):
