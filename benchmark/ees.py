@@ -6,7 +6,8 @@ Uses the EES content API (reference section 10.1):
 2. ``GET /publications/{slug}/releases/{release}/data-content`` gives the release version id and the
    data sets' file ids (falling back to ``GET /publications/{slug}/releases`` on older services);
 3. ``GET /data-set-files?releaseId={releaseVersionId}`` gives each file id's file name;
-4. ``GET /releases/{releaseVersionId}/files/{fileId}`` downloads one CSV, or
+4. ``GET /releases/{releaseVersionId}/files/{fileId}`` downloads one CSV (falling back to the data
+   catalogue's ``GET /data-set-files/{dataSetFileId}/download``), or
    ``GET /releases/{releaseVersionId}/files?fromPage=ReleaseDownloads`` the whole release ZIP.
 
 Every download goes to a temporary file, is checked (the ZIP opens, the CSV header is a layout we
@@ -282,8 +283,14 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
             entries.append({"filename": name, "url": url, "members": members})
         for f in ([] if whole_zip else wanted):
             dest = staged / f["filename"]
-            url = client.download(f"releases/{rvid}/files/{f['file_id']}", dest, None, progress,
-                                  f"{slug} {f['filename']}")
+            label = f"{slug} {f['filename']}"
+            try:
+                url = client.download(f"releases/{rvid}/files/{f['file_id']}", dest, None, progress, label)
+            except NotFound:
+                if not f["data_set_file_id"]:
+                    raise
+                # the data catalogue's route serves the same CSV (the newest version of the data set)
+                url = client.download(f"data-set-files/{f['data_set_file_id']}/download", dest, None, progress, label)
             layout = check_csv(dest, f["filename"], f["size"])
             entries.append({"filename": f["filename"], "url": url, "file_id": f["file_id"],
                             "data_set_file_id": f["data_set_file_id"], "title": f["title"], "layout": layout})

@@ -96,15 +96,24 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
         joint = next((j for j in cfg["joint_returns"] if j["code"] == code), None)
         if joint:
             notes.append("Joint return: " + " ".join(joint["note"].split()))
+        is_la = level == "Local authority"
+        # An LA's region is as DfE publishes it (Inner/Outer London for boroughs); a region's
+        # "region" is its parent (London for Inner and Outer London).
+        if is_la:
+            region_code, region_name = region, a["region_name"] or regions().get(region)
+        else:
+            region_code, region_name = (parent_region(code), None) if level == "Regional" else (None, None)
+            region_code = region_code if region_code != code else None
+        london = parent_region(region) if is_la and parent_region(region) != region else None
         rows.append({
             "area_code": code,
             "level": level,
             "area_name": joint["name"] if joint else a["area_name"],
-            "old_la_code": code if level == "Local authority" else None,
+            "old_la_code": code if is_la else None,
             "new_la_code": a["new_la_code"] or None,
-            "region_code": region if level == "Local authority" else (parent_region(code) if level == "Regional" and parent_region(code) != code else None),
-            "region_name": (a["region_name"] or regions().get(region)) if level == "Local authority" else None,
-            "london_region_code": parent_region(region) if level == "Local authority" and parent_region(region) != region else None,
+            "region_code": region_code,
+            "region_name": region_name,
+            "london_region_code": london,
             "joint_return_code": None,
             "is_joint_return": int(bool(joint)),
             "first_year": first,

@@ -166,6 +166,12 @@ class EESServer:
                                       for fid, (name, data) in chunk],
                           "paging": {"page": page, "pageSize": size, "totalResults": len(items),
                                      "totalPages": max(1, -(-len(items) // size))}})
+        if len(parts) == 3 and parts[0] == "data-set-files" and parts[2] == "download":
+            for release in self.releases.values():
+                for fid, (name, data) in release.files.items():
+                    if parts[1] == "ds-" + fid:
+                        return 200, "text/csv", data, {"Content-Disposition": f'attachment; filename="{name}"'}
+            return not_found
         if len(parts) >= 3 and parts[0] == "releases" and parts[2] == "files":
             release = by_version.get(parts[1])
             if release is None:

@@ -8,11 +8,11 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, value
+from ees_server import EESServer, Release
 
 from benchmark import ees
 from benchmark.build import build
 from benchmark.cli import cli
-from ees_server import EESServer, Release
 
 
 def fixture_releases():
@@ -70,6 +70,17 @@ def test_named_release_and_old_service_without_data_content(tmp_path):
         assert any(p.endswith(f"/publications/{ees.PUBLICATION}/releases") for p in server.log)
     assert folder.name == "2024"
     assert (folder / "csww_indicators_2017_to_2024.csv").exists()
+
+
+def test_data_catalogue_route_when_the_release_file_route_is_gone(tmp_path):
+    cache = ees.Cache(tmp_path / "cache")
+    with EESServer(fixture_releases()) as server:
+        server.fail("/api/releases/", "404")
+        folder = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+        assert any(p.endswith("/download") for p in server.log)
+    [entry] = json.loads((folder / "manifest.json").read_text())["files"]
+    assert entry["url"].endswith(f"/data-set-files/{entry['data_set_file_id']}/download")
+    assert (folder / entry["filename"]).read_bytes() == (FIXTURES / "indicators_2025_small.csv").read_bytes()
 
 
 def test_500_then_success_is_retried(tmp_path):

@@ -119,3 +119,40 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
                                 int(rows[idx]), column, text[idx]))
     syms = text.where(is_symbol, None)
     return values, syms
+
+
+def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, symbols: dict, rows: pd.Series,
+                    source: str) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Fold joint-return members into their joint row and melt a wide file into tidy observations.
+
+    ``geo`` has one row per file row with ``time_period``, ``level``, ``area_code``, ``old_la_code``
+    and ``area_name``. A member of a joint return (e.g. Kingston, 314) that carries figures becomes
+    the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
+    Returns the observations, the mask of file rows kept, and the notes.
+    """
+    from .. import geography
+
+    all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
+    keep = pd.Series(True, index=geo.index)
+    notes = []
+    for idx in geo.index[geo["level"].eq("Local authority")]:
+        year = int(geo.at[idx, "time_period"])
+        joint = geography.joint_return_of(geo.at[idx, "area_code"], year)
+        if not joint:
+            continue
+        if all_symbols[idx]:
+            keep[idx] = False
+            notes.append(f"row {rows[idx]}: {geo.at[idx, 'area_name']} {year} is part of the joint return "
+                         f"{joint}; its all-symbol row was not loaded")
+        else:
+            geo.at[idx, "area_code"] = geo.at[idx, "old_la_code"] = joint
+    parts = [pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure,
+                           "value": values[measure], "symbol": symbols[measure], "source_row": rows,
+                           "source_column": col})[keep] for col, measure in mapping.items()]
+    observations = pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
+    key = ["time_period", "area_code", "measure_id"]
+    dup = observations[observations.duplicated(key, keep=False)].drop_duplicates(key)
+    if len(dup):
+        raise InputError([Problem(source, f"more than one row for area {r.area_code} in {r.time_period}",
+                                  int(r.source_row)) for r in dup.head(20).itertuples()])
+    return observations, keep, notes

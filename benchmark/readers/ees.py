@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import geography
-from .base import EES_SYMBOLS, LEVELS, OBSERVATION_COLUMNS, InputError, Problem, ReadResult, parse_cells
+from .base import EES_SYMBOLS, LEVELS, InputError, Problem, ReadResult, parse_cells, to_observations
 
 GEOGRAPHY_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
                      "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
@@ -81,42 +81,12 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     geo.loc[df["geographic_level"].eq("National"), "area_name"] = df["country_name"]
 
     # 2022-style joint returns: member rows appear separately, one with the figures, the rest all "z".
-    all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
-    notes = []
-    keep = pd.Series(True, index=df.index)
-    for idx in df.index[la_rows]:
-        joint = geography.joint_return_of(geo.at[idx, "area_code"], int(geo.at[idx, "time_period"]))
-        if joint:
-            if all_symbols[idx]:
-                keep[idx] = False
-                notes.append(f"row {rows[idx]}: {geo.at[idx, 'area_name']} {geo.at[idx, 'time_period']} is part of "
-                             f"the joint return {joint}; its all-symbol row was not loaded")
-            else:
-                geo.at[idx, "area_code"] = joint
-                geo.at[idx, "old_la_code"] = joint
-
-    obs = []
-    for col, measure in mapping.items():
-        part = pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure,
-                             "value": values[measure], "symbol": symbols[measure], "source_row": rows,
-                             "source_column": col})
-        obs.append(part[keep])
-    observations = pd.concat(obs, ignore_index=True)[OBSERVATION_COLUMNS]
-    _check_duplicates(observations, source)
+    observations, keep, notes = to_observations(geo, mapping, values, symbols, rows, source)
 
     data_year = int(geo["time_period"].max())
     rid = release_id or str(data_year)
-    title, _ = LAYOUTS[layout]
     sightings = geo[keep].assign(data_year=data_year, release_id=rid)
     return ReadResult(source=source, layout=layout, release_id=rid,
                       release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
                       data_year=data_year, observations=observations, sightings=sightings, notes=notes)
 
-
-def _check_duplicates(observations: pd.DataFrame, source: str) -> None:
-    key = ["time_period", "area_code", "measure_id"]
-    dup = observations[observations.duplicated(key, keep=False)]
-    if len(dup):
-        first = dup.drop_duplicates(key).head(20)
-        raise InputError([Problem(source, f"more than one row for {r.area_code} in {r.time_period}",
-                                  int(r.source_row), "old_la_code") for r in first.itertuples()])

@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from .. import geography
-from .base import OBSERVATION_COLUMNS, SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells
+from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells, to_observations
 
 GEOGRAPHY_COLUMNS = ["Country_code", "Country_name", "Region_code", "Region_name", "LA_code (9 digit)", "LA_name",
                      "LA_code (3 digit)"]
@@ -117,22 +117,8 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     geo.loc[level.eq("National"), "area_name"] = "England"
 
     notes = [f"{ignored} breakdown columns (age, time in service, role) not loaded"] if ignored else []
-    all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
-    keep = pd.Series(True, index=df.index)
-    for idx in df.index[is_la]:
-        joint = geography.joint_return_of(geo.at[idx, "area_code"], year)
-        if joint:
-            if all_symbols[idx]:
-                keep[idx] = False
-                notes.append(f"row {rows[idx]}: {geo.at[idx, 'area_name']} is part of the joint return {joint}; "
-                             "its all-symbol row was not loaded")
-            else:
-                geo.at[idx, "area_code"] = geo.at[idx, "old_la_code"] = joint
-
-    parts = [pd.DataFrame({"time_period": year, "area_code": geo["area_code"], "measure_id": m,
-                           "value": values[m], "symbol": symbols[m], "source_row": rows,
-                           "source_column": col})[keep] for col, m in mapping.items()]
-    observations = pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
+    observations, keep, folded = to_observations(geo, mapping, values, symbols, rows, source)
+    notes += folded
     rid = release_id or PUBLICATIONS.get(year, f"SFR {year}")
     return ReadResult(source=source, layout=layout, release_id=rid,
                       release_title=f"{rid}: children's social work workforce at 30 September {year} (underlying data)",
