@@ -11,8 +11,22 @@ import pandas as pd
 from .. import __version__, measures
 from . import charts, gather, narrative
 from .gather import ReportError
-from .model import (SYMBOL_MEANINGS, Cell, Figure, Pack, Section, Table, fmt_number, int_cell, is_number,
-                    measure_info, suffix, text_cell, value_cell, year_cell)
+from .model import (
+    SYMBOL_MEANINGS,
+    Cell,
+    Figure,
+    Pack,
+    Section,
+    Table,
+    fmt_number,
+    int_cell,
+    is_number,
+    measure_info,
+    suffix,
+    text_cell,
+    value_cell,
+    year_cell,
+)
 
 HEADLINE_YEARS = 3
 DIRECTION_NOTE = ("Direction of travel compares the value with two years earlier: within 5% of the earlier value "
