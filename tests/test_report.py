@@ -298,9 +298,25 @@ def test_narrative_says_when_nothing_is_exceptional():
 
 
 def test_neighbour_gaps_are_narrated_for_measures_not_already_named():
-    rec = _records([(2025, "vacancy_rate_fte", 22.0, None, "C", 100, 152, 13.5, 14.2, 0.5, None)])
-    lines = narrative.council_summary(rec, 2025, ["vacancy_rate_fte"], "Darlington")
+    rec = _records([(2025, "vacancy_rate_fte", 22.0, None, "C", 100, 152, 13.5, 14.2, 0.5, None),
+                    (2025, "inpost_fte", 80.5, None, None, 9, 149, 207.5, 36186.3, 0.5, None)])
+    lines = narrative.council_summary(rec, 2025, ["inpost_fte", "vacancy_rate_fte"], "Darlington")
     assert "Vacancy rate 22.0% is 8.5 points above the neighbour median (13.5%); England 14.2%." in lines
+    assert not any(ln.startswith("Social workers in post") for ln in lines)  # a size, not an exception
+
+
+def test_group_summary_names_extremes_and_bands():
+    table = pd.DataFrame([("Darlington", "agency_rate_fte", 28.8, "D"), ("Gateshead", "agency_rate_fte", 6.0, "A"),
+                          ("Darlington", "inpost_fte", 80.5, None), ("Gateshead", "inpost_fte", 150.0, None)],
+                         columns=["area_name", "measure_id", "value", "quartile"])
+    pooled = {"agency_rate_fte": {"pooled": 15.1, "england": 13.0}, "inpost_fte": {"pooled": 230.5, "england": 36186.3}}
+    lines = narrative.group_summary(table, 2025, ["inpost_fte", "agency_rate_fte"], pooled)
+    assert lines == [
+        "Social workers in post: highest Gateshead 150.0, lowest Darlington 80.5.",
+        "Agency worker rate: highest Darlington 28.8%, lowest Gateshead 6.0%; the partnership as a whole 15.1% "
+        "against England 13.0%.",
+        "In band D nationally (least favourable 25% of councils) in 2025: Darlington (agency worker rate).",
+        "In band A nationally (most favourable 25% of councils) in 2025: Gateshead (agency worker rate)."]
 
 
 # ---------------------------------------------------------------------------------------------------------------

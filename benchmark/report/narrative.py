@@ -7,7 +7,7 @@ which figure it rests on. The rules are printed in the pack (``RULES``) so a rea
   distance from the neighbour median.
 - **Moves**: a change on last year of at least ``MOVE`` (10 %) of last year's value, largest first.
 - **Neighbours**: a difference from the neighbour median of at least ``GAP`` (15 %) of the median, for
-  measures not already mentioned, largest first.
+  rates and caseload not already mentioned (not for sizes such as FTE in post), largest first.
 - **Missing**: key measures DfE did not publish for the council that year, with the symbol's meaning.
 """
 
@@ -106,8 +106,9 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
 
     gaps = []
     for r in now.itertuples():
-        if r.measure_id in mentioned or not (is_number(r.value) and is_number(r.sn_median)) or not r.sn_median:
-            continue
+        if (r.measure_id in mentioned or measure_info(r.measure_id).polarity == "neutral"
+                or not (is_number(r.value) and is_number(r.sn_median)) or not r.sn_median):
+            continue  # a size (FTE in post) differs from neighbours' by nature: not an exception
         diff = r.value - r.sn_median
         if abs(diff) >= GAP * abs(r.sn_median):
             gaps.append((abs(diff) / abs(r.sn_median), r))
@@ -156,7 +157,8 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
         s = (f"{short_label(mid)}: highest {hi['area_name']} {show(hi['value'], mid)}, "
              f"lowest {lo['area_name']} {show(lo['value'], mid)}")
         p = pooled.get(mid, {})
-        if is_number(p.get("pooled")) and is_number(p.get("england")):
+        if (is_number(p.get("pooled")) and is_number(p.get("england"))
+                and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's
             s += (f"; the partnership as a whole {show(p['pooled'], mid)} against England "
                   f"{show(p['england'], mid)}")
         out.append(s + ".")
