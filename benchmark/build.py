@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, geography, measures, store
+from . import __version__, compare, geography, measures, store
 from .readers import InputError, Problem, ReadResult, read_sources
 
 KEY = ["time_period", "area_code", "measure_id"]
@@ -79,6 +79,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None) -
         try:
             store.create(conn)
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            compare.write_comparisons(conn)
             conn.commit()
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
             if problems:

@@ -183,3 +183,39 @@ def report_cmd(la, group_file, year, local_file, fmt, db, output):
     except _expected_errors() as exc:
         _fail(exc)
     click.echo(f"wrote {path} ({report.format_for(output, fmt)}): {pack.title}, {pack.year}")
+
+
+@cli.command("compare")
+@click.option("--la", required=True, help="The council: DfE 3-digit code, 9-character ONS code or name.")
+@click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
+@click.option("--measure", "measure_ids", multiple=True,
+              help="Measure id, e.g. agency_rate_fte (repeatable). Default: the key measures.")
+@click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of custom groups (partnerships, chosen comparators) to add.")
+@click.option("--sn-model", type=click.Choice(["sn_2021", "sn_2025"]),
+              help="Statistical neighbour model to use instead of the one for the year.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
+              help="Database written by 'csww build'.")
+def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
+    """Compare a council with England, its region, its statistical neighbours and custom groups.
+
+    For each measure: the council's value, England and region as DfE publishes them, the median and mean
+    of DfE's statistical neighbours (which model and which neighbours had a value), rank among all
+    councils (1 = lowest), rank in the region, quartile band (A best ... D worst by polarity), change from
+    the previous year, three-year direction of travel and the gap in FTE to the neighbour median and England.
+
+    \b
+    Examples:
+        csww compare --la 841
+        csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
+        csww compare --la "E06000002" --group partnerships.yml --format csv
+    """
+    from . import compare, compare_format, geography, store
+
+    try:
+        conn = store.connect(db)
+        area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
+    except (*_expected_errors(), geography.AreaNotFound, KeyError, ValueError) as exc:
+        _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+    click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")

@@ -127,6 +127,106 @@ WHERE pr.data_year = (SELECT max(x.data_year) FROM observation_revisions q JOIN 
   AND (p.value IS NOT r.value OR p.symbol IS NOT r.symbol);
 """
 
+# Written by compare.write_comparisons at the end of a build (and again whenever groups or local figures
+# change); IF NOT EXISTS so it can also be applied to a database built before these tables existed.
+COMPARE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS neighbours (
+    model TEXT NOT NULL,              -- sn_2021 (April 2021 groupings) or sn_2025 (May 2025 model)
+    area_code TEXT NOT NULL,          -- DfE 3-digit code of the council the list belongs to
+    position INTEGER NOT NULL,        -- 1 = nearest
+    neighbour_code TEXT NOT NULL,     -- as DfE lists it (joint-return members separately)
+    closeness TEXT NOT NULL,          -- Extremely close, Very close, Close, Somewhat close, Not close
+    PRIMARY KEY (model, area_code, position)
+);
+CREATE TABLE IF NOT EXISTS comparisons (
+    time_period INTEGER NOT NULL,
+    area_code TEXT NOT NULL,
+    area_name TEXT,
+    measure_id TEXT NOT NULL,
+    value REAL,
+    symbol TEXT,
+    provisional INTEGER NOT NULL DEFAULT 0,   -- 1: a council's own aligned figure, not yet published
+    comparator_year INTEGER,                  -- year the comparators come from (differs for provisional rows)
+    england REAL,
+    region_code TEXT,                 -- as DfE publishes it: Inner/Outer London for London boroughs
+    region_name TEXT,
+    region REAL,
+    london REAL,                      -- London as a whole (E12000007), London boroughs only
+    sn_model TEXT,
+    sn_median REAL,
+    sn_mean REAL,
+    sn_count INTEGER,                 -- neighbours with a value
+    sn_codes TEXT,                    -- neighbours with a value, nearest first
+    sn_missing TEXT,                  -- neighbours with a row that year but a symbol instead of a value
+    sn_dropped INTEGER,               -- listed neighbours with no row that year (dropped)
+    sn_dropped_codes TEXT,
+    sn_note TEXT,
+    rank INTEGER,                     -- among all councils with a value, 1 = lowest value, ties share the lowest rank
+    rank_of INTEGER,
+    region_rank INTEGER,              -- the same within the English region (London as a whole for boroughs)
+    region_rank_of INTEGER,
+    quartile TEXT,                    -- A best ... D worst by polarity; NULL for neutral measures
+    change REAL,                      -- from the previous year, same council code
+    direction TEXT,                   -- three-year direction of travel
+    diff_england REAL,
+    diff_region REAL,
+    diff_london REAL,
+    diff_sn_median REAL,
+    gap_fte_sn REAL,                  -- FTE above (+) or below (-) the neighbour median rate, on the council's own base
+    gap_fte_england REAL,
+    series_note TEXT,                 -- reorganisations and code changes
+    PRIMARY KEY (time_period, area_code, measure_id, provisional)
+);
+CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);
+CREATE TABLE IF NOT EXISTS groups (
+    group_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT,
+    description TEXT,
+    source_file TEXT
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    group_id TEXT NOT NULL REFERENCES groups(group_id),
+    member TEXT NOT NULL,             -- as written in the YAML file
+    area_code TEXT NOT NULL,
+    area_name TEXT,
+    PRIMARY KEY (group_id, area_code)
+);
+CREATE TABLE IF NOT EXISTS group_comparisons (
+    group_id TEXT NOT NULL,
+    time_period INTEGER NOT NULL,
+    measure_id TEXT NOT NULL,
+    pooled REAL,                      -- rates: sum of numerators / sum of denominators; counts: sum
+    pooled_count INTEGER,             -- members contributing to the pooled figure
+    member_median REAL,               -- median of members' published values
+    member_mean REAL,
+    members INTEGER,                  -- members with a row that year
+    members_with_value INTEGER,
+    missing TEXT,                     -- members without a value (symbol) or without a row that year
+    england REAL,
+    diff_england REAL,                -- pooled minus England (rates only)
+    PRIMARY KEY (group_id, time_period, measure_id)
+);
+CREATE TABLE IF NOT EXISTS consistency_checks (
+    time_period INTEGER NOT NULL,
+    area_code TEXT NOT NULL,          -- England or a region
+    area_name TEXT,
+    measure_id TEXT NOT NULL,
+    published REAL,
+    published_symbol TEXT,
+    recomputed REAL,
+    difference REAL,                  -- published minus recomputed
+    councils INTEGER,                 -- councils with a row that year in the area
+    councils_with_value INTEGER,
+    missing TEXT,                     -- councils without a value, with their symbols
+    status TEXT NOT NULL,             -- matches, differs, not recomputable
+    method TEXT,
+    reason TEXT,
+    PRIMARY KEY (time_period, area_code, measure_id)
+);
+"""
+SCHEMA += COMPARE_SCHEMA
+
 DEFAULT_DB = Path("build") / "csww.db"
 
 
@@ -155,9 +255,10 @@ def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None
     if df.empty:
         return
     cols = list(df.columns)
-    clean = df.astype(object).where(df.notna(), None)
+    rows = df.to_numpy(dtype=object)
+    rows[pd.isna(rows)] = None
     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     clean.itertuples(index=False, name=None))
+                     rows.tolist())
 
 
 def connect(path: str | Path, must_exist: bool = True) -> sqlite3.Connection:

@@ -40,3 +40,20 @@ def one(db: Path, sql: str, *params):
 def value(db: Path, year: int, area: str, measure: str, table: str = "observations"):
     return one(db, f"select value, symbol from {table} where time_period=? and area_code=? and measure_id=?",
                year, area, measure)
+
+
+@pytest.fixture(scope="session")
+def mini_db(tmp_path_factory) -> Path:
+    """csww.db built from the hand-made fixture (8 councils, 3 regions, 2022-2024; no ../shared needed)."""
+    from benchmark.build import build
+
+    out = tmp_path_factory.mktemp("mini")
+    build([FIXTURES / "indicators_mini.csv"], out)
+    return out / "csww.db"
+
+
+@pytest.fixture(scope="session")
+def mini_neighbours():
+    import pandas as pd
+
+    return pd.read_csv(FIXTURES / "neighbours_mini.csv", dtype=str).astype({"position": int})

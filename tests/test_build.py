@@ -12,10 +12,15 @@ from benchmark.build import build
 from benchmark.cli import cli
 
 
+# one file of each layout, two EES releases
+LAYOUT_FIXTURES = [FIXTURES / "indicators_2025_small.csv", FIXTURES / "indicators_2024_small.csv",
+                   FIXTURES / "headline_2022_small.csv", FIXTURES / "sfr"]
+
+
 @pytest.fixture(scope="module")
 def fixture_db(tmp_path_factory):
     out = tmp_path_factory.mktemp("fx")
-    build([FIXTURES], out)
+    build(LAYOUT_FIXTURES, out)
     return out / "csww.db"
 
 

@@ -1,0 +1,632 @@
+"""Comparators for every council, year and measure: England, region, statistical neighbours, ranks,
+quartiles, change, direction of travel and gaps in workforce terms.
+
+Conventions (all stated once, here):
+
+- **England and region** are DfE's published figures, never recomputed. A London borough's region is Inner or
+  Outer London as DfE publishes it; ``london`` is London as a whole (E12000007).
+- **Statistical neighbours**: median (as DfE's dashboard shows) and mean of the neighbours' published values,
+  ignoring symbols; ``sn_count`` says how many had a value and ``sn_codes`` which. See ``neighbours.py``
+  for the model per year, joint returns and dropped neighbours.
+- **Rank**: 1 = lowest value among councils with a value that year; ties share the lowest rank (1, 2, 2, 4).
+  ``region_rank`` is within the English region (London as a whole for boroughs).
+- **Quartile**: A best ... D worst by polarity (lower-is-better: lowest values in A). A council's band is
+  ``floor(4 * (position - 1) / n)`` where position is its rank counted from the best end, so bands hold
+  n/4 councils each and tied councils share a band. Neutral measures have no band.
+- **Change** is from the previous year for the same council code; **direction** compares the value with two
+  years before (three years, all present): within 5 % of the earlier value is "little change", otherwise
+  improving or worsening by polarity ("increasing"/"decreasing" for neutral measures). A reorganised council
+  has a new code, so its series starts afresh; ``series_note`` says so.
+- **Gaps in FTE** (FTE rates and caseload): ``numerator - comparator% x denominator`` on the council's own
+  published components, e.g. agency FTE above what the comparator agency rate would give with the same
+  workforce, or vacancies to fill to reach the comparator vacancy rate. For caseload:
+  ``cases / comparator - case_holders_fte``, the case-holding FTE short of the comparator caseload.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import geography, measures, neighbours, store
+
+LA = "Local authority"
+KEY = ["time_period", "area_code", "measure_id"]
+BANDS = np.array(["A", "B", "C", "D"])
+LITTLE_CHANGE = 0.05
+GAP_MEASURES = ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "agency_cover_rate_fte",
+                "vacancy_agency_cover_rate_fte", "caseload_fte")
+GAP_MEANING = {
+    "turnover_rate_fte": "leavers (FTE) above the comparator turnover rate",
+    "agency_rate_fte": "agency FTE above the comparator agency rate, same total workforce",
+    "vacancy_rate_fte": "vacancies (FTE) to fill to reach the comparator vacancy rate",
+    "agency_cover_rate_fte": "agency FTE covering vacancies above the comparator share",
+    "vacancy_agency_cover_rate_fte": "agency FTE covering vacancies above the comparator share of vacancies",
+    "caseload_fte": "case-holding FTE short of the comparator caseload",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load(conn: sqlite3.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Published observations (with each area's level) and the areas table."""
+    obs = store.query(conn, "SELECT o.time_period, o.area_code, o.measure_id, o.value, o.symbol, a.level "
+                            "FROM observations o JOIN areas a USING (area_code)")
+    areas = store.query(conn, "SELECT * FROM areas")
+    return obs, areas
+
+
+def _polarity(measure_ids: pd.Series) -> pd.Series:
+    return measure_ids.map({m.id: m.polarity for m in measures.catalogue().values()})
+
+
+def _decimals(measure_ids: pd.Series) -> pd.Series:
+    return measure_ids.map({m.id: m.decimals for m in measures.catalogue().values()}).fillna(1).astype(int)
+
+
+def _round(values: pd.Series, decimals: pd.Series) -> pd.Series:
+    """Round each value to its measure's decimals (removes float noise from differences)."""
+    out = values.astype(float).copy()
+    for d in decimals.unique():
+        m = decimals == d
+        out[m] = out[m].round(int(d))
+    return out
+
+
+def joined(df: pd.DataFrame, by: list[str], text: pd.Series) -> pd.Series:
+    """``text`` joined with ', ' per ``by`` key, keeping row order within a key (no Python call per group)."""
+    if df.empty:
+        return pd.Series([], index=pd.MultiIndex.from_frame(df[by]), dtype=object)
+    g = df.groupby(by, sort=False).ngroup().to_numpy()
+    order = np.argsort(g, kind="stable")
+    g, t = g[order], text.to_numpy(dtype=object)[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    ends = np.r_[starts[1:], len(g)]
+    return pd.Series([", ".join(t[i:j]) for i, j in zip(starts, ends)],
+                     index=pd.MultiIndex.from_frame(df[by].iloc[order[starts]]), dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ranks and quartiles
+
+
+def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFrame:
+    """Add ``{prefix}rank`` and ``{prefix}rank_of`` (and ``quartile`` when prefix is empty) within ``by``.
+
+    ``df`` needs ``value`` and ``polarity``. Rank 1 = lowest value, ties share the lowest rank; rows without a
+    value get no rank. The quartile counts position from the best end for the measure's polarity.
+    """
+    g = df.groupby(by, sort=False)["value"]
+    df[prefix + "rank"] = g.rank(method="min").astype("Int64")
+    df[prefix + "rank_of"] = g.transform("count").astype("Int64")
+    if not prefix:
+        best_low = g.rank(method="min")
+        best_high = g.rank(method="min", ascending=False)
+        pos = np.where(df["polarity"] == "higher", best_high, best_low)
+        band = np.floor((pos - 1) * 4 / df["rank_of"].astype(float).to_numpy())
+        ok = (df["polarity"] != "neutral").to_numpy() & ~np.isnan(band)
+        df["quartile"] = np.where(ok, BANDS[np.nan_to_num(band, nan=0).clip(0, 3).astype(int)], None)
+    return df
+
+
+def direction(value: pd.Series, earlier: pd.Series, polarity: pd.Series) -> pd.Series:
+    """Three-year direction of travel by polarity (see the module note); None when a year is missing."""
+    delta = value - earlier
+    small = delta.abs() <= LITTLE_CHANGE * earlier.abs()
+    up = delta > 0
+    word = np.select([small, polarity == "neutral", (polarity == "lower") ^ up], [
+        "little change", np.where(up, "increasing", "decreasing"), "improving"], "worsening")
+    return pd.Series(np.where(delta.isna(), None, word), index=value.index, dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Components, pooling and gaps
+
+
+def wide(obs: pd.DataFrame) -> pd.DataFrame:
+    """Values by (time_period, area_code), one column per measure."""
+    return obs.pivot_table(index=["time_period", "area_code"], columns="measure_id", values="value", aggfunc="first")
+
+
+def components(w: pd.DataFrame, measure_id: str) -> tuple[pd.Series, pd.Series]:
+    """Numerator and denominator of a rate on DfE's formula (absence: FTE x working days), from a wide frame."""
+    m = measures.get(measure_id)
+    nan = pd.Series(np.nan, index=w.index)
+    num = w[m.numerator] if m.numerator in w else nan
+    den = sum((w[d] if d in w else nan) for d in m.denominator_ids)
+    if measure_id == "absence_rate_fte":
+        den = den * w.index.get_level_values("time_period").map(measures.working_days).to_numpy()
+    scale = 1 if m.unit == "cases per FTE" else 100
+    return num * scale, den
+
+
+def pooled(num: pd.Series, den: pd.Series, by) -> pd.Series:
+    """Sum of numerators over sum of denominators within ``by``, over rows where both are present."""
+    ok = num.notna() & den.notna()
+    n = num.where(ok).groupby(by).sum(min_count=1)
+    d = den.where(ok).groupby(by).sum(min_count=1)
+    return n / d.where(d != 0)
+
+
+def fte_gap(w: pd.DataFrame, measure_id: str, comparator: pd.Series) -> pd.Series:
+    """FTE separating a council from a comparator rate on its own components (module note)."""
+    num, den = components(w, measure_id)
+    if measure_id == "caseload_fte":
+        return w["cases"] / comparator.where(comparator != 0) - den
+    return (num - comparator * den) / 100
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The comparison records
+
+
+def _attributes(areas: pd.DataFrame) -> pd.DataFrame:
+    a = areas[["area_code", "area_name", "region_code", "london_region_code"]].copy()
+    a["region_name"] = a["region_code"].map(geography.regions())
+    a["english_region"] = a["london_region_code"].fillna(a["region_code"])
+    return a
+
+
+def _published(obs: pd.DataFrame, col: str, on: str) -> pd.DataFrame:
+    return obs[["time_period", "area_code", "measure_id", "value"]].rename(columns={"area_code": on, "value": col})
+
+
+def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """(time_period, area_code, series_note) for years next to a reorganisation or a code change."""
+    names = areas.set_index("area_code")["area_name"].to_dict()
+    rows = []
+    for s, grp in changes.groupby("successor_code"):
+        if (grp["kind"] != "joint return").any():  # 928 -> 940 / 941 is the reorganisation; 940 -> joint is naming
+            grp = grp[grp["kind"] != "joint return"]
+        first = int(grp["first_year"].iloc[0])
+        preds = ", ".join(f"{p} {names.get(p, '')}".strip() for p in grp["predecessor_code"])
+        kind = grp["kind"].iloc[0]
+        text = (f"Joint return from {first} of {preds}" if kind == "joint return" else f"New from {first}, replacing {preds}")
+        for y in (first, first + 1, first + 2):
+            rows.append((y, s, f"{text}: the series starts in {first} and is not joined to the earlier "
+                                "councils' figures, so change and direction need years from then on."))
+    for p, grp in changes[changes["kind"] != "joint return"].groupby("predecessor_code"):
+        first = int(grp["first_year"].iloc[0])
+        succ = ", ".join(f"{s} {names.get(s, '')}".strip() for s in grp["successor_code"])
+        rows.append((first - 1, p, f"Last year before reorganisation: replaced from {first} by {succ}."))
+    for c in geography.config()["code_changes"]:
+        d = pd.Timestamp(c["from"])
+        year = d.year + (d.month >= 10)
+        rows.append((year, str(c["code"]), f"ONS code changed from {c['old']} to {c['new']} ({c['note']}); same "
+                                           "council and DfE number, so the series continues."))
+    notes = pd.DataFrame(rows, columns=["time_period", "area_code", "series_note"])
+    return notes.groupby(["time_period", "area_code"], as_index=False)["series_note"].agg(" ".join)
+
+
+def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None):
+    """sn_* columns from the year's neighbour lists: per (time_period, area_code, measure_id) the median, mean,
+    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones."""
+    lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
+    per_year = lists.groupby(["time_period", "area_code"]).agg(sn_model=("sn_model", "first"))
+    absent = lists[lists["status"] == "absent"]
+    per_year["sn_dropped"] = absent.groupby(["time_period", "area_code"]).size()
+    per_year["sn_dropped_codes"] = joined(absent, ["time_period", "area_code"], absent["neighbour_code"])
+    per_year["sn_dropped"] = per_year["sn_dropped"].fillna(0).astype(int)
+    first_choice = [neighbours.model_for_year(tp, model) for tp in per_year.index.get_level_values(0)]
+    notes = []
+    for m, f, codes in zip(per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
+        parts = [f"{m} used: {f} does not list this council." if m != f else "",
+                 f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
+        notes.append(" ".join(p for p in parts if p) or None)
+    per_year["sn_note"] = notes
+
+    # Integer codes for areas and measures keep the ~10-rows-per-record join and group-by fast.
+    areas = pd.Index(la["area_code"].unique())
+    ms = pd.Index(la["measure_id"].unique())
+    used = lists[lists["status"] == "used"]
+    used = pd.DataFrame({"time_period": used["time_period"].to_numpy(), "a": areas.get_indexer(used["area_code"]),
+                         "p": areas.get_indexer(used["published_code"]), "position": used["position"].to_numpy()})
+    obs = pd.DataFrame({"time_period": la["time_period"].to_numpy(), "p": areas.get_indexer(la["area_code"]),
+                        "m": ms.get_indexer(la["measure_id"]), "value": la["value"].to_numpy(),
+                        "symbol": la["symbol"].to_numpy(dtype=object)})
+    vals = used.merge(obs, on=["time_period", "p"]).sort_values(["time_period", "a", "m", "position"])
+    by = ["time_period", "a", "m"]
+    stats = vals.groupby(by)["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
+    names = areas.to_numpy(dtype=object)
+    has = vals[vals["value"].notna()]
+    stats["sn_codes"] = joined(has, by, pd.Series(names[has["p"].to_numpy()], index=has.index))
+    miss = vals[vals["value"].isna()]
+    stats["sn_missing"] = joined(miss, by, pd.Series(names[miss["p"].to_numpy()], index=miss.index)
+                                 + " (" + miss["symbol"].fillna("") + ")")
+    stats = stats.reset_index()
+    stats["area_code"] = names[stats.pop("a").to_numpy()]
+    stats["measure_id"] = ms.to_numpy(dtype=object)[stats.pop("m").to_numpy()]
+    return stats, per_year.reset_index()
+
+
+def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
+            model: str | None = None, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One comparison record per published council row (time_period, area_code, measure_id)."""
+    attrs = _attributes(areas)
+    la = obs[obs["level"] == LA].drop(columns="level").merge(attrs, on="area_code", how="left")
+    la["polarity"] = _polarity(la["measure_id"])
+    la["decimals"] = _decimals(la["measure_id"])
+
+    la = la.merge(_published(obs[obs["area_code"] == geography.ENGLAND], "england", "england_code")
+                  .drop(columns="england_code"), on=["time_period", "measure_id"], how="left")
+    reg = obs[obs["level"] == "Regional"]
+    la = la.merge(_published(reg, "region", "region_code"), on=["time_period", "region_code", "measure_id"], how="left")
+    la = la.merge(_published(reg, "london", "london_region_code"),
+                  on=["time_period", "london_region_code", "measure_id"], how="left")
+
+    rank_frame(la, ["time_period", "measure_id"])
+    rank_frame(la, ["time_period", "measure_id", "english_region"], prefix="region_")
+
+    series = la[["time_period", "area_code", "measure_id", "value"]]
+    for lag, col in ((1, "previous"), (2, "earlier")):
+        la = la.merge(series.assign(time_period=series["time_period"] + lag).rename(columns={"value": col}),
+                      on=KEY, how="left")
+    la["change"] = _round(la["value"] - la["previous"], la["decimals"])
+    la["direction"] = direction(la["value"], la["earlier"].where(la["previous"].notna()), la["polarity"])
+
+    stats, per_year = neighbour_stats(la, model, table)
+    la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
+    la["sn_count"] = la["sn_count"].fillna(0).astype(int)
+    for col in ("sn_median", "sn_mean"):
+        la[col] = _round(la[col], la["decimals"] + 1)
+    for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
+                      ("diff_sn_median", "sn_median")):
+        la[col] = _round(la["value"] - la[comp], la["decimals"] + 1)
+
+    la = la.merge(gaps(obs[obs["level"] == LA], la), on=KEY, how="left")
+    if changes is not None and len(changes):
+        la = la.merge(series_notes(areas, changes), on=["time_period", "area_code"], how="left")
+    else:
+        la["series_note"] = None
+    la["provisional"] = 0
+    la["comparator_year"] = la["time_period"]
+    return la[COLUMNS].sort_values(KEY).reset_index(drop=True)
+
+
+def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
+    """gap_fte_sn and gap_fte_england for the FTE rates, from the councils' own components."""
+    w = wide(la_obs)
+    out = []
+    for m in GAP_MEASURES:
+        if m not in w:
+            continue
+        c = comp[comp["measure_id"] == m].set_index(["time_period", "area_code"])
+        c = c[~c.index.duplicated()].reindex(w.index)
+        gap = pd.DataFrame({"gap_fte_sn": fte_gap(w, m, c["sn_median"]),
+                            "gap_fte_england": fte_gap(w, m, c["england"])}, index=w.index)
+        gap = gap.where(w[m].notna(), axis=0).round(1)
+        out.append(gap.assign(measure_id=m).reset_index())
+    cols = KEY + ["gap_fte_sn", "gap_fte_england"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
+COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "comparator_year",
+           "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count",
+           "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note", "rank", "rank_of", "region_rank",
+           "region_rank_of", "quartile", "change", "direction", "diff_england", "diff_region", "diff_london",
+           "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Provisional local figures
+
+
+def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+    """Compare a council's aligned local figures (``local_observations``) with the latest published comparators.
+
+    Empty when the table does not exist. The rank and quartile say where the local figure would fall among
+    the other councils' published values for that year.
+    """
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_observations'").fetchone():
+        return pd.DataFrame(columns=COLUMNS)
+    local = store.query(conn, "SELECT * FROM local_observations")
+    if local.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    local["time_period"] = local["time_period"].astype(int)
+    if "provisional" in local:  # one row per key: the newest local basis wins when several are given
+        local = local.sort_values("provisional")
+    local = local.drop_duplicates(KEY, keep="last")
+    year = int(published["time_period"].max())
+    base = published[published["time_period"] == year].drop(columns=["value", "symbol", "time_period"])
+    keep = ["comparator_year", "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
+            "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note"]
+    rec = local[KEY + ["value", "symbol"]].merge(base[["area_code", "area_name", "measure_id"] + keep],
+                                                 on=["area_code", "measure_id"], how="left")
+    rec["polarity"] = _polarity(rec["measure_id"])
+    dec = _decimals(rec["measure_id"])
+    others = published.loc[published["time_period"] == year, ["area_code", "measure_id", "value"]].dropna()
+    ranks = []
+    for r in rec.itertuples():
+        vals = others.loc[(others["measure_id"] == r.measure_id) & (others["area_code"] != r.area_code), "value"]
+        if pd.isna(r.value) or vals.empty:
+            ranks.append((None, None, None))
+            continue
+        n = len(vals) + 1
+        rank = int((vals < r.value).sum()) + 1
+        pos = int((vals > r.value).sum()) + 1 if r.polarity == "higher" else rank
+        ranks.append((rank, n, None if r.polarity == "neutral" else BANDS[min(3, (pos - 1) * 4 // n)]))
+    rec[["rank", "rank_of", "quartile"]] = pd.DataFrame(ranks, index=rec.index, dtype=object)
+    prev = obs[["time_period", "area_code", "measure_id", "value"]].rename(columns={"value": "previous"})
+    rec = rec.merge(prev.assign(time_period=prev["time_period"] + 1), on=KEY, how="left")
+    rec["change"] = _round(rec["value"] - rec["previous"], dec)
+    for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
+                      ("diff_sn_median", "sn_median")):
+        rec[col] = _round(rec["value"] - rec[comp], dec + 1)
+    w = wide(local[KEY + ["value"]])
+    gap = []
+    for m in GAP_MEASURES:
+        sel = rec[rec["measure_id"] == m].set_index(["time_period", "area_code"])
+        if m in w and len(sel):
+            ww = w.reindex(sel.index)
+            gap.append(pd.DataFrame({"gap_fte_sn": fte_gap(ww, m, sel["sn_median"]).round(1),
+                                     "gap_fte_england": fte_gap(ww, m, sel["england"]).round(1)})
+                       .assign(measure_id=m).reset_index())
+    if gap:
+        rec = rec.merge(pd.concat(gap), on=KEY, how="left")
+    caveat = local.set_index(KEY).reindex(pd.MultiIndex.from_frame(rec[KEY]))
+    notes = [f"Provisional: the council's own figure, compared with DfE's published {year} comparators."] * len(rec)
+    if "caveat" in caveat:
+        notes = [n + (f" {c}" if isinstance(c, str) and c else "") for n, c in zip(notes, caveat["caveat"])]
+    if "comparable" in caveat:
+        notes = [n + (" Not on DfE's basis." if c == 0 else "") for n, c in zip(notes, caveat["comparable"])]
+    rec["series_note"] = notes
+    rec["provisional"] = 1
+    rec["comparator_year"] = year
+    return rec.reindex(columns=COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Custom groups
+
+
+def read_groups(path: str | Path) -> list[dict]:
+    """Groups from a YAML file: ``groups: [{id, name, kind?, description?, members: [codes or names]}]``."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    groups = data.get("groups", data if isinstance(data, list) else None)
+    if not groups:
+        raise ValueError(f"{path}: no 'groups' list")
+    for g in groups:
+        if not g.get("id") or not g.get("members"):
+            raise ValueError(f"{path}: every group needs an id and members")
+        g.setdefault("name", g["id"])
+        g["source_file"] = str(path)
+    return groups
+
+
+def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame | None = None):
+    """``groups``, ``group_members`` and ``group_comparisons`` frames for the given groups.
+
+    Members are resolved like any council the user types; a joint-return member (314) stands for the joint
+    row in the years DfE publishes one. ``pooled`` is the sum of numerators over the sum of denominators
+    (counts: the sum) over members with a value; ``member_median``/``member_mean`` are of members' values.
+    """
+    obs = load(conn)[0] if obs is None else obs
+    meta, members = [], []
+    for g in groups:
+        meta.append({k: g.get(k) for k in ("id", "name", "kind", "description", "source_file")})
+        for m in g["members"]:
+            a = geography.resolve_area(conn, str(m))
+            members.append({"group_id": g["id"], "member": str(m), "area_code": a["area_code"], "area_name": a["area_name"]})
+    meta = pd.DataFrame(meta).rename(columns={"id": "group_id"})
+    members = pd.DataFrame(members).drop_duplicates(["group_id", "area_code"])
+    la = obs[obs["level"] == LA]
+    years = sorted(la["time_period"].unique())
+    rows = members.merge(pd.DataFrame({"time_period": years}), how="cross")
+    rows["published_code"] = [geography.joint_return_of(c, tp) or c for c, tp in zip(rows["area_code"], rows["time_period"])]
+    rows = rows.drop_duplicates(["group_id", "time_period", "published_code"])
+    present = la[["time_period", "area_code"]].drop_duplicates().rename(columns={"area_code": "published_code"})
+    rows = rows.merge(present.assign(exists=True), on=["time_period", "published_code"], how="left")
+    vals = rows[rows["exists"].notna()].merge(la.rename(columns={"area_code": "published_code"}),
+                                              on=["time_period", "published_code"])
+    by = ["group_id", "time_period", "measure_id"]
+    g = vals.groupby(by)
+    out = g["value"].agg(member_median="median", member_mean="mean", members_with_value="count")
+    out["members"] = g["published_code"].nunique()
+    w = wide(vals[["time_period", "published_code", "measure_id", "value"]].drop_duplicates()
+             .rename(columns={"published_code": "area_code"}))
+    link = rows.loc[rows["exists"].notna(), ["group_id", "time_period", "published_code"]]
+    pooled_rows = []
+    for m in vals["measure_id"].unique():
+        spec = measures.get(m)
+        frame = link.merge(w.reset_index().rename(columns={"area_code": "published_code"}),
+                           on=["time_period", "published_code"])
+        if m not in frame:
+            continue
+        fw = frame.set_index(["time_period", "published_code"]).rename_axis(["time_period", "area_code"])
+        has = fw[m].notna().to_numpy()
+        if spec.is_rate:
+            num, den = components(fw, m)
+            num, den = num.where(has), den.where(has)
+            key = [fw["group_id"].to_numpy(), fw.index.get_level_values("time_period")]
+            p = pooled(num, den, key)
+            n = (num.notna() & den.notna()).groupby(key).sum()
+        elif spec.unit in ("FTE", "headcount", "cases", "days"):
+            key = [fw["group_id"].to_numpy(), fw.index.get_level_values("time_period")]
+            p = fw[m].groupby(key).sum(min_count=1)
+            n = fw[m].notna().groupby(key).sum()
+        else:
+            continue
+        pooled_rows.append(pd.DataFrame({"pooled": p, "pooled_count": n}).rename_axis(["group_id", "time_period"])
+                           .reset_index().assign(measure_id=m))
+    out = out.reset_index()
+    if pooled_rows:
+        out = out.merge(pd.concat(pooled_rows), on=by, how="left")
+    missing = rows[rows["exists"].isna()].assign(why="no row")
+    sym = vals[vals["value"].isna()]
+    miss = joined(sym, by, sym["published_code"] + " (" + sym["symbol"] + ")")
+    out = out.merge(miss.rename("missing").reset_index(), on=by, how="left")
+    gone = missing.groupby(["group_id", "time_period"])["published_code"].agg(lambda s: ", ".join(s) + " (no row)")
+    out = out.merge(gone.rename("gone").reset_index(), on=["group_id", "time_period"], how="left")
+    out["missing"] = [", ".join(x for x in (a, b) if isinstance(x, str)) or None for a, b in zip(out["missing"], out["gone"])]
+    eng = _published(obs[obs["area_code"] == geography.ENGLAND], "england", "x").drop(columns="x")
+    out = out.merge(eng, on=["time_period", "measure_id"], how="left")
+    dec = _decimals(out["measure_id"])
+    out["pooled"] = _round(out["pooled"], dec + 1)
+    out["member_median"] = _round(out["member_median"], dec + 1)
+    out["member_mean"] = _round(out["member_mean"], dec + 1)
+    is_rate = out["measure_id"].map(lambda m: measures.get(m).is_rate).astype(bool)
+    out["diff_england"] = _round(out["pooled"] - out["england"], dec + 1).where(is_rate)   # a sum is not a rate
+    cols = ["group_id", "time_period", "measure_id", "pooled", "pooled_count", "member_median", "member_mean",
+            "members", "members_with_value", "missing", "england", "diff_england"]
+    return meta, members, out[cols].sort_values(by).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Consistency of published aggregates
+
+
+def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Recompute England and each region from the council rows and compare with DfE's published figure.
+
+    Counts are summed over councils with a value. Rates are pooled (sum of numerators over sum of
+    denominators) over councils with a published rate and all its components, which is how DfE's aggregates
+    appear to be made (an inference from the figures, reference section 6.5). Averages without components
+    (children per social worker) are not recomputable.
+    """
+    attrs = _attributes(areas)
+    la = obs[obs["level"] == LA].merge(attrs[["area_code", "region_code", "london_region_code"]], on="area_code")
+    parts = [la.assign(agg=geography.ENGLAND), la.assign(agg=la["region_code"]),
+             la[la["london_region_code"].notna()].assign(agg=la["london_region_code"])]
+    members = pd.concat(parts, ignore_index=True)
+    members = members[members["agg"].notna()]
+    by = ["time_period", "agg", "measure_id"]
+    g = members.groupby(by)
+    out = g.agg(councils=("area_code", "nunique"), councils_with_value=("value", "count"))
+    miss = members[members["value"].isna()]
+    out["missing"] = joined(miss, by, miss["area_code"] + " (" + miss["symbol"] + ")")
+    w = wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
+    key = [w.index.get_level_values("time_period"), w.index.get_level_values("area_code").str.split("|").str[1]]
+    cat = measures.catalogue()
+    found = []
+    for m, spec in cat.items():
+        if m not in w:
+            continue
+        if spec.is_rate:
+            num, den = components(w, m)
+            has = w[m].notna()
+            res = pooled(num.where(has), den.where(has), key)
+            method = "pooled: sum of numerators / sum of denominators over councils with a published rate"
+        elif spec.unit in ("FTE", "headcount", "cases", "days"):
+            res = w[m].groupby(key).sum(min_count=1)
+            method = "sum of council values"
+        else:
+            continue
+        found.append(pd.DataFrame({"recomputed": res, "method": method}).rename_axis(["time_period", "agg"])
+                     .reset_index().assign(measure_id=m))
+    out = out.join(pd.concat(found).set_index(by), how="left")
+    out = out.reset_index().rename(columns={"agg": "area_code"})
+    pub = obs[obs["level"] != LA][["time_period", "area_code", "measure_id", "value", "symbol"]].rename(
+        columns={"value": "published", "symbol": "published_symbol"})
+    out = pub.merge(out, on=KEY, how="inner")
+    dec = _decimals(out["measure_id"])
+    rounded = _round(out["recomputed"], dec)
+    out["difference"] = _round(out["published"] - rounded, dec)
+    unit = 10.0 ** -dec
+    is_rate = out["measure_id"].map(lambda m: cat[m].is_rate)
+    tol = np.where(is_rate, unit, np.maximum(unit, 0.5 * unit * out["councils_with_value"]))
+    out["status"] = np.select([out["recomputed"].isna() | out["published"].isna(), out["difference"].abs() <= tol + 1e-9],
+                              ["not recomputable", "matches"], "differs")
+    out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(out["status"], out["missing"], out["published_symbol"])]
+    out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
+    cols = ["time_period", "area_code", "area_name", "measure_id", "published", "published_symbol", "recomputed",
+            "difference", "councils", "councils_with_value", "missing", "status", "method", "reason"]
+    out["recomputed"] = _round(out["recomputed"], dec + 2)
+    return out[cols].sort_values(KEY).reset_index(drop=True)
+
+
+def _reason(status: str, missing, symbol) -> str | None:
+    if status == "not recomputable":
+        return f"published as {symbol}" if isinstance(symbol, str) else "no components to recompute from"
+    if status == "matches":
+        return (f"matches over the councils with a value; without a value: {missing}"
+                if isinstance(missing, str) else None)
+    if isinstance(missing, str):
+        return f"councils without a published value: {missing}; DfE's figure includes data not published for them"
+    return "every council has a value: rounding of published components or a DfE revision"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None,
+                      neighbour_table: pd.DataFrame | None = None) -> dict[str, int]:
+    """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``.
+
+    ``groups`` is a YAML path, a list of paths or a list of group dicts (see :func:`read_groups`). Safe to call
+    again on a built database (e.g. after local figures are loaded): every table it owns is replaced.
+    ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
+    figures in ``local_observations`` are added as provisional rows when that table exists.
+    """
+    conn.executescript(store.COMPARE_SCHEMA)
+    obs, areas = load(conn)
+    changes = store.query(conn, "SELECT * FROM area_changes")
+    table = neighbours.shipped() if neighbour_table is None else neighbour_table
+    published = compute(obs, areas, changes, model, table)
+    local = local_comparisons(conn, published, obs)
+    checks = consistency(obs, areas)
+    frames = {"neighbours": table, "comparisons": pd.concat([published, local], ignore_index=True),
+              "consistency_checks": checks}
+    if groups:
+        if isinstance(groups, (str, Path)):
+            groups = [groups]
+        parsed = [g for item in groups for g in (read_groups(item) if isinstance(item, (str, Path)) else [item])]
+        meta, members, gc = group_tables(conn, parsed, obs)
+        frames.update({"groups": meta, "group_members": members, "group_comparisons": gc})
+    for t in ("group_comparisons", "group_members", "groups", "neighbours", "comparisons", "consistency_checks"):
+        conn.execute(f"DELETE FROM {t}")
+    for t, df in frames.items():
+        store.insert_frame(conn, t, df)
+    return {t: len(df) for t, df in frames.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One council's view (``csww compare``)
+
+
+def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, measure_ids=(), group_file=None,
+                 model: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """The comparison records for one council and year (default: its latest), key measures by default.
+
+    Returns the resolved area, the records (published and any provisional rows compared with that year)
+    and, when ``group_file`` is given, the group figures for the same year and measures. A joint-return
+    member (314) shows its joint return. ``model`` recomputes with another neighbour model.
+    """
+    area = geography.resolve_area(conn, la)
+    code = area["joint_return_code"] or area["area_code"]
+    if area["level"] != LA:
+        raise geography.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+    for m in measure_ids:
+        measures.get(m)
+    have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
+    if have and model is None:
+        rows = store.query(conn, "SELECT * FROM comparisons WHERE area_code = ?", (code,))
+    else:
+        obs, areas = load(conn)
+        rows = compute(obs, areas, store.query(conn, "SELECT * FROM area_changes"), model)
+        rows = rows[rows["area_code"] == code]
+    published = rows[rows["provisional"] == 0]
+    if published.empty:
+        raise geography.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
+    year = int(published["time_period"].max()) if year is None else year
+    if year not in set(published["time_period"]):
+        raise geography.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
+                                     f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
+    ids = list(measure_ids) or [m.id for m in measures.key_measures()]
+    sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
+               | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
+    sel = sel[sel["measure_id"].isin(ids)].copy()
+    sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
+    sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)
+    groups = pd.DataFrame()
+    if group_file:
+        meta, _, gc = group_tables(conn, read_groups(group_file))
+        groups = gc[(gc["time_period"] == year) & gc["measure_id"].isin(ids)].merge(
+            meta[["group_id", "name"]], on="group_id")
+    return area, sel, groups

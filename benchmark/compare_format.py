@@ -1,0 +1,130 @@
+"""Render one council's comparison records as a terminal table, JSON records or CSV (``csww compare``)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from . import measures
+
+JSON_FIELDS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional",
+               "comparator_year", "england", "region_code", "region_name", "region", "london", "sn_model",
+               "sn_median", "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "rank",
+               "rank_of", "region_rank", "region_rank_of", "quartile", "change", "direction", "diff_england",
+               "diff_region", "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note", "sn_note"]
+GROUP_FIELDS = ["group_id", "name", "pooled", "pooled_count", "member_median", "member_mean", "members",
+                "members_with_value", "missing"]
+
+
+def _clean(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def records(rows: pd.DataFrame, groups: pd.DataFrame) -> list[dict]:
+    out = []
+    for r in rows.to_dict("records"):
+        rec = {k: _clean(r.get(k)) for k in JSON_FIELDS}
+        for k in ("rank", "rank_of", "region_rank", "region_rank_of", "sn_count", "sn_dropped", "provisional",
+                  "time_period", "comparator_year"):
+            rec[k] = None if rec[k] is None else int(rec[k])
+        if len(groups):
+            g = groups[groups["measure_id"] == r["measure_id"]]
+            rec["groups"] = [{k: _clean(x.get(k)) for k in GROUP_FIELDS} for x in g.to_dict("records")]
+        out.append(rec)
+    return out
+
+
+def _num(v, decimals: int) -> str:
+    v = _clean(v)
+    return "" if v is None else f"{v:,.{decimals}f}"
+
+
+def _fine(v, decimals: int) -> str:
+    """The measure's decimals, one more only when needed (a median of two 1 dp values: 13.35)."""
+    v = _clean(v)
+    if v is None:
+        return ""
+    return _num(v, decimals if round(v, decimals) == round(v, decimals + 1) else decimals + 1)
+
+
+def _signed(v, decimals: int) -> str:
+    v = _clean(v)
+    return "" if v is None else f"{v:+,.{decimals}f}"
+
+
+def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
+    first = rows.iloc[0]
+    year = int(first["comparator_year"])
+    region = first["region_name"] or ""
+    head = [f"{first['area_name']} ({first['area_code']}), {region}: reporting year to 30 September {year}",
+            f"Neighbours: DfE model {first['sn_model']}; SN = median of neighbours with a value (n); "
+            "rank 1 = lowest of all councils; quartile A best ... D worst."]
+    cols = ["measure", "value", "England", "region", *(["London"] if _clean(first["london"]) is not None else []),
+            "SN median (n)", "SN mean", "rank", "region rank", "quartile", "change", "3-year direction",
+            "FTE gap to SN"]
+    body = []
+    for r in rows.to_dict("records"):
+        m = measures.get(r["measure_id"])
+        d = m.decimals
+        value = _num(r["value"], d) if _clean(r["value"]) is not None else (r["symbol"] or "")
+        cells = [m.label + (" [provisional %d]" % r["time_period"] if r["provisional"] else ""), value,
+                 _num(r["england"], d), _num(r["region"], d)]
+        if "London" in cols:
+            cells.append(_num(r["london"], d))
+        sn = "" if _clean(r["sn_median"]) is None else f"{_fine(r['sn_median'], d)} ({int(r['sn_count'])})"
+        rank = "" if _clean(r["rank"]) is None else f"{int(r['rank'])}/{int(r['rank_of'])}"
+        rrank = "" if _clean(r["region_rank"]) is None else f"{int(r['region_rank'])}/{int(r['region_rank_of'])}"
+        cells += [sn, _num(r["sn_mean"], d), rank, rrank, _clean(r["quartile"]) or "", _signed(r["change"], d),
+                  _clean(r["direction"]) or "", _signed(r["gap_fte_sn"], 1)]
+        body.append(cells)
+    out = head + [""] + _grid(cols, body)
+    if len(groups):
+        order = {m: i for i, m in enumerate(rows["measure_id"])}
+        gbody = []
+        for g in sorted(groups.to_dict("records"), key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
+            d = measures.get(g["measure_id"]).decimals
+            gbody.append([g["name"], measures.get(g["measure_id"]).label, _num(g["pooled"], d),
+                          f"{_fine(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
+                          _num(g["member_mean"], d), _num(g["england"], d), _signed(g["diff_england"], d)])
+        out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
+                                                "England", "pooled - England"], gbody)
+    notes = []
+    codes = rows["sn_codes"].dropna()
+    if len(codes):
+        notes.append(f"Neighbours with a value ({first['sn_model']}): {codes.iloc[0]}")
+    missing = rows["sn_missing"].dropna()
+    if len(missing):
+        notes.append(f"Neighbours without a value: {missing.iloc[0]}")
+    for col in ("sn_note", "series_note"):
+        notes += [n for n in dict.fromkeys(rows[col].dropna()) if n]
+    if len(groups):
+        notes.append("Groups: pooled = sum of numerators / sum of denominators across members (sum for counts); "
+                     "median = median of members' published values.")
+    return "\n".join(out + ([""] + notes if notes else []))
+
+
+def _grid(cols: list[str], body: list[list]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(cols, *body)]
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i == 0 or (i == 1 and cols[0] == "group") else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths)))
+    return [line(cols), line(["-" * w for w in widths])] + [line(b) for b in body]
+
+
+def render(area: dict, rows: pd.DataFrame, groups: pd.DataFrame, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(records(rows, groups), indent=2) + "\n"
+    if fmt == "csv":
+        flat = pd.DataFrame(records(rows, pd.DataFrame()))
+        for g in groups.to_dict("records") if len(groups) else []:
+            for k in ("pooled", "member_median"):
+                flat.loc[flat["measure_id"] == g["measure_id"], f"group:{g['group_id']}:{k}"] = g[k]
+        return flat.to_csv(index=False, lineterminator="\n")
+    return table(area, rows, groups)

@@ -1,0 +1,147 @@
+"""DfE's children's services statistical neighbour models: read them, pick one per year, resolve a year's list.
+
+Two models are known: the April 2021 groupings (``sn_2021``) and the May 2025 model (``sn_2025``). Each gives
+every local authority its 10 nearest councils by DfE 3-digit code, with a closeness band.
+
+**Which model for which year.** ``sn_2021`` for reporting years up to 2024 (it is the model current when the
+2021-2024 data were published, and the only one here for the years before), ``sn_2025`` from 2025 on. Pass
+``model=`` to override. A council the chosen model does not list (Cumberland and Westmorland and Furness are
+not in the 2021 model) takes its list from the nearest other model that lists it, and the record says so.
+
+The toolkit ships both models as ``catalogue/statistical_neighbours.csv`` (long format: model, area_code,
+position, neighbour_code, closeness), derived from DfE's files by :func:`read_model`; a test checks the shipped
+copy against the originals when they are present.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from . import geography
+
+MODELS = {"sn_2021": 2021, "sn_2025": 2025}
+FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
+BANDS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
+COLUMNS = ["model", "area_code", "position", "neighbour_code", "closeness"]
+CATALOGUE = "catalogue/statistical_neighbours.csv"
+
+
+def model_for_year(time_period: int, override: str | None = None) -> str:
+    """The model used for a reporting year: sn_2021 up to 2024, sn_2025 from 2025 (or ``override``)."""
+    if override:
+        if override not in MODELS:
+            raise ValueError(f"unknown statistical neighbour model {override!r}; known: {', '.join(MODELS)}")
+        return override
+    return "sn_2025" if time_period >= 2025 else "sn_2021"
+
+
+def normalise_band(label: str) -> str:
+    """'Not Close', 'Close ', 'very  close' -> DfE's band in sentence case; an unknown label is an error."""
+    text = re.sub(r"\s+", " ", str(label)).strip().capitalize()
+    if text not in BANDS:
+        raise ValueError(f"unknown closeness band {label!r}")
+    return text
+
+
+def read_model(path: str | Path, model: str | None = None) -> pd.DataFrame:
+    """Read one of DfE's wide neighbour files into long format (COLUMNS), whatever its generation.
+
+    Recognises the 2021 layout (``LA num``, ``SN1``, ``SNP`` ...) and the 2025 layout (``old_la_code``,
+    ``SN_1``, ``SN_1P`` ...) by header; tolerates a BOM, a trailing empty column, blank lines and the
+    trailing "Old SNs" block (those former councils are kept: their lists serve the years they existed).
+    """
+    path = Path(path)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    header = [h.strip() for h in rows[0]]
+    if header[:1] == ["LA num"]:
+        model = model or "sn_2021"
+        code_col, first = 0, header.index("SN1")
+    elif header[:1] == ["old_la_code"]:
+        model = model or "sn_2025"
+        code_col, first = 0, header.index("SN_1")
+    else:
+        raise ValueError(f"{path.name}: not a known statistical neighbour layout (header starts {header[:3]})")
+    out = []
+    for row in rows[1:]:
+        code = row[code_col].strip() if row else ""
+        if not code.isdigit():  # blank lines and the "Old SNs:" label
+            continue
+        for k in range(10):
+            nb, band = row[first + 2 * k].strip(), row[first + 2 * k + 1]
+            if nb:
+                out.append((model, code, k + 1, geography.normalise_la_code(nb), normalise_band(band)))
+    df = pd.DataFrame(out, columns=COLUMNS)
+    if df.duplicated(["area_code", "position"]).any():
+        raise ValueError(f"{path.name}: a council is listed twice")
+    return df
+
+
+def read_models(folder: str | Path) -> pd.DataFrame:
+    """Both DfE models from a folder holding DfE's files (e.g. ../shared/dfe)."""
+    return pd.concat([read_model(Path(folder) / f, m) for m, f in FILES.items()], ignore_index=True)
+
+
+def write_catalogue(folder: str | Path, out: str | Path) -> None:
+    """Regenerate the shipped CSV from DfE's files: ``python -m benchmark.neighbours ../shared/dfe``."""
+    read_models(folder).to_csv(out, index=False, lineterminator="\n")
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> pd.DataFrame:
+    text = resources.files("benchmark").joinpath(CATALOGUE).read_text(encoding="utf-8")
+    return pd.read_csv(io.StringIO(text), dtype={"area_code": str, "neighbour_code": str, "position": int})
+
+
+def shipped() -> pd.DataFrame:
+    """The two models as shipped with the toolkit (works without ../shared)."""
+    return _shipped().copy()
+
+
+def year_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None, model: str | None = None) -> pd.DataFrame:
+    """Each council-year's neighbours as published rows that year.
+
+    ``la_years`` has ``time_period`` and ``area_code`` for every council row DfE published. Returns one row
+    per council, year and listed neighbour: ``sn_model``, ``position``, ``neighbour_code`` (as listed),
+    ``published_code`` (the row it maps to: a joint-return member maps to the joint row), ``closeness`` and
+    ``status``: ``used``, ``absent`` (no row that year: dropped and counted), ``self`` (maps to the
+    council's own joint row) or ``duplicate`` (both halves of one joint return listed: counted once).
+    A joint row takes its first member's list.
+    """
+    table = shipped() if table is None else table
+    ly = la_years[["time_period", "area_code"]].drop_duplicates().copy()
+    ly["key"] = ly["area_code"].str.split(" / ").str[0]
+    listed = table.groupby("model")["area_code"].agg(set).to_dict()
+
+    def pick(tp: int, key: str) -> str | None:
+        first = model_for_year(tp, model)
+        order = [first] + sorted((m for m in MODELS if m != first), key=lambda m: abs(MODELS[m] - MODELS[first]))
+        return next((m for m in order if key in listed.get(m, ())), None)
+
+    ly["sn_model"] = [pick(tp, key) for tp, key in zip(ly["time_period"], ly["key"])]
+    nb = ly.merge(table.rename(columns={"model": "sn_model", "area_code": "key"}), on=["sn_model", "key"])
+    joint = {m: j for m, (j, _) in geography._joint_members().items()}
+    since = {m: y for m, (_, y) in geography._joint_members().items()}
+    mapped = [joint[c] if c in joint and tp >= since[c] else c for c, tp in zip(nb["neighbour_code"], nb["time_period"])]
+    nb["published_code"] = mapped
+    exists = set(zip(ly["time_period"], ly["area_code"]))
+    nb = nb.sort_values(["time_period", "area_code", "position"])
+    dup = nb.duplicated(["time_period", "area_code", "published_code"])
+    present = [(tp, c) in exists for tp, c in zip(nb["time_period"], nb["published_code"])]
+    nb["status"] = "used"
+    nb.loc[~pd.Series(present, index=nb.index), "status"] = "absent"
+    nb.loc[dup, "status"] = "duplicate"
+    nb.loc[nb["published_code"] == nb["area_code"], "status"] = "self"
+    return nb.drop(columns="key").reset_index(drop=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    write_catalogue(sys.argv[1], Path(__file__).parent / CATALOGUE)
