@@ -131,6 +131,76 @@ def test_headline_table_values_come_from_the_database(packs, report_db):
     assert turnover["Change on last year"] == "\u22124.0 pts"
 
 
+def _fmt(v, decimals, unit=""):
+    from benchmark.report.model import fmt_number
+    return fmt_number(v, decimals) + unit if v is not None else ""
+
+
+def test_headline_comparators_come_from_the_comparison_engine(packs, report_db):
+    rows = rows_by_header(PackHTML(packs["council", "html"].read_text(encoding="utf-8")).table("headline-table"))
+    with sqlite3.connect(report_db) as conn:
+        comp = {(m, y): (med, rank, of, q, d) for m, y, med, rank, of, q, d in conn.execute(
+            "select measure_id, time_period, sn_median, rank, rank_of, quartile, direction from comparisons "
+            "where area_code = '841' and provisional = 0")}
+    assert comp, "the build writes the comparisons table"
+    for r in rows:
+        m = next(m for m in measures.key_measures() if m.label == r["Measure"])
+        med, rank, of, q, d = comp[m.id, int(r["Year"])]
+        assert r["Neighbour median"] == _fmt(med, m.decimals, "%" if m.unit == "percent" else "")
+        assert (r["Rank (1 = lowest)"], r["Councils ranked"]) == (str(rank), str(of))
+        assert r["Quartile band"] == (q or "") and r["Direction of travel"] == (d or "")
+    agency = next(r for r in rows if r["Measure"] == "Agency worker rate (FTE)" and r["Year"] == "2025")
+    assert (agency["Darlington"], agency["Quartile band"]) == ("28.8%", "D")
+
+
+def test_summary_leads_with_quartile_exceptions(packs):
+    summary = PackHTML(packs["council", "html"].read_text(encoding="utf-8")).ids["summary"]
+    assert ("Agency worker rate 28.8% is in the highest quartile nationally, 20.8 points above the neighbour median "
+            "(8.0%); band D") in summary
+
+
+def test_neighbour_list_is_the_models_list(packs, report_db):
+    page = PackHTML(packs["council", "html"].read_text(encoding="utf-8"))
+    rows = rows_by_header(page.table("neighbour-table"))
+    with sqlite3.connect(report_db) as conn:
+        model = conn.execute("select sn_model from comparisons where area_code='841' and time_period=2025").fetchone()[0]
+        listed = conn.execute("select neighbour_code, closeness from neighbours where model=? and area_code='841' "
+                              "order by position", (model,)).fetchall()
+    assert [(r["Code"], r["Closeness"]) for r in rows] == listed and len(listed) == 10
+    assert {r["Code"] for r in rows if r["Figures published for 2025"] == "yes"} == {"390", "808"}
+    assert "(not the mean)" in page.ids["neighbours"]
+
+
+def test_group_pack_pooled_figures_come_from_the_engine(packs, report_db):
+    from benchmark import compare, store
+
+    rows = rows_by_header(PackHTML(packs["group", "html"].read_text(encoding="utf-8")).table("members-table"))
+    pooled = next(r for r in rows if r["Council"] == "Partnership (pooled)")
+    conn = store.connect(report_db)
+    _, members, gc = compare.group_tables(conn, compare.read_groups(FX / "tees_tyne.yml"))
+    conn.close()
+    assert len(members) == 8
+    want = gc[(gc["time_period"] == 2025) & (gc["measure_id"] == "agency_rate_fte")]["pooled"].iloc[0]
+    assert pooled["Agency worker rate (FTE)"] == _fmt(want, 1, "%")
+    assert [r["Code"] for r in rows[:8]] == ["841", "806", "807", "808", "805", "390", "391", "392"]
+
+
+def test_pack_reads_a_database_without_comparisons(report_db, tmp_path):
+    db = tmp_path / "old.db"
+    db.write_bytes(report_db.read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("delete from comparisons")
+        conn.execute("delete from neighbours")
+    pack = report.make(db, la="841", year=2025)
+    page = PackHTML(report.render(pack, "html").decode())
+    rows = rows_by_header(page.table("headline-table"))
+    turnover = next(r for r in rows if r["Measure"] == "Turnover rate (FTE)" and r["Year"] == "2025")
+    assert (turnover["Darlington"], turnover["England"], turnover["Neighbour median"]) == ("15.4%", "11.8%", "")
+    assert turnover["Change on last year"] == "\u22124.0 pts"
+    assert "comparison engine has not been run" in " ".join(pack.sections[0].tables[0].notes)
+    assert "No statistical neighbour list" in page.ids["neighbours"]
+
+
 def test_trend_tables_cover_every_year(packs, report_db):
     page = PackHTML(packs["council", "html"].read_text(encoding="utf-8"))
     t = page.table("trend-agency_rate_fte")

@@ -9,6 +9,7 @@ stored as text) and its display text (for HTML and Markdown).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .. import measures
@@ -110,9 +111,17 @@ def is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # NaN is not a number here
 
 
+def round_half_up(v: float, decimals: int) -> float:
+    """Round as DfE publishes (half away from zero), on the shortest decimal form of the float: a neighbour
+    median of 10.35 shows as 10.4, not 10.3."""
+    q = Decimal(1).scaleb(-max(decimals, 0))
+    return float(Decimal(repr(float(v))).quantize(q, rounding=ROUND_HALF_UP))
+
+
 def fmt_number(v, decimals: int, sign: bool = False) -> str:
     if not is_number(v):
         return ""
+    v = round_half_up(v, decimals)
     text = f"{abs(v):,.{max(decimals, 0)}f}"
     if float(text.replace(",", "")) == 0:
         return text
@@ -130,7 +139,7 @@ def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int 
     """A measure's value: the number with its unit, or DfE's symbol when no number is published."""
     d = m.decimals if decimals is None else decimals
     if is_number(v):
-        v = round(float(v), d)
+        v = round_half_up(v, d)
         return Cell(v, fmt_number(v, d, sign) + (suffix(m) if unit else ""), number_format(d))
     if symbol:
         return Cell(symbol, symbol)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .model import SYMBOL_MEANINGS, fmt_number, is_number, measure_info, suffix
+from .model import SYMBOL_MEANINGS, fmt_number, is_number, measure_info, round_half_up, suffix
 
 MOVE = 0.10
 GAP = 0.15
@@ -55,7 +55,8 @@ def amount(v, measure_id: str) -> str:
 def _sn_clause(r) -> str:
     if not (is_number(r.value) and is_number(r.sn_median)):
         return ""
-    diff = round(r.value - r.sn_median, measure_info(r.measure_id).decimals)
+    d = measure_info(r.measure_id).decimals
+    diff = round_half_up(r.value - round_half_up(r.sn_median, d), d)  # as the reader sees the two figures
     if diff == 0:
         return ", the same as the neighbour median"
     side = "above" if diff > 0 else "below"
