@@ -423,6 +423,14 @@ def test_output_is_written_atomically(report_db, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
 
 
+def test_pack_files_get_ordinary_permissions(packs):
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert packs["council", "html"].stat().st_mode & 0o777 == 0o666 & ~mask
+
+
 def test_format_follows_the_output_suffix(report_db, tmp_path):
     r = CliRunner().invoke(cli, ["report", "--la", "darlington", "--db", str(report_db), "-o", str(tmp_path / "d.md")])
     assert r.exit_code == 0 and "(md)" in r.output
@@ -481,3 +489,23 @@ def test_real_north_east_partnership_pack(real_db, tmp_path):
     headers = [c.value for c in ws[2]]
     darlington = next(r for r in ws.iter_rows(min_row=3, values_only=True) if r[1] == "841")
     assert darlington[headers.index("Turnover rate (FTE)")] == value(real_db, 2025, "841", "turnover_rate_fte")[0]
+
+
+def test_docs_excerpts_match_a_fresh_run(real_db, tmp_path):
+    """docs/report.md shows real output: every excerpt in it must be what the commands shown there produce."""
+    doc = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    fresh = {}
+    for name, args in (("darlington", ["--la", "841"]),
+                       ("north-east", ["--group", str(ROOT / "examples" / "north_east.yml")])):
+        out = tmp_path / f"{name}.md"
+        r = CliRunner().invoke(cli, ["report", *args, "--year", "2025", "--db", str(real_db), "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        fresh[name] = out.read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- excerpt: ([\w-]+) .*?-->\n\n(.*?)\n<!-- end excerpt -->", doc, flags=re.S)
+    assert len(blocks) == 6
+    for name, text in blocks:
+        source = fresh["north-east" if name.startswith("north-east") else "darlington"]
+        assert text.strip() in source, f"docs/report.md excerpt {name} differs from a fresh run"
+    for command in ("csww report --la 841 --year 2025 -o darlington-2025.html",
+                    "csww report --group examples/north_east.yml --year 2025 -o north-east-2025.html"):
+        assert command in doc

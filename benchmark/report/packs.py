@@ -147,6 +147,11 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
 
 def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
     figs = []
+    models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
+    model_note = ("Neighbour median from the model for each year: " + "; ".join(
+        f"{gather.SN_MODELS.get(k, k).split(', ')[-1]} ({k}) for {int(r['min'])}"
+        + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
+                  if len(models) > 1 else "")
     for mid in key:
         m = measure_info(mid)
         t = rec[rec["measure_id"] == mid].sort_values("time_period")
@@ -169,8 +174,10 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
         if is_count:
             note = (f"{region_name} and England are totals of every council, so the chart shows only {name} and "
                     "the neighbour median; the totals are in the table.")
-        if mid == "caseload_fte" and years[0] < 2017:
-            note = "Caseloads before 2017 were counted differently and are not comparable."
+        if years[0] <= 2015 and m.unit == "percent":
+            note = (note + " " if note else "") + "2015 rates were published as whole numbers."
+        if model_note:
+            table.notes.append(model_note)
         figs.append(Figure(f"chart-{mid}", m.label, charts.line_chart(
             f"chart-{mid}", f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals, suffix(m)),
             alt, table, note))
