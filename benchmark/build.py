@@ -23,11 +23,13 @@ class BuildReport:
     revisions: int
     areas: int
     skipped: list[str] = field(default_factory=list)
+    local_returns: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
                for r in self.files]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
+        out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
         out.append(f"wrote {self.database}: {self.observations:,} observations, {self.revisions:,} release values, "
                    f"{self.areas} areas")
         return out
@@ -59,8 +61,16 @@ def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return revisions, latest
 
 
-def build(sources: list[str | Path], out: str | Path = "build", progress=None) -> BuildReport:
-    """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem."""
+def build(sources: list[str | Path], out: str | Path = "build", progress=None,
+          local_files: list[str | Path] = ()) -> BuildReport:
+    """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem.
+
+    ``local_files`` are a council's own returns (aggregate, HR extract or census XML): they are aligned
+    to DfE's definitions into ``local_returns``/``local_observations`` and compared, as provisional,
+    with the latest published comparators.
+    """
+    from .local.store import load_files
+
     skipped: list[str] = []
     results = read_sources(sources, on_skip=skipped.append)
     if not results:
@@ -79,6 +89,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None) -
         try:
             store.create(conn)
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            local_ids = load_files(conn, list(local_files)) if local_files else []
             compare.write_comparisons(conn)
             conn.commit()
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
@@ -86,7 +97,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None) -
                 raise RuntimeError(f"foreign key check failed: {problems[:5]}")
         finally:
             conn.close()
-    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped)
+    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids)
 
 
 def _write(conn, results, revisions, latest, areas, area_codes, changes, progress) -> None:

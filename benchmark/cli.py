@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from pathlib import Path
 
 import click
 
@@ -56,8 +57,11 @@ def _fail(exc: Exception) -> None:
 @click.option("--cache-dir", envvar="CSWW_CACHE", default=None, type=click.Path(file_okay=False),
               help="Download cache (env CSWW_CACHE).")
 @click.option("--offline", is_flag=True, help="Without --from: build from the download cache only, never the network.")
+@click.option("--local", "local_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A council's own return (aggregate CSV/XLSX, HR extract or census XML) to align and compare, "
+                   "as provisional figures. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
-def build(sources, out, ees_url, cache_dir, offline, quiet):
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
     """Build OUT/csww.db from DfE children's social work workforce files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -70,6 +74,7 @@ def build(sources, out, ees_url, cache_dir, offline, quiet):
         csww build --from children-s-social-work-workforce_2025.zip --out build
         csww build                      # fetch the latest release from EES first
         csww build --offline            # use what 'csww fetch' cached earlier
+        csww build --from ~/Downloads/sfr --from data.zip --local examples/darlington.csv
     """
     from . import build as build_mod
     from . import ees
@@ -89,7 +94,7 @@ def build(sources, out, ees_url, cache_dir, offline, quiet):
             def progress(done, total):
                 bar.length = total
                 bar.update(done - bar.pos)
-            report = build_mod.build(list(sources), out, progress=progress)
+            report = build_mod.build(list(sources), out, progress=progress, local_files=local_files)
     except _expected_errors() as exc:
         _fail(exc)
     lines = report.lines()
@@ -219,3 +224,38 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
     except (*_expected_errors(), geography.AreaNotFound, KeyError, ValueError) as exc:
         _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
     click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--la", metavar="CODE", help="DfE 3-digit LA number: picks one council from an aggregate return, "
+              "or names the council of a worker extract without an area_code column.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (atomically) instead of printing.")
+def align(file, la, fmt, out):
+    """Align a council's own workforce figures to DfE's definitions.
+
+    FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
+    (CSV/XLSX with a worker_id column) or the CSWW census XML return. Prints each measure on DfE's
+    definition beside the council's own reported figure, with whether it is comparable and why not.
+    Counts of 1-4 people are shown as c. Bad input: every problem is listed and nothing is produced.
+
+    \b
+    Example:
+        csww align examples/darlington.csv
+        csww align hr_extract.xlsx --la 841 --format json -o aligned.json
+    """
+    from . import local, store
+    from .local import output
+
+    try:
+        figures = local.align(file, la)
+    except local.InputError as exc:
+        _fail(exc)
+    text = output.render(figures, fmt)
+    if out:
+        store.atomic_write(out, text)
+        click.echo(f"{len(figures)} figures written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)

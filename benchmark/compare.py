@@ -318,7 +318,10 @@ COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symb
 
 
 def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
-    """Compare a council's aligned local figures (``local_observations``) with the latest published comparators.
+    """Compare a council's aligned local figures (``local_observations``) with published comparators.
+
+    A local figure for a year DfE has published is set beside that year's comparators; a figure for a
+    later year (the usual in-year case) beside the latest published year's.
 
     Empty when the table does not exist. The rank and quartile say where the local figure would fall among
     the other councils' published values for that year.
@@ -329,21 +332,27 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     if local.empty:
         return pd.DataFrame(columns=COLUMNS)
     local["time_period"] = local["time_period"].astype(int)
-    if "provisional" in local:  # one row per key: the newest local basis wins when several are given
-        local = local.sort_values("provisional")
-    local = local.drop_duplicates(KEY, keep="last")
-    year = int(published["time_period"].max())
-    base = published[published["time_period"] == year].drop(columns=["value", "symbol", "time_period"])
-    keep = ["comparator_year", "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
+    if "team" in local:  # team rows stay in local_observations; the council compares as a whole
+        local = local[local["team"].fillna("") == ""]
+    # one row per key: the figures of the latest period win when a file gives several in one year
+    local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(KEY, keep="last")
+    # The comparators of the same year when DfE has published it, else of the latest published year.
+    years = set(published["time_period"].astype(int))
+    latest = max(years)
+    local["comparator_year"] = local["time_period"].where(local["time_period"].isin(years), latest)
+    base = published.drop(columns=["value", "symbol", "comparator_year"]).rename(columns={"time_period": "comparator_year"})
+    keep = ["england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
             "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note"]
-    rec = local[KEY + ["value", "symbol"]].merge(base[["area_code", "area_name", "measure_id"] + keep],
-                                                 on=["area_code", "measure_id"], how="left")
+    rec = local[KEY + ["value", "symbol", "comparator_year"]].merge(
+        base[["comparator_year", "area_code", "area_name", "measure_id"] + keep],
+        on=["comparator_year", "area_code", "measure_id"], how="left")
     rec["polarity"] = _polarity(rec["measure_id"])
     dec = _decimals(rec["measure_id"])
-    others = published.loc[published["time_period"] == year, ["area_code", "measure_id", "value"]].dropna()
+    others = published[["time_period", "area_code", "measure_id", "value"]].dropna()
     ranks = []
     for r in rec.itertuples():
-        vals = others.loc[(others["measure_id"] == r.measure_id) & (others["area_code"] != r.area_code), "value"]
+        vals = others.loc[(others["time_period"] == r.comparator_year) & (others["measure_id"] == r.measure_id)
+                          & (others["area_code"] != r.area_code), "value"]
         if pd.isna(r.value) or vals.empty:
             ranks.append((None, None, None))
             continue
@@ -370,14 +379,14 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     if gap:
         rec = rec.merge(pd.concat(gap), on=KEY, how="left")
     caveat = local.set_index(KEY).reindex(pd.MultiIndex.from_frame(rec[KEY]))
-    notes = [f"Provisional: the council's own figure, compared with DfE's published {year} comparators."] * len(rec)
+    notes = [f"Provisional: the council's own figure, compared with DfE's published {y} comparators."
+             for y in rec["comparator_year"]]
     if "caveat" in caveat:
         notes = [n + (f" {c}" if isinstance(c, str) and c else "") for n, c in zip(notes, caveat["caveat"])]
     if "comparable" in caveat:
         notes = [n + (" Not on DfE's basis." if c == 0 else "") for n, c in zip(notes, caveat["comparable"])]
     rec["series_note"] = notes
     rec["provisional"] = 1
-    rec["comparator_year"] = year
     return rec.reindex(columns=COLUMNS)
 
 

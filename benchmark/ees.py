@@ -17,7 +17,6 @@ know) and only then moves into the cache, with a manifest recording URL, size, S
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import re
@@ -34,7 +33,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from . import readers
+from . import readers, store
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
@@ -172,13 +171,6 @@ class Cache:
         return final
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def check_csv(path: Path, name: str, listed_size=None) -> str:
     """The layout of a downloaded CSV; FetchError unless it is whole and its header is one we know.
@@ -296,7 +288,7 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
                             "data_set_file_id": f["data_set_file_id"], "title": f["title"], "layout": layout})
         for e in entries:
             p = staged / e["filename"]
-            e.update(size=p.stat().st_size, sha256=sha256(p), downloaded_at=now())
+            e.update(size=p.stat().st_size, sha256=store.sha256_file(p), downloaded_at=now())
             echo(f"{slug}: {e['filename']} ({e['size']:,} bytes, sha256 {e['sha256'][:12]}…)")
         manifest = {k: v for k, v in info.items() if k != "files"}
         manifest.update(ees_url=client.base_url, fetched_at=now(), files=entries)

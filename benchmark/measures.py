@@ -93,4 +93,4 @@ def rate(measure_id: str, components: dict[str, float], time_period: int | None 
         den = den * working_days(time_period)
     if not den:
         return None
-    return num / den * (1 if m.unit == "cases per FTE" else 100)
+    return num / den * (100 if m.unit == "percent" else 1)

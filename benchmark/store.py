@@ -7,6 +7,7 @@ complete, so a failed build never leaves a half-written ``csww.db``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import tempfile
@@ -244,6 +245,24 @@ def atomic_path(final: str | Path, suffix: str = ""):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: str | Path, content) -> Path:
+    """Write ``content`` (text, bytes, or a function that saves to a path) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        if callable(content):
+            content(str(tmp))
+        else:
+            tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return Path(path)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def create(conn: sqlite3.Connection) -> None:

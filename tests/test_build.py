@@ -6,11 +6,10 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, one, value
+from conftest import FIXTURES, ROOT, one, value
 
 from benchmark.build import build
 from benchmark.cli import cli
-
 
 # one file of each layout, two EES releases
 LAYOUT_FIXTURES = [FIXTURES / "indicators_2025_small.csv", FIXTURES / "indicators_2024_small.csv",
@@ -71,7 +70,7 @@ def test_bad_file_fails_with_location_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["build", "--from", str(bad), "--out", str(out)])
     assert result.exit_code == 1
-    assert f"{bad}, row 5, column 'inpost_headcount'" in result.output and "'8 6'" in result.output
+    assert f"{bad}, row 5, column inpost_headcount, value '8 6'" in result.output
     assert "nothing was written" in result.output
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -107,3 +106,27 @@ def test_whole_shared_folder_builds_with_every_release(shared, tmp_path):
     # 2022 release joint return folded: 2021 North/West Northamptonshire kept once
     assert one(db, "select count(*) from observation_revisions where area_code='940 / 941' and time_period=2021 "
                    "and measure_id='inpost_fte'") == (4,)  # 2022, 2023, 2024, 2025 releases
+
+
+def test_build_with_local_returns_compares_them_as_provisional(shared, tmp_path):
+    examples = ROOT / "examples"
+    report = build([shared / "csww_indicators_2017_to_2025.csv", shared / "sfr"], tmp_path,
+                   local_files=[examples / "darlington.csv"])
+    assert len(report.local_returns) == 2  # the 2015-16 financial year and April-July 2016
+    db = tmp_path / "csww.db"
+    # Darlington's July 2016 figures on DfE's formula, beside DfE's published 2016 comparators (SFR08/2017)
+    assert one(db, "select value, england, comparator_year, provisional from comparisons where provisional = 1 "
+                   "and area_code = '841' and measure_id = 'vacancy_rate_fte'") == (27.5, 16.7, 2016, 1)
+    assert one(db, "select count(*) from local_observations where team != ''") > (0,)  # team rows kept, not compared
+    assert one(db, "select count(*) from comparisons where provisional = 1 and area_code != '841'") == (0,)
+
+
+def test_bad_local_return_stops_the_build(tmp_path):
+    bad = tmp_path / "return.csv"
+    bad.write_text("area_code,period_start,period_end,inpost_fte\n841,2024-10-01,2025-09-30,-3\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "--from", str(FIXTURES / "indicators_2025_small.csv"),
+                                      "--local", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"{bad}, row 2, column inpost_fte, value '-3'" in result.output
+    assert not (out / "csww.db").exists()

@@ -9,10 +9,10 @@ import statistics
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES, one
 
 from benchmark import compare, geography, store
 from benchmark.cli import cli
-from conftest import FIXTURES, one
 
 
 def comparisons(db, model=None, table=None) -> pd.DataFrame:

@@ -4,9 +4,9 @@ import csv
 
 import pandas as pd
 import pytest
+from conftest import FIXTURES
 
 from benchmark import neighbours
-from conftest import FIXTURES
 
 
 def test_model_rule_and_override():

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..problems import InputError, Problem
+
 #: DfE's symbols in EES files (2024 data guidance); ":" and "~" are older, obsolete EES symbols.
 EES_SYMBOLS = {
     "c": "suppressed for confidentiality",
@@ -36,42 +38,6 @@ LEVELS = ("National", "Regional", "Local authority")
 
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
-
-
-@dataclass
-class Problem:
-    """One thing wrong with an input file, located as precisely as we can."""
-
-    file: str
-    message: str
-    row: int | None = None  # line number in the file, header = 1
-    column: str | None = None
-    value: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
-        text = ", ".join(where) + ": " + self.message
-        if self.value is not None:
-            text += f" (value {self.value!r})"
-        return text
-
-
-class InputError(Exception):
-    """Raised when input cannot be used. Carries every problem found, not just the first."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__(self.summary())
-
-    def summary(self, limit: int = 50) -> str:
-        lines = [str(p) for p in self.problems[:limit]]
-        if len(self.problems) > limit:
-            lines.append(f"... and {len(self.problems) - limit} more problems")
-        return "\n".join(lines)
 
 
 @dataclass

@@ -1,0 +1,38 @@
+"""A council's own workforce figures aligned to DfE's definitions.
+
+``align(path)`` reads an aggregate local return (CSV/XLSX), a worker-level HR extract (CSV/XLSX) or the
+statutory CSWW census XML return, telling them apart by content, and returns ``AlignedFigure`` records.
+Worker-level rows never leave this package: what it returns is aggregates, with small counts suppressed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import census_xml, parse, template, workers
+from .problems import InputError, Problem
+from .result import AlignedFigure
+from .rules import SUPPRESS_BELOW
+
+__all__ = ["AlignedFigure", "InputError", "Problem", "align", "SUPPRESS_BELOW"]
+
+
+def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_BELOW, salt: bytes | None = None
+          ) -> list[AlignedFigure]:
+    """Align one council file. ``la`` picks one council (aggregate returns) or names it (worker extracts without
+    an area_code column). Raises ``InputError`` listing every problem; nothing is returned then."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([Problem(str(path), "no such file", None, None, None)])
+    if census_xml.looks_like_xml(path):
+        return census_xml.read(path, la, min_count, salt)
+    df = parse.read_table(path)
+    if df.empty:
+        raise InputError([Problem(str(path), "no data rows: fill in one row per council (or worker) "
+                                  "below the header", 2, None, None)])
+    if "worker_id" in df.columns:
+        return workers.read(path, df, la, min_count, salt)
+    if "period_end" in df.columns or "area_code" in df.columns:
+        return template.read(path, df, la, min_count)
+    raise InputError([Problem(str(path), "cannot tell what this file is: an aggregate return needs area_code, period_start and "
+                              "period_end columns; a worker extract needs worker_id; a census return is XML", 1, None, ", ".join(df.columns[:8]))])

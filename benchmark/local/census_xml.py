@@ -1,0 +1,108 @@
+"""The statutory CSWW census return (XML, reference section 7), read into the worker frame and counted on the
+same rules as an HR extract, so a council sees its figures months before DfE publishes them.
+
+Items read: Header/CollectionDetails (Year, ReferenceDate), Header/Source/LEA, LALevelVacancies
+(NumberOfVacancies, NoAgencyFTE, NoAgencyHeadcount) and each CSWWWorker's AgencyWorker, SWENo, FTE, FTE30,
+RoleStartDate, RoleEndDate, StartOrigin, ReasonLeave, Cases30 and WorkingDaysLost. Element order is not relied
+on. Problems name the worker record by its position (row N = the Nth CSWWWorker) and the element.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from . import parse, rules, workers
+from .problems import InputError, Problem
+
+WORKER_ITEMS = ["AgencyWorker", "SWENo", "FTE", "FTE30", "RoleStartDate", "RoleEndDate", "StartOrigin",
+                "ReasonLeave", "Cases30", "WorkingDaysLost", "OrgRole"]
+NAMES = {"worker_id": "SWENo", "agency": "AgencyWorker", "fte": "FTE", "start_date": "RoleStartDate",
+         "end_date": "RoleEndDate", "start_origin": "StartOrigin", "leave_reason": "ReasonLeave",
+         "cases": "Cases30", "working_days_lost": "WorkingDaysLost"}
+LA_ITEMS = {"NumberOfVacancies": "vacancy_fte", "NoAgencyFTE": "agency_cover_fte", "NoAgencyHeadcount": "agency_cover_headcount"}
+
+
+def looks_like_xml(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<")
+
+
+def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list:
+    file = str(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, col = exc.position
+        raise InputError([Problem(file, f"not well-formed XML at line {line}, column {col} ({exc})", line, None, None)]) from None
+    problems: list[Problem] = []
+    if root.tag != "Message":
+        raise InputError([Problem(file, "not a CSWW census return: the root element must be Message", None, root.tag, None)])
+    area = _text(root, "Header/Source/LEA")
+    if area and not re.fullmatch(r"\d{3}", area):
+        problems.append(Problem(file, "must be the 3-digit DfE LA number", None, "LEA", area))
+    if la is not None and area and la != area:
+        problems.append(Problem(file, f"does not match --la {la}", None, "LEA", area))
+    area = area or la
+    if not area:
+        problems.append(Problem(file, "missing: give the council with --la", None, "LEA", None))
+    ref = _reference_date(root, file, problems)
+
+    block = root.find("LALevelVacancies")
+    la_level = pd.DataFrame([{k: _text(block, k) for k in LA_ITEMS}] if block is not None else [], columns=list(LA_ITEMS))
+    if block is None:
+        problems.append(Problem(file, "missing", None, "LALevelVacancies", None))
+    else:
+        for k in LA_ITEMS:
+            if la_level.at[0, k] == "":
+                problems.append(Problem(file, "missing", None, f"LALevelVacancies/{k}", None))
+    la_values = {k: parse.numbers(la_level, k, file, problems, integer=k == "NoAgencyHeadcount") for k in LA_ITEMS}
+
+    records = root.findall("CSWWWorker")
+    if not records:
+        problems.append(Problem(file, "no worker records", None, "CSWWWorker", None))
+    df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} for r in records], columns=WORKER_ITEMS)
+    df.index = range(1, len(df) + 1)
+    # Leavers carry FTE 0 in the census; their FTE is read from FTE30 (not verified against DfE's guide).
+    leaver_zero = (df.RoleEndDate != "") & (pd.to_numeric(df.FTE, errors="coerce") == 0) & (df.FTE30 != "")
+    df.loc[leaver_zero, "FTE"] = df.loc[leaver_zero, "FTE30"]
+    frame = workers.typed(df, NAMES, file, pd.Timestamp(ref), problems, salt, end_within_year=True) if ref else None
+    if problems:
+        raise InputError(problems)
+    c = workers.count(frame, ref, area, file, "census_xml")
+    for k, cid in LA_ITEMS.items():
+        value = float(la_values[k].iloc[0])
+        (c.stand_ins if cid == "agency_cover_headcount" else c.values)[cid] = value
+    c.basis["vacancy_fte"] = "from LALevelVacancies/NumberOfVacancies"
+    c.basis["agency_cover_fte"] = "from LALevelVacancies/NoAgencyFTE"
+    c.note("agency_cover_fte", "read as agency workers covering vacancies (NoAgencyFTE); that reading is not "
+           "confirmed against DfE's guide", False)
+    if leaver_zero.any():
+        c.note("leavers_fte", "leavers' FTE read from FTE30, since the census records FTE 0 for leavers; which "
+               "item DfE uses is not verified", False)
+    c.rows_used = f"{c.rows_used.split(' of ')[0]} of {len(df)} CSWWWorker records"
+    return rules.build(c, min_count)
+
+
+def _text(node, path: str) -> str:
+    found = node.find(path) if node is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _reference_date(root, file: str, problems: list[Problem]) -> date | None:
+    raw_ref, raw_year = _text(root, "Header/CollectionDetails/ReferenceDate"), _text(root, "Header/CollectionDetails/Year")
+    if raw_ref:
+        try:
+            return date.fromisoformat(raw_ref)
+        except ValueError:
+            problems.append(Problem(file, "not a date (YYYY-MM-DD)", None, "ReferenceDate", raw_ref))
+            return None
+    if re.fullmatch(r"\d{4}", raw_year):
+        return rules.dfe_year(int(raw_year))[1]
+    problems.append(Problem(file, "no ReferenceDate and no four-digit Year in the header", None, "Year", raw_year or None))
+    return None

@@ -1,0 +1,39 @@
+"""The aligned record: one measure for one council (or team) and period, on DfE's definition."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class AlignedFigure:
+    area_code: str              # DfE 3-digit old_la_code, e.g. "841"; joint returns "314 / 318"
+    team: str                   # "" for the whole council; a team name for team rows of an aggregate return
+    period_start: date          # first day of the flows period
+    period_end: date            # last day of the flows period, and the snapshot date for stocks
+    time_period: int            # the DfE reporting year (to 30 September) that contains period_end
+    measure_id: str             # canonical id from the measure catalogue
+    value: float | None         # on DfE's definition, rounded as DfE publishes; None when symbol is set
+    symbol: str | None          # "c" suppressed (small count), "x" not available from this input
+    basis: str                  # how the value was computed, from what
+    comparable: bool            # True only when the value matches DfE's definition, period and snapshot
+    caveat: str                 # plain words on every way the figure departs from DfE's, "" if none
+    reported_value: float | None  # the council's own figure, as it reported it
+    reported_definition: str    # the council's own definition of that figure
+    provisional: bool           # local figures are provisional: DfE has not validated or published them
+    input_kind: str             # aggregate | worker | census_xml
+    source_file: str
+    rows_used: str              # provenance: which rows/records of the file the figure came from
+
+    @property
+    def period(self) -> str:
+        return f"{self.period_start.isoformat()}/{self.period_end.isoformat()}"
+
+    def record(self) -> dict:
+        """A flat, JSON-ready record."""
+        d = asdict(self)
+        d["period"] = self.period
+        d["period_start"] = self.period_start.isoformat()
+        d["period_end"] = self.period_end.isoformat()
+        return d

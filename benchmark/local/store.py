@@ -1,0 +1,115 @@
+"""Loading aligned figures into the SQLite database beside DfE's published ones.
+
+``csww build --local FILE`` calls ``load_local(conn, align(FILE), FILE)``. Each council and period in a file
+is one return (``local_returns``); its figures go to ``local_observations`` under the canonical measure ids.
+Loading the same file again replaces its figures; the ``published`` flag is kept.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from itertools import groupby
+from pathlib import Path
+
+from ..store import sha256_file
+from . import align
+from .problems import InputError
+from .result import AlignedFigure
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS local_returns (
+    return_id    TEXT PRIMARY KEY,            -- area_code:period_start:period_end:first 12 hex of sha256
+    area_code    TEXT NOT NULL,               -- DfE 3-digit old_la_code, "314 / 318" for joint returns
+    period_start TEXT NOT NULL,               -- ISO date
+    period_end   TEXT NOT NULL,               -- ISO date; the snapshot date
+    time_period  INTEGER NOT NULL,            -- DfE reporting year containing period_end
+    input_kind   TEXT NOT NULL CHECK (input_kind IN ('aggregate', 'worker', 'census_xml')),
+    source_file  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,               -- of the source file
+    loaded_at    TEXT NOT NULL,               -- UTC, ISO 8601
+    published    INTEGER NOT NULL DEFAULT 0   -- 1 once the council agrees the figures may be published
+);
+CREATE TABLE IF NOT EXISTS local_observations (
+    return_id           TEXT NOT NULL REFERENCES local_returns (return_id) ON DELETE CASCADE,
+    team                TEXT NOT NULL DEFAULT '',  -- '' for the whole council
+    area_code           TEXT NOT NULL,
+    time_period         INTEGER NOT NULL,
+    period_start        TEXT NOT NULL,
+    period_end          TEXT NOT NULL,
+    measure_id          TEXT NOT NULL,             -- canonical id from the measure catalogue
+    value               REAL,                      -- NULL when symbol is set
+    symbol              TEXT,                      -- 'c' suppressed, 'x' not available from the input
+    basis               TEXT NOT NULL,
+    comparable          INTEGER NOT NULL,          -- 1 when on DfE's definition, year and snapshot
+    caveat              TEXT NOT NULL,
+    reported_value      REAL,                      -- the council's own figure
+    reported_definition TEXT NOT NULL,
+    provisional         INTEGER NOT NULL,
+    source_file         TEXT NOT NULL,
+    rows_used           TEXT NOT NULL,
+    PRIMARY KEY (return_id, team, measure_id)
+);
+CREATE INDEX IF NOT EXISTS local_observations_measure ON local_observations (measure_id, area_code, time_period);
+"""
+
+OBSERVATION_COLUMNS = ["return_id", "team", "area_code", "time_period", "period_start", "period_end", "measure_id",
+                       "value", "symbol", "basis", "comparable", "caveat", "reported_value", "reported_definition",
+                       "provisional", "source_file", "rows_used"]
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+
+def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
+    """Create the local tables if needed and load ``figures`` (from ``align(source)``) in one transaction.
+    Returns the return ids loaded."""
+    create_tables(conn)
+    with conn:
+        return _insert(conn, figures, source)
+
+
+def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None = None) -> list[str]:
+    """Align every file, then load them all in one transaction. If any file has problems, ``InputError`` lists
+    the problems of every file and nothing is loaded."""
+    aligned, problems = [], []
+    for path in paths:
+        try:
+            aligned.append((path, align(path, la)))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    create_tables(conn)
+    with conn:
+        return [rid for path, figures in aligned for rid in _insert(conn, figures, path)]
+
+
+def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
+    if not figures:
+        raise ValueError(f"{source}: no figures to load")
+    sha = sha256_file(source)
+    loaded_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    ids = []
+    key = lambda f: (f.area_code, f.period_start, f.period_end)  # noqa: E731
+    for (area, start, end), group in groupby(sorted(figures, key=key), key=key):
+        group = list(group)
+        rid = f"{area}:{start.isoformat()}:{end.isoformat()}:{sha[:12]}"
+        ids.append(rid)
+        conn.execute(
+            "INSERT INTO local_returns (return_id, area_code, period_start, period_end, time_period, input_kind,"
+            " source_file, sha256, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (return_id) DO UPDATE SET source_file = excluded.source_file,"
+            " loaded_at = excluded.loaded_at",
+            (rid, area, start.isoformat(), end.isoformat(), group[0].time_period, group[0].input_kind,
+             str(source), sha, loaded_at))
+        conn.execute("DELETE FROM local_observations WHERE return_id = ?", (rid,))
+        conn.executemany(
+            f"INSERT INTO local_observations ({', '.join(OBSERVATION_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))})",
+            [(rid, f.team, f.area_code, f.time_period, f.period_start.isoformat(), f.period_end.isoformat(),
+              f.measure_id, f.value, f.symbol, f.basis, int(f.comparable), f.caveat, f.reported_value,
+              f.reported_definition, int(f.provisional), f.source_file, f.rows_used) for f in group])
+    return ids

@@ -1,0 +1,273 @@
+"""Worker-level input: one row per worker or post, counted on DfE's rules.
+
+Used for a council's HR extract (CSV/XLSX, columns modelled on the census worker record) and, through
+``census_xml``, for the census return itself. Worker ids are salted-hashed as soon as they are read and the
+rows stay in memory: only counts leave this module.
+
+DfE's rules applied (reference sections 6 and 7.6):
+- stocks at the reference date (30 September): a record is in post if it started on or before that date and
+  has no end date or ends after it. A worker who leaves on 30 September is a leaver, not in post.
+- flows over the year ending on the reference date (1 October to 30 September).
+- a person's overlapping or back-to-back posts form one spell of service: moving between posts inside the
+  authority is neither a start nor a leave, and someone who starts and leaves in the year is both a starter
+  and a leaver. Headcounts count people (spells for starters and leavers); agency records are not
+  de-duplicated.
+- FTE is summed per record, never above 1; records with no FTE are left out of FTE figures only.
+- case holders are local authority and agency records in post with at least one case and FTE above zero.
+- working days lost are those of local authority workers in post; the rate uses 253 or 254 working days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import parse, rules
+from .problems import InputError, Problem
+
+REQUIRED = ["worker_id", "agency", "fte", "start_date", "end_date", "reference_date"]
+OPTIONAL = ["area_code", "role", "start_origin", "leave_reason", "cases", "working_days_lost",
+            "qualification_date", "covers_vacancy"]
+DESCRIPTIONS = {
+    "worker_id": "Social Work England number (hashed with a salt on read, never output).",
+    "agency": "1 agency worker (not paid directly by the council), 0 council-employed.",
+    "fte": "FTE of the post, 0-1 (contracted hours / standard hours). Blank if unknown.",
+    "start_date": "Start date in the post (required for council-employed workers).",
+    "end_date": "Leaving date; blank if still in post.",
+    "reference_date": "Snapshot date, the same on every row: 30 September for DfE's year.",
+    "area_code": "DfE 3-digit LA number; or give --la.",
+    "role": "OrgRole code 1-6 (senior manager ... qualified without cases).",
+    "start_origin": "StartOrigin code 1-10 (1 = newly qualified).",
+    "leave_reason": "ReasonLeave code 1-10.",
+    "cases": "Cases held at the reference date.",
+    "working_days_lost": "Working days lost to sickness in the year.",
+    "qualification_date": "Date of social work qualification (for post-qualifying experience).",
+    "covers_vacancy": "For agency workers: 1 if covering a vacancy.",
+}
+CODES10 = {str(i) for i in range(1, 11)}
+FAR = pd.Timestamp("2262-01-01")
+DAY = pd.Timedelta(days=1)
+REASONS = ["resignation", "voluntary_redundancy", "compulsory_redundancy", "dismissed", "retired", "deceased",
+           "moved_within_la", "other", "not_known", "not_yet_collected"]
+ORIGINS = ["newly_qualified", "other_la", "outside_england", "agency", "other_social_work", "other_social_care",
+           "non_social_care", "other", "not_known", "not_yet_collected"]
+SERVICE_BANDS = ["under_2", "2_to_5", "5_to_10", "10_to_20", "20_to_30", "30_plus"]
+PQE_BANDS = ["under_2", "2_to_5", "5_to_10", "10_plus"]
+CASELOAD_BANDS = ["18_or_less", "19_to_24", "25_plus"]
+
+
+def salt_bytes(salt: bytes | None = None) -> bytes:
+    """The salt for hashing worker ids: given, else $CSWW_SALT, else random for this run."""
+    if salt is not None:
+        return salt
+    env = os.environ.get("CSWW_SALT")
+    return env.encode("utf-8") if env else secrets.token_bytes(16)
+
+
+def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
+    """A salted hash of each distinct id (trimmed, upper case), returned as integer codes: equal ids, equal
+    codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
+    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``."""
+    key = hashlib.sha256(salt).hexdigest()[:16]
+    normalised = np.array([str(u).strip().upper() for u in uniques], dtype=object)
+    hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
+    merged, _ = pd.factorize(hashed)
+    return merged[codes]
+
+
+def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None) -> list:
+    """Align a worker-level HR extract."""
+    file = str(path)
+    problems = parse.check_columns(df, file, REQUIRED, {*REQUIRED, *OPTIONAL})
+    if problems:
+        raise InputError(problems)
+    ref_raw = df["reference_date"]
+    refs = parse.dates(df, "reference_date", file, problems)
+    first = refs.dropna().iloc[0] if refs.notna().any() else None
+    if first is None:
+        problems.append(Problem(file, "no reference date given", None, "reference_date", None))
+    else:
+        parse.report(file, "reference_date", ref_raw, refs.notna() & (refs != first),
+                     f"differs from the first row's {first.date().isoformat()}; one extract, one snapshot", problems)
+    area = la
+    if "area_code" in df.columns:
+        codes = list(dict.fromkeys(str(a).strip() for a in df["area_code"].unique()))
+        if la is not None and la not in codes:
+            problems.append(Problem(file, f"--la does not match the file's area_code {', '.join(codes)}", None, "area_code", la))
+        elif len(codes) > 1:
+            problems.append(Problem(file, "more than one council in one extract", None, "area_code", ", ".join(codes)))
+        area = codes[0]
+    elif la is None:
+        problems.append(Problem(file, "no area_code column: give the council with --la", 1, "area_code", None))
+    if area is not None and not rules.AREA_CODE.match(area):
+        problems.append(Problem(file, "must be a DfE 3-digit LA number (old_la_code), e.g. 841", None, "area_code", area))
+    names = {c: c for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
+    frame = typed(df, names, file, first, problems, salt, end_within_year=False) if first is not None else None
+    if problems:
+        raise InputError(problems)
+    c = count(frame, first.date(), area, file, "worker")
+    return rules.build(c, min_count)
+
+
+def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],
+          salt: bytes | None, end_within_year: bool) -> pd.DataFrame:
+    """The standard worker frame from text columns; ``names`` maps standard names to the file's columns."""
+    start_year = ref - pd.DateOffset(years=1) + DAY
+    col = names.get
+    ids = df[col("worker_id")]
+    codes, uniques = pd.factorize(ids)
+    blank = np.array([not str(u).strip() for u in uniques] or [False], dtype=bool)[codes]
+    parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
+    agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
+    parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
+    w = pd.DataFrame(index=df.index)
+    w["row"] = df.index
+    w["agency"] = agency.eq("1")
+    w["fte"] = parse.numbers(df, col("fte"), file, problems, low=0, high=1, what=" FTE per worker record")
+    w["start"] = parse.dates(df, col("start_date"), file, problems)
+    w["end"] = parse.dates(df, col("end_date"), file, problems)
+    no_start = w.start.isna() & ~w.agency
+    no_start[no_start] = df.loc[no_start, col("start_date")].str.strip() == ""
+    parse.report(file, col("start_date"), df[col("start_date")], no_start, "required for council-employed workers", problems)
+    parse.report(file, col("end_date"), df[col("end_date")], w.end < w.start,
+                 f"is before {col('start_date')}", problems)
+    parse.report(file, col("start_date"), df[col("start_date")], w.start > ref,
+                 f"is after the reference date {ref.date().isoformat()}", problems)
+    parse.report(file, col("end_date"), df[col("end_date")], w.end > ref,
+                 f"is after the reference date {ref.date().isoformat()}; the extract must stop at its snapshot", problems)
+    if end_within_year:
+        parse.report(file, col("end_date"), df[col("end_date")], w.end < start_year,
+                     f"is before the census year starting {start_year.date().isoformat()}", problems)
+    optional = {"origin": ("start_origin", "codes"), "reason": ("leave_reason", "codes"),
+                "cases": ("cases", "count"), "wdl": ("working_days_lost", "days"),
+                "qual": ("qualification_date", "date"), "cover": ("covers_vacancy", "flag")}
+    for std, (name, kind) in optional.items():
+        if col(name) is None:
+            continue
+        if kind == "codes":
+            w[std] = parse.codes(df, col(name), file, problems, CODES10)
+        elif kind == "flag":
+            w[std] = parse.codes(df, col(name), file, problems, {"0", "1"}).eq("1")
+        elif kind == "date":
+            w[std] = parse.dates(df, col(name), file, problems)
+            parse.report(file, col(name), df[col(name)], w[std] > ref, "is after the reference date", problems)
+        else:
+            w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
+                                   high=366 if kind == "days" else None)
+    if not problems:
+        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt))
+    return w
+
+
+def _years_ago(ref: pd.Timestamp, years: int) -> pd.Timestamp:
+    """The latest start date that gives ``years`` completed years of service at ``ref`` (start day included)."""
+    return ref - pd.DateOffset(years=years) + DAY
+
+
+def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind: str) -> rules.Components:
+    """Count DfE's components (and the local-only ones) from the standard worker frame."""
+    ref = pd.Timestamp(ref_date)
+    start_year = _years_ago(ref, 1)
+    c = rules.Components(area_code=area_code, period_start=start_year.date(), period_end=ref_date,
+                         input_kind=input_kind, source_file=file, rows_used="")
+    v = c.values
+
+    la = w.loc[~w.agency].sort_values(["pid", "start"], kind="stable")
+    end = la.end.fillna(FAR)
+    same = la.pid.eq(la.pid.shift())
+    prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
+    spell = (~same | (la.start > prev_end + DAY)).cumsum()
+    s_start = la.start.groupby(spell).transform("first")
+    s_end = end.groupby(spell).transform("max")
+    active = (la.start <= ref) & (end > ref)
+    starter = (la.start == s_start) & (s_start >= start_year) & (s_start <= ref)
+    leaver = (end == s_end) & (s_end >= start_year) & (s_end <= ref)
+
+    v["inpost_headcount"] = la.pid[active].nunique()
+    v["inpost_fte"] = la.fte[active].sum()
+    v["starters_headcount"] = spell[starter].nunique()
+    v["starters_fte"] = la.fte[starter].sum()
+    v["leavers_headcount"] = spell[leaver].nunique()
+    v["leavers_fte"] = la.fte[leaver].sum()
+    missing = int((active & la.fte.isna()).sum())
+    if missing:
+        c.note("inpost_fte", f"{missing} record(s) in post with no FTE left out of FTE figures, as DfE does", False)
+
+    ag = w.loc[w.agency]
+    ag_active = (ag.start.isna() | (ag.start <= ref)) & (ag.end.isna() | (ag.end > ref))
+    v["agency_headcount"] = int(ag_active.sum())
+    v["agency_fte"] = ag.fte[ag_active].sum()
+    if "cover" in w:
+        covering = ag_active & ag.cover
+        v["agency_cover_fte"] = ag.fte[covering].sum()
+        c.stand_ins["agency_cover_headcount"] = int(covering.sum())
+        c.people["agency_cover_fte"] = int(covering.sum())
+
+    if "cases" in w:
+        holders_la = active & (la.cases >= 1) & (la.fte > 0)
+        holders_ag = ag_active & (ag.cases >= 1) & (ag.fte > 0)
+        v["cases"] = la.cases[holders_la].sum() + ag.cases[holders_ag].sum()
+        v["case_holders_fte"] = la.fte[holders_la].sum() + ag.fte[holders_ag].sum()
+        per_worker = pd.concat([la.cases[holders_la].groupby(la.pid[holders_la]).sum(), ag.cases[holders_ag]])
+        c.people["cases"] = c.people["case_holders_fte"] = len(per_worker)
+        band = np.searchsorted([18.5, 24.5], per_worker.to_numpy())
+        for i, name in enumerate(CASELOAD_BANDS):
+            v[f"caseload_{name}_headcount"] = int((band == i).sum())
+
+    if "wdl" in w:
+        v["working_days_lost_fte"] = la.wdl[active].sum()
+        c.people["working_days_lost_fte"] = v["inpost_headcount"]
+        unknown = int((active & la.wdl.isna()).sum())
+        if unknown:
+            c.note("working_days_lost_fte", f"{unknown} record(s) in post with no working days lost counted as 0")
+
+    # Local-only measures: service, stability, post-qualifying experience, cohorts, reasons and origins.
+    people_in_post = pd.DataFrame({"pid": la.pid[active], "since": s_start[active]}).groupby("pid").since.min()
+    edges = [_years_ago(ref, k) for k in (2, 5, 10, 20, 30)]
+    _bands(v, "service", "years_headcount", SERVICE_BANDS, people_in_post, edges)
+    v["stable_headcount"] = int((people_in_post <= _years_ago(ref, 1)).sum())
+    if "qual" in w:
+        qual = la.qual[active].groupby(la.pid[active]).min().dropna()
+        _bands(v, "pqe", "years_headcount", PQE_BANDS, qual, [ref - pd.DateOffset(years=k) for k in (2, 5, 10)])
+        unknown = len(people_in_post) - len(qual)
+        if unknown:
+            for b in PQE_BANDS:
+                c.note(f"pqe_{b}_years_headcount", f"{unknown} in post without a qualification date left out", False)
+    if "reason" in w:
+        reasons = la.reason[leaver].groupby(spell[leaver]).first()
+        _codes(v, "leavers_reason", REASONS, reasons)
+    if "origin" in w:
+        origins = la.origin[starter].groupby(spell[starter]).first()
+        _codes(v, "starters_origin", ORIGINS, origins)
+        first_origin = la.origin.groupby(spell).transform("first")
+        for months, years in (("12m", 1), ("24m", 2)):
+            cohort = (first_origin == "1") & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
+            cohort &= la.start == s_start
+            retained = cohort & (s_end >= s_start + pd.DateOffset(years=years) - DAY)
+            if cohort.any():
+                v[f"nqsw_cohort_{months}_headcount"] = spell[cohort].nunique()
+                v[f"nqsw_retained_{months}_headcount"] = spell[retained].nunique()
+                c.note(f"nqsw_cohort_{months}_headcount", "the cohort is complete only if the extract keeps every "
+                       "newly qualified starter of that year, including those who left before this year", False)
+    used = active | starter | leaver
+    c.rows_used = f"{int(used.sum()) + int(ag_active.sum())} of {len(w)} records"
+    return c
+
+
+def _bands(v: dict, prefix: str, suffix: str, names: list[str], since: pd.Series, edges: list[pd.Timestamp]):
+    """Count people by completed years since a date; ``edges`` are the latest dates for each band edge."""
+    band = sum((since <= e).astype(int) for e in edges)
+    for i, name in enumerate(names):
+        v[f"{prefix}_{name}_{suffix}"] = int((band == i).sum())
+
+
+def _codes(v: dict, prefix: str, names: list[str], codes: pd.Series):
+    counts = codes[codes != ""].value_counts()
+    for code, n in counts.items():
+        v[f"{prefix}_{names[int(code) - 1]}_headcount"] = int(n)

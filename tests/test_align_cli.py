@@ -1,0 +1,109 @@
+"""``csww align``: formats, atomic output, bad input, and loading into the local tables."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmark.cli import cli
+from benchmark.local import InputError, align
+from benchmark.local.store import load_files, load_local
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["align", *map(str, args)])
+
+
+def test_table_shows_dfe_basis_beside_reported():
+    result = run(EXAMPLES / "darlington.csv")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.strip().startswith("Vacancy rate (FTE)"))
+    assert line.split()[3:6] == ["27.5", "26.73", "no"]
+    assert "note: snapshot at 31 Jul 2016, not 30 September" in result.output
+
+
+def test_json_records_have_the_agreed_fields():
+    result = run(EXAMPLES / "middlesbrough.csv", "--format", "json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    turnover = next(r for r in records if r["measure_id"] == "turnover_rate_fte")
+    assert {k: turnover[k] for k in ("area_code", "period", "value", "symbol", "comparable", "reported_value")} == {
+        "area_code": "806", "period": "2018-10-01/2019-09-30", "value": None, "symbol": "x", "comparable": False,
+        "reported_value": 20.8}
+    assert "leavers_fte not given" in turnover["caveat"] and turnover["basis"] == ""
+
+
+def test_csv_output_written_atomically(tmp_path):
+    out = tmp_path / "aligned.csv"
+    result = run(FIXTURES / "csww_census_2023_valid.xml", "--format", "csv", "-o", out)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("area_code,team,period,time_period,measure_id,value,symbol")
+    inpost = next(x for x in lines if ",inpost_fte," in x)
+    assert inpost.startswith("841,,2022-10-01/2023-09-30,2023,inpost_fte,4.4,")
+    assert list(tmp_path.iterdir()) == [out]          # no temporary file left behind
+
+
+def test_bad_input_prints_every_problem_and_fails(tmp_path):
+    result = run(FIXTURES / "csww_census_2023_invalid.xml")
+    assert result.exit_code == 1
+    assert "5 problems found; nothing was written" in result.output
+    for piece in ["row 2, column FTE, value '1.5'", "row 3, column RoleEndDate", "row 4, column AgencyWorker",
+                  "row 5, column RoleStartDate", "LALevelVacancies/NoAgencyFTE: missing"]:
+        assert piece in result.output
+    out = tmp_path / "never.json"
+    assert run(FIXTURES / "csww_census_2023_invalid.xml", "-o", out).exit_code == 1 and not out.exists()
+
+
+def test_unknown_file_kind_and_missing_file(tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b\n1,2\n")
+    result = run(odd)
+    assert result.exit_code == 1 and "cannot tell what this file is" in result.output
+    assert "no such file" in run(tmp_path / "nope.csv").output
+
+
+def test_help_has_an_example():
+    result = CliRunner().invoke(cli, ["align", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "csww align examples/darlington.csv" in result.output
+
+
+def test_load_local_fills_both_tables():
+    conn = sqlite3.connect(":memory:")
+    path = EXAMPLES / "darlington.csv"
+    ids = load_local(conn, align(path), path)
+    assert len(ids) == 2
+    rows = dict(conn.execute("SELECT return_id, input_kind FROM local_returns").fetchall())
+    assert set(rows.values()) == {"aggregate"}
+    (value, reported, comparable), = conn.execute(
+        "SELECT value, reported_value, comparable FROM local_observations WHERE measure_id = 'vacancy_rate_fte'"
+        " AND team = '' AND period_end = '2016-07-31'").fetchall()
+    assert (value, reported, comparable) == (27.5, 26.73, 0)
+    conn.execute("UPDATE local_returns SET published = 1")
+    load_local(conn, align(path), path)                  # reloading replaces figures, keeps the flag
+    assert conn.execute("SELECT count(*) FROM local_returns WHERE published = 1").fetchone() == (2,)
+    n = conn.execute("SELECT count(*) FROM local_observations").fetchone()[0]
+    assert n == len(align(path))
+
+
+def test_nothing_loaded_when_any_file_is_bad():
+    conn = sqlite3.connect(":memory:")
+    with pytest.raises(InputError) as err:
+        load_files(conn, [EXAMPLES / "darlington.csv", FIXTURES / "csww_census_2023_invalid.xml"])
+    assert len(err.value.problems) == 5
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'local_%'").fetchall() == []
+    load_files(conn, [EXAMPLES / "darlington.csv", FIXTURES / "csww_census_2023_valid.xml"])
+    kinds = {k for (k,) in conn.execute("SELECT input_kind FROM local_returns")}
+    assert kinds == {"aggregate", "census_xml"}
+
+
+def test_blank_template_is_an_error_not_silence():
+    for name in ("template.csv", "template.xlsx"):
+        result = run(EXAMPLES / name)
+        assert result.exit_code == 1 and f"{EXAMPLES / name}, row 2: no data rows" in result.output

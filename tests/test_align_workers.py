@@ -1,0 +1,215 @@
+"""Worker-level HR extracts, on small generated data whose DfE figures are counted by hand below.
+
+Reference date 30 September 2024, so the year runs 1 October 2023 to 30 September 2024 and contains
+29 February 2024: the absence rate uses 254 working days.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmark.local import InputError, align
+from benchmark.local.output import render
+from benchmark.local.workers import pseudonymise
+
+COLUMNS = ["worker_id", "agency", "fte", "start_date", "end_date", "reference_date", "start_origin",
+           "leave_reason", "cases", "working_days_lost", "qualification_date", "covers_vacancy"]
+REF = "2024-09-30"
+# worker, agency, fte, start, end, origin, reason, cases, days lost, qualified, covers vacancy
+ROWS = [
+    ("AB0000000001", 0, "1", "2015-01-05", "", "2", "", 15, 10, "2010-06-30", ""),    # W1 long-serving
+    ("AB0000000002", 0, "0.5", "2020-03-01", "2024-09-30", "2", "1", 0, 4, "", ""),  # W2 leaves on 30 September
+    ("AB0000000003", 0, "0.8", "2023-11-01", "2024-05-31", "1", "5", 0, 1, "", ""),  # W3 starts and leaves in-year
+    ("AB0000000004", 0, "0.6", "2019-06-01", "", "2", "", 10, 2.3, "2019-01-01", ""),  # W4 post A
+    ("ab0000000004 ", 0, "0.4", "2022-01-01", "", "2", "", 5, 0, "2019-01-01", ""),   # W4 post B (same person)
+    ("AB0000000005", 1, "1", "2024-06-01", "", "", "", 20, "", "", "1"),              # W5 agency case holder
+    ("AB0000000006", 0, "", "2021-01-01", "", "2", "", 12, 5, "", ""),                # W6 missing FTE
+    ("AB0000000007", 0, "1", "2018-01-01", "2024-03-31", "2", "", 0, 0, "", ""),      # W7 internal move: post A
+    ("AB0000000007", 0, "1", "2024-04-01", "", "2", "", 18, 5, "", ""),               #    post B the next day
+    ("AB0000000008", 0, "1", "2024-02-29", "", "1", "", 25, 3, "2024-01-15", ""),     # W8 starts on the leap day
+    ("AB0000000009", 0, "1", "2016-05-01", "2023-09-30", "2", "1", 0, 0, "", ""),     # W9 left last year
+    ("AB0000000010", 1, "1", "2024-01-01", "2024-08-31", "", "", 0, "", "", "0"),     # W10 agency, gone by 30 Sep
+    ("AB0000000011", 0, "1", "2022-10-03", "2023-06-30", "1", "1", 0, 0, "", ""),     # W11 NQSW, left within a year
+    ("AB0000000012", 0, "1", "2023-01-09", "", "1", "", 0, 7, "2022-07-01", ""),      # W12 NQSW, still in post
+]
+
+
+def write(path: Path, rows=ROWS, columns=COLUMNS, ref=REF) -> Path:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["area_code", *columns])
+        for r in rows:
+            full = dict(zip(["worker_id", "agency", "fte", "start_date", "end_date", "start_origin", "leave_reason",
+                             "cases", "working_days_lost", "qualification_date", "covers_vacancy"], r))
+            full["reference_date"] = ref
+            w.writerow(["841", *[full.get(c, "") for c in columns]])
+    return path
+
+
+def values(figures):
+    return {f.measure_id: f.value for f in figures}
+
+
+@pytest.fixture
+def extract(tmp_path):
+    return write(tmp_path / "hr_extract.csv")
+
+
+def test_stocks_and_flows_on_dfe_rules(extract):
+    v = values(align(extract, min_count=0))
+    # In post at 30 Sep 2024: W1 1.0, W4 0.6 + 0.4 (one person), W6 (no FTE), W7 post B 1.0, W8 1.0, W12 1.0.
+    # W2 left on 30 September: a leaver, not in post.
+    assert v["inpost_headcount"] == 6
+    assert v["inpost_fte"] == 5.0
+    # Starters: W3 (0.8) and W8 (1.0). W7's second post follows the first the next day: not a starter.
+    assert (v["starters_headcount"], v["starters_fte"]) == (2, 1.8)
+    # Leavers: W2 (0.5) on 30 September and W3 (0.8), who also started in the year. W9 and W11 left before.
+    assert (v["leavers_headcount"], v["leavers_fte"]) == (2, 1.3)
+    assert v["turnover_rate_fte"] == 26.0        # 1.3 / 5.0
+    assert v["turnover_rate_headcount"] == 33.3  # 2 / 6
+    # Agency: W5 only (W10 ended in August); not in post.
+    assert (v["agency_headcount"], v["agency_fte"], v["agency_cover_fte"]) == (1, 1.0, 1.0)
+    assert v["agency_rate_fte"] == 16.7          # 1 / (1 + 5)
+    assert v["agency_rate_headcount"] == 14.3    # 1 / (1 + 6)
+
+
+def test_caseload_includes_agency_and_excludes_missing_fte(extract):
+    v = values(align(extract, min_count=0))
+    # Case holders: W1 15, W4 10 + 5, W7 18, W8 25, agency W5 20. W6 holds 12 cases but has no FTE.
+    assert v["cases"] == 93
+    assert v["case_holders_fte"] == 5.0
+    assert v["caseload_fte"] == 18.6
+    # Per worker: W1 15, W4 15, W7 18 (18 or less); W5 20 (19-24); W8 25 (25+).
+    assert [v[f"caseload_{b}_headcount"] for b in ("18_or_less", "19_to_24", "25_plus")] == [3, 1, 1]
+
+
+def test_absence_uses_254_days_in_a_leap_year(extract):
+    figures = {f.measure_id: f for f in align(extract, min_count=0)}
+    # Days lost by LA workers in post: 10 + 2.3 + 0 + 5 + 5 + 3 + 7 = 32.3 (W2's 4 days: not in post).
+    assert figures["working_days_lost_fte"].value == 32.3
+    # 32.3 / (5.0 x 254) = 2.543 % -> 2.5 (with 253 days it would be 2.553 -> 2.6)
+    assert figures["absence_rate_fte"].value == 2.5
+    assert "254 working days" in figures["absence_rate_fte"].basis
+    assert figures["absence_rate_fte"].comparable
+
+
+def test_absence_uses_253_days_otherwise(tmp_path):
+    rows = [("AB0000000001", 0, "1", "2015-01-05", "", "", "", 0, 6.4, "", "")]
+    figures = {f.measure_id: f for f in align(write(tmp_path / "x.csv", rows, ref="2023-09-30"), min_count=0)}
+    assert figures["absence_rate_fte"].value == 2.5   # 6.4 / 253
+    assert "253 working days" in figures["absence_rate_fte"].basis
+
+
+def test_missing_fte_is_left_out_of_fte_only(extract):
+    f = {x.measure_id: x for x in align(extract, min_count=0)}
+    assert "1 record(s) in post with no FTE left out of FTE figures" in f["inpost_fte"].caveat
+    assert f["inpost_fte"].comparable      # DfE does the same
+
+
+def test_local_measures(extract):
+    v = values(align(extract, min_count=0))
+    # Service at 30 Sep 2024: W1 9.7y, W4 5.3y, W7 6.7y (5-10); W6 3.7y (2-5); W8 0.6y, W12 1.7y (under 2)
+    assert [v[f"service_{b}_years_headcount"] for b in ("under_2", "2_to_5", "5_to_10")] == [2, 1, 3]
+    assert v["stability_index_rate"] == 83.3            # 5 of 6 with a year's service (not W8)
+    # Post-qualifying experience, for the 4 in post with a date: W1 14y, W4 5.7y, W12 2.2y, W8 0.7y
+    assert [v[f"pqe_{b}_years_headcount"] for b in ("under_2", "2_to_5", "5_to_10", "10_plus")] == [1, 1, 1, 1]
+    assert v["leavers_reason_resignation_headcount"] == 1  # W2
+    assert v["leavers_reason_retired_headcount"] == 1      # W3
+    assert v["starters_origin_newly_qualified_headcount"] == 2
+    # 12-month cohort: NQSWs starting 1 Oct 2022-30 Sep 2023: W11 (left after 9 months), W12 (stayed)
+    assert (v["nqsw_cohort_12m_headcount"], v["nqsw_retained_12m_headcount"], v["nqsw_retention_12m_rate"]) == (2, 1, 50.0)
+
+
+def test_small_counts_suppressed_and_ids_never_output(extract):
+    figures = align(extract)
+    f = {x.measure_id: x for x in figures}
+    assert f["agency_headcount"].symbol == "c" and f["agency_headcount"].value is None
+    assert f["agency_rate_fte"].symbol == "c"
+    assert f["inpost_headcount"].value == 6
+    for fmt in ("json", "csv", "table"):
+        text = render(figures, fmt)
+        assert "AB00000000" not in text and "ab00000000" not in text
+    # provenance: 9 council records in post, starting or leaving in the year, plus 1 agency record in post
+    assert json.loads(render(figures, "json"))[0]["rows_used"] == "10 of 14 records"
+
+
+def test_worker_ids_hashed_with_salt():
+    import pandas as pd
+    codes, uniques = pd.factorize(pd.Series(["AB1", "ab1 ", "CD2"]))
+    a = pseudonymise(codes, uniques, b"salt-one")
+    assert a[0] == a[1] != a[2]
+    assert list(pseudonymise(codes, uniques, b"salt-two")) == list(a)  # codes, not hashes: only equality survives
+
+
+def test_two_extracts_same_figures_whatever_the_salt(extract, monkeypatch):
+    monkeypatch.setenv("CSWW_SALT", "one")
+    first = values(align(extract, min_count=0))
+    monkeypatch.setenv("CSWW_SALT", "two")
+    assert values(align(extract, min_count=0)) == first
+
+
+def test_bad_worker_extract_reports_every_problem(tmp_path):
+    rows = [
+        ("AB0000000001", 0, "-0.5", "2015-01-05", "", "", "", 3, 1, "", ""),
+        ("AB0000000002", 0, "1.2", "2020-03-01", "2019-01-01", "", "", 3, 1, "", ""),
+        ("AB0000000003", 2, "1", "2024-11-01", "", "", "", 3, 1, "", ""),
+        ("AB0000000004", 0, "1", "31/02/2020", "2025-01-31", "", "11", 3.5, 1, "", ""),
+    ]
+    path = write(tmp_path / "bad.csv", rows)
+    with pytest.raises(InputError) as err:
+        align(path)
+    text = str(err.value)
+    f = str(path)
+    for piece in [
+        f"{f}, row 2, column fte, value '-0.5': must not be below 0",
+        f"{f}, row 3, column fte, value '1.2': must not be above 1",
+        f"{f}, row 3, column end_date, value '2019-01-01': is before start_date",
+        f"{f}, row 4, column agency, value '2'",
+        f"{f}, row 4, column start_date, value '2024-11-01': is after the reference date 2024-09-30",
+        f"{f}, row 5, column start_date, value '31/02/2020': not a date",
+        f"{f}, row 5, column end_date, value '2025-01-31': is after the reference date",
+        f"{f}, row 5, column leave_reason, value '11'",
+        f"{f}, row 5, column cases, value '3.5': must be a whole number",
+    ]:
+        assert piece in text, piece
+    assert len(err.value.problems) == 9
+
+
+def test_missing_and_unknown_columns(tmp_path):
+    path = tmp_path / "cols.csv"
+    path.write_text("area_code,worker_id,agency,fte,start_date,reference_date,salary\n841,AB1,0,1,2020-01-01,2024-09-30,30000\n")
+    with pytest.raises(InputError) as err:
+        align(path)
+    text = str(err.value)
+    assert f"{path}, row 1, column end_date: required column is missing" in text
+    assert f"{path}, row 1, column salary: unknown column" in text
+
+
+def test_xlsx_extract_reads_like_csv(extract, tmp_path):
+    import pandas as pd
+    df = pd.read_csv(extract, dtype=str, keep_default_na=False)
+    xlsx = tmp_path / "hr_extract.xlsx"
+    df.to_excel(xlsx, index=False)
+    assert values(align(xlsx, min_count=0)) == values(align(extract, min_count=0))
+
+
+def test_rejoiner_is_a_leaver_and_a_starter(tmp_path):
+    rows = [("AB0000000001", 0, "1", "2015-01-05", "2023-12-31", "2", "1", 0, 0, "", ""),
+            ("AB0000000001", 0, "0.5", "2024-03-01", "", "2", "", 0, 0, "", "")]
+    v = values(align(write(tmp_path / "x.csv", rows), min_count=0))
+    assert (v["leavers_headcount"], v["starters_headcount"], v["inpost_headcount"]) == (1, 1, 1)
+    assert (v["leavers_fte"], v["starters_fte"], v["inpost_fte"]) == (1.0, 0.5, 0.5)
+    assert v["stable_headcount"] == 0          # continuous service restarts on 1 March 2024
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(ROWS), st.sampled_from(["lower", "pad", "same"]))
+def test_row_order_and_id_spelling_do_not_change_figures(tmp_path_factory, rows, spelling):
+    respell = {"lower": str.lower, "pad": lambda s: f"  {s} ", "same": str}[spelling]
+    rows = [(respell(r[0]), *r[1:]) for r in rows]
+    path = write(tmp_path_factory.mktemp("h") / "x.csv", rows)
+    assert values(align(path, min_count=0)) == values(align(write(path.with_name("y.csv")), min_count=0))
