@@ -212,6 +212,12 @@ def trend_alt(m, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
 
 
 def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) -> Section:
+    """The council's own figures on DfE's definitions beside what it reported, each with its caveats.
+
+    Each figure is set beside DfE's published value for the reporting year its period falls in (when DfE has
+    published that year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by
+    every figure of a period (the council's own note, a snapshot date) are stated once under the table.
+    """
     try:
         from .. import local as local_mod
     except ImportError:
@@ -220,31 +226,53 @@ def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) ->
     figures = [f for f in local_mod.align(path, la=area["area_code"]) if not getattr(f, "team", "")]
     if not figures:
         raise ReportError(f"{path}: no whole-council figures for {area['area_name']} ({area['area_code']})")
-    latest = int(rec["time_period"].max())
-    pub = {r.measure_id: r for r in rec[rec["time_period"] == latest].itertuples()}
+    pub = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    order = {mid: i for i, mid in enumerate(list(measures.catalogue()))}
+    key = _key_ids()
+    figures.sort(key=lambda f: (-f.period_end.toordinal(), f.measure_id not in key, order.get(f.measure_id, 999),
+                                f.measure_id))
+
+    def parts(f) -> list[str]:
+        return [p.strip() for p in (f.caveat or "").split("; ") if p.strip()]
+
+    def period_text(f) -> str:
+        return f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"
+
+    shared: dict[str, list[str]] = {}
+    for per in dict.fromkeys(period_text(f) for f in figures):
+        group = [set(parts(f)) for f in figures if period_text(f) == per]
+        common = set.intersection(*group) if group else set()
+        shared[per] = [p for p in parts(next(f for f in figures if period_text(f) == per)) if p in common]
+
     rows, ids = [], []
-    for f in sorted(figures, key=lambda f: (f.period_end, f.measure_id)):
+    for f in figures:
         m = measure_info(f.measure_id)
         ids.append(f.measure_id)
-        p = pub.get(f.measure_id)
+        p = pub.get((f.measure_id, int(f.time_period)))
+        own = [x for x in parts(f) if x not in shared[period_text(f)]]
+        status = "Provisional" if f.provisional else "Final"
         rows.append([
-            Cell(m.label, m.label), Cell(f.period, f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"),
+            Cell(m.label, m.label), Cell(f.period, period_text(f)),
             value_cell(f.value, m, f.symbol),
             value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
             text_cell(f.reported_definition or None),
             Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
+            year_cell(f.time_period),
             value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
             value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
-            text_cell(f.basis or None), text_cell(f.caveat or None),
-            Cell("Provisional" if f.provisional else "Final", "Provisional" if f.provisional else "Final")])
+            text_cell(f.basis or None), text_cell("; ".join(own) or None), Cell(status, status)])
+    notes = ["Provisional: these are the council's own figures, re-derived on DfE's definitions by csww-benchmark. "
+             "DfE has not validated or published them. Team rows are left out.",
+             "DfE columns: the council's published figure and England's for the DfE reporting year (to 30 "
+             "September) that contains the end of the local period, where DfE has published it."]
+    notes += [f"All figures for {per}: " + "; ".join(c) + "." for per, c in shared.items() if c]
     table = Table("local-table", f"Provisional: {area['area_name']}'s own figures aligned to DfE definitions, "
                   "beside its reported values", [
                       "Measure", "Period", "Aligned to DfE definition", "Council's reported figure",
-                      "Council's definition", "Comparable with DfE", f"DfE published {latest}", f"England {latest}",
+                      "Council's definition", "Comparable with DfE", "DfE year", "DfE published", "England",
                       "How it was calculated", "Caveats", "Status"], rows, sheet="Local figures (provisional)",
-                  notes=["Provisional: these are the council's own figures, re-derived on DfE's definitions by "
-                         "csww-benchmark. DfE has not validated or published them. Team rows are left out."])
-    return Section("local", "Local figures (provisional)", intro=[
+                  notes=notes)
+    return Section("local", "Local figures", intro=[
         f"From {Path(path).name}. Each figure is recalculated on DfE's definition and shown beside the figure the "
         "council reported, with every way it departs from DfE's basis."], tables=[table], provisional=True,
         measure_ids=list(dict.fromkeys(ids)))
