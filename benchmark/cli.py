@@ -151,6 +151,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
 @click.option("--la", help="The council: DfE 3-digit code (841), ONS code (E06000005) or name.")
 @click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML group file (a partnership): one table comparing all member councils. Instead of --la.")
+@click.option("--group-id", help="With --group: which group, when the file holds several.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
               help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
@@ -161,7 +162,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
               help="Database written by 'csww build'.")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="File to write (atomically: replaced only when the pack is complete).")
-def report_cmd(la, group_file, year, local_file, fmt, db, output):
+def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
     A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
@@ -181,7 +182,7 @@ def report_cmd(la, group_file, year, local_file, fmt, db, output):
     from . import report
 
     try:
-        pack = report.make(db, la=la, group=group_file, year=year, local=local_file)
+        pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
         path = report.write(pack, output, fmt)
     except report.ReportError as exc:
         raise CLIError(str(exc)) from None

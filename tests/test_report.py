@@ -475,6 +475,22 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
     assert vac[headers.index("Aligned to DfE definition")] == 27.5
 
 
+def test_a_group_file_with_several_groups_needs_a_group_id(report_db, tmp_path):
+    many = tmp_path / "groups.yml"
+    many.write_text("groups:\n  - {id: tees, name: Tees, members: [841, 806, 807, 808, 805]}\n"
+                    "  - {id: tyne, name: Tyne, members: [390, 391, 392]}\n")
+    out = tmp_path / "g.md"
+    run = CliRunner().invoke
+    r = run(cli, ["report", "--group", str(many), "--db", str(report_db), "-o", str(out)])
+    assert r.exit_code == 1 and "has 2 groups (tees, tyne); choose one with --group-id" in r.output
+    r = run(cli, ["report", "--group", str(many), "--group-id", "wear", "--db", str(report_db), "-o", str(out)])
+    assert r.exit_code == 1 and "no group 'wear'" in r.output
+    r = run(cli, ["report", "--group", str(many), "--group-id", "tyne", "--db", str(report_db), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Children's social work workforce: Tyne\n") and "| Darlington |" not in text
+
+
 def test_local_goes_with_a_council_only(report_db, tmp_path):
     r = CliRunner().invoke(cli, ["report", "--group", str(FX / "tees_tyne.yml"), "--local",
                                  str(ROOT / "examples" / "darlington.csv"), "--db", str(report_db),
@@ -514,16 +530,18 @@ def test_docs_excerpts_match_a_fresh_run(real_db, tmp_path):
     doc = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     fresh = {}
     for name, args in (("darlington", ["--la", "841"]),
+                       ("darlington-local", ["--la", "841", "--local", str(ROOT / "examples" / "darlington.csv")]),
                        ("north-east", ["--group", str(ROOT / "examples" / "north_east.yml")])):
         out = tmp_path / f"{name}.md"
         r = CliRunner().invoke(cli, ["report", *args, "--year", "2025", "--db", str(real_db), "-o", str(out)])
         assert r.exit_code == 0, r.output
         fresh[name] = out.read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- excerpt: ([\w-]+) .*?-->\n\n(.*?)\n<!-- end excerpt -->", doc, flags=re.S)
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     for name, text in blocks:
-        source = fresh["north-east" if name.startswith("north-east") else "darlington"]
+        source = fresh[next(k for k in ("darlington-local", "north-east", "darlington") if name.startswith(k))]
         assert text.strip() in source, f"docs/report.md excerpt {name} differs from a fresh run"
     for command in ("csww report --la 841 --year 2025 -o darlington-2025.html",
+                    "csww report --la 841 --year 2025 --local examples/darlington.csv -o darlington-local.html",
                     "csww report --group examples/north_east.yml --year 2025 -o north-east-2025.html"):
         assert command in doc

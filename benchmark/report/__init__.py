@@ -21,15 +21,16 @@ __all__ = ["FORMATS", "Pack", "ReportError", "council_pack", "group_pack", "make
 
 
 def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
-         local: str | Path | None = None) -> Pack:
-    """The pack for one council (``la``) or one partnership (``group``, a YAML group file)."""
+         local: str | Path | None = None, group_id: str | None = None) -> Pack:
+    """The pack for one council (``la``) or one partnership (``group``, a YAML group file; ``group_id``
+    picks one group when the file holds several)."""
     if bool(la) == bool(group):
         raise ReportError("give either a council (--la) or a group file (--group)")
     if group and local:
         raise ReportError("--local goes with --la: a partnership pack shows published figures only")
     conn = store.connect(db)
     try:
-        return council_pack(conn, la, year, local) if la else group_pack(conn, group, year)
+        return council_pack(conn, la, year, local) if la else group_pack(conn, group, year, group_id)
     finally:
         conn.close()
 

@@ -354,8 +354,8 @@ def provenance_section(conn) -> Section:
 # Partnership pack
 
 
-def read_group(conn, path: str | Path) -> dict:
-    """The first group in a YAML group file, with members resolved to areas."""
+def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
+    """One group from a YAML group file (the only one, or ``group_id``), with members resolved to areas."""
     try:
         from ..compare import read_groups
         groups = read_groups(path)
@@ -372,7 +372,12 @@ def read_group(conn, path: str | Path) -> dict:
             g.setdefault("name", g["id"])
     except ValueError as exc:
         raise ReportError(str(exc)) from None
-    g = dict(groups[0])
+    ids = [str(g["id"]) for g in groups]
+    if group_id is None and len(groups) > 1:
+        raise ReportError(f"{path} has {len(groups)} groups ({', '.join(ids)}); choose one with --group-id")
+    if group_id is not None and str(group_id) not in ids:
+        raise ReportError(f"{path} has no group {group_id!r}; its groups: {', '.join(ids)}")
+    g = dict(groups[ids.index(str(group_id)) if group_id is not None else 0])
     g["areas"] = [gather.resolve(conn, str(m)) for m in g["members"]]
     return g
 
@@ -388,8 +393,9 @@ def _group_stats(conn, group: dict) -> pd.DataFrame:
     return gc
 
 
-def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | None = None) -> Pack:
-    group = read_group(conn, group_file)
+def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | None = None,
+               group_id: str | None = None) -> Pack:
+    group = read_group(conn, group_file, group_id)
     members = group["areas"]
     codes = list(dict.fromkeys(gather.published_code(a) for a in members))
     rec = gather.records(conn, codes)
