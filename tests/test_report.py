@@ -81,6 +81,18 @@ def test_html_is_one_self_contained_file(packs):
         assert "@import" not in text and "url(" not in text
 
 
+def test_element_ids_are_unique_and_links_resolve(packs):
+    for kind in ("council", "group"):
+        page = PackHTML(packs[kind, "html"].read_text(encoding="utf-8"))
+        ids = [a["id"] for _, a in page.tags if "id" in a]
+        assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+        for _, a in page.tags:
+            if a.get("href", "").startswith("#"):
+                assert a["href"][1:] in ids, a["href"]
+            for ref in a.get("aria-labelledby", "").split():
+                assert ref in ids, ref
+
+
 def test_every_table_has_a_caption_and_column_headers(packs):
     for kind in ("council", "group"):
         page = PackHTML(packs[kind, "html"].read_text(encoding="utf-8"))
@@ -448,31 +460,44 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
                                  "-o", str(out)])
     assert r.exit_code == 0, r.output
     page = PackHTML(out.read_text(encoding="utf-8"))
-    t = page.table("local-table")
-    assert t.caption.startswith("Provisional:")
-    rows = rows_by_header(t)
-    assert rows and all(r["Status"] == "Provisional" for r in rows)
-    assert all(r["Period"] in ("01 Apr 2016 to 31 Jul 2016", "01 Apr 2015 to 31 Mar 2016") for r in rows)
+    tables = [t for t in page.tables if (t.id or "").startswith("local-table")]
+    assert [t.caption for t in tables] == [
+        "Provisional: Darlington's own figures for 01 Apr 2016 to 31 Jul 2016, aligned to DfE definitions, beside "
+        "its reported values",
+        "Provisional: Darlington's own figures for 01 Apr 2015 to 31 Mar 2016, aligned to DfE definitions, beside "
+        "its reported values"]
+    rows = rows_by_header(tables[0])
+    assert [r["Measure"] for r in rows[:3]] == ["Social workers in post (FTE)", "Agency worker rate (FTE)",
+                                                "Vacancy rate (FTE)"]  # key measures first
     vacancy = next(r for r in rows if r["Measure"] == "Vacancy rate (FTE)")
     # 25.91 vacancies / (25.91 + 68.39 in post) on DfE's formula, beside the council's own 26.73% by headcount
     assert (vacancy["Aligned to DfE definition"], vacancy["Council's reported figure"]) == ("27.5%", "26.7%")
-    assert vacancy["Comparable with DfE"] == "no" and vacancy["DfE year"] == "2016"
-    assert vacancy["DfE published"] == ""  # the fixture has no 2016: nothing is set against another year
+    assert vacancy["Comparable with DfE"] == "no"
+    assert vacancy["Darlington DfE 2016"] == ""  # the fixture has no 2016: nothing is set against another year
     assert "snapshot at 31 Jul 2016, not 30 September" in vacancy["Caveats"]
     assert "PROVISIONAL" in page.ids["local-h"]
-    section = page.ids["local"]
-    assert "All figures for 01 Apr 2016 to 31 Jul 2016: council's note: Report paragraphs 7" in section
+    assert "Every figure for 01 Apr 2016 to 31 Jul 2016: council's note: Report paragraphs 7" in page.ids["local"]
     defs = [d["Measure id"] for d in rows_by_header(page.table("definitions-table"))]
     assert defs[:len(KEY)] == KEY and "stability_index_rate" in defs
 
     xl = tmp_path / "local.xlsx"
     r = CliRunner().invoke(cli, ["report", "--la", "841", "--local", str(local), "--db", str(report_db),
                                  "-o", str(xl)])
-    ws = openpyxl.load_workbook(xl)["Local figures (provisional)"]
+    ws = openpyxl.load_workbook(xl)["Local 2016-07-31 provisional"]
     assert ws["A1"].value.startswith("Provisional:")
     headers = [c.value for c in ws[2]]
     vac = next(r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == "Vacancy rate (FTE)")
     assert vac[headers.index("Aligned to DfE definition")] == 27.5
+
+
+def test_local_figures_meet_dfe_figures_of_the_same_year(real_db, tmp_path):
+    out = tmp_path / "local.md"
+    r = CliRunner().invoke(cli, ["report", "--la", "841", "--local", str(ROOT / "examples" / "darlington.csv"),
+                                 "--db", str(real_db), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in out.read_text(encoding="utf-8").splitlines()
+                if ln.startswith("| Vacancy rate (FTE) | 27.5% |"))
+    assert f"| {value(real_db, 2016, '841', 'vacancy_rate_fte')[0]}% | {value(real_db, 2016, 'E92000001', 'vacancy_rate_fte')[0]}% |" in line
 
 
 def test_a_group_file_with_several_groups_needs_a_group_id(report_db, tmp_path):

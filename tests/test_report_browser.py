@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from test_report import FX
 
 from benchmark import report
@@ -35,7 +36,8 @@ def pack_files(tmp_path_factory):
     out = tmp_path_factory.mktemp("browser")
     build([FX / "indicators_north_east.csv"], out)
     db = out / "csww.db"
-    files = {"council": report.write(report.make(db, la="841", year=2025), out / "darlington.html"),
+    files = {"council": report.write(report.make(db, la="841", year=2025, local=ROOT / "examples" / "darlington.csv"),
+                                     out / "darlington.html"),
              "group": report.write(report.make(db, group=FX / "tees_tyne.yml"), out / "partnership.html")}
     return files
 
@@ -59,6 +61,10 @@ def test_pack_renders_offline_and_prints_to_a4_pdf(browser, pack_files, kind):
     boxes = page.eval_on_selector_all("figure svg", "els => els.map(e => e.getBoundingClientRect().width)")
     assert len(boxes) == 6 and all(w > 200 for w in boxes)
     assert page.eval_on_selector_all("figure", "els => els.every(f => f.querySelector('table caption'))")
+    # on a wide screen the data table sits beside its chart, not below it
+    assert page.eval_on_selector_all("figure", """els => els.every(f => {
+        const c = f.querySelector('svg').getBoundingClientRect(), t = f.querySelector('table').getBoundingClientRect();
+        return t.left >= c.right - 1 && t.top < c.bottom; })""")
     assert page.title().startswith("Children's social work workforce")
     page.screenshot(path=str(ARTIFACTS / f"report_{kind}.png"), full_page=True)
     page.emulate_media(media="print")

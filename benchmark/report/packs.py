@@ -244,37 +244,43 @@ def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) ->
         common = set.intersection(*group) if group else set()
         shared[per] = [p for p in parts(next(f for f in figures if period_text(f) == per)) if p in common]
 
-    rows, ids = [], []
-    for f in figures:
-        m = measure_info(f.measure_id)
-        ids.append(f.measure_id)
-        p = pub.get((f.measure_id, int(f.time_period)))
-        own = [x for x in parts(f) if x not in shared[period_text(f)]]
-        status = "Provisional" if f.provisional else "Final"
-        rows.append([
-            Cell(m.label, m.label), Cell(f.period, period_text(f)),
-            value_cell(f.value, m, f.symbol),
-            value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
-            text_cell(f.reported_definition or None),
-            Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
-            year_cell(f.time_period),
-            value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
-            value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
-            text_cell(f.basis or None), text_cell("; ".join(own) or None), Cell(status, status)])
-    notes = ["Provisional: these are the council's own figures, re-derived on DfE's definitions by csww-benchmark. "
-             "DfE has not validated or published them. Team rows are left out.",
-             "DfE columns: the council's published figure and England's for the DfE reporting year (to 30 "
-             "September) that contains the end of the local period, where DfE has published it."]
-    notes += [f"All figures for {per}: " + "; ".join(c) + "." for per, c in shared.items() if c]
-    table = Table("local-table", f"Provisional: {area['area_name']}'s own figures aligned to DfE definitions, "
-                  "beside its reported values", [
-                      "Measure", "Period", "Aligned to DfE definition", "Council's reported figure",
-                      "Council's definition", "Comparable with DfE", "DfE year", "DfE published", "England",
-                      "How it was calculated", "Caveats", "Status"], rows, sheet="Local figures (provisional)",
-                  notes=notes)
+    ids: list[str] = []
+    tables = []
+    periods = list(dict.fromkeys((f.period_start, f.period_end) for f in figures))
+    for n, (start, end) in enumerate(periods, start=1):
+        group = [f for f in figures if (f.period_start, f.period_end) == (start, end)]
+        per = period_text(group[0])
+        dfe_year = int(group[0].time_period)
+        rows = []
+        for f in group:
+            m = measure_info(f.measure_id)
+            ids.append(f.measure_id)
+            p = pub.get((f.measure_id, dfe_year))
+            own = [x for x in parts(f) if x not in shared[per]]
+            rows.append([
+                Cell(m.label, m.label), value_cell(f.value, m, f.symbol),
+                value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
+                text_cell(f.reported_definition or None),
+                Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
+                value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
+                value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
+                text_cell(f.basis or None), text_cell("; ".join(own) or None)])
+        notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
+                 "not validated or published them. Team rows are left out.",
+                 f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
+                 f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
+        if shared[per]:
+            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
+        tables.append(Table(
+            f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
+            "definitions, beside its reported values",
+            ["Measure", "Aligned to DfE definition", "Council's reported figure", "Council's definition",
+             "Comparable with DfE", f"{area['area_name']} DfE {dfe_year}", f"England DfE {dfe_year}",
+             "How it was calculated", "Caveats"], rows, sheet=f"Local {end:%Y-%m-%d} provisional", notes=notes))
     return Section("local", "Local figures", intro=[
         f"From {Path(path).name}. Each figure is recalculated on DfE's definition and shown beside the figure the "
-        "council reported, with every way it departs from DfE's basis."], tables=[table], provisional=True,
+        "council reported, with every way it departs from DfE's basis. One table per period, latest first."],
+        tables=tables, provisional=True,
         measure_ids=list(dict.fromkeys(ids)))
 
 
