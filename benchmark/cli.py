@@ -214,6 +214,50 @@ def publish(out, bundle_dir):
     click.echo(f"wrote {path}: csww.db, metadata.yml, templates, plugins, static, requirements.txt, Dockerfile")
 
 
+@cli.command("report")
+@click.option("--la", help="The council: DfE 3-digit code (841), ONS code (E06000005) or name.")
+@click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML group file (a partnership): one table comparing all member councils. Instead of --la.")
+@click.option("--group-id", help="With --group: which group, when the file holds several.")
+@click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
+@click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
+              help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
+                   "definitions and show, labelled provisional. With --la only.")
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]),
+              help="Output format. Default: from the -o suffix (.html, .xlsx, .md), else html.")
+@click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
+              help="Database written by 'csww build'.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="File to write (atomically: replaced only when the pack is complete).")
+def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
+    """Write a scrutiny committee pack for a council, or a partnership pack for a group.
+
+    A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
+    change and direction of travel, latest three years), a chart per key measure over all years with its
+    data table, a short exception-led summary generated from the numbers, the council's own figures
+    aligned to DfE definitions (--local, labelled provisional), definitions, the neighbour list and
+    provenance (DfE releases, checksums, toolkit version). HTML is one accessible, self-contained file
+    that prints on A4; XLSX has one sheet per table and no macros; Markdown pastes into committee papers.
+
+    \b
+    Examples:
+        csww report --la 841 --year 2025 -o darlington-2025.html
+        csww report --la darlington --format xlsx -o darlington.xlsx
+        csww report --la 841 --local examples/darlington.csv -o darlington-local.html
+        csww report --group examples/north_east.yml -o north-east.md
+    """
+    from . import report
+
+    try:
+        pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
+        path = report.write(pack, output, fmt)
+    except report.ReportError as exc:
+        raise CLIError(str(exc)) from None
+    except _expected_errors() as exc:
+        _fail(exc)
+    click.echo(f"wrote {path} ({report.format_for(output, fmt)}): {pack.title}, {pack.year}")
+
+
 @cli.command("compare")
 @click.option("--la", required=True, help="The council: DfE 3-digit code, 9-character ONS code or name.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")

@@ -1,0 +1,50 @@
+"""Scrutiny committee and partnership packs (``csww report``).
+
+``gather`` reads the comparison records, neighbour list and provenance from the database through ``store``;
+``packs`` assembles a council or partnership ``Pack`` (tables, charts, narrative); ``narrative`` writes the
+exception-led sentences; ``charts`` draws inline SVG; ``render`` turns a pack into HTML, XLSX or Markdown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import store
+from . import render as render_mod
+from .gather import ReportError
+from .model import Pack
+from .packs import council_pack, group_pack
+from .render import FORMATS, format_for, render
+
+__all__ = ["FORMATS", "Pack", "ReportError", "council_pack", "group_pack", "make", "render", "write"]
+
+
+def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
+         local: str | Path | None = None, group_id: str | None = None) -> Pack:
+    """The pack for one council (``la``) or one partnership (``group``, a YAML group file; ``group_id``
+    picks one group when the file holds several)."""
+    if bool(la) == bool(group):
+        raise ReportError("give either a council (--la) or a group file (--group)")
+    if group and local:
+        raise ReportError("--local goes with --la: a partnership pack shows published figures only")
+    conn = store.connect(db)
+    try:
+        return council_pack(conn, la, year, local) if la else group_pack(conn, group, year, group_id)
+    finally:
+        conn.close()
+
+
+def write(pack: Pack, out: str | Path, fmt: str | None = None) -> Path:
+    """Render ``pack`` and write it to ``out`` atomically (nothing is left behind if rendering fails)."""
+    fmt = format_for(out, fmt)
+    with store.atomic_path(out) as tmp:
+        Path(tmp).write_bytes(render_mod.render(pack, fmt))
+        os.chmod(tmp, 0o666 & ~_umask())  # a temporary file is private; a pack is meant to be shared
+    return Path(out)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,163 @@
+"""Inline SVG charts: no scripts, no fonts or images fetched, readable without colour.
+
+Every chart is ``role="img"`` with a ``<title>`` and a ``<desc>`` (the text alternative) that
+``aria-labelledby`` points at. Series differ by colour, line pattern and marker shape, and the legend names
+them, so the chart reads in greyscale print and for people who cannot tell the colours apart. The data table
+always sits beside the chart.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from .model import fmt_number
+
+# Colours with at least 4.5:1 contrast on white; patterns and markers carry the distinction as well.
+STYLES = [
+    {"colour": "#1d4e89", "dash": "", "marker": "circle", "width": 3},        # the council
+    {"colour": "#a34700", "dash": "8 4", "marker": "square", "width": 2},     # neighbour median
+    {"colour": "#2b6a30", "dash": "2 3", "marker": "triangle", "width": 2},   # region
+    {"colour": "#3d3d3d", "dash": "10 3 2 3", "marker": "diamond", "width": 2},  # England
+]
+
+W, H = 640, 300
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 74
+
+
+def nice_max(v: float) -> float:
+    if v <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(v))
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if step * exp >= v:
+            return step * exp
+    return 10 * exp
+
+
+def _ticks(top: float, n: int = 5) -> list[float]:
+    return [top * i / n for i in range(n + 1)]
+
+
+def _marker(kind: str, x: float, y: float, colour: str) -> str:
+    if kind == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+    if kind == "square":
+        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{colour}"/>'
+    if kind == "triangle":
+        return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z" '
+                f'fill="{colour}"/>')
+    return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} L{x - 5:.1f},{y:.1f} Z" '
+            f'fill="{colour}"/>')
+
+
+def _frame(chart_id: str, title: str, alt: str, body: list[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" role="img" '
+            f'aria-labelledby="{chart_id}-t {chart_id}-d" class="chart" preserveAspectRatio="xMidYMid meet">'
+            f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(alt)}</desc>'
+            + "".join(body) + "</svg>")
+
+
+def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: list[tuple[str, list]],
+               decimals: int = 1, unit: str = "") -> str:
+    """Lines over ``years``; each series is (name, values aligned with years, None for a gap)."""
+    values = [v for _, vals in series for v in vals if v is not None]
+    top = nice_max(max(values) if values else 1.0)
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+    n = max(len(years) - 1, 1)
+
+    def x(i: int) -> float:
+        return LEFT + (pw * i / n if len(years) > 1 else pw / 2)
+
+    def y(v: float) -> float:
+        return TOP + ph * (1 - v / top)
+
+    tick_dec = 0 if top >= 10 else 1
+    body = ['<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>']
+    for t in _ticks(top):
+        body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#d0d0d0" '
+                    f'stroke-width="1"/>')
+        body.append(f'<text x="{LEFT - 8}" y="{y(t) + 4:.1f}" text-anchor="end" font-size="12" fill="#222">'
+                    f'{fmt_number(t, tick_dec)}{escape(unit)}</text>')
+    step = max(1, math.ceil(len(years) / 11))
+    for i, yr in enumerate(years):
+        if i % step == 0 or i == len(years) - 1:
+            body.append(f'<text x="{x(i):.1f}" y="{TOP + ph + 18}" text-anchor="middle" font-size="12" '
+                        f'fill="#222">{yr}</text>')
+    body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}" stroke="#222"/>')
+    for k, (name, vals) in enumerate(series):
+        st = STYLES[k % len(STYLES)]
+        path, pen = [], False
+        for i, v in enumerate(vals):
+            if v is None:
+                pen = False
+                continue
+            path.append(f"{'L' if pen else 'M'}{x(i):.1f},{y(v):.1f}")
+            pen = True
+        if path:
+            dash = f' stroke-dasharray="{st["dash"]}"' if st["dash"] else ""
+            body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{st["colour"]}" '
+                        f'stroke-width="{st["width"]}"{dash}/>')
+        body += [_marker(st["marker"], x(i), y(v), st["colour"]) for i, v in enumerate(vals) if v is not None]
+    body += _legend([name for name, _ in series], H - 30)
+    return _frame(chart_id, title, alt, body)
+
+
+def _legend(names: list[str], ly: float) -> list[str]:
+    out, lx = [], LEFT
+    for k, name in enumerate(names):
+        st = STYLES[k % len(STYLES)]
+        dash = f' stroke-dasharray="{st["dash"]}"' if st["dash"] else ""
+        out.append(f'<line x1="{lx}" x2="{lx + 28}" y1="{ly}" y2="{ly}" stroke="{st["colour"]}" '
+                   f'stroke-width="{st["width"]}"{dash}/>')
+        out.append(_marker(st["marker"], lx + 14, ly, st["colour"]))
+        label = name if len(name) <= 26 else name[:25] + "\u2026"
+        out.append(f'<text x="{lx + 34}" y="{ly + 4}" font-size="12" fill="#222">{escape(label)}</text>')
+        lx += 40 + 7 * len(label)
+    return out
+
+
+def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float | None, str]],
+              references: list[tuple[str, float]], decimals: int = 1, unit: str = "") -> str:
+    """Horizontal bars (label, value, display text) with vertical reference lines (name, value)."""
+    values = [v for _, v, _ in bars if v is not None] + [v for _, v in references]
+    top = nice_max(max(values) if values else 1.0)
+    label_w = 190
+    row = 24
+    height = TOP + row * len(bars) + 70
+    pw = W - label_w - RIGHT - 60
+
+    def x(v: float) -> float:
+        return label_w + pw * v / top
+
+    body = ['<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>']
+    for t in _ticks(top, 4):
+        body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{TOP}" y2="{TOP + row * len(bars)}" '
+                    f'stroke="#d0d0d0"/>')
+        body.append(f'<text x="{x(t):.1f}" y="{TOP + row * len(bars) + 16}" text-anchor="middle" font-size="12" '
+                    f'fill="#222">{fmt_number(t, 0 if top >= 10 else 1)}{escape(unit)}</text>')
+    for i, (label, v, text) in enumerate(bars):
+        cy = TOP + row * i + row / 2
+        short = label if len(label) <= 28 else label[:27] + "\u2026"
+        body.append(f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="12" fill="#222">'
+                    f'{escape(short)}</text>')
+        if v is None:
+            body.append(f'<text x="{label_w + 4}" y="{cy + 4:.1f}" font-size="12" fill="#222">'
+                        f'{escape(text or "no figure")}</text>')
+            continue
+        body.append(f'<rect x="{label_w}" y="{cy - 8:.1f}" width="{max(x(v) - label_w, 1):.1f}" height="16" '
+                    f'fill="{STYLES[0]["colour"]}"/>')
+        body.append(f'<text x="{x(v) + 4:.1f}" y="{cy + 4:.1f}" font-size="12" fill="#222">{escape(text)}</text>')
+    ly = TOP + row * len(bars) + 40
+    lx = LEFT
+    for k, (name, v) in enumerate(references, start=1):
+        st = STYLES[k % len(STYLES)]
+        body.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{TOP - 4}" y2="{TOP + row * len(bars) + 4}" '
+                    f'stroke="{st["colour"]}" stroke-width="2" stroke-dasharray="{st["dash"] or "4 2"}"/>')
+        body.append(f'<line x1="{lx}" x2="{lx + 28}" y1="{ly}" y2="{ly}" stroke="{st["colour"]}" stroke-width="2" '
+                    f'stroke-dasharray="{st["dash"] or "4 2"}"/>')
+        label = f"{name} {fmt_number(v, decimals)}{unit}"
+        body.append(f'<text x="{lx + 34}" y="{ly + 4}" font-size="12" fill="#222">{escape(label)}</text>')
+        lx += 44 + 7 * len(label)
+    svg = _frame(chart_id, title, alt, body)
+    return svg.replace(f'viewBox="0 0 {W} {H}"', f'viewBox="0 0 {W} {height}"', 1)

@@ -1,0 +1,136 @@
+"""Read what a pack needs from the database, through ``store``.
+
+The pack reads a *comparison record set*: one row per (time_period, council, measure) with the council's
+value and its comparators (``COLUMNS``). When the comparison engine has written the ``comparisons`` table,
+that is the record set. A database built before the engine existed still gives a pack: the council, its
+region and England come from ``observations`` (and the change on last year), and the neighbour, rank and
+quartile columns stay empty, with a note saying so. Ranks, quartiles and neighbour medians are never
+computed here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+
+from .. import store
+
+ENGLAND = "E92000001"
+LA = "Local authority"
+
+COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "england",
+           "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count", "sn_codes",
+           "rank", "rank_of", "region_rank", "region_rank_of", "quartile", "change", "direction", "diff_england",
+           "diff_region", "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note", "sn_note"]
+
+SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
+             "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
+
+
+class ReportError(ValueError):
+    """The pack cannot be made from what was given (unknown council, year not in the database, ...)."""
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def has_comparisons(conn: sqlite3.Connection) -> bool:
+    return has_table(conn, "comparisons") and conn.execute("SELECT 1 FROM comparisons LIMIT 1").fetchone() is not None
+
+
+def resolve(conn: sqlite3.Connection, text: str) -> dict:
+    """The areas row for a council as a user types it (code, ONS code or name)."""
+    from .. import geography
+
+    finder = getattr(geography, "resolve_area", None)
+    if finder is not None:
+        try:
+            area = dict(finder(conn, text))
+        except LookupError as exc:
+            raise ReportError(str(exc)) from None
+    else:  # before the comparison engine's resolver: exact code, ONS code or name
+        key = geography.normalise_la_code(" ".join(str(text).split()))
+        rows = store.query(conn, "SELECT * FROM areas WHERE upper(area_code) = upper(?) OR upper(new_la_code) = "
+                                 "upper(?) OR lower(area_name) = lower(?) ORDER BY status = 'current' DESC",
+                           (key, key, str(text).strip()))
+        if rows.empty:
+            raise ReportError(f"no area matches {text!r}; give a DfE 3-digit code, an ONS code or a council name")
+        area = rows.iloc[0].where(rows.iloc[0].notna(), None).to_dict()
+    if area.get("level") != LA:
+        raise ReportError(f"{text!r} is {area['area_name']}, not a council; give a local authority")
+    return area
+
+
+def published_code(area: dict) -> str:
+    """The code DfE publishes the council's figures under (a joint return for its members)."""
+    return area.get("joint_return_code") or area["area_code"]
+
+
+def records(conn: sqlite3.Connection, codes: list[str]) -> pd.DataFrame:
+    """The published comparison records of the given councils, all years and measures (``COLUMNS``)."""
+    marks = ",".join("?" * len(codes))
+    if has_comparisons(conn):
+        df = store.query(conn, f"SELECT * FROM comparisons WHERE area_code IN ({marks}) AND provisional = 0",
+                         tuple(codes))
+        return df.reindex(columns=COLUMNS)
+    return _records_from_observations(conn, codes)
+
+
+def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd.DataFrame:
+    marks = ",".join("?" * len(codes))
+    df = store.query(conn, f"""
+        SELECT o.time_period, o.area_code, a.area_name, o.measure_id, o.value, o.symbol, 0 AS provisional,
+               e.value AS england, a.region_code, r.area_name AS region_name, rv.value AS region,
+               lv.value AS london
+        FROM observations o
+        JOIN areas a ON a.area_code = o.area_code
+        LEFT JOIN observations e ON e.area_code = '{ENGLAND}' AND e.time_period = o.time_period
+             AND e.measure_id = o.measure_id
+        LEFT JOIN areas r ON r.area_code = a.region_code
+        LEFT JOIN observations rv ON rv.area_code = a.region_code AND rv.time_period = o.time_period
+             AND rv.measure_id = o.measure_id
+        LEFT JOIN observations lv ON lv.area_code = a.london_region_code AND lv.time_period = o.time_period
+             AND lv.measure_id = o.measure_id
+        WHERE o.area_code IN ({marks})""", tuple(codes))
+    prev = df[["time_period", "area_code", "measure_id", "value"]].rename(columns={"value": "previous"})
+    prev = prev.assign(time_period=prev["time_period"] + 1)
+    df = df.merge(prev, on=["time_period", "area_code", "measure_id"], how="left")
+    df["change"] = (df["value"] - df["previous"]).round(3)
+    df["diff_england"] = (df["value"] - df["england"]).round(3)
+    df["diff_region"] = (df["value"] - df["region"]).round(3)
+    return df.reindex(columns=COLUMNS)
+
+
+def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int) -> pd.DataFrame:
+    """The council's statistical neighbours under ``model``: position, code, name, closeness and whether
+    DfE published figures for them in ``year`` (a joint-return member counts through its joint return)."""
+    cols = ["position", "neighbour_code", "area_name", "closeness", "published"]
+    if not model or not has_table(conn, "neighbours"):
+        return pd.DataFrame(columns=cols)
+    own = [area["area_code"]]
+    if area.get("is_joint_return"):
+        own += [r[0] for r in conn.execute("SELECT area_code FROM areas WHERE joint_return_code = ?",
+                                           (area["area_code"],))]
+    marks = ",".join("?" * len(own))
+    df = store.query(conn, f"""
+        SELECT n.position, n.neighbour_code, coalesce(a.area_name, n.neighbour_code) AS area_name, n.closeness,
+               EXISTS (SELECT 1 FROM observations o WHERE o.time_period = ?
+                       AND o.area_code IN (n.neighbour_code, coalesce(a.joint_return_code, ''))) AS published
+        FROM neighbours n LEFT JOIN areas a ON a.area_code = n.neighbour_code
+        WHERE n.model = ? AND n.area_code IN ({marks})
+        ORDER BY n.position""", (year, model, *own))
+    return df.drop_duplicates("neighbour_code")[cols]
+
+
+def provenance(conn: sqlite3.Connection) -> dict[str, pd.DataFrame | dict]:
+    info = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM build_info")}
+    releases = store.query(conn, "SELECT release_id, title, data_year, published, url FROM releases ORDER BY data_year")
+    files = store.query(conn, "SELECT file_name, release_id, layout, sha256, downloaded_at, observations "
+                              "FROM source_files ORDER BY release_id, file_name")
+    return {"build": info, "releases": releases, "files": files}
+
+
+def areas(conn: sqlite3.Connection) -> pd.DataFrame:
+    return store.query(conn, "SELECT * FROM areas")

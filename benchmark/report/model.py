@@ -1,0 +1,175 @@
+"""What a pack is made of, independent of how it is rendered.
+
+A :class:`Pack` is a title, some narrative, a list of :class:`Table` and :class:`Figure` sections and the
+provenance. Every renderer (HTML, XLSX, Markdown) walks the same objects, so a figure in one format is the
+same figure in the others. A :class:`Cell` carries both the raw value (for a spreadsheet, never a number
+stored as text) and its display text (for HTML and Markdown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .. import measures
+from ..readers.base import SYMBOLS
+
+#: Symbols a pack explains in its notes (DfE's own meanings).
+SYMBOL_MEANINGS = dict(SYMBOLS)
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: Any = None          # number, text or None
+    text: str = ""             # what a reader sees in HTML and Markdown
+    number_format: str | None = None  # Excel number format for numbers
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Table:
+    id: str                    # stable id: HTML anchor and XLSX sheet name source
+    caption: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    sheet: str = ""            # XLSX sheet name (max 31 characters); defaults from the caption
+    row_header: int = 0        # index of the column that heads each row (HTML <th scope="row">)
+    group_rows: int = 0        # >1: the first column heads a group of this many rows (HTML rowgroup)
+    notes: list[str] = field(default_factory=list)
+    numeric: list[bool] = field(default_factory=list)  # right-align these columns
+
+    def __post_init__(self):
+        if not self.numeric:
+            self.numeric = [any(isinstance(r[i].value, (int, float)) for r in self.rows)
+                            for i in range(len(self.headers))]
+
+
+@dataclass
+class Figure:
+    id: str
+    title: str
+    svg: str                   # inline SVG with role="img", <title>, <desc> and aria-labelledby
+    alt: str                   # the text alternative (also the SVG's <desc>)
+    table: Table               # the chart's data, shown beside it
+    note: str = ""
+
+
+@dataclass
+class Section:
+    id: str
+    heading: str
+    intro: list[str] = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    provisional: bool = False  # local figures: labelled provisional wherever they appear
+    measure_ids: list[str] = field(default_factory=list)  # measures shown here beyond the key measures
+
+
+@dataclass
+class Pack:
+    kind: str                  # "council" or "group"
+    title: str
+    subtitle: str
+    year: int
+    summary: list[str]         # the exception-led narrative, one sentence per item
+    sections: list[Section]
+    generated_at: str
+    toolkit_version: str
+    facts: dict[str, Any] = field(default_factory=dict)  # machine-readable bits tests and callers use
+
+    def tables(self) -> list[Table]:
+        out = []
+        for s in self.sections:
+            out += s.tables
+            out += [f.table for f in s.figures]
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formatting
+
+
+def measure_info(measure_id: str) -> measures.Measure:
+    """The catalogue entry, or a plain stand-in for a measure the catalogue does not know (e.g. a local one)."""
+    try:
+        return measures.get(measure_id)
+    except KeyError:
+        return measures.Measure(id=measure_id, label=measure_id.replace("_", " ").capitalize(), unit="",
+                                polarity="neutral", definition="Not in the measure catalogue.", decimals=1,
+                                group="local")
+
+
+def number_format(decimals: int) -> str:
+    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # NaN is not a number here
+
+
+def round_half_up(v: float, decimals: int) -> float:
+    """Round as DfE publishes (half away from zero), on the shortest decimal form of the float: a neighbour
+    median of 10.35 shows as 10.4, not 10.3."""
+    q = Decimal(1).scaleb(-max(decimals, 0))
+    return float(Decimal(repr(float(v))).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def fmt_number(v, decimals: int, sign: bool = False) -> str:
+    if not is_number(v):
+        return ""
+    v = round_half_up(v, decimals)
+    text = f"{abs(v):,.{max(decimals, 0)}f}"
+    if float(text.replace(",", "")) == 0:
+        return text
+    if v < 0:
+        return "\u2212" + text  # a real minus sign
+    return ("+" + text) if sign else text
+
+
+def suffix(m: measures.Measure) -> str:
+    return "%" if m.unit == "percent" else ""
+
+
+def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int | None = None,
+               sign: bool = False, unit: bool = True) -> Cell:
+    """A measure's value: the number with its unit, or DfE's symbol when no number is published."""
+    d = m.decimals if decimals is None else decimals
+    if is_number(v):
+        v = round_half_up(v, d)
+        return Cell(v, fmt_number(v, d, sign) + (suffix(m) if unit else ""), number_format(d))
+    if symbol:
+        return Cell(symbol, symbol)
+    return Cell(None, "")
+
+
+def text_cell(v) -> Cell:
+    if v is None or (isinstance(v, float) and v != v):
+        return Cell(None, "")
+    return Cell(v, str(v))
+
+
+def int_cell(v) -> Cell:
+    if not is_number(v):
+        return Cell(None, "")
+    return Cell(int(v), f"{int(v):,}", "0")
+
+
+def year_cell(v) -> Cell:
+    if not is_number(v):
+        return Cell(None, "")
+    return Cell(int(v), str(int(v)), "0")
+
+
+def sheet_name(text: str, taken: set[str]) -> str:
+    """A valid, unique Excel sheet name (31 characters, none of []:*?/\\)."""
+    clean = "".join(" " if ch in "[]:*?/\\" else ch for ch in text).strip()[:31] or "Sheet"
+    name, n = clean, 2
+    while name.lower() in {t.lower() for t in taken}:
+        tail = f" ({n})"
+        name, n = clean[:31 - len(tail)] + tail, n + 1
+    taken.add(name)
+    return name

@@ -1,0 +1,174 @@
+"""Short, factual, exception-led sentences generated from the comparison records.
+
+Nothing here judges beyond the numbers: a sentence is written only when a rule below fires, and each says
+which figure it rests on. The rules are printed in the pack (``RULES``) so a reader can check them.
+
+- **Quartile**: a key measure in band A (best 25 % of councils) or D (worst 25 %) nationally, with its
+  distance from the neighbour median.
+- **Moves**: a change on last year of at least ``MOVE`` (10 %) of last year's value, largest first.
+- **Neighbours**: a difference from the neighbour median of at least ``GAP`` (15 %) of the median, for
+  rates and caseload not already mentioned (not for sizes such as FTE in post), largest first.
+- **Missing**: key measures DfE did not publish for the council that year, with the symbol's meaning.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .model import SYMBOL_MEANINGS, fmt_number, is_number, measure_info, round_half_up, suffix
+
+MOVE = 0.10
+GAP = 0.15
+MAX_MOVES = 3
+MAX_GAPS = 2
+
+RULES = (f"The summary is generated from the figures by fixed rules: it names key measures in the best (A) or "
+         f"worst (D) quartile band nationally; changes on last year of {MOVE:.0%} or more of last year's value "
+         f"(up to {MAX_MOVES}); other differences from the neighbour median of {GAP:.0%} or more of the median "
+         f"(up to {MAX_GAPS}); and key measures not published. Band A is the most favourable quarter of councils "
+         "for that measure (lowest turnover, agency, vacancy, caseload and absence); band D the least favourable.")
+
+UNIT_WORDS = {"percent": "points", "cases per FTE": "cases per FTE", "FTE": "FTE", "headcount": "", "days": "days",
+              "cases": "", "children per social worker": ""}
+
+
+def short_label(measure_id: str) -> str:
+    label = measure_info(measure_id).label
+    for tail in (" (FTE)", " (per case-holding FTE)"):
+        if label.endswith(tail):
+            label = label[: -len(tail)]
+    return label
+
+
+def show(v, measure_id: str, sign: bool = False) -> str:
+    m = measure_info(measure_id)
+    return fmt_number(v, m.decimals, sign) + suffix(m)
+
+
+def amount(v, measure_id: str) -> str:
+    """An absolute difference with its unit word: '11.0 points', '2.3 FTE'."""
+    m = measure_info(measure_id)
+    word = UNIT_WORDS.get(m.unit, "")
+    return fmt_number(abs(v), m.decimals) + (f" {word}" if word else "")
+
+
+def _sn_clause(r) -> str:
+    if not (is_number(r.value) and is_number(r.sn_median)):
+        return ""
+    d = measure_info(r.measure_id).decimals
+    diff = round_half_up(r.value - round_half_up(r.sn_median, d), d)  # as the reader sees the two figures
+    if diff == 0:
+        return ", the same as the neighbour median"
+    side = "above" if diff > 0 else "below"
+    return f", {amount(diff, r.measure_id)} {side} the neighbour median ({show(r.sn_median, r.measure_id)})"
+
+
+def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str) -> list[str]:
+    """Sentences for one council and year from its comparison records (all years, published only)."""
+    now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(measure_ids)].copy()
+    now["order"] = now["measure_id"].map({m: i for i, m in enumerate(measure_ids)})
+    now = now.sort_values("order")
+    out: list[str] = []
+    mentioned: set[str] = set()
+
+    for r in now.itertuples():
+        if is_number(r.value) and r.quartile in ("A", "D"):
+            m = measure_info(r.measure_id)
+            highest = (r.quartile == "D") == (m.polarity == "lower")
+            best = "most favourable" if r.quartile == "A" else "least favourable"
+            rank = (f", rank {int(r.rank)} of {int(r.rank_of)} (1 = lowest)"
+                    if is_number(r.rank) and is_number(r.rank_of) else "")
+            out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is in the "
+                       f"{'highest' if highest else 'lowest'} quartile nationally{_sn_clause(r)}; band {r.quartile}, "
+                       f"the {best} 25% of councils{rank}.")
+            mentioned.add(r.measure_id)
+    if now["quartile"].notna().any() and not mentioned:
+        out.append(f"No key measure for {area_name} is in the best or worst quartile band nationally in {year}.")
+
+    moves = []
+    for r in now.itertuples():
+        if not (is_number(r.value) and is_number(r.change)) or r.change == 0:
+            continue
+        before = r.value - r.change
+        if before and abs(r.change) >= MOVE * abs(before):
+            moves.append((abs(r.change) / abs(before), r, before))
+    for _, r, before in sorted(moves, key=lambda t: -t[0])[:MAX_MOVES]:
+        m = measure_info(r.measure_id)
+        verb = "rose" if r.change > 0 else "fell"
+        judged = ""
+        if m.polarity != "neutral":
+            better = (r.change < 0) == (m.polarity == "lower")
+            judged = f"; {'lower' if m.polarity == 'lower' else 'higher'} is better"
+            judged = f" (an improvement{judged})" if better else f" (a deterioration{judged})"
+        out.append(f"{short_label(r.measure_id)} {verb} by {amount(r.change, r.measure_id)} since {year - 1}, "
+                   f"from {show(before, r.measure_id)} to {show(r.value, r.measure_id)}{judged}.")
+    if now["change"].notna().any() and not moves:
+        out.append(f"No key measure changed by {MOVE:.0%} or more since {year - 1}.")
+
+    gaps = []
+    for r in now.itertuples():
+        if (r.measure_id in mentioned or measure_info(r.measure_id).polarity == "neutral"
+                or not (is_number(r.value) and is_number(r.sn_median)) or not r.sn_median):
+            continue  # a size (FTE in post) differs from neighbours' by nature: not an exception
+        diff = r.value - r.sn_median
+        if abs(diff) >= GAP * abs(r.sn_median):
+            gaps.append((abs(diff) / abs(r.sn_median), r))
+    for _, r in sorted(gaps, key=lambda t: -t[0])[:MAX_GAPS]:
+        eng = (f"; England {show(r.england, r.measure_id)}" if is_number(r.england) else "")
+        out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is "
+                   f"{_sn_clause(r)[2:]}{eng}.")
+
+    for r in now.itertuples():
+        if not is_number(r.value) and isinstance(r.symbol, str):
+            meaning = SYMBOL_MEANINGS.get(r.symbol, "no figure")
+            out.append(f"{short_label(r.measure_id)} is not published for {area_name} in {year} "
+                       f"(symbol '{r.symbol}': {meaning}).")
+    present = set(now["measure_id"])
+    for mid in measure_ids:
+        if mid not in present:
+            out.append(f"{short_label(mid)}: DfE published no figure for {area_name} in {year}.")
+    return out
+
+
+def direction_summary(now: pd.DataFrame, year: int) -> str | None:
+    """One sentence grouping the three-year directions of travel."""
+    words = {}
+    for r in now.itertuples():
+        if isinstance(r.direction, str):
+            words.setdefault(r.direction, []).append(short_label(r.measure_id).lower())
+    if not words:
+        return None
+    parts = [f"{w}: {', '.join(ms)}" for w, ms in words.items()]
+    return f"Direction of travel over three years to {year} (compared with {year - 2}) — " + "; ".join(parts) + "."
+
+
+def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
+    """Sentences for a partnership: each measure's highest and lowest member, and band A/D members.
+
+    ``table`` has one row per member and measure for the year (area_name, measure_id, value, quartile);
+    ``pooled`` maps measure_id to the partnership's pooled figure and England's.
+    """
+    out = []
+    for mid in measure_ids:
+        t = table[(table["measure_id"] == mid) & table["value"].notna()]
+        if t.empty:
+            continue
+        hi = t.loc[t["value"].idxmax()]
+        lo = t.loc[t["value"].idxmin()]
+        s = (f"{short_label(mid)}: highest {hi['area_name']} {show(hi['value'], mid)}, "
+             f"lowest {lo['area_name']} {show(lo['value'], mid)}")
+        p = pooled.get(mid, {})
+        if (is_number(p.get("pooled")) and is_number(p.get("england"))
+                and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's
+            s += (f"; the partnership as a whole {show(p['pooled'], mid)} against England "
+                  f"{show(p['england'], mid)}")
+        out.append(s + ".")
+    for band, words in (("D", "least favourable"), ("A", "most favourable")):
+        hits = table[table["quartile"] == band]
+        if hits.empty:
+            continue
+        by = hits.groupby("area_name", sort=True)["measure_id"].apply(
+            lambda s: ", ".join(short_label(m).lower() for m in s))
+        out.append(f"In band {band} nationally ({words} 25% of councils) in {year}: "
+                   + "; ".join(f"{name} ({ms})" for name, ms in by.items()) + ".")
+    return out

@@ -1,0 +1,514 @@
+"""Assemble a council pack or a partnership pack from the database (see ``gather``) into a ``Pack``."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__, measures
+from . import charts, gather, narrative
+from .gather import ReportError
+from .model import (
+    SYMBOL_MEANINGS,
+    Cell,
+    Figure,
+    Pack,
+    Section,
+    Table,
+    fmt_number,
+    int_cell,
+    is_number,
+    measure_info,
+    suffix,
+    text_cell,
+    value_cell,
+    year_cell,
+)
+
+HEADLINE_YEARS = 3
+DIRECTION_NOTE = ("Direction of travel compares the value with two years earlier: within 5% of the earlier value "
+                  "is 'little change'; otherwise improving or worsening by whether lower or higher is better.")
+QUARTILE_NOTE = ("Quartile band: A is the most favourable 25% of councils nationally for that measure, D the least "
+                 "favourable (for turnover, agency, vacancy, caseload and absence, lower is more favourable). "
+                 "Rank 1 is the lowest value. FTE in post has no band.")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _num(v):
+    return float(v) if is_number(v) else None
+
+
+def _key_ids() -> list[str]:
+    return [m.id for m in measures.key_measures()]
+
+
+def _symbol_note(symbols) -> list[str]:
+    used = sorted({s for s in symbols if isinstance(s, str)})
+    if not used:
+        return []
+    return ["Symbols in place of a number (DfE's): " + "; ".join(
+        f"{s} = {SYMBOL_MEANINGS.get(s, 'no figure')}" for s in used) + "."]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Council pack
+
+
+def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, local: str | Path | None = None
+                 ) -> Pack:
+    area = gather.resolve(conn, la)
+    code = gather.published_code(area)
+    rec = gather.records(conn, [code])
+    if rec.empty:
+        raise ReportError(f"no published figures for {area['area_name']} ({code}) in this database")
+    years_all = sorted(int(y) for y in rec["time_period"].unique())
+    year = years_all[-1] if year is None else int(year)
+    if year not in years_all:
+        raise ReportError(f"no figures for {area['area_name']} in {year}; the database has "
+                          f"{years_all[0]}-{years_all[-1]}")
+    name = rec["area_name"].dropna().iloc[0] if rec["area_name"].notna().any() else area["area_name"]
+    key = _key_ids()
+    now = rec[rec["time_period"] == year]
+    region_name = now["region_name"].dropna().iloc[0] if now["region_name"].notna().any() else "Region"
+    engine = gather.has_comparisons(conn)
+    model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
+
+    summary = narrative.council_summary(rec, year, key, name)
+    travel = narrative.direction_summary(now[now["measure_id"].isin(key)], year)
+    if travel:
+        summary.append(travel)
+
+    headline_years = [y for y in years_all if y <= year][-HEADLINE_YEARS:]
+    sections = [Section("headline", "Headline figures", intro=[
+        f"Key measures for {name} in the {len(headline_years)} years to {year} (years to 30 September), beside the "
+        f"median of its statistical neighbours, {region_name} and England as DfE publishes them."],
+        tables=[headline_table(rec, key, headline_years, name, region_name)])]
+    sections.append(Section("trends", "Trends for each key measure", intro=[
+        f"Each chart shows {name} against the neighbour median, {region_name} and England for every year in the "
+        "database; its data table sits beside it."], figures=trend_figures(rec, key, name, region_name)))
+    if local is not None:
+        sections.append(local_section(area, code, local, rec))
+    sections.append(neighbour_section(conn, area, model, year, rec))
+    sections.append(definitions_section(_shown_measures(sections, key)))
+    sections.append(provenance_section(conn))
+
+    notes = []
+    if not engine:
+        notes.append("The comparison engine has not been run on this database: neighbour median, rank, quartile and "
+                     "direction of travel are empty. Rebuild with a version that writes the comparisons table.")
+    series_notes = sorted({n for n in now["series_note"].dropna()})
+    notes += series_notes
+    sections[0].tables[0].notes = notes + sections[0].tables[0].notes
+    return Pack(kind="council", title=f"Children's social work workforce: {name}",
+                subtitle=f"Benchmarking pack for the year to 30 September {year}", year=year, summary=summary,
+                sections=sections, generated_at=_now(), toolkit_version=__version__,
+                facts={"area_code": code, "area_name": name, "region_name": region_name, "sn_model": model,
+                       "years": years_all, "headline_years": headline_years, "engine": engine})
+
+
+def _cell_for(r, col: str, m) -> Cell:
+    if r is None:
+        return Cell(None, "")
+    return value_cell(_num(getattr(r, col)), m, decimals=m.decimals)
+
+
+def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str) -> Table:
+    by = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    rows = []
+    for mid in key:
+        m = measure_info(mid)
+        for y in years:
+            r = by.get((mid, y))
+            change = value_cell(_num(r.change), m, sign=True, unit=False) if r is not None else Cell()
+            if r is not None and change.value is not None and m.unit == "percent":
+                change = Cell(change.value, change.text + " pts", change.number_format)
+            rows.append([
+                Cell(m.label, m.label), year_cell(y),
+                value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, "no row"),
+                _cell_for(r, "sn_median", m), _cell_for(r, "region", m), _cell_for(r, "england", m),
+                int_cell(r.rank if r is not None else None), int_cell(r.rank_of if r is not None else None),
+                text_cell(r.quartile if r is not None else None), change,
+                text_cell(r.direction if r is not None else None)])
+    return Table("headline-table", f"Headline figures: {name} against neighbours, {region_name} and England, "
+                 f"{years[0]} to {years[-1]}",
+                 ["Measure", "Year", name, "Neighbour median", region_name, "England", "Rank (1 = lowest)",
+                  "Councils ranked", "Quartile band", "Change on last year", "Direction of travel"],
+                 rows, sheet="Headline", row_header=0, group_rows=len(years),
+                 notes=[QUARTILE_NOTE, DIRECTION_NOTE,
+                        "Region and England are DfE's published figures; for FTE in post they are totals."]
+                 + _symbol_note(rec[rec["time_period"].isin(years)]["symbol"]))
+
+
+def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
+    figs = []
+    models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
+    model_note = ("Neighbour median from the model for each year: " + "; ".join(
+        f"{gather.SN_MODELS.get(k, k).split(', ')[-1]} ({k}) for {int(r['min'])}"
+        + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
+                  if len(models) > 1 else "")
+    for mid in key:
+        m = measure_info(mid)
+        t = rec[rec["measure_id"] == mid].sort_values("time_period")
+        if t.empty:
+            continue
+        years = [int(y) for y in t["time_period"]]
+        cols = [("value", name), ("sn_median", "Neighbour median"), ("region", region_name), ("england", "England")]
+        is_count = m.unit in ("FTE", "headcount")
+        drawn = cols[:2] if is_count else cols
+        series = [(label, [_num(v) for v in t[c]]) for c, label in drawn]
+        rows = [[year_cell(r.time_period), value_cell(_num(r.value), m, r.symbol),
+                 value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m), value_cell(_num(r.england), m),
+                 int_cell(r.sn_count)] for r in t.itertuples()]
+        table = Table(f"trend-{mid}", f"{m.label}: {name}, neighbour median, {region_name} and England, "
+                      f"{years[0]} to {years[-1]}",
+                      ["Year", name, "Neighbour median", region_name, "England", "Neighbours with a figure"],
+                      rows, sheet=f"Trend {short_sheet(m.label)}")
+        alt = trend_alt(m, name, t, drawn, years)
+        note = ""
+        if is_count:
+            note = (f"{region_name} and England are totals of every council, so the chart shows only {name} and "
+                    "the neighbour median; the totals are in the table.")
+        if years[0] <= 2015 and m.unit == "percent":
+            note = (note + " " if note else "") + "2015 rates were published as whole numbers."
+        if model_note:
+            table.notes.append(model_note)
+        figs.append(Figure(f"chart-{mid}", m.label, charts.line_chart(
+            f"chart-{mid}", f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals, suffix(m)),
+            alt, table, note))
+    return figs
+
+
+def short_sheet(label: str) -> str:
+    return label.replace(" (FTE)", "").replace(" (per case-holding FTE)", "")
+
+
+def trend_alt(m, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
+    """The chart's text alternative: what it shows and the numbers that matter."""
+    lines = [f"Line chart of {m.label} for {name} from {years[0]} to {years[-1]}, with "
+             + ", ".join(label for _, label in drawn[1:]) + "."]
+    own = t[t["value"].notna()]
+    if len(own):
+        first, last = own.iloc[0], own.iloc[-1]
+        lines.append(f"{name}: {fmt_number(first['value'], m.decimals)}{suffix(m)} in {int(first['time_period'])}, "
+                     f"{fmt_number(last['value'], m.decimals)}{suffix(m)} in {int(last['time_period'])}.")
+        hi = own.loc[own["value"].idxmax()]
+        lines.append(f"Highest {fmt_number(hi['value'], m.decimals)}{suffix(m)} in {int(hi['time_period'])}.")
+    last = t.iloc[-1]
+    others = [f"{label} {fmt_number(last[c], m.decimals)}{suffix(m)}" for c, label in drawn[1:] if is_number(last[c])]
+    if others:
+        lines.append(f"In {int(last['time_period'])}: " + ", ".join(others) + ".")
+    lines.append("The figures are in the table beside the chart.")
+    return " ".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Local figures
+
+
+def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) -> Section:
+    """The council's own figures on DfE's definitions beside what it reported, each with its caveats.
+
+    Each figure is set beside DfE's published value for the reporting year its period falls in (when DfE has
+    published that year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by
+    every figure of a period (the council's own note, a snapshot date) are stated once under the table.
+    """
+    try:
+        from .. import local as local_mod
+    except ImportError:
+        raise ReportError("--local needs the local-figures stage (benchmark.local), which this installation does "
+                          "not have yet") from None
+    figures = [f for f in local_mod.align(path, la=area["area_code"]) if not getattr(f, "team", "")]
+    if not figures:
+        raise ReportError(f"{path}: no whole-council figures for {area['area_name']} ({area['area_code']})")
+    pub = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    order = {mid: i for i, mid in enumerate(list(measures.catalogue()))}
+    key = _key_ids()
+    figures.sort(key=lambda f: (-f.period_end.toordinal(), f.measure_id not in key, order.get(f.measure_id, 999),
+                                f.measure_id))
+
+    def parts(f) -> list[str]:
+        return [p.strip() for p in (f.caveat or "").split("; ") if p.strip()]
+
+    def period_text(f) -> str:
+        return f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"
+
+    shared: dict[str, list[str]] = {}
+    for per in dict.fromkeys(period_text(f) for f in figures):
+        group = [set(parts(f)) for f in figures if period_text(f) == per]
+        common = set.intersection(*group) if group else set()
+        shared[per] = [p for p in parts(next(f for f in figures if period_text(f) == per)) if p in common]
+
+    ids: list[str] = []
+    tables = []
+    periods = list(dict.fromkeys((f.period_start, f.period_end) for f in figures))
+    for n, (start, end) in enumerate(periods, start=1):
+        group = [f for f in figures if (f.period_start, f.period_end) == (start, end)]
+        per = period_text(group[0])
+        dfe_year = int(group[0].time_period)
+        rows = []
+        for f in group:
+            m = measure_info(f.measure_id)
+            ids.append(f.measure_id)
+            p = pub.get((f.measure_id, dfe_year))
+            own = [x for x in parts(f) if x not in shared[per]]
+            rows.append([
+                Cell(m.label, m.label), value_cell(f.value, m, f.symbol),
+                value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
+                text_cell(f.reported_definition or None),
+                Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
+                value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
+                value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
+                text_cell(f.basis or None), text_cell("; ".join(own) or None)])
+        notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
+                 "not validated or published them. Team rows are left out.",
+                 f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
+                 f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
+        if shared[per]:
+            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
+        tables.append(Table(
+            f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
+            "definitions, beside its reported values",
+            ["Measure", "Aligned to DfE definition", "Council's reported figure", "Council's definition",
+             "Comparable with DfE", f"{area['area_name']} DfE {dfe_year}", f"England DfE {dfe_year}",
+             "How it was calculated", "Caveats"], rows, sheet=f"Local {end:%Y-%m-%d} provisional", notes=notes))
+    return Section("local", "Local figures", intro=[
+        f"From {Path(path).name}. Each figure is recalculated on DfE's definition and shown beside the figure the "
+        "council reported, with every way it departs from DfE's basis. One table per period, latest first."],
+        tables=tables, provisional=True,
+        measure_ids=list(dict.fromkeys(ids)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Neighbours, definitions, provenance
+
+
+def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.DataFrame) -> Section:
+    nb = gather.neighbour_list(conn, area, model, year)
+    if nb.empty:
+        return Section("neighbours", "Statistical neighbours", intro=[
+            "No statistical neighbour list is in this database, so no neighbour median is shown."])
+    rows = [[int_cell(r.position), text_cell(r.neighbour_code), text_cell(r.area_name), text_cell(r.closeness),
+             Cell("yes" if r.published else "no", "yes" if r.published else "no")] for r in nb.itertuples()]
+    notes = sorted({n for n in rec.loc[rec["time_period"] == year, "sn_note"].dropna()})
+    return Section("neighbours", "Statistical neighbours", intro=[
+        f"{gather.SN_MODELS.get(model, model)}: the 10 councils most similar to {area['area_name']}, nearest first. "
+        f"The neighbour figure in this pack is the median of the published values of those with a figure for the "
+        f"year (not the mean); councils DfE did not publish for {year} are left out."],
+        tables=[Table("neighbour-table", f"Statistical neighbours of {area['area_name']} ({model})",
+                      ["Position", "Code", "Council", "Closeness", f"Figures published for {year}"], rows,
+                      sheet="Neighbours", row_header=2, notes=notes)])
+
+
+def _shown_measures(sections: list[Section], key: list[str]) -> list[str]:
+    ids = list(key)
+    for s in sections:
+        for mid in s.measure_ids:
+            if mid not in ids:
+                ids.append(mid)
+    return ids
+
+
+def definitions_section(ids: list[str]) -> Section:
+    cat = measures.catalogue()
+    rows = []
+    for mid in ids:
+        m = measure_info(mid)
+        calc = ""
+        if m.numerator:
+            num = cat[m.numerator].label if m.numerator in cat else m.numerator
+            den = " plus ".join(cat[d].label if d in cat else d for d in m.denominator_ids)
+            calc = f"{num} ÷ {den}" + (" × 100" if m.unit == "percent" else "")
+            if mid == "absence_rate_fte":
+                calc = f"{num} ÷ ({den} × working days) × 100"
+        better = {"lower": "Lower", "higher": "Higher", "neutral": "Neither"}[m.polarity]
+        rows.append([Cell(m.label, m.label), Cell(mid, mid), text_cell(" ".join(m.definition.split())),
+                     text_cell(calc or None), text_cell(m.unit), Cell(better, better)])
+    return Section("definitions", "Definitions", intro=[
+        "DfE's definitions in plain words. Figures are at 30 September, or for the year to 30 September."],
+        tables=[Table("definitions-table", "Definitions of every measure in this pack",
+                      ["Measure", "Measure id", "Definition", "How it is calculated", "Unit", "Better when"], rows,
+                      sheet="Definitions")])
+
+
+def provenance_section(conn) -> Section:
+    p = gather.provenance(conn)
+    build = p["build"]
+    rel_rows = [[text_cell(r.release_id), text_cell(r.title), year_cell(r.data_year), text_cell(r.published),
+                 text_cell(r.url)] for r in p["releases"].itertuples()]
+    file_rows = [[text_cell(r.file_name), text_cell(r.release_id), text_cell(r.sha256),
+                  text_cell(r.downloaded_at or "not recorded (read from a local file)"), int_cell(r.observations)]
+                 for r in p["files"].itertuples()]
+    intro = [f"Database built by csww-benchmark {build.get('toolkit_version', '?')} at {build.get('built_at', '?')}, "
+             f"latest release {build.get('latest_release', '?')}; this pack made by csww-benchmark {__version__}. "
+             "Every figure is DfE's published statistic from the releases below (the newest release that has it), "
+             "except those labelled provisional. Check a file against its SHA-256 checksum with "
+             "'sha256sum FILE'."]
+    return Section("provenance", "Where the figures come from", intro=intro, tables=[
+        Table("releases-table", "DfE releases read", ["Release", "Title", "Latest year", "Published", "Address"],
+              rel_rows, sheet="Releases"),
+        Table("files-table", "Source files and checksums",
+              ["File", "Release", "SHA-256 checksum", "Downloaded", "Values read"], file_rows, sheet="Source files")])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Partnership pack
+
+
+def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
+    """One group from a YAML group file (the only one, or ``group_id``), with members resolved to areas."""
+    try:
+        from ..compare import read_groups
+        groups = read_groups(path)
+    except ImportError:
+        import yaml
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        groups = data.get("groups") if isinstance(data, dict) else data
+        if not groups:
+            raise ReportError(f"{path}: no 'groups' list") from None
+        for g in groups:
+            if not g.get("id") or not g.get("members"):
+                raise ReportError(f"{path}: every group needs an id and members")
+            g.setdefault("name", g["id"])
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    ids = [str(g["id"]) for g in groups]
+    if group_id is None and len(groups) > 1:
+        raise ReportError(f"{path} has {len(groups)} groups ({', '.join(ids)}); choose one with --group-id")
+    if group_id is not None and str(group_id) not in ids:
+        raise ReportError(f"{path} has no group {group_id!r}; its groups: {', '.join(ids)}")
+    g = dict(groups[ids.index(str(group_id)) if group_id is not None else 0])
+    g["areas"] = [gather.resolve(conn, str(m)) for m in g["members"]]
+    return g
+
+
+def _group_stats(conn, group: dict) -> pd.DataFrame:
+    """Pooled and member median figures from the comparison engine; empty without it."""
+    try:
+        from ..compare import group_tables
+    except ImportError:
+        return pd.DataFrame(columns=["time_period", "measure_id", "pooled", "member_median", "england"])
+    spec = {k: v for k, v in group.items() if k != "areas"}
+    _, _, gc = group_tables(conn, [spec])
+    return gc
+
+
+def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | None = None,
+               group_id: str | None = None) -> Pack:
+    group = read_group(conn, group_file, group_id)
+    members = group["areas"]
+    codes = list(dict.fromkeys(gather.published_code(a) for a in members))
+    rec = gather.records(conn, codes)
+    if rec.empty:
+        raise ReportError(f"no published figures for any member of {group['name']}")
+    years_all = sorted(int(y) for y in rec["time_period"].unique())
+    year = years_all[-1] if year is None else int(year)
+    if year not in years_all:
+        raise ReportError(f"no figures for {group['name']} in {year}; the database has {years_all[0]}-{years_all[-1]}")
+    key = _key_ids()
+    names = {c: (rec.loc[rec["area_code"] == c, "area_name"].dropna().iloc[0]
+                 if rec.loc[rec["area_code"] == c, "area_name"].notna().any()
+                 else next(a["area_name"] for a in members if gather.published_code(a) == c)) for c in codes}
+    now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(key)].copy()
+    now["area_name"] = now["area_code"].map(names)
+    stats = _group_stats(conn, group)
+    st = stats[stats["time_period"] == year].set_index("measure_id") if len(stats) else pd.DataFrame()
+    england = {r.measure_id: r.england for r in now.itertuples()}
+    pooled = {mid: {"pooled": _num(st.loc[mid, "pooled"]) if mid in st.index else None,
+                    "median": _num(st.loc[mid, "member_median"]) if mid in st.index else None,
+                    "england": _num(england.get(mid))} for mid in key}
+
+    summary = narrative.group_summary(now, year, key, pooled)
+    by = {(r.area_code, r.measure_id): r for r in now.itertuples()}
+    labels = [measure_info(mid).label for mid in key]
+
+    def member_rows(fn) -> list[list[Cell]]:
+        rows = []
+        for c in codes:
+            rows.append([Cell(names[c], names[c]), Cell(c, c)]
+                        + [fn(by.get((c, mid)), measure_info(mid)) for mid in key])
+        return rows
+
+    def value_of(r, m):
+        return value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, "no row")
+
+    rows = member_rows(value_of)
+    if any(p["pooled"] is not None for p in pooled.values()):
+        rows.append([Cell("Partnership (pooled)", "Partnership (pooled)"), Cell("", "")]
+                    + [value_cell(pooled[mid]["pooled"], measure_info(mid)) for mid in key])
+        rows.append([Cell("Partnership (median of members)", "Partnership (median of members)"), Cell("", "")]
+                    + [value_cell(pooled[mid]["median"], measure_info(mid)) for mid in key])
+    rows.append([Cell("England", "England"), Cell("E92000001", "E92000001")]
+                + [value_cell(pooled[mid]["england"], measure_info(mid)) for mid in key])
+    main = Table("members-table", f"{group['name']}: member councils compared, {year}",
+                 ["Council", "Code"] + labels, rows, sheet="Members compared",
+                 notes=["Pooled: the partnership taken as one workforce (sum of numerators ÷ sum of denominators; "
+                        "FTE in post is the total). Median: the middle member value."]
+                 + _symbol_note(now["symbol"]))
+    bands = Table("bands-table", f"{group['name']}: quartile band nationally and rank, {year}",
+                  ["Council", "Code"] + labels,
+                  member_rows(lambda r, m: text_cell(
+                      (f"{r.quartile} ({int(r.rank)} of {int(r.rank_of)})" if isinstance(r.quartile, str)
+                       and is_number(r.rank) else (r.quartile if r is not None else None)) if r is not None else None)),
+                  sheet="Quartile bands", notes=[QUARTILE_NOTE])
+    change = Table("change-table", f"{group['name']}: change on last year, {year - 1} to {year}",
+                   ["Council", "Code"] + labels,
+                   member_rows(lambda r, m: value_cell(_num(r.change), m, sign=True, unit=False)
+                               if r is not None else Cell(None, "")),
+                   sheet="Change on last year", notes=["Rates change in percentage points."])
+    figures = []
+    for mid in key:
+        m = measure_info(mid)
+        bars = []
+        for c in codes:
+            r = by.get((c, mid))
+            v = _num(r.value) if r is not None else None
+            bars.append((names[c], v, value_cell(v, m, r.symbol if r is not None else None).text or "no figure"))
+        refs = [(n, pooled[mid][k]) for n, k in (("Partnership", "pooled"), ("England", "england"))
+                if pooled[mid][k] is not None and m.unit not in ("FTE", "headcount")]
+        t = Table(f"group-{mid}", f"{m.label} by member council, {year}", ["Council", m.label, "Rank (1 = lowest)",
+                  "Councils ranked", "Quartile band"],
+                  [[Cell(names[c], names[c]), value_of(by.get((c, mid)), m),
+                    int_cell(by[(c, mid)].rank if (c, mid) in by else None),
+                    int_cell(by[(c, mid)].rank_of if (c, mid) in by else None),
+                    text_cell(by[(c, mid)].quartile if (c, mid) in by else None)] for c in codes],
+                  sheet=f"Chart {short_sheet(m.label)}")
+        shown = [b for b in bars if b[1] is not None]
+        alt = (f"Bar chart of {m.label} for the {len(codes)} member councils of {group['name']} in {year}"
+               + (", with reference lines for " + " and ".join(n for n, _ in refs) if refs else "") + ". ")
+        if shown:
+            hi = max(shown, key=lambda b: b[1])
+            lo = min(shown, key=lambda b: b[1])
+            alt += f"Highest {hi[0]} {hi[2]}; lowest {lo[0]} {lo[2]}. "
+        alt += "The figures are in the table beside the chart."
+        figures.append(Figure(f"chart-{mid}", m.label, charts.bar_chart(
+            f"chart-{mid}", f"{m.label} by member council, {year}", alt, bars, refs, m.decimals, suffix(m)), alt, t))
+    member_list = Table("group-members-table", f"Members of {group['name']}", ["As written in the group file",
+                        "Council", "DfE code", "Figures published under"],
+                        [[text_cell(str(w)), text_cell(a["area_name"]), text_cell(a["area_code"]),
+                          text_cell(gather.published_code(a))] for w, a in zip(group["members"], members)],
+                        sheet="Members", row_header=1)
+    sections = [
+        Section("members", "Member councils compared", intro=[
+            f"The key measures for every member of {group['name']} in the year to 30 September {year}, with the "
+            "partnership as a whole and England."], tables=[main, bands, change]),
+        Section("charts", "Each measure by member council", figures=figures),
+        Section("group", "The partnership", intro=[group.get("description") or
+                                                    f"{group['name']}: {len(members)} councils."],
+                tables=[member_list]),
+        definitions_section(key),
+        provenance_section(conn),
+    ]
+    if not gather.has_comparisons(conn):
+        main.notes.insert(0, "The comparison engine has not been run on this database: ranks, quartile bands and "
+                             "the pooled partnership figures are empty.")
+    return Pack(kind="group", title=f"Children's social work workforce: {group['name']}",
+                subtitle=f"Partnership benchmarking pack for the year to 30 September {year}", year=year,
+                summary=summary, sections=sections, generated_at=_now(), toolkit_version=__version__,
+                facts={"group_id": group["id"], "group_name": group["name"], "members": codes, "years": years_all})

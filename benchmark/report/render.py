@@ -1,0 +1,179 @@
+"""Render a ``Pack`` as one self-contained HTML file, an XLSX workbook (no macros) or Markdown."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from .model import Pack, Table, sheet_name
+from .narrative import RULES
+
+FORMATS = ("html", "xlsx", "md")
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark.report", "templates"),
+                          autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=False,
+                          undefined=jinja2.StrictUndefined)
+
+
+def html(pack: Pack) -> str:
+    table_tpl = _env.get_template("table.html.j2")
+
+    def table(t: Table) -> Markup:
+        return Markup(table_tpl.render(t=t))
+
+    return _env.get_template("pack.html.j2").render(
+        pack=pack, table=table, rules=RULES, has_provisional=any(s.provisional for s in pack.sections))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def md_table(t: Table) -> list[str]:
+    out = [f"**{_md_cell(t.caption)}**", ""]
+    out.append("| " + " | ".join(_md_cell(h) for h in t.headers) + " |")
+    out.append("|" + "|".join("---:" if num else "---" for num in t.numeric) + "|")
+    for row in t.rows:
+        out.append("| " + " | ".join(_md_cell(c.text) for c in row) + " |")
+    out.append("")
+    out += [f"*{_md_cell(n)}*" + "  " for n in t.notes]
+    if t.notes:
+        out.append("")
+    return out
+
+
+def markdown(pack: Pack) -> str:
+    out = [f"# {pack.title}", "", pack.subtitle + ".", "",
+           f"*Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from the Department for "
+           "Education's published children's social work workforce statistics.*", "", "## Summary", ""]
+    out += [f"- {line}" for line in pack.summary]
+    out += ["", f"*{RULES}*", ""]
+    for s in pack.sections:
+        out += [f"## {s.heading}" + (" — PROVISIONAL" if s.provisional else ""), ""]
+        for p in s.intro:
+            out += [p, ""]
+        out += [f"- {b}" for b in s.bullets] + ([""] if s.bullets else [])
+        for t in s.tables:
+            out += md_table(t)
+        for f in s.figures:
+            out += [f"### {f.title}", "", f"Chart (in the HTML pack): {f.alt}", ""]
+            if f.note:
+                out += [f"*{f.note}*", ""]
+            out += md_table(f.table)
+    out += ["---", "", f"Generated {pack.generated_at} by csww-benchmark {pack.toolkit_version}. Contains public "
+            "sector information licensed under the Open Government Licence v3.0.", ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# XLSX
+
+
+def xlsx(pack: Pack) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table as XLTable
+    from openpyxl.worksheet.table import TableStyleInfo
+
+    wb = Workbook()
+    contents = wb.active
+    contents.title = "Contents"
+    taken = {"Contents"}
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="E6ECF3")
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    contents["A1"] = pack.title
+    contents["A1"].font = Font(bold=True, size=14)
+    contents["A2"] = pack.subtitle
+    contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from DfE's published "
+                      "children's social work workforce statistics. One table per sheet; definitions and sources "
+                      "are on their own sheets.")
+    row = 5
+    contents.cell(row, 1, "Summary").font = bold
+    for line in pack.summary:
+        row += 1
+        contents.cell(row, 1, line).alignment = wrap
+    row += 1
+    contents.cell(row, 1, RULES).alignment = wrap
+    row += 2
+    contents.cell(row, 1, "Sheet").font = bold
+    contents.cell(row, 2, "What it holds").font = bold
+    contents.column_dimensions["A"].width = 110
+    contents.column_dimensions["B"].width = 90
+
+    used_names: set[str] = set()
+    for s in pack.sections:
+        for t in s.tables + [f.table for f in s.figures]:
+            name = sheet_name(t.sheet or t.caption, taken)
+            ws = wb.create_sheet(name)
+            caption = ("PROVISIONAL. " if s.provisional and not t.caption.startswith("Provisional") else "") + t.caption
+            ws["A1"] = caption
+            ws["A1"].font = Font(bold=True, size=12)
+            for j, h in enumerate(t.headers, start=1):
+                c = ws.cell(2, j, h)
+                c.font = bold
+                c.fill = head_fill
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+            for i, r in enumerate(t.rows, start=3):
+                for j, cell in enumerate(r, start=1):
+                    c = ws.cell(i, j, cell.value)
+                    if cell.number_format and isinstance(cell.value, (int, float)):
+                        c.number_format = cell.number_format
+            ws.freeze_panes = "B3" if t.row_header == 0 else "A3"
+            last = 2 + len(t.rows)
+            if t.rows:
+                display = re.sub(r"\W", "_", f"T_{t.id}")
+                while display in used_names:
+                    display += "_"
+                used_names.add(display)
+                xt = XLTable(displayName=display, ref=f"A2:{get_column_letter(len(t.headers))}{last}")
+                xt.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
+                ws.add_table(xt)
+            for k, note in enumerate(t.notes):
+                ws.cell(last + 2 + k, 1, note)
+            for j, h in enumerate(t.headers, start=1):
+                longest = max([len(str(h))] + [len(r[j - 1].text) for r in t.rows]) if t.rows else len(str(h))
+                ws.column_dimensions[get_column_letter(j)].width = min(max(10, longest + 2), 60)
+                if longest > 60:
+                    for i in range(3, last + 1):
+                        ws.cell(i, j).alignment = wrap
+            row += 1
+            link = contents.cell(row, 1, name)
+            link.hyperlink = f"#'{name}'!A1"
+            link.font = Font(color="1D4E89", underline="single")
+            contents.cell(row, 2, caption)
+    contents.freeze_panes = "A2"
+    wb.properties.title = pack.title
+    wb.properties.subject = pack.subtitle
+    wb.properties.creator = f"csww-benchmark {pack.toolkit_version}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def render(pack: Pack, fmt: str) -> bytes:
+    if fmt == "html":
+        return html(pack).encode("utf-8")
+    if fmt == "md":
+        return markdown(pack).encode("utf-8")
+    if fmt == "xlsx":
+        return xlsx(pack)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def format_for(path: str | Path, fmt: str | None) -> str:
+    """The format asked for, or the one the output file's suffix implies (html by default)."""
+    if fmt:
+        return fmt
+    ext = Path(path).suffix.lower().lstrip(".")
+    return {"htm": "html", "html": "html", "xlsx": "xlsx", "md": "md", "markdown": "md"}.get(ext, "html")
