@@ -302,6 +302,8 @@ def test_joint_return_and_unknown_council(fx):
     r = fx.get("/la/940-941")
     assert r.status_code == 200 and "North Northamptonshire / West Northamptonshire" in r.text
     assert fx.get("/la/999").status_code == 404
+    r = fx.get("/la/E06000005")
+    assert r.status_code == 302 and r.headers["location"] == "/la/841"
 
 
 def test_static_files_are_local(real):

@@ -84,8 +84,14 @@ async def profile(request, datasette):
     db = await _db_and_check(datasette, request)
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
-    if area is None:
-        raise NotFound(f"No council with code {code}")
+    if area is None:                      # an ONS code or a name in the URL: send to the DfE-code page
+        other = (await db.execute(
+            "select area_code from areas where level = 'Local authority' and "
+            "(upper(new_la_code) = upper(:c) or lower(area_name) = lower(:n)) order by status = 'current' desc",
+            {"c": request.url_vars["code"], "n": request.url_vars["code"].replace("-", " ")})).first()
+        if other is None:
+            raise NotFound(f"No council with code {code}")
+        return Response.redirect(datasette.urls.path(f"/la/{quote(slug(other['area_code']))}"))
     key = [dict(r) for r in await db.execute(KEY_MEASURES_SQL)]
     rows = await db.execute(
         "select * from comparisons where area_code = ? and provisional = 0 and measure_id in "
