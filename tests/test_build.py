@@ -130,3 +130,14 @@ def test_bad_local_return_stops_the_build(tmp_path):
     assert result.exit_code == 1
     assert f"{bad}, row 2, column inpost_fte, value '-3'" in result.output
     assert not (out / "csww.db").exists()
+
+
+def test_outputs_are_readable_by_others_as_the_umask_allows(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        build([FIXTURES / "indicators_2025_small.csv"], tmp_path)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "csww.db").stat().st_mode & 0o777 == 0o644

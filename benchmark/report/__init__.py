@@ -7,7 +7,6 @@ exception-led sentences; ``charts`` draws inline SVG; ``render`` turns a pack in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .. import store
@@ -40,11 +39,5 @@ def write(pack: Pack, out: str | Path, fmt: str | None = None) -> Path:
     fmt = format_for(out, fmt)
     with store.atomic_path(out) as tmp:
         Path(tmp).write_bytes(render_mod.render(pack, fmt))
-        os.chmod(tmp, 0o666 & ~_umask())  # a temporary file is private; a pack is meant to be shared
     return Path(out)
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
