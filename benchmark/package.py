@@ -673,14 +673,16 @@ def _show(value, symbol) -> str:
     return f"{value:,.1f}".rstrip("0").rstrip(".") if float(value) != int(value) else f"{int(value):,}"
 
 
-def changelog(change: Diff | None, version: str, created: str, previous: dict | None = None) -> str:
+def changelog(change: Diff | None, version: str, created: str, previous: dict | None = None,
+              heading: str | None = None) -> str:
     """The package's CHANGELOG.md: what changed since the previous package (or that this is the first)."""
-    lines = ["# Change log", "", f"## {version} ({created[:10]})", ""]
+    lines = ["# Change log", "", f"## {heading or version} ({created[:10]})", ""]
     if change is None:
         lines += ["First package: no earlier package to compare with.", ""]
         return "\n".join(lines)
     was = f" {previous['version']}" if previous and previous.get("version") else ""
-    lines += [f"Compared with the previous package{was}: {change.summary()}.", ""]
+    lines += [f"Compared with {'the previous package' + was if heading is None else 'the old build'}: "
+              f"{change.summary()}.", ""]
     if not change.has_changes:
         return "\n".join(lines)
     if len(change.revised):
