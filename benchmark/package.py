@@ -61,9 +61,9 @@ RATE_CHECKS = {
 
 
 # ---------------------------------------------------------------------------------------------- schemas
-def schemas() -> dict[str, dict]:
-    """Every Table Schema in ``datapackages/schemas``, in package order."""
-    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in SCHEMAS.glob("*.json")}
+def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
+    """Every Table Schema in ``datapackages/schemas`` (or ``schema_dir``), in package order."""
+    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(schema_dir or SCHEMAS).glob("*.json")}
     names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
     return {n: found[n] for n in names}
 
@@ -220,15 +220,17 @@ def _bump(previous: str, change: "Diff | None", schema_changed: bool) -> str:
 
 
 def write_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
-                  created: str | None = None) -> Path:
+                  created: str | None = None, schema_dir: str | Path | None = None) -> Path:
     """Write ``OUT_DIR/datapackage/`` from ``db_path`` atomically and return its path.
 
     ``version`` is the package's semantic version. Without it: 1.0.0 for a first package; otherwise the
     package already at ``OUT_DIR/datapackage`` is bumped (major when the published columns changed, minor
     when values were added or removed, patch when values were only revised, unchanged when nothing changed).
-    The change log (``CHANGELOG.md``) compares with that previous package.
+    The change log (``CHANGELOG.md``) compares with that previous package. ``created`` (ISO 8601) defaults
+    to now; ``schema_dir`` to ``datapackages/schemas``.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
+    store.connect(db_path).close()  # a clear error when there is no database
     final = out_dir / PACKAGE_DIR
     created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
     previous = _previous(final)
@@ -241,7 +243,7 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
         conn = store.connect(db_path)
         try:
             resources, tables = [], {}
-            for name, schema in schemas().items():
+            for name, schema in schemas(schema_dir).items():
                 sql = _select(conn, name, schema)
                 if sql is None:
                     continue
@@ -399,10 +401,21 @@ def _frictionless(descriptor_path: Path) -> list[Problem]:
     except frictionless.FrictionlessException as exc:
         return [Problem(None, None, None, exc.error.type, exc.error.message)]
     out = [Problem(None, None, None, e.type, e.message) for e in report.errors]
+    raw = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    symbol_fields = {(r.get("name"), f.get("name")): [m["value"] if isinstance(m, dict) else m
+                                                      for m in f["missingValues"]]
+                     for r in raw.get("resources", []) for f in (r.get("schema") or {}).get("fields", [])
+                     if isinstance(f, dict) and f.get("missingValues")}
     for task in report.tasks:
         for e in task.errors:
-            out.append(Problem(task.name, getattr(e, "row_number", None), getattr(e, "field_name", None) or None,
-                               e.type, e.message))
+            fname = getattr(e, "field_name", None) or None
+            kind, message = e.type, e.message
+            symbols = symbol_fields.get((task.name, fname))
+            if kind == "type-error" and symbols is not None:
+                kind = "unknown-symbol"
+                message = (f"{getattr(e, 'cell', '')!r} in row {e.row_number} is neither a number nor one of DfE's "
+                           f"symbols ({', '.join(symbols)})")
+            out.append(Problem(task.name, getattr(e, "row_number", None), fname, kind, message))
     return out
 
 
@@ -533,7 +546,7 @@ def _decimals(df: pd.DataFrame) -> dict[tuple[str, str], int]:
     return dec.groupby([src, df["measure_id"]]).max().to_dict()
 
 
-def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path) -> list[Problem]:
+def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None = None) -> list[Problem]:
     """Each published rate lies within rounding of the rate recomputed from its published components.
 
     Components and the rate are rounded, so the check takes the widest rate the rounded components allow
@@ -543,10 +556,10 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path) -> list
     files, whose rates used other working days and joint-return rows than the 2017+ EES definitions.
     """
     levels, kinds = {}, {}
-    releases = _read(descriptor_path, "releases")
+    releases = _read(descriptor_path, "releases") if descriptor_path else None
     if releases is not None:
         kinds = dict(zip(releases[0]["release_id"], releases[0]["kind"]))
-    areas = _read(descriptor_path, "areas")
+    areas = _read(descriptor_path, "areas") if descriptor_path else None
     if areas is not None:
         levels = dict(zip(areas[0]["area_code"], areas[0]["level"]))
     keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
