@@ -572,50 +572,47 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
         levels = dict(zip(areas[0]["area_code"], areas[0]["level"]))
     keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
     decimals = _decimals(df)
-    d = df.assign(num=_numeric(df), row=df.index + 2, rel=df["release_id"] if "release_id" in df.columns else "",
-                  source_file=df["source_file"] if "source_file" in df.columns else "")
-
-    def half(source: str, measure_id: str) -> float:
-        return 0.5 * 10 ** -decimals.get((source, measure_id), 1)
-
-    wide = d.pivot_table(index=keys, columns="measure_id", values="num", aggfunc="first")
-    rows = d.pivot_table(index=keys, columns="measure_id", values="row", aggfunc="first")
-    sources = d.pivot_table(index=keys, columns="measure_id", values="source_file", aggfunc="first")
-    release = d.pivot_table(index=keys, columns="measure_id", values="rel", aggfunc="first")
+    src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
+    half = pd.Series([0.5 * 10 ** -decimals.get(k, 1) for k in zip(src, df["measure_id"])], index=df.index)
+    d = df.assign(num=_numeric(df), row=df.index + 2, half=half,
+                  rel=df["release_id"] if "release_id" in df.columns else "")
+    d = d[d["num"].notna()].drop_duplicates([*keys, "measure_id"])  # duplicates are reported elsewhere
+    # One row per year and area (and release): each measure's value, row number, rounding and release.
+    wide = d.pivot(index=keys, columns="measure_id", values=["num", "row", "half", "rel"])
     out = []
     cat = measures.catalogue()
     for rid, severity in RATE_CHECKS.items():
         m = cat[rid]
-        parts = [m.numerator, *m.denominator_ids]
-        if rid not in wide.columns or any(p not in wide.columns for p in parts):
+        parts = list(dict.fromkeys([m.numerator, *m.denominator_ids]))
+        if any(p not in wide["num"].columns for p in (rid, *parts)):
             continue
-        sub = wide[[rid, *dict.fromkeys(parts)]].dropna()
-        for idx, vals in sub.iterrows():
+        sub = wide[wide["num"][[rid, *parts]].notna().all(axis=1)]
+        value = {p: sub["num"][p].to_numpy(float) for p in (rid, *parts)}
+        halves = {p: sub["half"][p].to_numpy(float) for p in (rid, *parts)}
+        rows, rels = sub["row"][rid].to_numpy(), sub["rel"][rid].to_numpy()
+        for i, idx in enumerate(sub.index):
             year = int(idx[0])
-            comp = vals.to_dict()
-            h = {p: half(sources.at[idx, p], p) for p in (rid, *parts)}
-            lo_c = {p: comp[p] - h[p] if p == m.numerator else comp[p] + h[p] for p in parts}
-            hi_c = {p: comp[p] + h[p] if p == m.numerator else comp[p] - h[p] for p in parts}
-            lo_c = {p: max(v, 0.0) for p, v in lo_c.items()}
-            hi_c = {p: max(v, 0.0) for p, v in hi_c.items()}
-            lo = measures.rate(rid, lo_c, year)
-            hi = measures.rate(rid, hi_c, year)
+            comp = {p: value[p][i] for p in parts}
+            h = {p: halves[p][i] for p in parts}
+            lo = measures.rate(rid, {p: max(comp[p] - h[p] if p == m.numerator else comp[p] + h[p], 0.0)
+                                     for p in parts}, year)
+            hi = measures.rate(rid, {p: max(comp[p] + h[p] if p == m.numerator else comp[p] - h[p], 0.0)
+                                     for p in parts}, year)
             lo = 0.0 if lo is None else lo
             hi = math.inf if hi is None else hi
-            slack = h[rid] + 1e-9
-            published = comp[rid]
+            slack = halves[rid][i] + 1e-9
+            published = value[rid][i]
             if lo - slack <= published <= hi + slack:
                 continue
             point = measures.rate(rid, comp, year)
             level = levels.get(idx[1], "Local authority")
-            ees = kinds.get(release.at[idx, rid], "ees") == "ees"
+            ees = kinds.get(rels[i], "ees") == "ees"
             sev = severity if level == "Local authority" and ees else "warning"
             release_note = f" (release {idx[2]})" if len(idx) > 2 else ""
             shown = "?" if point is None else f"{point:.2f}"
-            out.append(Problem(name, int(rows.at[idx, rid]), "value", "rate-components",
+            out.append(Problem(name, int(rows[i]), "value", "rate-components",
                                f"{rid} for {idx[1]} {year}{release_note} is {published:g} but its components "
-                               f"({', '.join(f'{p}={comp[p]:g}' for p in dict.fromkeys(parts))}) give {shown}",
-                               sev))
+                               f"({', '.join(f'{p}={comp[p]:g}' for p in parts)}) give {shown}", sev))
     return out
 
 
