@@ -64,11 +64,12 @@ def _fail(exc: Exception) -> None:
 @click.option("--offline", is_flag=True, help="Without --from: build from the download cache only, never the network.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 def build(sources, out, ees_url, cache_dir, offline, quiet):
-    """Build OUT/csww.db from DfE children's social work workforce files.
+    """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
     data), keeps DfE's symbols apart from zero, takes each value from the newest release that has it
-    and keeps every release's value in observation_revisions.
+    and keeps every release's value in observation_revisions. Then writes the Frictionless data
+    package beside the database (see 'csww package').
 
     \b
     Examples:

@@ -205,17 +205,19 @@ def _xlsx_value(cell: str, fld: dict):
         return cell  # a DfE symbol stays text
 
 
-def _bump(previous: str, change: "Diff | None", schema_changed: bool) -> str:
+def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> str:
+    """Semantic version after ``previous``: major when a published table or column went or changed, minor
+    when tables or values were added or values removed, patch when values were only revised."""
     try:
         major, minor, patch = (int(x) for x in previous.split("."))
     except ValueError:
         return DEFAULT_VERSION
-    if schema_changed:
+    if any(after.get(name) != cols for name, cols in before.items()):
         return f"{major + 1}.0.0"
+    if set(after) - set(before) or (change is not None and (len(change.added) or len(change.removed))):
+        return f"{major}.{minor + 1}.0"
     if change is None or not change.has_changes:
         return previous
-    if len(change.added) or len(change.removed):
-        return f"{major}.{minor + 1}.0"
     return f"{major}.{minor}.{patch + 1}"
 
 
@@ -234,7 +236,12 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     final = out_dir / PACKAGE_DIR
     created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
     previous = _previous(final)
-    change = diff(final, db_path) if previous else None
+    change = None
+    if previous:
+        try:
+            change = diff(final, db_path)
+        except (OSError, KeyError, ValueError):
+            change = None  # an old package we cannot read values from: log it as a fresh start
     base = json.loads(BASE.read_text(encoding="utf-8"))
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{PACKAGE_DIR}.", dir=out_dir))
@@ -267,8 +274,8 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                                   "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
                                   **_file_meta(path), "schema": res_schema})
             descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
-            descriptor.update(version=version or (_bump(previous["version"], change,
-                                                         _columns(previous) != _columns({"resources": resources}))
+            descriptor.update(version=version or (_bump(previous.get("version", ""), change, _columns(previous),
+                                                        _columns({"resources": resources}))
                                                   if previous else DEFAULT_VERSION),
                               created=created, sources=_sources(conn, base))
             descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name}

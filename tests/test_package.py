@@ -276,3 +276,11 @@ def test_real_package_matches_the_database(real_db):
     assert england[("2024", "turnover_rate_fte")] == "13.9"
     sources = {s.get("x-release-id"): s.get("path") for s in descriptor(pkg)["sources"]}
     assert sources["SFR08/2017"].startswith("https://www.gov.uk/")
+
+
+def test_new_tables_bump_minor_and_changed_columns_bump_major():
+    before = {"observations": ["a", "b"]}
+    assert package._bump("1.2.3", None, before, {"observations": ["a", "b"], "comparisons": ["x"]}) == "1.3.0"
+    assert package._bump("1.2.3", None, before, {"observations": ["a", "c"]}) == "2.0.0"
+    assert package._bump("1.2.3", None, before, {}) == "2.0.0"
+    assert package._bump("1.2.3", None, before, before) == "1.2.3"
