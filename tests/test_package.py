@@ -284,3 +284,23 @@ def test_new_tables_bump_minor_and_changed_columns_bump_major():
     assert package._bump("1.2.3", None, before, {"observations": ["a", "c"]}) == "2.0.0"
     assert package._bump("1.2.3", None, before, {}) == "2.0.0"
     assert package._bump("1.2.3", None, before, before) == "1.2.3"
+
+
+def test_datasette_shows_the_generated_descriptions(tmp_path):
+    import asyncio
+
+    import yaml
+    from datasette.app import Datasette
+
+    db = pkgdata.make_db(tmp_path)
+    meta = yaml.safe_load(docs.METADATA_YML.read_text(encoding="utf-8"))
+    ds = Datasette([str(db)], metadata=meta)
+
+    async def get(path):
+        return await ds.client.get(path)
+
+    page = asyncio.run(get("/csww/observations"))
+    assert page.status_code == 200
+    assert "labelled missing value" in page.text and "OGL-UK-3.0" in page.text
+    data = asyncio.run(get("/csww/areas.json?_shape=array"))
+    assert {r["area_code"] for r in data.json()} == {"E92000001", "E12000007", "301", "302"}
