@@ -268,12 +268,15 @@ def validate(path, as_json, warnings):
     PATH is a package folder, its datapackage.json, or a build folder holding datapackage/.
     Frictionless checks types, constraints, DfE symbols, keys, foreign keys, sizes and SHA-256;
     then csww checks rates (0-100, and within rounding of their components at LA level), duplicate
-    keys with blank cells, years and symbols. Exit status 0 only when there are no errors.
+    keys with blank cells, years and symbols. PATH may also be a council's own return (CSV, XLSX or
+    census XML): every problem aligning it to DfE's definitions is listed. Exit status 0 only when
+    there are no errors.
 
     \b
     Example:
         csww validate build/datapackage
         csww validate build/datapackage/datapackage.json --json > report.json
+        csww validate examples/darlington.csv
     """
     from . import package
 
@@ -335,7 +338,7 @@ def diff(old, new, as_json, out_file):
 @cli.command()
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a generated file is out of date.")
 def docs(check):
-    """Regenerate docs/tables.md and metadata.yml from the schemas in datapackages/.
+    """Regenerate docs/tables.md and metadata.yml from the schemas in benchmark/datapackages/.
 
     \b
     Example:

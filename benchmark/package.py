@@ -1,6 +1,6 @@
 """The Frictionless data package: write it from ``csww.db``, validate it, and compare two builds.
 
-The Table Schemas in ``datapackages/schemas/<table>.json`` are the source of truth for every published
+The Table Schemas in ``benchmark/datapackages/schemas/<table>.json`` are the source of truth for every published
 table: a table is packaged when its schema exists and the table exists in the database. The package is
 ``OUT/datapackage/``: ``datapackage.json``, one CSV per table, ``csww.xlsx`` for Excel users and
 ``CHANGELOG.md`` (what changed since the package that was there before).
@@ -29,8 +29,9 @@ import pandas as pd
 
 from . import __version__, measures, store
 
-ROOT = Path(__file__).resolve().parent.parent
-DATAPACKAGES = ROOT / "datapackages"
+ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
+#: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
+DATAPACKAGES = Path(__file__).resolve().parent / "datapackages"
 SCHEMAS = DATAPACKAGES / "schemas"
 BASE = DATAPACKAGES / "datapackage.base.json"
 PACKAGE_DIR = "datapackage"
@@ -44,8 +45,9 @@ ORDER = ["observations", "observation_revisions", "measures", "areas", "area_cod
 #: Council data: packaged only when the table has a ``published`` column, and then only rows with published = 1.
 #: The align issue owns these tables; until a council marks a return published, none of it leaves the database.
 PUBLISHED_ONLY = {"local_returns", "local_observations"}
-#: Tables too big for a comfortable Excel sheet; they are in the package as CSV only.
-NOT_IN_WORKBOOK = {"observation_revisions"}
+#: Tables too big for a comfortable Excel sheet (and slow to write: comparisons alone, 36,000 rows by 36
+#: columns, took openpyxl about 20 s); they are in the package as CSV only, and the About sheet says so.
+NOT_IN_WORKBOOK = {"observation_revisions", "comparisons"}
 #: First reporting year in any DfE file we read.
 FIRST_YEAR = 2015
 #: Rates whose published value must reproduce from its published components at LA level (reference 6.5).
@@ -61,7 +63,7 @@ RATE_CHECKS = {
 
 # ---------------------------------------------------------------------------------------------- schemas
 def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
-    """Every Table Schema in ``datapackages/schemas`` (or ``schema_dir``), in package order."""
+    """Every Table Schema in ``benchmark/datapackages/schemas`` (or ``schema_dir``), in package order."""
     found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(schema_dir or SCHEMAS).glob("*.json")}
     names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
     return {n: found[n] for n in names}
@@ -78,25 +80,68 @@ def _is_excluded(table: str) -> bool:
     return "worker" in table.lower()
 
 
+def _table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _published_only(conn: sqlite3.Connection, table: str, cols: list[str]) -> str | None:
+    """The WHERE clause keeping only a council's published rows of ``table``, or None to leave it out.
+
+    A table with its own ``published`` column keeps the rows marked 1 (``local_returns``); a table without
+    one keeps the rows whose return (``return_id`` joining ``local_returns``) is marked 1
+    (``local_observations``). Anything else is council data we cannot tell is published: left out.
+    """
+    if "published" in cols:
+        return "published = 1"
+    if "return_id" in cols and "published" in _table_columns(conn, "local_returns"):
+        return "return_id IN (SELECT return_id FROM local_returns WHERE published = 1)"
+    return None
+
+
+def _provisional_filter(conn: sqlite3.Connection) -> str:
+    """Comparisons: DfE's published rows, and a provisional row only when it can only have come from published
+    local returns, i.e. every local return for that council and year is marked published.
+
+    A provisional comparison is made from ``local_observations`` by council (area_code) and reporting year
+    (time_period), without a return id, so a single unpublished return of the same council and year keeps
+    the row out. Without ``local_returns`` (no return was ever loaded) no provisional row is packaged.
+    """
+    if not {"area_code", "time_period", "published"} <= set(_table_columns(conn, "local_returns")):
+        return "provisional = 0"
+    return ("provisional = 0 OR (EXISTS (SELECT 1 FROM local_returns r WHERE r.area_code = comparisons.area_code "
+            "AND r.time_period = comparisons.time_period) AND NOT EXISTS (SELECT 1 FROM local_returns r "
+            "WHERE r.area_code = comparisons.area_code AND r.time_period = comparisons.time_period "
+            "AND r.published <> 1))")
+
+
+#: Neighbour lists name every council DfE lists; the package keeps the entries whose council and neighbour
+#: are both areas of this build, so that the foreign keys to ``areas`` hold for builds of a few files.
+NEIGHBOURS_IN_AREAS = ("area_code IN (SELECT area_code FROM areas) "
+                       "AND neighbour_code IN (SELECT area_code FROM areas)")
+
+
 def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
     """The SELECT giving the rows of ``table`` that may be published, or None to leave the table out."""
     if _is_excluded(table):
         return None
-    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    cols = _table_columns(conn, table)
     if not cols:
         return None  # the table is not in this database (yet)
     names = [f["name"] for f in schema["fields"]]
     missing = [n for n in names if n not in cols]
     if missing:
-        raise RuntimeError(f"datapackages/schemas/{table}.json names columns the table lacks: {missing}")
-    where = ""
+        raise RuntimeError(f"benchmark/datapackages/schemas/{table}.json names columns the table lacks: {missing}")
+    where = None
     if table in PUBLISHED_ONLY:
-        # Hook for the align issue: only rows a council has marked published may be packaged.
-        if "published" not in cols:
+        where = _published_only(conn, table, cols)
+        if where is None:
             return None
-        where = " WHERE published = 1"
+    elif table == "comparisons" and "provisional" in cols:
+        where = _provisional_filter(conn)
+    elif table == "neighbours":
+        where = NEIGHBOURS_IN_AREAS
     order = ", ".join(schema.get("primaryKey") or names[:1])
-    return f"SELECT {', '.join(names)} FROM {table}{where} ORDER BY {order}"
+    return f"SELECT {', '.join(names)} FROM {table}{f' WHERE {where}' if where else ''} ORDER BY {order}"
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -110,16 +155,20 @@ def _cell(value, fld: dict) -> str:
     return str(value)
 
 
+#: Columns holding a DfE symbol, and the number column whose CSV cell carries it (a labelled missing value).
+SYMBOL_COLUMNS = {"symbol": "value", "published_symbol": "published"}
+
+
 def _rows(conn: sqlite3.Connection, sql: str, schema: dict) -> Iterable[list]:
     """Rows as they go into the package: symbols in the value cell, source files by name only."""
     names = [f["name"] for f in schema["fields"]]
-    symbol_into = "value" if "value" in names and "symbol" in names else None
-    vi, si = (names.index("value"), names.index("symbol")) if symbol_into else (None, None)
+    pairs = [(names.index(v), names.index(s)) for s, v in SYMBOL_COLUMNS.items() if s in names and v in names]
     fi = names.index("source_file") if "source_file" in names else None
     for row in conn.execute(sql):
         row = list(row)
-        if symbol_into and row[si] is not None:
-            row[vi] = row[si]
+        for vi, si in pairs:
+            if row[si] is not None:
+                row[vi] = row[si]
         if fi is not None and row[fi]:
             row[fi] = Path(str(row[fi]).replace("\\", "/")).name
         yield row
@@ -179,6 +228,11 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
     header(about, ["sheet", "column", "title", "unit", "description"])
     about.append([descriptor["title"], "", f"version {descriptor['version']}", "", descriptor["description"]])
     about.append(["licence", "", descriptor["licenses"][0]["title"], "", descriptor["licenses"][0]["path"]])
+    csv_only = [r["path"] for r in descriptor["resources"] if r.get("type") == "table" and r["name"] not in tables]
+    if csv_only:
+        about.append(["CSV only", "", "Not in this workbook", "",
+                      f"Too big for a comfortable sheet, so in the package as CSV only: {', '.join(csv_only)} "
+                      "(beside this workbook). Their columns are described below."])
     for res in descriptor["resources"]:
         if res.get("type") != "table":
             continue
@@ -228,7 +282,7 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     package already at ``OUT_DIR/datapackage`` is bumped (major when the published columns changed, minor
     when values were added or removed, patch when values were only revised, unchanged when nothing changed).
     The change log (``CHANGELOG.md``) compares with that previous package. ``created`` (ISO 8601) defaults
-    to now; ``schema_dir`` to ``datapackages/schemas``.
+    to now; ``schema_dir`` to ``benchmark/datapackages/schemas``.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
     store.connect(db_path).close()  # a clear error when there is no database
@@ -286,8 +340,9 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
         (tmp / CHANGELOG).write_text(changelog(change, descriptor["version"], created, previous), encoding="utf-8")
         descriptor["resources"] += [
             {"name": "workbook", "type": "file", "title": "Excel workbook",
-             "description": "Every table but observation_revisions as a sheet, with an About sheet describing "
-                            "each column. Frozen headers, no macros.",
+             "description": "Every table as a sheet, with an About sheet describing each column, except "
+                            + (", ".join(sorted(r["name"] for r in resources if r["name"] not in tables))
+                               or "none") + " (CSV only). Frozen headers, no macros.",
              "path": WORKBOOK, "format": "xlsx",
              "mediatype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              **_file_meta(tmp / WORKBOOK)},
@@ -360,6 +415,24 @@ class Problem:
 #: Validators for a council's local return file, by file suffix. The align issue registers its reader here
 #: (e.g. ``LOCAL_RETURN_VALIDATORS[".csv"] = local.validate_return``); each returns a list of Problem.
 LOCAL_RETURN_VALIDATORS: dict[str, Callable[[Path], list[Problem]]] = {}
+
+
+def validate_local_return(path: Path) -> list[Problem]:
+    """Every problem ``benchmark.local.align`` finds in a council's return (aggregate return, HR extract or
+    census XML); none when the file aligns to DfE's definitions."""
+    from .local import align
+    from .problems import InputError
+
+    try:
+        align(path)
+    except InputError as exc:
+        return [Problem(Path(p.file).name, p.row, p.column, "local-return",
+                        p.message + (f" (value {p.value!r})" if p.value is not None else ""))
+                for p in exc.problems]
+    return []
+
+
+LOCAL_RETURN_VALIDATORS.update({suffix: validate_local_return for suffix in (".csv", ".xlsx", ".xml")})
 
 
 def _locate(path: Path) -> Path:
@@ -459,20 +532,25 @@ def _custom(descriptor_path: Path, found: list[Problem]) -> list[Problem]:
             continue
         df, schema = got
         name = res["name"]
-        out += _duplicate_keys(name, df, schema.get("primaryKey") or [], reported_keys)
+        blank_ok = {f["name"] for f in schema.get("fields", [])
+                    if isinstance(f.get("missingValues"), list) and "" not in f["missingValues"]}
+        out += _duplicate_keys(name, df, schema.get("primaryKey") or [], reported_keys, blank_ok)
         out += _years(name, df, release_year, last_year)
         if {"measure_id", "value", "symbol"} <= set(df.columns):
             out += _symbols(name, df)
             out += _rate_ranges(name, df)
-            out += _rate_components(name, df, descriptor_path)
+            if "release_id" in df.columns:  # DfE's published tables; comparisons repeat observations' values
+                out += _rate_components(name, df, descriptor_path)
     return out
 
 
-def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set) -> list[Problem]:
+def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set,
+                    blank_ok: set[str] = frozenset()) -> list[Problem]:
     """Duplicate primary keys, blank cells compared as equal, and blank key cells.
 
     Frictionless 5.16 let NULLs in composite keys through (frictionless-py #1623); this check does not rely
-    on it, and stays quiet where Frictionless has already reported the same row.
+    on it, and stays quiet where Frictionless has already reported the same row. A key field in ``blank_ok``
+    declares that a blank cell is a value, not missing (``local_observations.team``: the whole council).
     """
     if isinstance(key, str):
         key = [key]
@@ -487,6 +565,8 @@ def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set) 
         vals = ", ".join(f"{k}={df.at[i, k]!r}" for k in key)
         out.append(Problem(name, i + 2, ",".join(key), "duplicate-key", f"the key ({vals}) appears more than once"))
     for k in key:
+        if k in blank_ok:
+            continue
         for i in df.index[df[k] == ""]:
             if (name, i + 2, k) not in reported:  # Frictionless names blanks in required fields itself
                 out.append(Problem(name, i + 2, k, "blank-key", "a primary-key cell is blank"))
@@ -495,11 +575,18 @@ def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set) 
 
 def _years(name: str, df: pd.DataFrame, release_year: dict, last_year: int) -> list[Problem]:
     out = []
+    # A council's own figures may be for a year DfE has not published yet (an in-year return).
+    if name in PUBLISHED_ONLY:
+        local = pd.Series(True, index=df.index)
+    elif "provisional" in df.columns:
+        local = df["provisional"] == "1"
+    else:
+        local = pd.Series(False, index=df.index)
     for col in ("time_period", "first_year", "last_year", "data_year"):
         if col not in df.columns:
             continue
         years = pd.to_numeric(df[col], errors="coerce")
-        bad = years.notna() & ((years < FIRST_YEAR) | (years > last_year))
+        bad = years.notna() & ((years < FIRST_YEAR) | ((years > last_year) & ~local))
         for i in df.index[bad]:
             out.append(Problem(name, i + 2, col, "year-range",
                                f"year {df.at[i, col]} is outside {FIRST_YEAR}-{last_year}, the years the releases cover"))

@@ -195,11 +195,54 @@ def test_a_broken_descriptor(clean, tmp_path):
     assert problems and not package.is_valid(problems)
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
 def test_local_return_hook_without_a_reader(tmp_path):
-    f = tmp_path / "return.csv"
+    f = tmp_path / "return.txt"
     f.write_text("a,b\n1,2\n")
     problems = package.validate(f)
     assert [p.type for p in problems] == ["local-return-unsupported"]
+
+
+def test_the_aligned_return_validator_is_registered():
+    for suffix in (".csv", ".xlsx", ".xml"):
+        assert package.LOCAL_RETURN_VALIDATORS[suffix] is package.validate_local_return
+
+
+def test_a_local_return_that_aligns_is_valid():
+    assert package.validate(EXAMPLES / "darlington.csv") == []
+    res = CliRunner().invoke(cli, ["validate", str(EXAMPLES / "darlington.csv")])
+    assert res.exit_code == 0, res.output
+    assert "valid: 0 errors" in res.output
+
+
+def test_a_local_return_with_problems_lists_every_one_and_exits_1(tmp_path):
+    lines = (EXAMPLES / "darlington.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].split(",")
+    col = header.index("inpost_fte")
+    bad = []
+    for i, line in enumerate(lines[3:5], 4):  # the Team A and Team B rows (spreadsheet rows 4 and 5)
+        cells = line.split(",")
+        cells[col] = "lots" if i == 4 else "-3"
+        bad.append(",".join(cells))
+    f = tmp_path / "darlington_bad.csv"
+    f.write_text("".join(lines[:3] + bad + lines[5:]), encoding="utf-8")
+    problems = package.validate(f)
+    assert {(p.resource, p.row, p.field) for p in problems} >= {("darlington_bad.csv", 4, "inpost_fte"),
+                                                                 ("darlington_bad.csv", 5, "inpost_fte")}
+    assert all(p.type == "local-return" and p.severity == "error" for p in problems)
+    res = CliRunner().invoke(cli, ["validate", str(f)])
+    assert res.exit_code == 1
+    assert "row 4, field 'inpost_fte'" in res.output and "row 5, field 'inpost_fte'" in res.output
+    assert "'lots'" in res.output and "INVALID" in res.output
+
+
+def test_a_file_that_is_no_local_return(tmp_path):
+    f = tmp_path / "return.csv"
+    f.write_text("a,b\n1,2\n")
+    problems = package.validate(f)
+    assert [p.type for p in problems] == ["local-return"] and "cannot tell what this file is" in problems[0].message
 
 
 # ------------------------------------------------------------------ the rounding allowance
