@@ -24,12 +24,15 @@ class BuildReport:
     areas: int
     skipped: list[str] = field(default_factory=list)
     local_returns: list[str] = field(default_factory=list)
+    package: Path | None = None
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
                for r in self.files]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
+        if self.package:
+            out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
         out.append(f"wrote {self.database}: {self.observations:,} observations, {self.revisions:,} release values, "
                    f"{self.areas} areas")
         return out
@@ -97,7 +100,10 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 raise RuntimeError(f"foreign key check failed: {problems[:5]}")
         finally:
             conn.close()
-    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids)
+    from .package import write_package
+
+    pkg = write_package(db_path, out)
+    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids, pkg)
 
 
 def _write(conn, results, revisions, latest, areas, area_codes, changes, progress) -> None:

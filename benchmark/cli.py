@@ -5,13 +5,18 @@ Each command parses its options, calls one library function and prints.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
 from . import __version__
+
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 class CLIError(click.ClickException):
@@ -62,11 +67,12 @@ def _fail(exc: Exception) -> None:
                    "as provisional figures. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
-    """Build OUT/csww.db from DfE children's social work workforce files.
+    """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
     data), keeps DfE's symbols apart from zero, takes each value from the newest release that has it
-    and keeps every release's value in observation_revisions.
+    and keeps every release's value in observation_revisions. Then writes the Frictionless data
+    package beside the database (see 'csww package').
 
     \b
     Examples:
@@ -327,3 +333,138 @@ def align(file, la, fmt, out):
         click.echo(f"{len(figures)} figures written to {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command("package")
+@click.option("--db", "db_path", default=str(Path("build") / "csww.db"), show_default=True,
+              type=click.Path(dir_okay=False), help="The database 'csww build' wrote.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Output folder; the package is OUT/datapackage/. Default: the database's folder.")
+@click.option("--version", "version", default=None, metavar="X.Y.Z",
+              help="Semantic version of the package. Default: 1.0.0, or the previous package's version bumped "
+                   "(minor for added or removed values, patch for revisions only).")
+def package_cmd(db_path, out, version):
+    """Write the Frictionless data package OUT/datapackage/ from a built database.
+
+    The package holds datapackage.json (version, licence, sources, every resource's bytes and
+    SHA-256), one CSV per table, csww.xlsx for Excel users and CHANGELOG.md comparing it with the
+    package it replaces. It is written to a temporary folder and moved into place when complete.
+
+    \b
+    Example:
+        csww package --db build/csww.db --out build --version 1.2.0
+        frictionless validate build/datapackage/datapackage.json
+    """
+    from . import package
+
+    if version is not None and not _SEMVER.match(version):
+        raise CLIError(f"--version {version!r} is not a semantic version X.Y.Z")
+    try:
+        path = package.write_package(db_path, out or Path(db_path).parent, version=version)
+    except _expected_errors() as exc:
+        _fail(exc)
+    desc = json.loads((path / "datapackage.json").read_text(encoding="utf-8"))
+    tables = [r["name"] for r in desc["resources"] if r.get("type") == "table"]
+    click.echo(f"wrote {path}: version {desc['version']}, {len(tables)} tables ({', '.join(tables)})")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@click.option("--warnings", is_flag=True,
+              help="List warnings too (differences DfE explains, e.g. regional rates; never invalid).")
+def validate(path, as_json, warnings):
+    """Validate a built data package (or a council's local return) and list every problem.
+
+    PATH is a package folder, its datapackage.json, or a build folder holding datapackage/.
+    Frictionless checks types, constraints, DfE symbols, keys, foreign keys, sizes and SHA-256;
+    then csww checks rates (0-100, and within rounding of their components at LA level), duplicate
+    keys with blank cells, years and symbols. PATH may also be a council's own return (CSV, XLSX or
+    census XML): every problem aligning it to DfE's definitions is listed. Exit status 0 only when
+    there are no errors.
+
+    \b
+    Example:
+        csww validate build/datapackage
+        csww validate build/datapackage/datapackage.json --json > report.json
+        csww validate examples/darlington.csv
+    """
+    from . import package
+
+    try:
+        problems = package.validate(path)
+    except _expected_errors() as exc:
+        _fail(exc)
+    valid = package.is_valid(problems)
+    shown = problems if warnings else [p for p in problems if p.severity == "error"]
+    errors = sum(p.severity == "error" for p in problems)
+    if as_json:
+        click.echo(json.dumps({"path": str(path), "valid": valid, "errors": errors,
+                               "warnings": len(problems) - errors, "problems": [p.to_dict() for p in shown]},
+                              indent=2))
+    else:
+        for p in shown:
+            click.echo(str(p))
+        click.echo(f"{path}: {'valid' if valid else 'INVALID'}: {errors} error{'s' * (errors != 1)}, "
+                   f"{len(problems) - errors} warning{'s' * (len(problems) - errors != 1)}"
+                   + ("" if warnings or errors == len(problems) else " (--warnings lists them)"))
+    if not valid:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True))
+@click.argument("new", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print every change as JSON.")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="Also write the change log (Markdown) to this file.")
+def diff(old, new, as_json, out_file):
+    """Compare two builds: values added, removed and revised.
+
+    OLD and NEW are each a build folder, a csww.db or a data package. The comparison is of the
+    observations (the newest release's value for each year, area and measure); a symbol replacing
+    a number, or one symbol another, counts as a revision.
+
+    \b
+    Example:
+        csww diff build-2024 build-2025
+        csww diff build-2024/csww.db build/datapackage --out CHANGES.md
+    """
+    from . import package
+
+    try:
+        d = package.diff(old, new)
+    except _expected_errors() as exc:
+        _fail(exc)
+    text = package.changelog(d, "changes", datetime.now(timezone.utc).isoformat(), None,
+                             heading=f"Changes from {old} to {new}")
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(d.to_dict(), indent=2))
+    else:
+        click.echo(text)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a generated file is out of date.")
+def docs(check):
+    """Regenerate docs/tables.md and metadata.yml from the schemas in benchmark/datapackages/.
+
+    \b
+    Example:
+        csww docs
+        csww docs --check       # in CI
+    """
+    from . import docs as docs_mod
+
+    if check:
+        bad = docs_mod.stale()
+        for p in bad:
+            click.echo(f"{p} is out of date; run 'csww docs'", err=True)
+        if bad:
+            raise SystemExit(1)
+        click.echo("generated docs are up to date")
+        return
+    changed = docs_mod.write()
+    click.echo("\n".join(f"wrote {p}" for p in changed) or "generated docs were already up to date")

@@ -84,7 +84,7 @@ def test_failed_build_keeps_the_previous_database(tmp_path):
     result = CliRunner().invoke(cli, ["build", "--from", str(bad), "--out", str(out)])
     assert result.exit_code == 1 and "75.3.1" in result.output
     assert (out / "csww.db").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["csww.db"]  # no temporary files left behind
+    assert sorted(p.name for p in out.iterdir()) == ["csww.db", "datapackage"]  # no temporary files left behind
 
 
 def test_cli_issue_command_on_real_files(shared, tmp_path):

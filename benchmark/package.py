@@ -1,0 +1,812 @@
+"""The Frictionless data package: write it from ``csww.db``, validate it, and compare two builds.
+
+The Table Schemas in ``benchmark/datapackages/schemas/<table>.json`` are the source of truth for every published
+table: a table is packaged when its schema exists and the table exists in the database. The package is
+``OUT/datapackage/``: ``datapackage.json``, one CSV per table, ``csww.xlsx`` for Excel users and
+``CHANGELOG.md`` (what changed since the package that was there before).
+
+DfE's symbols travel in the CSV ``value`` cell, declared as labelled missing values (Data Package v2), and
+again in the ``symbol`` column, because a missing value loads as NULL and its reason would be lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import math
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from . import __version__, measures, store
+
+ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
+#: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
+DATAPACKAGES = Path(__file__).resolve().parent / "datapackages"
+SCHEMAS = DATAPACKAGES / "schemas"
+BASE = DATAPACKAGES / "datapackage.base.json"
+PACKAGE_DIR = "datapackage"
+WORKBOOK = "csww.xlsx"
+CHANGELOG = "CHANGELOG.md"
+DEFAULT_VERSION = "1.0.0"
+
+#: Resource order in the package (tables with a schema but not listed here follow, alphabetically).
+ORDER = ["observations", "observation_revisions", "measures", "areas", "area_codes", "area_changes", "releases",
+         "source_files", "build_info"]
+#: Council data: packaged only when the table has a ``published`` column, and then only rows with published = 1.
+#: The align issue owns these tables; until a council marks a return published, none of it leaves the database.
+PUBLISHED_ONLY = {"local_returns", "local_observations"}
+#: Tables too big for a comfortable Excel sheet (and slow to write: comparisons alone, 36,000 rows by 36
+#: columns, took openpyxl about 20 s); they are in the package as CSV only, and the About sheet says so.
+NOT_IN_WORKBOOK = {"observation_revisions", "comparisons"}
+#: First reporting year in any DfE file we read.
+FIRST_YEAR = 2015
+#: Rates whose published value must reproduce from its published components at LA level (reference 6.5).
+#: With the rounding of the components allowed for, every LA row of the 2017+ EES files reproduces,
+#: the agency-cover rates and Isles of Scilly's 2023 caseload included.
+RATE_CHECKS = {
+    "turnover_rate_fte": "error", "turnover_rate_headcount": "error",
+    "agency_rate_fte": "error", "agency_rate_headcount": "error",
+    "vacancy_rate_fte": "error", "caseload_fte": "error", "absence_rate_fte": "error",
+    "agency_cover_rate_fte": "error", "vacancy_agency_cover_rate_fte": "error",
+}
+
+
+# ---------------------------------------------------------------------------------------------- schemas
+def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
+    """Every Table Schema in ``benchmark/datapackages/schemas`` (or ``schema_dir``), in package order."""
+    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(schema_dir or SCHEMAS).glob("*.json")}
+    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
+    return {n: found[n] for n in names}
+
+
+def rate_maximum(measure_id: str) -> float | None:
+    """Largest value a measure may take: 100 for every percentage (the real data never exceed it), else None."""
+    m = measures.catalogue().get(measure_id)
+    return 100.0 if m is not None and m.unit == "percent" else None
+
+
+def _is_excluded(table: str) -> bool:
+    """Worker-level data never leaves the database, whatever schema someone writes for it."""
+    return "worker" in table.lower()
+
+
+def _table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _published_only(conn: sqlite3.Connection, table: str, cols: list[str]) -> str | None:
+    """The WHERE clause keeping only a council's published rows of ``table``, or None to leave it out.
+
+    A table with its own ``published`` column keeps the rows marked 1 (``local_returns``); a table without
+    one keeps the rows whose return (``return_id`` joining ``local_returns``) is marked 1
+    (``local_observations``). Anything else is council data we cannot tell is published: left out.
+    """
+    if "published" in cols:
+        return "published = 1"
+    if "return_id" in cols and "published" in _table_columns(conn, "local_returns"):
+        return "return_id IN (SELECT return_id FROM local_returns WHERE published = 1)"
+    return None
+
+
+def _provisional_filter(conn: sqlite3.Connection) -> str:
+    """Comparisons: DfE's published rows, and a provisional row only when it can only have come from published
+    local returns, i.e. every local return for that council and year is marked published.
+
+    A provisional comparison is made from ``local_observations`` by council (area_code) and reporting year
+    (time_period), without a return id, so a single unpublished return of the same council and year keeps
+    the row out. Without ``local_returns`` (no return was ever loaded) no provisional row is packaged.
+    """
+    if not {"area_code", "time_period", "published"} <= set(_table_columns(conn, "local_returns")):
+        return "provisional = 0"
+    return ("provisional = 0 OR (EXISTS (SELECT 1 FROM local_returns r WHERE r.area_code = comparisons.area_code "
+            "AND r.time_period = comparisons.time_period) AND NOT EXISTS (SELECT 1 FROM local_returns r "
+            "WHERE r.area_code = comparisons.area_code AND r.time_period = comparisons.time_period "
+            "AND r.published <> 1))")
+
+
+#: Neighbour lists name every council DfE lists; the package keeps the entries whose council and neighbour
+#: are both areas of this build, so that the foreign keys to ``areas`` hold for builds of a few files.
+NEIGHBOURS_IN_AREAS = ("area_code IN (SELECT area_code FROM areas) "
+                       "AND neighbour_code IN (SELECT area_code FROM areas)")
+
+
+def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
+    """The SELECT giving the rows of ``table`` that may be published, or None to leave the table out."""
+    if _is_excluded(table):
+        return None
+    cols = _table_columns(conn, table)
+    if not cols:
+        return None  # the table is not in this database (yet)
+    names = [f["name"] for f in schema["fields"]]
+    missing = [n for n in names if n not in cols]
+    if missing:
+        raise RuntimeError(f"benchmark/datapackages/schemas/{table}.json names columns the table lacks: {missing}")
+    where = None
+    if table in PUBLISHED_ONLY:
+        where = _published_only(conn, table, cols)
+        if where is None:
+            return None
+    elif table == "comparisons" and "provisional" in cols:
+        where = _provisional_filter(conn)
+    elif table == "neighbours":
+        where = NEIGHBOURS_IN_AREAS
+    order = ", ".join(schema.get("primaryKey") or names[:1])
+    return f"SELECT {', '.join(names)} FROM {table}{f' WHERE {where}' if where else ''} ORDER BY {order}"
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def _cell(value, fld: dict) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if fld["type"] == "integer" or value.is_integer():
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+#: Columns holding a DfE symbol, and the number column whose CSV cell carries it (a labelled missing value).
+SYMBOL_COLUMNS = {"symbol": "value", "published_symbol": "published"}
+
+
+def _rows(conn: sqlite3.Connection, sql: str, schema: dict) -> Iterable[list]:
+    """Rows as they go into the package: symbols in the value cell, source files by name only."""
+    names = [f["name"] for f in schema["fields"]]
+    pairs = [(names.index(v), names.index(s)) for s, v in SYMBOL_COLUMNS.items() if s in names and v in names]
+    fi = names.index("source_file") if "source_file" in names else None
+    for row in conn.execute(sql):
+        row = list(row)
+        for vi, si in pairs:
+            if row[si] is not None:
+                row[vi] = row[si]
+        if fi is not None and row[fi]:
+            row[fi] = Path(str(row[fi]).replace("\\", "/")).name
+        yield row
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_meta(path: Path) -> dict:
+    return {"bytes": path.stat().st_size, "hash": f"sha256:{_sha256(path)}"}
+
+
+def _sources(conn: sqlite3.Connection, base: dict) -> list[dict]:
+    """The base descriptor's sources, then one per release with its EES (or GOV.UK) page and its files."""
+    from .ees import PAGE_URL
+
+    out = list(base.get("sources", []))
+    known = base.get("x-release-urls", {})
+    files = {}
+    for f in conn.execute("SELECT release_id, file_name, url, sha256 FROM source_files ORDER BY file_name"):
+        files.setdefault(f[0], []).append(
+            {k: v for k, v in {"name": Path(str(f[1])).name, "path": f[2], "sha256": f[3]}.items() if v})
+    for r in conn.execute("SELECT release_id, title, kind, release_version_id, published, url FROM releases "
+                          "ORDER BY data_year DESC, release_id"):
+        url = r[5] or known.get(r[0]) or (f"{PAGE_URL}/children-s-social-work-workforce/{r[0]}" if r[2] == "ees"
+                                          else None)
+        src = {"title": r[1], "path": url, "version": r[3], "x-release-id": r[0], "x-published": r[4],
+               "x-files": files.get(r[0])}
+        out.append({k: v for k, v in src.items() if v})
+    return out
+
+
+def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[str], list[list]]]) -> None:
+    """An .xlsx for Excel users: an About sheet with every column's description, then one sheet per table."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(ws, names):
+        cells = []
+        for n in names:
+            c = WriteOnlyCell(ws, value=n)
+            c.font = bold
+            cells.append(c)
+        ws.append(cells)
+
+    about = wb.create_sheet("About")
+    about.freeze_panes = "A2"
+    header(about, ["sheet", "column", "title", "unit", "description"])
+    about.append([descriptor["title"], "", f"version {descriptor['version']}", "", descriptor["description"]])
+    about.append(["licence", "", descriptor["licenses"][0]["title"], "", descriptor["licenses"][0]["path"]])
+    csv_only = [r["path"] for r in descriptor["resources"] if r.get("type") == "table" and r["name"] not in tables]
+    if csv_only:
+        about.append(["CSV only", "", "Not in this workbook", "",
+                      f"Too big for a comfortable sheet, so in the package as CSV only: {', '.join(csv_only)} "
+                      "(beside this workbook). Their columns are described below."])
+    for res in descriptor["resources"]:
+        if res.get("type") != "table":
+            continue
+        where = res["name"] if res["name"] in tables else f"{res['path']} (CSV only)"
+        about.append([where, "", res.get("title"), "", res.get("description")])
+        for f in res["schema"]["fields"]:
+            about.append([where, f["name"], f.get("title"), f.get("unit"), f.get("description")])
+    for name, (names, rows) in tables.items():
+        ws = wb.create_sheet(name[:31])
+        ws.freeze_panes = "A2"
+        header(ws, names)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+
+
+def _xlsx_value(cell: str, fld: dict):
+    if cell == "" or fld["type"] not in ("integer", "number"):
+        return cell if cell != "" else None
+    try:
+        return int(cell) if fld["type"] == "integer" else float(cell)
+    except ValueError:
+        return cell  # a DfE symbol stays text
+
+
+def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> str:
+    """Semantic version after ``previous``: major when a published table or column went or changed, minor
+    when tables or values were added or values removed, patch when values were only revised."""
+    try:
+        major, minor, patch = (int(x) for x in previous.split("."))
+    except ValueError:
+        return DEFAULT_VERSION
+    if any(after.get(name) != cols for name, cols in before.items()):
+        return f"{major + 1}.0.0"
+    if set(after) - set(before) or (change is not None and (len(change.added) or len(change.removed))):
+        return f"{major}.{minor + 1}.0"
+    if change is None or not change.has_changes:
+        return previous
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def write_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
+                  created: str | None = None, schema_dir: str | Path | None = None) -> Path:
+    """Write ``OUT_DIR/datapackage/`` from ``db_path`` atomically and return its path.
+
+    ``version`` is the package's semantic version. Without it: 1.0.0 for a first package; otherwise the
+    package already at ``OUT_DIR/datapackage`` is bumped (major when the published columns changed, minor
+    when values were added or removed, patch when values were only revised, unchanged when nothing changed).
+    The change log (``CHANGELOG.md``) compares with that previous package. ``created`` (ISO 8601) defaults
+    to now; ``schema_dir`` to ``benchmark/datapackages/schemas``.
+    """
+    db_path, out_dir = Path(db_path), Path(out_dir)
+    store.connect(db_path).close()  # a clear error when there is no database
+    final = out_dir / PACKAGE_DIR
+    created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    previous = _previous(final)
+    change = None
+    if previous:
+        try:
+            change = diff(final, db_path)
+        except (OSError, KeyError, ValueError):
+            change = None  # an old package we cannot read values from: log it as a fresh start
+    base = json.loads(BASE.read_text(encoding="utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{PACKAGE_DIR}.", dir=out_dir))
+    tmp.chmod(0o755)
+    try:
+        conn = store.connect(db_path)
+        try:
+            resources, tables = [], {}
+            for name, schema in schemas(schema_dir).items():
+                sql = _select(conn, name, schema)
+                if sql is None:
+                    continue
+                fields = schema["fields"]
+                names = [f["name"] for f in fields]
+                path = tmp / f"{name}.csv"
+                keep = [] if name not in NOT_IN_WORKBOOK else None
+                with open(path, "w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh, lineterminator="\n")
+                    w.writerow(names)
+                    for row in _rows(conn, sql, schema):
+                        cells = [_cell(v, f) for v, f in zip(row, fields)]
+                        w.writerow(cells)
+                        if keep is not None:
+                            keep.append([_xlsx_value(c, f) for c, f in zip(cells, fields)])
+                if keep is not None:
+                    tables[name] = (names, keep)
+                res_schema = {k: v for k, v in schema.items() if k not in ("$schema", "title", "description")}
+                resources.append({"name": name, "type": "table", "title": schema.get("title", name),
+                                  "description": schema.get("description", ""), "path": path.name,
+                                  "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+                                  **_file_meta(path), "schema": res_schema})
+            descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
+            descriptor.update(version=version or (_bump(previous.get("version", ""), change, _columns(previous),
+                                                        _columns({"resources": resources}))
+                                                  if previous else DEFAULT_VERSION),
+                              created=created, sources=_sources(conn, base))
+            descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name}
+            descriptor["resources"] = resources
+        finally:
+            conn.close()
+
+        _write_workbook(tmp / WORKBOOK, descriptor, tables)
+        (tmp / CHANGELOG).write_text(changelog(change, descriptor["version"], created, previous), encoding="utf-8")
+        descriptor["resources"] += [
+            {"name": "workbook", "type": "file", "title": "Excel workbook",
+             "description": "Every table as a sheet, with an About sheet describing each column, except "
+                            + (", ".join(sorted(r["name"] for r in resources if r["name"] not in tables))
+                               or "none") + " (CSV only). Frozen headers, no macros.",
+             "path": WORKBOOK, "format": "xlsx",
+             "mediatype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             **_file_meta(tmp / WORKBOOK)},
+            {"name": "changelog", "type": "file", "title": "Change log",
+             "description": "Values added, removed and revised since the previous package.",
+             "path": CHANGELOG, "format": "md", "mediatype": "text/markdown", "encoding": "utf-8",
+             **_file_meta(tmp / CHANGELOG)}]
+        (tmp / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+        _swap(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _previous(final: Path) -> dict | None:
+    try:
+        return json.loads((final / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _columns(descriptor: dict) -> dict:
+    return {r["name"]: [f["name"] for f in r["schema"]["fields"]]
+            for r in descriptor.get("resources", []) if r.get("type") == "table"}
+
+
+def _swap(tmp: Path, final: Path) -> None:
+    """Put the finished folder in place: the old package stays whole until the new one is complete."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old.{os.getpid()}")
+        os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------- validate
+@dataclass
+class Problem:
+    """One thing wrong with a package, located by resource, row (header = 1) and field."""
+
+    resource: str | None
+    row: int | None
+    field: str | None
+    type: str
+    message: str
+    severity: str = "error"  # or "warning": reported, but the package is still valid
+
+    def __str__(self) -> str:
+        where = [self.resource or "package"]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        tag = "warning" if self.severity == "warning" else "error"
+        return f"{', '.join(where)}: {self.type} ({tag}): {self.message}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Validators for a council's local return file, by file suffix. The align issue registers its reader here
+#: (e.g. ``LOCAL_RETURN_VALIDATORS[".csv"] = local.validate_return``); each returns a list of Problem.
+LOCAL_RETURN_VALIDATORS: dict[str, Callable[[Path], list[Problem]]] = {}
+
+
+def validate_local_return(path: Path) -> list[Problem]:
+    """Every problem ``benchmark.local.align`` finds in a council's return (aggregate return, HR extract or
+    census XML); none when the file aligns to DfE's definitions."""
+    from .local import align
+    from .problems import InputError
+
+    try:
+        align(path)
+    except InputError as exc:
+        return [Problem(Path(p.file).name, p.row, p.column, "local-return",
+                        p.message + (f" (value {p.value!r})" if p.value is not None else ""))
+                for p in exc.problems]
+    return []
+
+
+LOCAL_RETURN_VALIDATORS.update({suffix: validate_local_return for suffix in (".csv", ".xlsx", ".xml")})
+
+
+def _locate(path: Path) -> Path:
+    """datapackage.json for a package folder, a build folder holding one, or the descriptor itself."""
+    for cand in (path, path / "datapackage.json", path / PACKAGE_DIR / "datapackage.json"):
+        if cand.is_file() and cand.name.endswith(".json"):
+            return cand
+    raise FileNotFoundError(f"{path}: no datapackage.json here; run 'csww package' first")
+
+
+def validate(path: str | Path, checks: bool = True) -> list[Problem]:
+    """Validate a built package (or a local return file) and return every problem found.
+
+    Runs Frictionless on the whole package (schema types and constraints, labelled missing values,
+    primary and foreign keys, byte counts and SHA-256), then our own checks: rate ranges per measure,
+    published rates against their components, duplicate keys even with blank cells, years in range, and
+    symbols agreeing between the value and symbol columns. Problems with severity "warning" do not make
+    the package invalid.
+    """
+    path = Path(path)
+    if path.is_file() and not path.name.endswith(".json"):
+        hook = LOCAL_RETURN_VALIDATORS.get(path.suffix.lower())
+        if hook is None:
+            return [Problem(path.name, None, None, "local-return-unsupported",
+                            "validating a council's local return needs its reader (the align issue); "
+                            "no validator is registered for " + (path.suffix or "this file type"))]
+        return hook(path)
+    descriptor_path = _locate(path)
+    problems = _frictionless(descriptor_path)
+    if checks:
+        problems += _custom(descriptor_path, problems)
+    return problems
+
+
+def is_valid(problems: list[Problem]) -> bool:
+    return not any(p.severity == "error" for p in problems)
+
+
+def _frictionless(descriptor_path: Path) -> list[Problem]:
+    import frictionless
+
+    try:
+        package = frictionless.Package(str(descriptor_path))
+        report = package.validate()
+    except frictionless.FrictionlessException as exc:
+        return [Problem(None, None, None, exc.error.type, exc.error.message)]
+    out = [Problem(None, None, None, e.type, e.message) for e in report.errors]
+    raw = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    symbol_fields = {(r.get("name"), f.get("name")): [m["value"] if isinstance(m, dict) else m
+                                                      for m in f["missingValues"]]
+                     for r in raw.get("resources", []) for f in (r.get("schema") or {}).get("fields", [])
+                     if isinstance(f, dict) and f.get("missingValues")}
+    for task in report.tasks:
+        for e in task.errors:
+            fname = getattr(e, "field_name", None) or None
+            kind, message = e.type, e.message
+            symbols = symbol_fields.get((task.name, fname))
+            if kind == "type-error" and symbols is not None:
+                kind = "unknown-symbol"
+                message = (f"{getattr(e, 'cell', '')!r} in row {e.row_number} is neither a number nor one of DfE's "
+                           f"symbols ({', '.join(symbols)})")
+            out.append(Problem(task.name, getattr(e, "row_number", None), fname, kind, message))
+    return out
+
+
+def _read(descriptor_path: Path, name: str) -> tuple[pd.DataFrame, dict] | None:
+    desc = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    for r in desc.get("resources", []):
+        if r.get("name") == name and r.get("type", "table") == "table":
+            try:
+                df = pd.read_csv(descriptor_path.parent / r["path"], dtype=str, keep_default_na=False)
+            except (OSError, ValueError):
+                return None
+            return df, r.get("schema", {})
+    return None
+
+
+def _custom(descriptor_path: Path, found: list[Problem]) -> list[Problem]:
+    try:
+        desc = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return []  # Frictionless has reported the broken descriptor
+    out: list[Problem] = []
+    reported_keys = {(p.resource, p.row) for p in found if p.type == "primary-key"}
+    reported_keys |= {(p.resource, p.row, p.field) for p in found if p.type == "constraint-error"}
+    releases = _read(descriptor_path, "releases")
+    release_year = {}
+    if releases is not None:
+        release_year = {r: int(y) for r, y in zip(releases[0]["release_id"], releases[0]["data_year"])
+                        if y.isdigit()}
+    last_year = max(release_year.values(), default=datetime.now().year)
+    for res in desc.get("resources", []):
+        if res.get("type", "table") != "table":
+            continue
+        got = _read(descriptor_path, res["name"])
+        if got is None:
+            continue
+        df, schema = got
+        name = res["name"]
+        blank_ok = {f["name"] for f in schema.get("fields", [])
+                    if isinstance(f.get("missingValues"), list) and "" not in f["missingValues"]}
+        out += _duplicate_keys(name, df, schema.get("primaryKey") or [], reported_keys, blank_ok)
+        out += _years(name, df, release_year, last_year)
+        if {"measure_id", "value", "symbol"} <= set(df.columns):
+            out += _symbols(name, df)
+            out += _rate_ranges(name, df)
+            if "release_id" in df.columns:  # DfE's published tables; comparisons repeat observations' values
+                out += _rate_components(name, df, descriptor_path)
+    return out
+
+
+def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set,
+                    blank_ok: set[str] = frozenset()) -> list[Problem]:
+    """Duplicate primary keys, blank cells compared as equal, and blank key cells.
+
+    Frictionless 5.16 let NULLs in composite keys through (frictionless-py #1623); this check does not rely
+    on it, and stays quiet where Frictionless has already reported the same row. A key field in ``blank_ok``
+    declares that a blank cell is a value, not missing (``local_observations.team``: the whole council).
+    """
+    if isinstance(key, str):
+        key = [key]
+    key = [k for k in key if k in df.columns]
+    if not key:
+        return []
+    out = []
+    dup = df.duplicated(key, keep="first")
+    for i in df.index[dup]:
+        if (name, i + 2) in reported:
+            continue
+        vals = ", ".join(f"{k}={df.at[i, k]!r}" for k in key)
+        out.append(Problem(name, i + 2, ",".join(key), "duplicate-key", f"the key ({vals}) appears more than once"))
+    for k in key:
+        if k in blank_ok:
+            continue
+        for i in df.index[df[k] == ""]:
+            if (name, i + 2, k) not in reported:  # Frictionless names blanks in required fields itself
+                out.append(Problem(name, i + 2, k, "blank-key", "a primary-key cell is blank"))
+    return out
+
+
+def _years(name: str, df: pd.DataFrame, release_year: dict, last_year: int) -> list[Problem]:
+    out = []
+    # A council's own figures may be for a year DfE has not published yet (an in-year return).
+    if name in PUBLISHED_ONLY:
+        local = pd.Series(True, index=df.index)
+    elif "provisional" in df.columns:
+        local = df["provisional"] == "1"
+    else:
+        local = pd.Series(False, index=df.index)
+    for col in ("time_period", "first_year", "last_year", "data_year"):
+        if col not in df.columns:
+            continue
+        years = pd.to_numeric(df[col], errors="coerce")
+        bad = years.notna() & ((years < FIRST_YEAR) | ((years > last_year) & ~local))
+        for i in df.index[bad]:
+            out.append(Problem(name, i + 2, col, "year-range",
+                               f"year {df.at[i, col]} is outside {FIRST_YEAR}-{last_year}, the years the releases cover"))
+        if col == "time_period" and "release_id" in df.columns and release_year:
+            ry = df["release_id"].map(release_year)
+            late = years.notna() & ry.notna() & (years > ry)
+            for i in df.index[late]:
+                out.append(Problem(name, i + 2, col, "year-range",
+                                   f"year {df.at[i, col]} is later than release {df.at[i, 'release_id']} covers "
+                                   f"({int(ry[i])})"))
+    if {"first_year", "last_year"} <= set(df.columns):
+        a, b = pd.to_numeric(df["first_year"], errors="coerce"), pd.to_numeric(df["last_year"], errors="coerce")
+        for i in df.index[a.notna() & b.notna() & (a > b)]:
+            out.append(Problem(name, i + 2, "first_year", "year-range",
+                               f"first_year {df.at[i, 'first_year']} is after last_year {df.at[i, 'last_year']}"))
+    return out
+
+
+def _numeric(df: pd.DataFrame) -> pd.Series:
+    return pd.to_numeric(df["value"], errors="coerce")
+
+
+def _symbols(name: str, df: pd.DataFrame) -> list[Problem]:
+    """The value cell holds the symbol exactly when the symbol column does."""
+    num = _numeric(df)
+    text = df["value"].where(num.isna(), "")
+    bad = (text != df["symbol"]) & (text != "")  | ((text == "") & (df["symbol"] != ""))
+    out = []
+    for i in df.index[bad]:
+        out.append(Problem(name, i + 2, "symbol", "symbol-mismatch",
+                           f"value cell {df.at[i, 'value']!r} and symbol {df.at[i, 'symbol']!r} disagree"))
+    return out
+
+
+def _rate_ranges(name: str, df: pd.DataFrame) -> list[Problem]:
+    num = _numeric(df)
+    out = []
+    for mid in df["measure_id"].unique():
+        top = rate_maximum(mid)
+        if top is None:
+            continue
+        sel = (df["measure_id"] == mid) & (num > top)
+        for i in df.index[sel]:
+            out.append(Problem(name, i + 2, "value", "rate-range",
+                               f"{mid} is {df.at[i, 'value']}, above {top:g} (a percentage)"))
+    return out
+
+
+def _decimals(df: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Decimal places each source file publishes each measure to, read from the cells themselves.
+
+    The 2015 SFR gives rates as whole numbers and the EES files to one decimal place, so the rounding a
+    check allows comes from the data rather than from the catalogue.
+    """
+    text = df["value"]
+    dec = text.str.extract(r"\.(\d+)$")[0].str.len().fillna(0).astype(int)
+    src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
+    return dec.groupby([src, df["measure_id"]]).max().to_dict()
+
+
+def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None = None) -> list[Problem]:
+    """Each published rate lies within rounding of the rate recomputed from its published components.
+
+    Components and the rate are rounded, so the check takes the widest rate the rounded components allow
+    (each component +/- half its last published digit) and widens it by half the rate's last digit. At LA
+    level a rate outside that band is an error; for England and the regions DfE computes rates over the LAs
+    with valid data (reference 6.5), so a difference there is a warning. So is one in the 2015-2016 SFR
+    files, whose rates used other working days and joint-return rows than the 2017+ EES definitions.
+    """
+    levels, kinds = {}, {}
+    releases = _read(descriptor_path, "releases") if descriptor_path else None
+    if releases is not None:
+        kinds = dict(zip(releases[0]["release_id"], releases[0]["kind"]))
+    areas = _read(descriptor_path, "areas") if descriptor_path else None
+    if areas is not None:
+        levels = dict(zip(areas[0]["area_code"], areas[0]["level"]))
+    keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
+    decimals = _decimals(df)
+    src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
+    half = pd.Series([0.5 * 10 ** -decimals.get(k, 1) for k in zip(src, df["measure_id"])], index=df.index)
+    d = df.assign(num=_numeric(df), row=df.index + 2, half=half,
+                  rel=df["release_id"] if "release_id" in df.columns else "")
+    d = d[d["num"].notna()].drop_duplicates([*keys, "measure_id"])  # duplicates are reported elsewhere
+    # One row per year and area (and release): each measure's value, row number, rounding and release.
+    wide = d.pivot(index=keys, columns="measure_id", values=["num", "row", "half", "rel"])
+    out = []
+    cat = measures.catalogue()
+    for rid, severity in RATE_CHECKS.items():
+        m = cat[rid]
+        parts = list(dict.fromkeys([m.numerator, *m.denominator_ids]))
+        if any(p not in wide["num"].columns for p in (rid, *parts)):
+            continue
+        sub = wide[wide["num"][[rid, *parts]].notna().all(axis=1)]
+        value = {p: sub["num"][p].to_numpy(float) for p in (rid, *parts)}
+        halves = {p: sub["half"][p].to_numpy(float) for p in (rid, *parts)}
+        rows, rels = sub["row"][rid].to_numpy(), sub["rel"][rid].to_numpy()
+        for i, idx in enumerate(sub.index):
+            year = int(idx[0])
+            comp = {p: value[p][i] for p in parts}
+            h = {p: halves[p][i] for p in parts}
+            lo = measures.rate(rid, {p: max(comp[p] - h[p] if p == m.numerator else comp[p] + h[p], 0.0)
+                                     for p in parts}, year)
+            hi = measures.rate(rid, {p: max(comp[p] + h[p] if p == m.numerator else comp[p] - h[p], 0.0)
+                                     for p in parts}, year)
+            lo = 0.0 if lo is None else lo
+            hi = math.inf if hi is None else hi
+            slack = halves[rid][i] + 1e-9
+            published = value[rid][i]
+            if lo - slack <= published <= hi + slack:
+                continue
+            point = measures.rate(rid, comp, year)
+            level = levels.get(idx[1], "Local authority")
+            ees = kinds.get(rels[i], "ees") == "ees"
+            sev = severity if level == "Local authority" and ees else "warning"
+            release_note = f" (release {idx[2]})" if len(idx) > 2 else ""
+            shown = "?" if point is None else f"{point:.2f}"
+            out.append(Problem(name, int(rows[i]), "value", "rate-components",
+                               f"{rid} for {idx[1]} {year}{release_note} is {published:g} but its components "
+                               f"({', '.join(f'{p}={comp[p]:g}' for p in parts)}) give {shown}", sev))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- diff
+KEY = ["time_period", "area_code", "measure_id"]
+
+
+@dataclass
+class Diff:
+    old: str
+    new: str
+    added: pd.DataFrame = field(default_factory=pd.DataFrame)
+    removed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    revised: pd.DataFrame = field(default_factory=pd.DataFrame)
+    common: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(len(self.added) or len(self.removed) or len(self.revised))
+
+    def summary(self) -> str:
+        return (f"{len(self.added):,} values added, {len(self.removed):,} removed, {len(self.revised):,} revised "
+                f"(of {self.common:,} in both)")
+
+    def to_dict(self) -> dict:
+        def recs(df):
+            return json.loads(df.to_json(orient="records")) if len(df) else []
+        return {"old": self.old, "new": self.new, "common": self.common, "added": recs(self.added),
+                "removed": recs(self.removed), "revised": recs(self.revised)}
+
+
+def load_values(path: str | Path) -> pd.DataFrame:
+    """The observations of a build: a csww.db, a build folder, a package folder or its datapackage.json."""
+    path = Path(path)
+    cols = KEY + ["value", "symbol", "release_id"]
+    db = path if path.is_file() and path.suffix == ".db" else path / "csww.db"
+    if db.is_file():
+        with contextlib.closing(store.connect(db)) as conn:
+            df = store.query(conn, f"SELECT {', '.join(cols)} FROM observations")
+        df["symbol"] = df["symbol"].fillna("")
+        return df
+    got = _read(_locate(path), "observations")
+    if got is None:
+        raise FileNotFoundError(f"{path}: the package has no observations resource")
+    df = got[0][cols].copy()
+    df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    df["time_period"] = df["time_period"].astype(int)
+    return df
+
+
+def diff(old: str | Path, new: str | Path) -> Diff:
+    """Values added, removed and revised between two builds (newest release's value per year, area, measure)."""
+    a, b = load_values(old), load_values(new)
+    m = a.merge(b, on=KEY, how="outer", suffixes=("_old", "_new"), indicator=True)
+    added = m[m["_merge"] == "right_only"]
+    removed = m[m["_merge"] == "left_only"]
+    both = m[m["_merge"] == "both"]
+    same_value = (both["value_old"] - both["value_new"]).abs().le(1e-9) | (both["value_old"].isna()
+                                                                         & both["value_new"].isna())
+    revised = both[~(same_value & (both["symbol_old"] == both["symbol_new"]))]
+
+    def pick(df, side):
+        cols = KEY + [f"value_{side}", f"symbol_{side}", f"release_id_{side}"]
+        return df[cols].rename(columns=lambda c: c.replace(f"_{side}", "")).sort_values(KEY).reset_index(drop=True)
+
+    rev = revised[KEY + ["value_old", "symbol_old", "release_id_old", "value_new", "symbol_new",
+                         "release_id_new"]].sort_values(KEY).reset_index(drop=True)
+    return Diff(str(old), str(new), pick(added, "new"), pick(removed, "old"), rev, len(both))
+
+
+def _show(value, symbol) -> str:
+    if isinstance(symbol, str) and symbol:
+        return symbol
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:,.1f}".rstrip("0").rstrip(".") if float(value) != int(value) else f"{int(value):,}"
+
+
+def changelog(change: Diff | None, version: str, created: str, previous: dict | None = None,
+              heading: str | None = None) -> str:
+    """The package's CHANGELOG.md: what changed since the previous package (or that this is the first)."""
+    lines = ["# Change log", "", f"## {heading or version} ({created[:10]})", ""]
+    if change is None:
+        lines += ["First package: no earlier package to compare with.", ""]
+        return "\n".join(lines)
+    was = f" {previous['version']}" if previous and previous.get("version") else ""
+    lines += [f"Compared with {'the previous package' + was if heading is None else 'the old build'}: "
+              f"{change.summary()}.", ""]
+    if not change.has_changes:
+        return "\n".join(lines)
+    if len(change.revised):
+        lines += ["### Revised values", "", "| year | area | measure | was | now | release |", "|---|---|---|---|---|---|"]
+        for r in change.revised.itertuples():
+            lines.append(f"| {r.time_period} | {r.area_code} | {r.measure_id} | {_show(r.value_old, r.symbol_old)} | "
+                         f"{_show(r.value_new, r.symbol_new)} | {r.release_id_old} → {r.release_id_new} |")
+        lines.append("")
+    for title, df in (("Added values", change.added), ("Removed values", change.removed)):
+        if not len(df):
+            continue
+        lines += [f"### {title}", "", "| year | measures | areas | values |", "|---|---|---|---|"]
+        for year, g in df.groupby("time_period"):
+            lines.append(f"| {year} | {g['measure_id'].nunique()} | {g['area_code'].nunique()} | {len(g):,} |")
+        lines.append("")
+    return "\n".join(lines)
