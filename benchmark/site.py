@@ -31,11 +31,10 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, measures, store
+from . import __version__, docs, measures, store
 from .local import store as local_store
 
-ROOT = Path(__file__).resolve().parent.parent
-PUBLISH = ROOT / "publish"
+PUBLISH = Path(__file__).resolve().parent / "publish"
 QUERIES = PUBLISH / "queries"
 
 OGL = "OGL-UK-3.0"
@@ -220,31 +219,6 @@ def _measure_columns() -> dict[str, str]:
     return out
 
 
-COMPARISON_COLUMNS = {
-    "time_period": "Reporting year ending 30 September (2025 = the year to 30 September 2025).",
-    "area_code": "DfE three-digit council code ('314 / 318' for a joint return); joins areas.area_code.",
-    "area_name": "Council name.",
-    "measure_id": "Measure id; joins measures.measure_id for the label, unit and definition.",
-    "value": "The council's published value, in the measure's unit (measures.unit); blank when DfE published a "
-             "symbol instead.",
-    "symbol": "DfE's symbol when no number was published: c suppressed, x not available, z not applicable, "
-              "low rounds to zero, u low reliability. Never read as zero.",
-    "provisional": "1 for a council's own aligned figure not yet published by DfE; 0 for DfE's published value.",
-    "england": "England's published value for the same year and measure.",
-    "region_name": "The council's region as DfE publishes it (Inner and Outer London for London boroughs).",
-    "region": "The region's published value for the same year and measure.",
-    "london": "London as a whole, for London boroughs.",
-    "sn_model": "Statistical-neighbour model the neighbour figures use.",
-    "sn_median": "Median of the statistical neighbours that published a value (as DfE's dashboard shows).",
-    "sn_mean": "Mean of the statistical neighbours that published a value.",
-    "sn_count": "Neighbours with a value that year.",
-    "rank": "Rank among councils with a value, 1 = lowest value; ties share the lowest rank.",
-    "rank_of": "Councils with a value that year.",
-    "quartile": "A best to D worst, by the measure's polarity; blank for neutral measures.",
-    "change": "Change from the previous year, in the measure's unit.",
-    "diff_england": "Council minus England, in the measure's unit.",
-    "diff_sn_median": "Council minus its neighbour median, in the measure's unit.",
-}
 
 
 def metadata(private: bool = False, allow_sql: bool = True) -> dict:
@@ -264,11 +238,8 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
         }
     licence = {"license": OGL, "license_url": OGL_URL, "source": SOURCE, "source_url": SOURCE_URL}
     tables = {
-        "comparisons": {
-            "description": "Each council's published value beside its statistical-neighbour median, region and "
-                           "England, with rank, quartile and change, for every year and measure.",
-            "facets": ["measure_id", "time_period", "region_name", "quartile"],
-            "sort_desc": "time_period", "label_column": "area_name", "columns": COMPARISON_COLUMNS, **licence},
+        "comparisons": {"facets": ["measure_id", "time_period", "region_name", "quartile"],
+                        "sort_desc": "time_period", "label_column": "area_name", **licence},
         "latest_comparison": {
             "description": "The latest year's key measures for every council, one row per council.",
             "sort": "area_name", "facets": ["region_name"], "columns": _measure_columns(), **licence},
@@ -290,9 +261,9 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     }
     for suffix in ("_config", "_data", "_docsize", "_idx"):
         tables[f"areas_fts{suffix}"] = {"hidden": True}
-    base = _descriptive_base()
-    # Descriptions generated from datapackages/ win over the stand-ins here: they are the single source.
-    db = {**licence, "tables": _merge(tables, base.get("databases", {}).get("csww", {}).get("tables", {})),
+    # Table and column descriptions come from the Table Schemas (benchmark/datapackages), the single source.
+    generated = docs.metadata().get("databases", {}).get("csww", {}).get("tables", {})
+    db = {**licence, "tables": _merge(tables, generated),
           "queries": canned}
     meta = {
         "title": TITLE + (" — private preview" if private else ""),
@@ -348,15 +319,6 @@ def split_for_1_0(meta: dict) -> tuple[dict, dict]:
         if cfg_db:
             cfg.setdefault("databases", {})[name] = cfg_db
     return md, cfg
-
-
-def _descriptive_base() -> dict:
-    """Table and column descriptions generated from datapackages/ (the package branch's generator) if present."""
-    try:
-        from . import docs  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
-    return docs.metadata()
 
 
 def _merge(a: dict, b: dict) -> dict:
