@@ -104,7 +104,8 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
     """
     g = df.groupby(by, sort=False)["value"]
     df[prefix + "rank"] = g.rank(method="min").astype("Int64")
-    df[prefix + "rank_of"] = g.transform("count").astype("Int64")
+    counted = g.transform("count").astype("Int64")
+    df[prefix + "rank_of"] = counted.where(counted > 0)  # nobody ranked: no "of 0"
     if not prefix:
         best_low = g.rank(method="min")
         best_high = g.rank(method="min", ascending=False)

@@ -152,7 +152,11 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
                   .agg(first_year=("time_period", "min"), last_year=("time_period", "max"),
                        releases=("release_id", lambda r: ", ".join(sorted(set(r)))))
                   .reset_index().rename(columns={"new_la_code": "ons_code"}))
-    return areas.reset_index(drop=True), area_codes, pd.DataFrame(changes)
+    # Only the changes between areas this build has, so every code in area_changes is an area.
+    changes = pd.DataFrame(changes, columns=["predecessor_code", "successor_code", "first_year", "kind", "note"])
+    known = set(areas["area_code"])
+    changes = changes[changes["predecessor_code"].isin(known) & changes["successor_code"].isin(known)]
+    return areas.reset_index(drop=True), area_codes, changes.reset_index(drop=True)
 
 
 def _first_year_of(code: str) -> int | None:

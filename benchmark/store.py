@@ -78,8 +78,8 @@ CREATE TABLE area_codes (
     PRIMARY KEY (area_code, ons_code)
 );
 CREATE TABLE area_changes (
-    predecessor_code TEXT NOT NULL,
-    successor_code TEXT NOT NULL,
+    predecessor_code TEXT NOT NULL REFERENCES areas(area_code),
+    successor_code TEXT NOT NULL REFERENCES areas(area_code),
     first_year INTEGER NOT NULL,
     kind TEXT NOT NULL,
     note TEXT,

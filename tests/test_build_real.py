@@ -37,3 +37,16 @@ def test_revision_of_england_2024_turnover(real_db):
 def test_revised_values_view_counts_dfe_revisions(real_db):
     # 19 of 28,270 comparable cells changed between the 2024 and 2025 files (reference section 5)
     assert one(real_db, "select count(*) from revised_values where earlier_release='2024' and later_release='2025'") == (19,)
+
+
+def test_reorganisations_link_predecessors_and_successors(real_db):
+    with sqlite3.connect(real_db) as conn:
+        assert conn.execute("select successor_code, first_year, kind from area_changes where predecessor_code='909' "
+                            "order by 1").fetchall() == [("942", 2023, "split"), ("943", 2023, "split")]
+        assert conn.execute("select successor_codes, status, last_year from areas where area_code='909'"
+                            ).fetchone() == ("942, 943", "former", 2022)
+        assert conn.execute("select predecessor_codes, first_year from areas where area_code='942'"
+                            ).fetchone() == ("909", 2023)
+        # North Yorkshire keeps one series across its 2023 ONS code change
+        assert conn.execute("select group_concat(ons_code, ',') from (select ons_code from area_codes "
+                            "where area_code='815' order by ons_code)").fetchone() == ("E06000065,E10000023",)

@@ -416,3 +416,12 @@ def test_workbook_leaves_the_long_tables_to_csv_and_says_so(tmp_path):
     assert "comparisons.csv" in note[4] and "observation_revisions.csv" in note[4]
     res = next(r for r in descriptor(pkg)["resources"] if r["name"] == "workbook")
     assert "comparisons" in res["description"]
+
+
+def test_package_from_a_single_small_file_is_valid(tmp_path):
+    """A build from one file (regions where no council has a value) still makes a valid package."""
+    from benchmark.build import build
+
+    build([FIXTURES / "indicators_2025_small.csv"], tmp_path)
+    problems = package.validate(tmp_path / "datapackage")
+    assert package.is_valid(problems), [str(p) for p in problems if p.severity == "error"][:5]
