@@ -468,3 +468,45 @@ def docs(check):
         return
     changed = docs_mod.write()
     click.echo("\n".join(f"wrote {p}" for p in changed) or "generated docs were already up to date")
+
+
+@cli.command()
+@click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
+              help="Database written by 'csww build --local'.")
+@click.option("--publish", "to_publish", multiple=True, metavar="RETURN_ID",
+              help="Mark a return published: its figures may go into the data package and the public site.")
+@click.option("--unpublish", "to_unpublish", multiple=True, metavar="RETURN_ID", help="Take a return back.")
+def returns(db, to_publish, to_unpublish):
+    """List the council's own returns loaded with 'csww build --local', and publish them.
+
+    Local returns are unpublished when loaded: they stay out of the data package and the public site
+    (the private, password-protected instance shows them). Publish a return once the council agrees its
+    figures may be shared, then run 'csww package' and 'csww serve' (or 'csww publish') again.
+
+    \b
+    Example:
+        csww returns
+        csww returns --publish 841:2016-04-01:2016-07-31:0363d394c157
+    """
+    from .local import store as local_store
+
+    path = Path(db)
+    if not path.exists():
+        raise CLIError(f"{path}: no database here; run 'csww build' first (or pass --db)")
+    conn = sqlite3.connect(path)
+    try:
+        if to_publish or to_unpublish:
+            local_store.set_published(conn, list(to_publish), True)
+            local_store.set_published(conn, list(to_unpublish), False)
+        rows = local_store.list_returns(conn)
+    except KeyError as exc:
+        raise CLIError(exc.args[0]) from None
+    finally:
+        conn.close()
+    if not rows:
+        click.echo(f"{db}: no local returns; load them with 'csww build --local FILE'")
+        return
+    for r in rows:
+        state = "published" if r["published"] else "unpublished"
+        click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
+                   f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")

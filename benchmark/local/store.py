@@ -113,3 +113,25 @@ def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str 
               f.measure_id, f.value, f.symbol, f.basis, int(f.comparable), f.caveat, f.reported_value,
               f.reported_definition, int(f.provisional), f.source_file, f.rows_used) for f in group])
     return ids
+
+
+def list_returns(conn: sqlite3.Connection) -> list[dict]:
+    """Every local return loaded, with its publication flag and how many figures it holds."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_returns'").fetchone():
+        return []
+    cur = conn.execute("SELECT r.return_id, r.area_code, r.period_start, r.period_end, r.time_period, r.input_kind, "
+                       "r.source_file, r.published, count(o.measure_id) AS figures FROM local_returns r "
+                       "LEFT JOIN local_observations o USING (return_id) GROUP BY r.return_id ORDER BY r.return_id")
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row)) for row in cur]
+
+
+def set_published(conn: sqlite3.Connection, return_ids: list[str], published: bool) -> None:
+    """Mark returns published (or not). Unknown ids are an error and nothing changes."""
+    known = {r["return_id"] for r in list_returns(conn)}
+    unknown = [rid for rid in return_ids if rid not in known]
+    if unknown:
+        raise KeyError(f"no local return {', '.join(map(repr, unknown))}; 'csww returns' lists them")
+    with conn:
+        conn.executemany("UPDATE local_returns SET published = ? WHERE return_id = ?",
+                         [(int(published), rid) for rid in return_ids])
