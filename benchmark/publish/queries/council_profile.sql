@@ -1,14 +1,9 @@
 -- title: Council profile
 -- description: Every measure for one council in one reporting year, beside its statistical-neighbour median, region and England, with its rank among councils and quartile (A best to D worst, by the measure's polarity). :la takes a DfE three-digit code, an ONS code or a council name (default Darlington, 841); :year defaults to the latest year. A blank value with a symbol is DfE's symbol (c, x, z, low, u), never zero.
 -- example: la=841&year=2025
-with pick as (
-  select area_code from areas
-  where level = 'Local authority'
-    and (area_code = trim(coalesce(nullif(:la, ''), '841'))
-         or upper(new_la_code) = upper(trim(:la))
-         or lower(area_name) = lower(trim(:la)))
-  order by status = 'current' desc
-  limit 1
+with pick as (  -- :la as a DfE code, an ONS code or a name (area_lookup)
+  select area_code from area_lookup where lookup_key = lower(trim(coalesce(nullif(:la, ''), '841')))
+  order by preference limit 1
 ),
 yr as (
   select coalesce(nullif(:year, ''), (select max(time_period) from comparisons where provisional = 0)) + 0 as y

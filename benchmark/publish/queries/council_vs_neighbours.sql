@@ -1,14 +1,9 @@
 -- title: Council against its statistical neighbours
 -- description: One council and each of its statistical neighbours (nearest first) for one measure in the latest reporting year, with the neighbour median, region and England alongside. :la takes a code or a council name (default Darlington, 841); :measure a measure id (default turnover_rate_fte). The neighbour median is the median of the neighbours that published a value.
 -- example: la=841&measure=turnover_rate_fte
-with pick as (
-  select area_code from areas
-  where level = 'Local authority'
-    and (area_code = trim(coalesce(nullif(:la, ''), '841'))
-         or upper(new_la_code) = upper(trim(:la))
-         or lower(area_name) = lower(trim(:la)))
-  order by status = 'current' desc
-  limit 1
+with pick as (  -- :la as a DfE code, an ONS code or a name (area_lookup)
+  select area_code from area_lookup where lookup_key = lower(trim(coalesce(nullif(:la, ''), '841')))
+  order by preference limit 1
 ),
 me as (
   select * from comparisons

@@ -1,14 +1,9 @@
 -- title: Local figures against published
 -- description: A council's own figures, aligned to DfE's definitions by csww align, beside DfE's published value for the same reporting year (where there is one), its statistical-neighbour median and England. :la takes a code or a council name (default Darlington, 841). On the public site only returns the council has marked published appear; unpublished returns live only on the private, password-protected instance.
 -- example: la=841
-with pick as (
-  select area_code from areas
-  where level = 'Local authority'
-    and (area_code = trim(coalesce(nullif(:la, ''), '841'))
-         or upper(new_la_code) = upper(trim(:la))
-         or lower(area_name) = lower(trim(:la)))
-  order by status = 'current' desc
-  limit 1
+with pick as (  -- :la as a DfE code, an ONS code or a name (area_lookup)
+  select area_code from area_lookup where lookup_key = lower(trim(coalesce(nullif(:la, ''), '841')))
+  order by preference limit 1
 )
 select lo.time_period, lo.period_end, r.published, m.label as measure, lo.measure_id, m.unit,
        lo.value as local_value, lo.symbol as local_symbol, lo.comparable, lo.caveat,
