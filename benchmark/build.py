@@ -72,7 +72,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     to DfE's definitions into ``local_returns``/``local_observations`` and compared, as provisional,
     with the latest published comparators.
     """
-    from .local.store import load_files
+    from .local.store import load_files, set_published
 
     skipped: list[str] = []
     results = read_sources(sources, on_skip=skipped.append)
@@ -87,12 +87,15 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         raise RuntimeError(f"measures missing from the catalogue: {unknown}")
 
     db_path = Path(out) / "csww.db"
+    published_before = _published_before(db_path) if local_files else set()
     with store.atomic_path(db_path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
             store.create(conn)
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
             local_ids = load_files(conn, list(local_files)) if local_files else []
+            if local_ids:
+                set_published(conn, [rid for rid in local_ids if rid in published_before], True)
             compare.write_comparisons(conn)
             conn.commit()
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
@@ -104,6 +107,21 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
 
     pkg = write_package(db_path, out)
     return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids, pkg)
+
+
+def _published_before(db_path: Path) -> set[str]:
+    """Returns the previous build had marked published: a rebuild keeps the council's decision."""
+    if not db_path.exists():
+        return set()
+    from .local.store import list_returns
+
+    conn = store.connect(db_path)
+    try:
+        return {r["return_id"] for r in list_returns(conn) if r["published"]}
+    except sqlite3.DatabaseError:  # not a database we can read: nothing to keep
+        return set()
+    finally:
+        conn.close()
 
 
 def _write(conn, results, revisions, latest, areas, area_codes, changes, progress) -> None:

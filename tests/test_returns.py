@@ -31,3 +31,15 @@ def test_list_publish_and_package(tmp_path):
 
     unknown = runner.invoke(cli, ["returns", "--db", str(db), "--publish", "nope"])
     assert unknown.exit_code == 1 and "no local return 'nope'" in unknown.output
+
+
+def test_rebuild_keeps_the_councils_publication_decision(tmp_path):
+    sources, local = [FIXTURES / "indicators_2025_small.csv"], [ROOT / "examples" / "darlington.csv"]
+    build(sources, tmp_path, local_files=local)
+    db = tmp_path / "csww.db"
+    with sqlite3.connect(db) as conn:
+        rid = conn.execute("select return_id from local_returns order by period_end limit 1").fetchone()[0]
+    assert CliRunner().invoke(cli, ["returns", "--db", str(db), "--publish", rid]).exit_code == 0
+    build(sources, tmp_path, local_files=local)  # next month's rebuild
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select return_id from local_returns where published = 1").fetchall() == [(rid,)]
