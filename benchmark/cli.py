@@ -90,7 +90,15 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
             cache = ees.Cache(cache_dir)
             if not offline:
                 client = ees.Client(ees_url)
-                ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
+                try:
+                    ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
+                except ees.FetchError as exc:
+                    cached = cache.release_dirs()
+                    if cached:  # say what the user can do now
+                        raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
+                                             f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
+                                             "builds from them.") from None
+                    raise
             sources = cache.release_dirs()
             if not sources:
                 raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")

@@ -222,3 +222,15 @@ def test_real_releases_served_in_ees_shapes(shared, tmp_path):
         # 2022 release: national leavers FTE 2022 was 5,421 in the 2023 release and 5,422 later (reference section 5)
         assert conn.execute("select value from observation_revisions where time_period=2022 and area_code='E92000001' "
                             "and measure_id='leavers_fte' and release_id='2023'").fetchone() == (5421,)
+
+
+def test_cli_build_offline_hint_when_the_network_fails_but_the_cache_has_releases(tmp_path):
+    runner = CliRunner()
+    with EESServer(fixture_releases()) as server:
+        env = {"CSWW_EES_URL": server.url, "CSWW_CACHE": str(tmp_path / "cache")}
+        assert runner.invoke(cli, ["fetch"], env=env).exit_code == 0
+    env["CSWW_EES_URL"] = "http://127.0.0.1:9/api"  # now unreachable
+    result = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")], env=env)
+    assert result.exit_code == 1
+    assert "cannot connect" in result.output and "'csww build --offline' builds from them" in result.output
+    assert "(2025)" in result.output
