@@ -537,6 +537,22 @@ def test_real_darlington_2025_pack(real_db, tmp_path):
     assert turnover["England"] == "11.8%"
 
 
+def test_real_london_borough_pack_shows_inner_or_outer_london_and_london(real_db, tmp_path):
+    out = tmp_path / "kingston.html"
+    r = CliRunner().invoke(cli, ["report", "--la", "Kingston upon Thames", "--year", "2025", "--db", str(real_db),
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = rows_by_header(PackHTML(out.read_text(encoding="utf-8")).table("headline-table"))
+    agency = next(r for r in rows if r["Measure"] == "Agency worker rate (FTE)" and r["Year"] == "2025")
+    assert agency["Outer London"] == f"{value(real_db, 2025, 'E13000002', 'agency_rate_fte')[0]}%"
+    assert agency["London"] == f"{value(real_db, 2025, 'E12000007', 'agency_rate_fte')[0]}%"
+    assert agency["Outer London"] != agency["London"]
+    # a council outside London has no London column
+    out2 = tmp_path / "darlington.html"
+    CliRunner().invoke(cli, ["report", "--la", "841", "--db", str(real_db), "-o", str(out2)])
+    assert "London" not in rows_by_header(PackHTML(out2.read_text(encoding="utf-8")).table("headline-table"))[0]
+
+
 def test_real_north_east_partnership_pack(real_db, tmp_path):
     out = tmp_path / "ne.xlsx"
     r = CliRunner().invoke(cli, ["report", "--group", str(ROOT / "examples" / "north_east.yml"), "--year", "2025",

@@ -118,8 +118,14 @@ def _cell_for(r, col: str, m) -> Cell:
     return value_cell(_num(getattr(r, col)), m, decimals=m.decimals)
 
 
+def _is_borough(rec: pd.DataFrame) -> bool:
+    """A London borough: DfE publishes its Inner or Outer London region and London as a whole; show both."""
+    return "london" in rec and rec["london"].notna().any()
+
+
 def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str) -> Table:
     by = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    london = _is_borough(rec)
     rows = []
     for mid in key:
         m = measure_info(mid)
@@ -131,13 +137,15 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
             rows.append([
                 Cell(m.label, m.label), year_cell(y),
                 value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, "no row"),
-                _cell_for(r, "sn_median", m), _cell_for(r, "region", m), _cell_for(r, "england", m),
+                _cell_for(r, "sn_median", m), _cell_for(r, "region", m),
+                *([_cell_for(r, "london", m)] if london else []), _cell_for(r, "england", m),
                 int_cell(r.rank if r is not None else None), int_cell(r.rank_of if r is not None else None),
                 text_cell(r.quartile if r is not None else None), change,
                 text_cell(r.direction if r is not None else None)])
-    return Table("headline-table", f"Headline figures: {name} against neighbours, {region_name} and England, "
-                 f"{years[0]} to {years[-1]}",
-                 ["Measure", "Year", name, "Neighbour median", region_name, "England", "Rank (1 = lowest)",
+    return Table("headline-table", f"Headline figures: {name} against neighbours, {region_name}"
+                 f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
+                 ["Measure", "Year", name, "Neighbour median", region_name, *(["London"] if london else []),
+                  "England", "Rank (1 = lowest)",
                   "Councils ranked", "Quartile band", "Change on last year", "Direction of travel"],
                  rows, sheet="Headline", row_header=0, group_rows=len(years),
                  notes=[QUARTILE_NOTE, DIRECTION_NOTE,
@@ -162,12 +170,15 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
         is_count = m.unit in ("FTE", "headcount")
         drawn = cols[:2] if is_count else cols
         series = [(label, [_num(v) for v in t[c]]) for c, label in drawn]
+        london = _is_borough(t)
         rows = [[year_cell(r.time_period), value_cell(_num(r.value), m, r.symbol),
-                 value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m), value_cell(_num(r.england), m),
+                 value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m),
+                 *([value_cell(_num(r.london), m)] if london else []), value_cell(_num(r.england), m),
                  int_cell(r.sn_count)] for r in t.itertuples()]
-        table = Table(f"trend-{mid}", f"{m.label}: {name}, neighbour median, {region_name} and England, "
-                      f"{years[0]} to {years[-1]}",
-                      ["Year", name, "Neighbour median", region_name, "England", "Neighbours with a figure"],
+        table = Table(f"trend-{mid}", f"{m.label}: {name}, neighbour median, {region_name}"
+                      f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
+                      ["Year", name, "Neighbour median", region_name, *(["London"] if london else []), "England",
+                       "Neighbours with a figure"],
                       rows, sheet=f"Trend {short_sheet(m.label)}")
         alt = trend_alt(m, name, t, drawn, years)
         note = ""
