@@ -65,15 +65,18 @@ def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
-          local_files: list[str | Path] = ()) -> BuildReport:
+          local_files: list[str | Path] = (), stage=None) -> BuildReport:
     """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem.
 
     ``local_files`` are a council's own returns (aggregate, HR extract or census XML): they are aligned
     to DfE's definitions into ``local_returns``/``local_observations`` and compared, as provisional,
-    with the latest published comparators.
+    with the latest published comparators. ``progress(done, total)`` follows the database writes and
+    ``stage(message)`` names each step as it starts.
     """
     from .local.store import load_files, set_published
 
+    stage = stage or (lambda message: None)
+    stage("Reading the DfE files")
     skipped: list[str] = []
     results = read_sources(sources, on_skip=skipped.append)
     if not results:
@@ -92,10 +95,14 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         conn = sqlite3.connect(tmp)
         try:
             store.create(conn)
+            stage("Writing the database")
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            if local_files:
+                stage("Aligning the council's own returns")
             local_ids = load_files(conn, list(local_files)) if local_files else []
             if local_ids:
                 set_published(conn, [rid for rid in local_ids if rid in published_before], True)
+            stage("Comparing every council with England, its region and its statistical neighbours")
             compare.write_comparisons(conn)
             conn.commit()
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
@@ -105,6 +112,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             conn.close()
     from .package import write_package
 
+    stage("Writing the data package")
     pkg = write_package(db_path, out)
     return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids, pkg)
 

@@ -103,12 +103,13 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
             if not sources:
                 raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
         stderr = sys.stderr
-        with click.progressbar(length=1, label="Writing database", file=stderr,
+        with click.progressbar(length=1, label="  rows written", file=stderr,
                                hidden=quiet or not stderr.isatty()) as bar:
             def progress(done, total):
                 bar.length = total
                 bar.update(done - bar.pos)
-            report = build_mod.build(list(sources), out, progress=progress, local_files=local_files)
+            report = build_mod.build(list(sources), out, progress=progress, local_files=local_files,
+                                     stage=None if quiet else lambda message: click.echo(f"{message}...", err=True))
     except _expected_errors() as exc:
         _fail(exc)
     lines = report.lines()
