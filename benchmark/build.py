@@ -97,6 +97,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             store.create(conn)
             stage("Writing the database")
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            store.write_area_lookup(conn)
             if local_files:
                 stage("Aligning the council's own returns")
             local_ids = load_files(conn, list(local_files)) if local_files else []

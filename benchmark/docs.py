@@ -123,7 +123,12 @@ def metadata() -> dict:
 
 
 def metadata_yaml() -> str:
-    return f"# {GENERATED}\n" + yaml.safe_dump(metadata(), sort_keys=False, allow_unicode=True, width=110)
+    """The public site's metadata: descriptions from the schemas, plus facets, canned queries and plugin
+    settings from ``site``, so ``datasette build/csww.db -m metadata.yml`` answers the same queries as
+    ``csww serve`` (which adds the council pages, full-text search and the ``latest_comparison`` view)."""
+    from . import site
+
+    return f"# {GENERATED}\n" + yaml.safe_dump(site.metadata(), sort_keys=False, allow_unicode=True, width=110)
 
 
 def outputs() -> dict[Path, str]:

@@ -160,24 +160,8 @@ def enhance(conn: sqlite3.Connection) -> None:
         SELECT area_code, area_name, new_la_code AS ons_code, region_name, status, first_year, last_year,
                is_joint_return, '/la/' || replace(area_code, ' / ', '-') AS profile
         FROM areas WHERE level = 'Local authority' ORDER BY area_name""")
-    conn.executescript(AREA_LOOKUP_SQL)
+    store.write_area_lookup(conn)  # databases built before build wrote it
     conn.execute("INSERT OR REPLACE INTO build_info (key, value) VALUES ('site_version', ?)", (__version__,))
-
-
-#: How the canned queries turn ``:la`` into a council: its DfE code, any ONS code DfE has used for it, or
-#: its name, in any case. ``preference`` 0 wins: current councils before former ones of the same name.
-AREA_LOOKUP_SQL = """
-DROP TABLE IF EXISTS area_lookup;
-CREATE TABLE area_lookup (lookup_key TEXT NOT NULL, area_code TEXT NOT NULL REFERENCES areas(area_code),
-                          preference INTEGER NOT NULL, PRIMARY KEY (lookup_key, area_code));
-INSERT OR IGNORE INTO area_lookup
-  SELECT lower(k), area_code, status != 'current' FROM (
-    SELECT area_code AS k, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT area_name, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT new_la_code, area_code, status FROM areas WHERE level = 'Local authority' AND new_la_code IS NOT NULL
-    UNION ALL SELECT c.ons_code, c.area_code, a.status FROM area_codes c JOIN areas a USING (area_code)
-  );
-"""
 
 
 def latest_comparison_sql() -> str:
@@ -234,8 +218,6 @@ def _measure_columns() -> dict[str, str]:
         out[f"{m.id}_england"] = f"{m.label}: England ({unit})."
         out[f"{m.id}_quartile"] = f"{m.label}: quartile among councils, A best to D worst (blank for neutral measures)."
     return out
-
-
 
 
 def metadata(private: bool = False, allow_sql: bool = True) -> dict:

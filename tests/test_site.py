@@ -474,3 +474,20 @@ def test_serve_private_without_password_hash_fails_clearly(fixture_site, monkeyp
     monkeypatch.delenv(site.PRIVATE_HASH_ENV, raising=False)
     result = CliRunner().invoke(cli, ["serve", str(fixture_site.folder.parent), "--private"])
     assert result.exit_code == 1 and site.PRIVATE_HASH_ENV in result.output
+
+
+def test_root_metadata_serves_the_canned_queries_on_a_plain_build(real_db):
+    """``datasette build/csww.db -m metadata.yml``: the generated metadata's queries work on the build itself."""
+    from datasette.app import Datasette
+
+    ds = Datasette([str(real_db)], metadata=yaml.safe_load((ROOT / "metadata.yml").read_text()))
+    c = Client(ds)
+    try:
+        rows = c.get("/csww/council_profile.json?la=Darlington&year=2025&_shape=array").json()
+        turnover = next(r for r in rows if r["measure_id"] == "turnover_rate_fte")
+        assert (turnover["area_code"], turnover["value"], turnover["england"]) == ("841", 15.4, 11.8)
+        # a historical ONS code finds the council too (North Yorkshire before 2023)
+        trend = c.get("/csww/trend.json?la=E10000023&measure=caseload_fte&_shape=array").json()
+        assert {r["area_code"] for r in trend} == {"815"}
+    finally:
+        c.close()
