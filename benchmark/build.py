@@ -91,8 +91,9 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     with store.atomic_path(db_path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
-            store.create(conn)
+            store.create(conn, tables_only=True)
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            store.create_rest(conn)  # the indexes, built once over the loaded rows
             local_ids = load_files(conn, list(local_files)) if local_files else []
             if local_ids:
                 set_published(conn, [rid for rid in local_ids if rid in published_before], True)
