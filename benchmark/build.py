@@ -94,9 +94,10 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     with store.atomic_path(db_path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
-            store.create(conn)
+            store.create(conn, tables_only=True)
             stage("Writing the database")
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
+            store.create_rest(conn)  # the indexes, built once over the loaded rows
             store.write_area_lookup(conn)
             if local_files:
                 stage("Aligning the council's own returns")

@@ -293,8 +293,21 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def create(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+#: ``SCHEMA`` in two parts, in order: the tables ``csww build`` bulk-loads, then their secondary indexes, the view
+#: and the comparison tables. A build creates the indexes after loading the rows (a little faster than keeping
+#: them up to date row by row), and the schema comes out the same, in the same order, as ``create`` makes it.
+_SPLIT = SCHEMA.index("CREATE INDEX observations_area")
+SCHEMA_TABLES, SCHEMA_REST = SCHEMA[:_SPLIT], SCHEMA[_SPLIT:]
+
+
+def create(conn: sqlite3.Connection, tables_only: bool = False) -> None:
+    """Create the schema; with ``tables_only``, the first part only (call ``create_rest`` after loading)."""
+    conn.executescript(SCHEMA_TABLES if tables_only else SCHEMA)
+
+
+def create_rest(conn: sqlite3.Connection) -> None:
+    """The rest of the schema after ``create(conn, tables_only=True)`` and a bulk load."""
+    conn.executescript(SCHEMA_REST)
 
 
 def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
