@@ -28,6 +28,7 @@ class Measure:
     key: bool = False
     numerator: str | None = None
     denominator: str | None = None
+    may_exceed_100: bool = False  # a percentage whose numerator is not part of its denominator
 
     @property
     def is_rate(self) -> bool:

@@ -70,9 +70,10 @@ def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
 
 
 def rate_maximum(measure_id: str) -> float | None:
-    """Largest value a measure may take: 100 for every percentage (the real data never exceed it), else None."""
+    """Largest value a measure may take: 100 for a percentage, unless the catalogue says DfE's own figures
+    can exceed it (the agency-cover rates: 2022 and 2023 releases publish values up to 166.7)."""
     m = measures.catalogue().get(measure_id)
-    return 100.0 if m is not None and m.unit == "percent" else None
+    return 100.0 if m is not None and m.unit == "percent" and not m.may_exceed_100 else None
 
 
 def _is_excluded(table: str) -> bool:

@@ -112,9 +112,12 @@ def test_measure_units_enum_matches_the_catalogue():
     assert set(unit["constraints"]["enum"]) == measures.UNITS
 
 
-def test_every_percentage_is_capped_at_100():
+def test_every_percentage_is_capped_at_100_unless_dfe_publishes_more():
     for m in measures.catalogue().values():
-        assert package.rate_maximum(m.id) == (100 if m.unit == "percent" else None)
+        capped = m.unit == "percent" and not m.may_exceed_100
+        assert package.rate_maximum(m.id) == (100 if capped else None)
+    assert [m.id for m in measures.catalogue().values() if m.may_exceed_100] == [
+        "agency_cover_rate_fte", "vacancy_agency_cover_rate_fte"]
 
 
 # ------------------------------------------------------------------ what the package holds

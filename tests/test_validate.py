@@ -293,3 +293,20 @@ def test_cli_validate_missing_package(tmp_path):
 def test_real_package_is_valid(real_db):
     problems = package.validate(real_db.parent / "datapackage")
     assert errors(problems) == [], "\n".join(map(str, errors(problems)[:20]))
+
+
+def test_agency_cover_rates_may_exceed_100_as_dfe_publishes_them():
+    # Sutton (319) 2017 vacancy agency-cover rate was published as 166.7 in the 2022 and 2023 releases;
+    # such values are DfE's published figures, not faults.
+    assert package.rate_maximum("vacancy_agency_cover_rate_fte") is None
+    assert package.rate_maximum("agency_cover_rate_fte") is None
+    assert package.rate_maximum("turnover_rate_fte") == 100.0
+    assert package.rate_maximum("inpost_fte") is None
+
+
+def test_whole_shared_folder_package_has_no_errors(shared, tmp_path):
+    from benchmark.build import build
+
+    build([shared], tmp_path)
+    problems = package.validate(tmp_path / "datapackage")
+    assert package.is_valid(problems), [str(p) for p in problems if p.severity == "error"][:5]
