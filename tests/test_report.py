@@ -19,7 +19,7 @@ from benchmark.build import build
 from benchmark.cli import cli
 from benchmark.report import charts, narrative
 
-FX = Path(__file__).resolve().parent / "fixtures_report"
+FX = Path(__file__).resolve().parent / "fixtures" / "report"
 KEY = [m.id for m in measures.key_measures()]
 
 
