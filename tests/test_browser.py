@@ -7,6 +7,7 @@ and no request leaving the machine. Screenshots go to tests/artifacts/ (gitignor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED
+from conftest import FIXTURES, ROOT, SHARED
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,17 +48,9 @@ def wait_until_responds(url: str, proc: subprocess.Popen, timeout: float = 60) -
     raise TimeoutError(f"{url} did not respond within {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    # The page checks assert Darlington's real published figures; the site's logic on hand-made data is
-    # covered in-process by tests/test_site.py.
-    if not SHARED.exists():
-        pytest.skip("real DfE files not present: ../shared/dfe is missing")
-    from benchmark.build import build
-
-    out = tmp_path_factory.mktemp("browser")
-    build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
-           SHARED / "sfr"], out)
+@contextlib.contextmanager
+def serving(out: Path):
+    """``csww serve OUT`` as a real subprocess on a free loopback port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "serve", str(out), "--port", str(port)],
@@ -75,6 +68,31 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The site built from the real DfE files: the page checks assert Darlington's published figures."""
+    if not SHARED.exists():
+        pytest.skip("real DfE files not present: ../shared/dfe is missing")
+    from benchmark.build import build
+
+    out = tmp_path_factory.mktemp("browser")
+    build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
+           SHARED / "sfr"], out)
+    with serving(out) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory):
+    """The site built from the hand-made fixtures (two releases, a few councils, no neighbours' figures)."""
+    from benchmark.build import build
+
+    out = tmp_path_factory.mktemp("browser-small")
+    build([FIXTURES / "indicators_2025_small.csv", FIXTURES / "indicators_2024_small.csv"], out)
+    with serving(out) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -84,7 +102,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -94,7 +112,7 @@ def page(browser, server):
     page.on("requestfailed", lambda r: page.problems.append(f"request failed: {r.url}"))
 
     def only_loopback(route):
-        if route.request.url.startswith(server):
+        if route.request.url.startswith("http://127.0.0.1:"):
             route.continue_()
         else:
             page.problems.append(f"request off the machine: {route.request.url}")
@@ -178,4 +196,19 @@ def test_every_council_page_draws_without_errors(page, server):
     for code in ("207", "314-318", "940-941"):
         page.goto(f"{server}/la/{code}")
         page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+    assert page.problems == []
+
+
+def test_hand_made_build_draws_without_errors(page, small_server):
+    """Without ../shared too: a council with few years, no neighbours' figures and DfE symbols (Darlington
+    2025 absence is c, agency FTE low) still draws every chart beside its table, cleanly."""
+    page.goto(small_server + "/la/841")
+    assert page.locator("h1").inner_text() == "Darlington"
+    page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+    turnover = page.locator("#turnover_rate_fte table").locator("tbody tr", has_text="2025").inner_text().split()
+    assert turnover[:2] == ["2025", "12.5"]  # 10.1 leavers / 80.5 FTE in post, the fixture's own figures
+    absence = page.locator("#absence_rate_fte table").locator("tbody tr", has_text="2025").inner_text()
+    assert "c" in absence.split() and "0" not in absence.split()[1:2]  # a symbol, never zero
+    assert page.evaluate(A11Y_CHECK) == []
+    page.screenshot(path=str(ARTIFACTS / "council-841-fixture.png"), full_page=True)
     assert page.problems == []
