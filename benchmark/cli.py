@@ -448,7 +448,9 @@ def diff(old, new, as_json, out_file):
     text = package.changelog(d, "changes", datetime.now(timezone.utc).isoformat(), None,
                              heading=f"Changes from {old} to {new}")
     if out_file:
-        Path(out_file).write_text(text, encoding="utf-8")
+        from .store import atomic_write
+
+        atomic_write(out_file, text)
     if as_json:
         click.echo(json.dumps(d.to_dict(), indent=2))
     else:

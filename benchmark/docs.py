@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import package
+from . import package, store
 
 ROOT = package.ROOT
 TABLES_MD = ROOT / "docs" / "tables.md"
@@ -144,8 +144,7 @@ def write() -> list[Path]:
     """Write every generated file; return those that changed."""
     changed = stale()
     for p, text in outputs().items():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
+        store.atomic_write(p, text)
     return changed
 
 
