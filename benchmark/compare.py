@@ -40,14 +40,6 @@ BANDS = np.array(["A", "B", "C", "D"])
 LITTLE_CHANGE = 0.05
 GAP_MEASURES = ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "agency_cover_rate_fte",
                 "vacancy_agency_cover_rate_fte", "caseload_fte")
-GAP_MEANING = {
-    "turnover_rate_fte": "leavers (FTE) above the comparator turnover rate",
-    "agency_rate_fte": "agency FTE above the comparator agency rate, same total workforce",
-    "vacancy_rate_fte": "vacancies (FTE) to fill to reach the comparator vacancy rate",
-    "agency_cover_rate_fte": "agency FTE covering vacancies above the comparator share",
-    "vacancy_agency_cover_rate_fte": "agency FTE covering vacancies above the comparator share of vacancies",
-    "caseload_fte": "case-holding FTE short of the comparator caseload",
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------

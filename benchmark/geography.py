@@ -67,9 +67,11 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
 
     successors: dict[str, list[str]] = {}
     predecessors: dict[str, list[str]] = {}
+    replaced_from: dict[str, int] = {}
     changes = []
     for r in cfg["reorganisations"]:
         for p in r["predecessors"]:
+            replaced_from[p] = r["first_year"]
             for q in r["successors"]:
                 successors.setdefault(p, []).append(q)
                 predecessors.setdefault(q, []).append(p)
@@ -92,7 +94,7 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
         if code in code_notes:
             notes.append(code_notes[code])
         if code in successors:
-            notes.append("Replaced from " + str(_first_year_of(code)) + " by " + ", ".join(successors[code]) + ".")
+            notes.append("Replaced from " + str(replaced_from[code]) + " by " + ", ".join(successors[code]) + ".")
         joint = next((j for j in cfg["joint_returns"] if j["code"] == code), None)
         if joint:
             notes.append("Joint return: " + " ".join(joint["note"].split()))
@@ -158,12 +160,6 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
     changes = changes[changes["predecessor_code"].isin(known) & changes["successor_code"].isin(known)]
     return areas.reset_index(drop=True), area_codes, changes.reset_index(drop=True)
 
-
-def _first_year_of(code: str) -> int | None:
-    for r in config()["reorganisations"]:
-        if code in r["predecessors"]:
-            return r["first_year"]
-    return None
 
 
 class AreaNotFound(LookupError):

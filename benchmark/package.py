@@ -146,16 +146,6 @@ def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def _cell(value, fld: dict) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if fld["type"] == "integer" or value.is_integer():
-            return str(int(value))
-        return repr(value)
-    return str(value)
-
-
 #: Columns holding a DfE symbol, and the number column whose CSV cell carries it (a labelled missing value).
 SYMBOL_COLUMNS = {"symbol": "value", "published_symbol": "published"}
 
@@ -189,7 +179,7 @@ def _column_values(conn: sqlite3.Connection, sql: str, schema: dict) -> list[lis
 
 
 def _cells(col: list, fld: dict) -> list[str]:
-    """``_cell`` for a whole column: the CSV text of each value."""
+    """The CSV text of each value in a column: NULL empty, whole numbers without ".0", floats by repr."""
     if fld["type"] == "integer":
         return ["" if v is None else str(int(v)) if type(v) is float else str(v) for v in col]
     return ["" if v is None else (str(int(v)) if v.is_integer() else repr(v)) if type(v) is float else str(v)

@@ -249,9 +249,6 @@ def write_area_lookup(conn: sqlite3.Connection) -> None:
     conn.executescript(AREA_LOOKUP_SQL)
 
 
-DEFAULT_DB = Path("build") / "csww.db"
-
-
 @contextlib.contextmanager
 def atomic_path(final: str | Path, suffix: str = ""):
     """Yield a temporary path beside ``final``; move it into place only if the block succeeds."""

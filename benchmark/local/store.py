@@ -1,7 +1,7 @@
 """Loading aligned figures into the SQLite database beside DfE's published ones.
 
-``csww build --local FILE`` calls ``load_local(conn, align(FILE), FILE)``. Each council and period in a file
-is one return (``local_returns``); its figures go to ``local_observations`` under the canonical measure ids.
+``csww build --local FILE`` calls ``load_files(conn, [FILE, ...])``, which aligns every file and then
+loads them all in one transaction. Each council and period in a file is one return (``local_returns``); its figures go to ``local_observations`` under the canonical measure ids.
 Loading the same file again replaces its figures; the ``published`` flag is kept.
 """
 

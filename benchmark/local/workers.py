@@ -34,22 +34,6 @@ from .problems import InputError, Problem
 REQUIRED = ["worker_id", "agency", "fte", "start_date", "end_date", "reference_date"]
 OPTIONAL = ["area_code", "role", "start_origin", "leave_reason", "cases", "working_days_lost",
             "qualification_date", "covers_vacancy"]
-DESCRIPTIONS = {
-    "worker_id": "Social Work England number (hashed with a salt on read, never output).",
-    "agency": "1 agency worker (not paid directly by the council), 0 council-employed.",
-    "fte": "FTE of the post, 0-1 (contracted hours / standard hours). Blank if unknown.",
-    "start_date": "Start date in the post (required for council-employed workers).",
-    "end_date": "Leaving date; blank if still in post.",
-    "reference_date": "Snapshot date, the same on every row: 30 September for DfE's year.",
-    "area_code": "DfE 3-digit LA number; or give --la.",
-    "role": "OrgRole code 1-6 (senior manager ... qualified without cases).",
-    "start_origin": "StartOrigin code 1-10 (1 = newly qualified).",
-    "leave_reason": "ReasonLeave code 1-10.",
-    "cases": "Cases held at the reference date.",
-    "working_days_lost": "Working days lost to sickness in the year.",
-    "qualification_date": "Date of social work qualification (for post-qualifying experience).",
-    "covers_vacancy": "For agency workers: 1 if covering a vacancy.",
-}
 CODES10 = {str(i) for i in range(1, 11)}
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)

@@ -30,9 +30,6 @@ SYMBOLS = {**SFR_SYMBOLS, **EES_SYMBOLS}
 
 #: Columns of every tidy observation frame a reader returns.
 OBSERVATION_COLUMNS = ["time_period", "area_code", "measure_id", "value", "symbol", "source_row", "source_column"]
-#: Columns of the area sightings a reader returns (one row per area and year it appears in).
-SIGHTING_COLUMNS = ["area_code", "level", "area_name", "old_la_code", "new_la_code", "region_code", "region_name",
-                    "time_period"]
 
 LEVELS = ("National", "Regional", "Local authority")
 
