@@ -10,6 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, compare, geography, measures, store
+from .fileio import atomic_write
+from .local.store import list_returns, load_files, set_published
+from .package import write_package
+from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
 
 KEY = ["time_period", "area_code", "measure_id"]
@@ -73,8 +77,6 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     with the latest published comparators. ``progress(done, total)`` follows the database writes and
     ``stage(message)`` names each step as it starts.
     """
-    from .local.store import load_files, set_published
-
     stage = stage or (lambda message: None)
     stage("Reading the DfE files")
     skipped: list[str] = []
@@ -91,7 +93,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
 
     db_path = Path(out) / "csww.db"
     published_before = _published_before(db_path) if local_files else set()
-    with store.atomic_path(db_path) as tmp:
+    with atomic_write(db_path) as tmp:
         conn = sqlite3.connect(tmp)
         try:
             store.create(conn, tables_only=True)
@@ -112,8 +114,6 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 raise RuntimeError(f"foreign key check failed: {problems[:5]}")
         finally:
             conn.close()
-    from .package import write_package
-
     stage("Writing the data package")
     pkg = write_package(db_path, out)
     return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids, pkg)
@@ -123,13 +123,12 @@ def _published_before(db_path: Path) -> set[str]:
     """Returns the previous build had marked published: a rebuild keeps the council's decision."""
     if not db_path.exists():
         return set()
-    from .local.store import list_returns
-
-    conn = store.connect(db_path)
+    try:
+        conn = store.connect(db_path)
+    except DatabaseError:  # not a database we can read: nothing to keep
+        return set()
     try:
         return {r["return_id"] for r in list_returns(conn) if r["published"]}
-    except sqlite3.DatabaseError:  # not a database we can read: nothing to keep
-        return set()
     finally:
         conn.close()
 

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, compare, compare_format, ees, local, package, report, site, store
+from . import build as build_mod
+from . import docs as docs_mod
+from .fileio import write_text
+from .local import output
+from .local import store as local_store
+from .problems import CswwError, InputError, NotFoundError
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -23,7 +29,21 @@ class CLIError(click.ClickException):
     """An error shown to the user as one clear message with a non-zero exit."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Shows a ``CswwError`` (an expected failure) as its message with exit status 1, never a traceback;
+    every other exception is a bug and propagates with its traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            n = len(exc.problems)
+            raise CLIError(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.\n" + exc.summary()) from None
+        except CswwError as exc:
+            raise CLIError(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csww")
 def cli():
     """Children's social work workforce benchmarks for English councils.
@@ -32,24 +52,6 @@ def cli():
     Example:
         csww build --from ./downloads/csww_indicators_2017_to_2025.csv
     """
-
-
-def _expected_errors() -> tuple[type[Exception], ...]:
-    """Failures that are the user's input or the network, shown as a message rather than a traceback."""
-    from .ees import FetchError
-    from .readers import InputError
-
-    return (InputError, FetchError, OSError, sqlite3.Error)
-
-
-def _fail(exc: Exception) -> None:
-    """Print every problem an input error carries and exit non-zero."""
-    from .readers import InputError
-
-    if isinstance(exc, InputError):
-        n = len(exc.problems)
-        raise CLIError(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.\n" + exc.summary())
-    raise CLIError(str(exc))
 
 
 @cli.command()
@@ -82,37 +84,31 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
         csww build --offline            # use what 'csww fetch' cached earlier
         csww build --from ~/Downloads/sfr --from data.zip --local examples/darlington.csv
     """
-    from . import build as build_mod
-    from . import ees
-
-    try:
+    if not sources:
+        cache = ees.Cache(cache_dir)
+        if not offline:
+            client = ees.Client(ees_url)
+            try:
+                ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
+            except ees.FetchError as exc:
+                cached = cache.release_dirs()
+                if cached:  # say what the user can do now
+                    raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
+                                         f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
+                                         "builds from them.") from None
+                raise
+        sources = cache.release_dirs()
         if not sources:
-            cache = ees.Cache(cache_dir)
-            if not offline:
-                client = ees.Client(ees_url)
-                try:
-                    ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
-                except ees.FetchError as exc:
-                    cached = cache.release_dirs()
-                    if cached:  # say what the user can do now
-                        raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
-                                             f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
-                                             "builds from them.") from None
-                    raise
-            sources = cache.release_dirs()
-            if not sources:
-                raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
-        stderr = sys.stderr
-        with click.progressbar(length=1, label="  rows written", file=stderr,
-                               hidden=quiet or not stderr.isatty()) as bar:
-            def progress(done, total):
-                bar.length = total
-                bar.update(done - bar.pos)
-            report = build_mod.build(list(sources), out, progress=progress, local_files=local_files,
-                                     stage=None if quiet else lambda message: click.echo(f"{message}...", err=True))
-    except _expected_errors() as exc:
-        _fail(exc)
-    lines = report.lines()
+            raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+    stderr = sys.stderr
+    with click.progressbar(length=1, label="  rows written", file=stderr,
+                           hidden=quiet or not stderr.isatty()) as bar:
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+        result = build_mod.build(list(sources), out, progress=progress, local_files=local_files,
+                                 stage=None if quiet else lambda message: click.echo(f"{message}...", err=True))
+    lines = result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
 
@@ -142,17 +138,12 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
         CSWW_EES_URL=http://localhost:8000/api csww fetch
         csww fetch --offline                # list the cache
     """
-    from . import ees
-
     cache = ees.Cache(cache_dir)
-    try:
-        if not offline:
-            client = ees.Client(ees_url, timeout=timeout, retries=retries)
-            for release in releases or [None]:
-                folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
-                click.echo(f"cached {folder}")
-    except _expected_errors() as exc:
-        _fail(exc)
+    if not offline:
+        client = ees.Client(ees_url, timeout=timeout, retries=retries)
+        for release in releases or [None]:
+            folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
+            click.echo(f"cached {folder}")
     dirs = cache.release_dirs()
     if offline and not dirs:
         raise CLIError(f"{cache.root}: the download cache is empty")
@@ -185,17 +176,10 @@ def serve(out, port, host, private, no_sql):
         CSWW_PRIVATE_PASSWORD_HASH="$(datasette hash-password --no-confirm <<< "$PW")" \\
             csww serve --private --port 8002
     """
-    from pathlib import Path
-
-    from . import site
-
     db = Path(out) / "csww.db"
-    try:
-        if not db.exists():
-            raise FileNotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
-        site.serve(db, port=port, host=host, private=private, allow_sql=not no_sql, echo=click.echo)
-    except (ValueError, *_expected_errors()) as exc:
-        _fail(exc)
+    if not db.exists():
+        raise NotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
+    site.serve(db, port=port, host=host, private=private, allow_sql=not no_sql, echo=click.echo)
 
 
 @cli.command()
@@ -215,17 +199,10 @@ def publish(out, bundle_dir):
         csww publish --out build --bundle dist/site
         cd dist/site && docker build -t csww-site . && docker run -p 8001:8001 csww-site
     """
-    from pathlib import Path
-
-    from . import site
-
     db = Path(out) / "csww.db"
-    try:
-        if not db.exists():
-            raise FileNotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
-        path = site.publish_bundle(db, bundle_dir)
-    except _expected_errors() as exc:
-        _fail(exc)
+    if not db.exists():
+        raise NotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
+    path = site.publish_bundle(db, bundle_dir)
     click.echo(f"wrote {path}: csww.db, metadata.yml, templates, plugins, static, requirements.txt, Dockerfile")
 
 
@@ -261,15 +238,8 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
         csww report --la 841 --local examples/darlington.csv -o darlington-local.html
         csww report --group examples/north_east.yml -o north-east.md
     """
-    from . import report
-
-    try:
-        pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
-        path = report.write(pack, output, fmt)
-    except report.ReportError as exc:
-        raise CLIError(str(exc)) from None
-    except _expected_errors() as exc:
-        _fail(exc)
+    pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
+    path = report.write(pack, output, fmt)
     click.echo(f"wrote {path} ({report.format_for(output, fmt)}): {pack.title}, {pack.year}")
 
 
@@ -299,13 +269,8 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
         csww compare --la "E06000002" --group partnerships.yml --format csv
     """
-    from . import compare, compare_format, geography, store
-
-    try:
-        conn = store.connect(db)
-        area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
-    except (*_expected_errors(), geography.AreaNotFound, KeyError, ValueError) as exc:
-        _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+    conn = store.connect(db)
+    area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
     click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
 
 
@@ -329,16 +294,10 @@ def align(file, la, fmt, out):
         csww align examples/darlington.csv
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
     """
-    from . import local, store
-    from .local import output
-
-    try:
-        figures = local.align(file, la)
-    except local.InputError as exc:
-        _fail(exc)
+    figures = local.align(file, la)
     text = output.render(figures, fmt)
     if out:
-        store.atomic_write(out, text)
+        write_text(out, text)
         click.echo(f"{len(figures)} figures written to {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -364,14 +323,9 @@ def package_cmd(db_path, out, version):
         csww package --db build/csww.db --out build --version 1.2.0
         frictionless validate build/datapackage/datapackage.json
     """
-    from . import package
-
     if version is not None and not _SEMVER.match(version):
         raise CLIError(f"--version {version!r} is not a semantic version X.Y.Z")
-    try:
-        path = package.write_package(db_path, out or Path(db_path).parent, version=version)
-    except _expected_errors() as exc:
-        _fail(exc)
+    path = package.write_package(db_path, out or Path(db_path).parent, version=version)
     desc = json.loads((path / "datapackage.json").read_text(encoding="utf-8"))
     tables = [r["name"] for r in desc["resources"] if r.get("type") == "table"]
     click.echo(f"wrote {path}: version {desc['version']}, {len(tables)} tables ({', '.join(tables)})")
@@ -398,12 +352,7 @@ def validate(path, as_json, warnings):
         csww validate build/datapackage/datapackage.json --json > report.json
         csww validate examples/darlington.csv
     """
-    from . import package
-
-    try:
-        problems = package.validate(path)
-    except _expected_errors() as exc:
-        _fail(exc)
+    problems = package.validate(path)
     valid = package.is_valid(problems)
     shown = problems if warnings else [p for p in problems if p.severity == "error"]
     errors = sum(p.severity == "error" for p in problems)
@@ -439,18 +388,11 @@ def diff(old, new, as_json, out_file):
         csww diff build-2024 build-2025
         csww diff build-2024/csww.db build/datapackage --out CHANGES.md
     """
-    from . import package
-
-    try:
-        d = package.diff(old, new)
-    except _expected_errors() as exc:
-        _fail(exc)
+    d = package.diff(old, new)
     text = package.changelog(d, "changes", datetime.now(timezone.utc).isoformat(), None,
                              heading=f"Changes from {old} to {new}")
     if out_file:
-        from .store import atomic_write
-
-        atomic_write(out_file, text)
+        write_text(out_file, text)
     if as_json:
         click.echo(json.dumps(d.to_dict(), indent=2))
     else:
@@ -467,8 +409,6 @@ def docs(check):
         csww docs
         csww docs --check       # in CI
     """
-    from . import docs as docs_mod
-
     if check:
         bad = docs_mod.stale()
         for p in bad:
@@ -499,19 +439,13 @@ def returns(db, to_publish, to_unpublish):
         csww returns
         csww returns --publish 841:2016-04-01:2016-07-31:0363d394c157
     """
-    from .local import store as local_store
-
-    path = Path(db)
-    if not path.exists():
-        raise CLIError(f"{path}: no database here; run 'csww build' first (or pass --db)")
-    conn = sqlite3.connect(path)
+    store.connect(db).close()  # a clear error when it is missing or not a CSWW database
+    conn = sqlite3.connect(db)
     try:
         if to_publish or to_unpublish:
             local_store.set_published(conn, list(to_publish), True)
             local_store.set_published(conn, list(to_unpublish), False)
         rows = local_store.list_returns(conn)
-    except KeyError as exc:
-        raise CLIError(exc.args[0]) from None
     finally:
         conn.close()
     if not rows:

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from . import geography, measures, neighbours, store
+from .problems import InputError, Problem
 
 LA = "Local authority"
 KEY = ["time_period", "area_code", "measure_id"]
@@ -392,10 +393,12 @@ def read_groups(path: str | Path) -> list[dict]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     groups = data.get("groups", data if isinstance(data, list) else None)
     if not groups:
-        raise ValueError(f"{path}: no 'groups' list")
+        raise InputError([Problem(str(path), "no 'groups' list")])
+    bad = [Problem(str(path), "every group needs an id and members", i + 1, "members" if g.get("id") else "id",
+                   str(g.get("id") or "")) for i, g in enumerate(groups) if not g.get("id") or not g.get("members")]
+    if bad:
+        raise InputError(bad)
     for g in groups:
-        if not g.get("id") or not g.get("members"):
-            raise ValueError(f"{path}: every group needs an id and members")
         g.setdefault("name", g["id"])
         g["source_file"] = str(path)
     return groups

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import package, store
+from . import fileio, measures, package
 
 ROOT = package.ROOT
 TABLES_MD = ROOT / "docs" / "tables.md"
@@ -80,8 +80,6 @@ def tables_markdown() -> str:
                          f"{_md_escape(f.get('title', ''))}: {_md_escape(f.get('description', ''))} | "
                          f"{_md_escape(_constraints(f))} |")
         lines.append("")
-    from . import measures
-
     lines += ["## Measures", "", "From the measure catalogue (`benchmark/catalogue/measures.yml`); percentages are 0–100.", "",
               "| measure_id | label | unit | polarity | definition |", "|---|---|---|---|---|"]
     for m in measures.catalogue().values():
@@ -144,7 +142,7 @@ def write() -> list[Path]:
     """Write every generated file; return those that changed."""
     changed = stale()
     for p, text in outputs().items():
-        store.atomic_write(p, text)
+        fileio.write_text(p, text)
     return changed
 
 

@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import readers, store
+from .problems import CswwError
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
@@ -43,7 +44,7 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "csww-benchmark (+https://github.com/csww-benchmark)"
 
 
-class FetchError(Exception):
+class FetchError(CswwError):
     """A download or API call that failed after retries, or a file that failed its checks."""
 
 

@@ -7,11 +7,14 @@ E92000001 for England, the E12/E13 code for a region, the DfE 3-digit number for
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 import yaml
+
+from .problems import NotFoundError
 
 ENGLAND = "E92000001"
 
@@ -162,11 +165,8 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
 
 
 
-class AreaNotFound(LookupError):
+class AreaNotFound(NotFoundError):
     """No area (or more than one) matches what the user typed; the message carries suggestions."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 def resolve_area(conn, text: str) -> dict:
@@ -177,8 +177,6 @@ def resolve_area(conn, text: str) -> dict:
     A current area wins over a former one of the same name (Dorset 838 over 835). Raises AreaNotFound with
     close matches when nothing matches.
     """
-    import difflib
-
     conn_rows = conn.execute("SELECT * FROM areas").fetchall()
     cols = [d[0] for d in conn.execute("SELECT * FROM areas LIMIT 0").description]
     areas = [dict(zip(cols, r)) for r in conn_rows]

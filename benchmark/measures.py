@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 
 import yaml
+
+from .problems import NotFoundError
 
 UNITS = {"FTE", "headcount", "percent", "cases", "cases per FTE", "days", "children per social worker"}
 POLARITIES = {"lower", "higher", "neutral"}
@@ -60,7 +63,15 @@ def get(measure_id: str) -> Measure:
     try:
         return catalogue()[measure_id]
     except KeyError:
-        raise KeyError(f"unknown measure {measure_id!r}; known: {', '.join(catalogue())}") from None
+        raise NotFoundError(f"unknown measure {measure_id!r}; known: {', '.join(catalogue())}") from None
+
+
+def round_half_up(value: float, decimals: int) -> float | int:
+    """Round as DfE publishes (halves away from zero) on the shortest decimal form of the float, so a neighbour
+    median of 10.25 is 10.3 and 10.35 is 10.4 (Python's ``round`` gives 10.2 and 10.3). ``decimals`` below 1
+    round to a whole number, returned as int. Source: docs/dfe-csww-reference.md section 6.4 (Rounding)."""
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-max(decimals, 0)), rounding=ROUND_HALF_UP)
+    return int(rounded) if decimals <= 0 else float(rounded)
 
 
 def key_measures() -> list[Measure]:

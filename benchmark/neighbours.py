@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import geography
+from .problems import UsageError
 
 MODELS = {"sn_2021": 2021, "sn_2025": 2025}
 FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
@@ -37,7 +39,7 @@ def model_for_year(time_period: int, override: str | None = None) -> str:
     """The model used for a reporting year: sn_2021 up to 2024, sn_2025 from 2025 (or ``override``)."""
     if override:
         if override not in MODELS:
-            raise ValueError(f"unknown statistical neighbour model {override!r}; known: {', '.join(MODELS)}")
+            raise UsageError(f"unknown statistical neighbour model {override!r}; known: {', '.join(MODELS)}")
         return override
     return "sn_2025" if time_period >= 2025 else "sn_2021"
 
@@ -142,6 +144,4 @@ def year_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None, model:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import sys
-
     write_catalogue(sys.argv[1], Path(__file__).parent / CATALOGUE)

@@ -16,18 +16,17 @@ import csv
 import hashlib
 import json
 import math
-import os
-import shutil
 import sqlite3
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from . import __version__, measures, store
+from . import __version__, local, measures, store
+from .ees import PAGE_URL
+from .fileio import atomic_dir
+from .problems import CswwError, InputError, NotFoundError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
 #: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
@@ -220,8 +219,6 @@ def _file_meta(path: Path) -> dict:
 
 def _sources(conn: sqlite3.Connection, base: dict) -> list[dict]:
     """The base descriptor's sources, then one per release with its EES (or GOV.UK) page and its files."""
-    from .ees import PAGE_URL
-
     out = list(base.get("sources", []))
     known = base.get("x-release-urls", {})
     files = {}
@@ -245,7 +242,7 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
     most of the package's time (about 3 s for the 45,000 rows), a price worth paying to keep the format to
     a well-kept library.
     """
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # optional heavy import: only when a package is written
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
@@ -330,13 +327,10 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     if previous:
         try:
             change = diff(final, db_path)
-        except (OSError, KeyError, ValueError):
+        except (OSError, KeyError, ValueError, CswwError):
             change = None  # an old package we cannot read values from: log it as a fresh start
     base = json.loads(BASE.read_text(encoding="utf-8"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{PACKAGE_DIR}.", dir=out_dir))
-    tmp.chmod(0o755)
-    try:
+    with atomic_dir(final) as tmp:
         conn = store.connect(db_path)
         try:
             resources, tables = [], {}
@@ -387,10 +381,6 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
              **_file_meta(tmp / CHANGELOG)}]
         (tmp / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
-        _swap(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 
@@ -406,68 +396,15 @@ def _columns(descriptor: dict) -> dict:
             for r in descriptor.get("resources", []) if r.get("type") == "table"}
 
 
-def _swap(tmp: Path, final: Path) -> None:
-    """Put the finished folder in place: the old package stays whole until the new one is complete."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old.{os.getpid()}")
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
-        if old is not None:
-            os.replace(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------------------------------- validate
-@dataclass
-class Problem:
-    """One thing wrong with a package, located by resource, row (header = 1) and field."""
-
-    resource: str | None
-    row: int | None
-    field: str | None
-    type: str
-    message: str
-    severity: str = "error"  # or "warning": reported, but the package is still valid
-
-    def __str__(self) -> str:
-        where = [self.resource or "package"]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.field:
-            where.append(f"field {self.field!r}")
-        tag = "warning" if self.severity == "warning" else "error"
-        return f"{', '.join(where)}: {self.type} ({tag}): {self.message}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-#: Validators for a council's local return file, by file suffix. The align issue registers its reader here
-#: (e.g. ``LOCAL_RETURN_VALIDATORS[".csv"] = local.validate_return``); each returns a list of Problem.
-LOCAL_RETURN_VALIDATORS: dict[str, Callable[[Path], list[Problem]]] = {}
-
-
 def validate_local_return(path: Path) -> list[Problem]:
     """Every problem ``benchmark.local.align`` finds in a council's return (aggregate return, HR extract or
-    census XML); none when the file aligns to DfE's definitions."""
-    from .local import align
-    from .problems import InputError
-
+    census XML), each of type "local-return"; none when the file aligns to DfE's definitions."""
     try:
-        align(path)
+        local.align(path)
     except InputError as exc:
-        return [Problem(Path(p.file).name, p.row, p.column, "local-return",
-                        p.message + (f" (value {p.value!r})" if p.value is not None else ""))
-                for p in exc.problems]
+        return [replace(p, file=Path(p.file).name, type="local-return") for p in exc.problems]
     return []
-
-
-LOCAL_RETURN_VALIDATORS.update({suffix: validate_local_return for suffix in (".csv", ".xlsx", ".xml")})
 
 
 def _locate(path: Path) -> Path:
@@ -475,7 +412,7 @@ def _locate(path: Path) -> Path:
     for cand in (path, path / "datapackage.json", path / PACKAGE_DIR / "datapackage.json"):
         if cand.is_file() and cand.name.endswith(".json"):
             return cand
-    raise FileNotFoundError(f"{path}: no datapackage.json here; run 'csww package' first")
+    raise NotFoundError(f"{path}: no datapackage.json here; run 'csww package' first")
 
 
 def validate(path: str | Path, checks: bool = True) -> list[Problem]:
@@ -489,12 +426,7 @@ def validate(path: str | Path, checks: bool = True) -> list[Problem]:
     """
     path = Path(path)
     if path.is_file() and not path.name.endswith(".json"):
-        hook = LOCAL_RETURN_VALIDATORS.get(path.suffix.lower())
-        if hook is None:
-            return [Problem(path.name, None, None, "local-return-unsupported",
-                            "validating a council's local return needs its reader (the align issue); "
-                            "no validator is registered for " + (path.suffix or "this file type"))]
-        return hook(path)
+        return validate_local_return(path)
     descriptor_path = _locate(path)
     problems = _frictionless(descriptor_path)
     if checks:
@@ -507,14 +439,14 @@ def is_valid(problems: list[Problem]) -> bool:
 
 
 def _frictionless(descriptor_path: Path) -> list[Problem]:
-    import frictionless
+    import frictionless  # optional heavy import (about 1 s): only when a package is validated
 
     try:
         package = frictionless.Package(str(descriptor_path))
         report = package.validate()
     except frictionless.FrictionlessException as exc:
-        return [Problem(None, None, None, exc.error.type, exc.error.message)]
-    out = [Problem(None, None, None, e.type, e.message) for e in report.errors]
+        return [Problem(None, exc.error.message, type=exc.error.type)]
+    out = [Problem(None, e.message, type=e.type) for e in report.errors]
     raw = json.loads(descriptor_path.read_text(encoding="utf-8"))
     symbol_fields = {(r.get("name"), f.get("name")): [m["value"] if isinstance(m, dict) else m
                                                       for m in f["missingValues"]]
@@ -529,7 +461,7 @@ def _frictionless(descriptor_path: Path) -> list[Problem]:
                 kind = "unknown-symbol"
                 message = (f"{getattr(e, 'cell', '')!r} in row {e.row_number} is neither a number nor one of DfE's "
                            f"symbols ({', '.join(symbols)})")
-            out.append(Problem(task.name, getattr(e, "row_number", None), fname, kind, message))
+            out.append(Problem(task.name, message, getattr(e, "row_number", None), fname, type=kind))
     return out
 
 
@@ -551,8 +483,8 @@ def _custom(descriptor_path: Path, found: list[Problem]) -> list[Problem]:
     except ValueError:
         return []  # Frictionless has reported the broken descriptor
     out: list[Problem] = []
-    reported_keys = {(p.resource, p.row) for p in found if p.type == "primary-key"}
-    reported_keys |= {(p.resource, p.row, p.field) for p in found if p.type == "constraint-error"}
+    reported_keys = {(p.file, p.row) for p in found if p.type == "primary-key"}
+    reported_keys |= {(p.file, p.row, p.column) for p in found if p.type == "constraint-error"}
     releases = _read(descriptor_path, "releases")
     release_year = {}
     if releases is not None:
@@ -598,13 +530,13 @@ def _duplicate_keys(name: str, df: pd.DataFrame, key: list[str], reported: set,
         if (name, i + 2) in reported:
             continue
         vals = ", ".join(f"{k}={df.at[i, k]!r}" for k in key)
-        out.append(Problem(name, i + 2, ",".join(key), "duplicate-key", f"the key ({vals}) appears more than once"))
+        out.append(Problem(name, row=i + 2, column=",".join(key), type="duplicate-key", message=f"the key ({vals}) appears more than once"))
     for k in key:
         if k in blank_ok:
             continue
         for i in df.index[df[k] == ""]:
             if (name, i + 2, k) not in reported:  # Frictionless names blanks in required fields itself
-                out.append(Problem(name, i + 2, k, "blank-key", "a primary-key cell is blank"))
+                out.append(Problem(name, row=i + 2, column=k, type="blank-key", message="a primary-key cell is blank"))
     return out
 
 
@@ -623,19 +555,19 @@ def _years(name: str, df: pd.DataFrame, release_year: dict, last_year: int) -> l
         years = pd.to_numeric(df[col], errors="coerce")
         bad = years.notna() & ((years < FIRST_YEAR) | ((years > last_year) & ~local))
         for i in df.index[bad]:
-            out.append(Problem(name, i + 2, col, "year-range",
+            out.append(Problem(name, row=i + 2, column=col, type="year-range", message=
                                f"year {df.at[i, col]} is outside {FIRST_YEAR}-{last_year}, the years the releases cover"))
         if col == "time_period" and "release_id" in df.columns and release_year:
             ry = df["release_id"].map(release_year)
             late = years.notna() & ry.notna() & (years > ry)
             for i in df.index[late]:
-                out.append(Problem(name, i + 2, col, "year-range",
+                out.append(Problem(name, row=i + 2, column=col, type="year-range", message=
                                    f"year {df.at[i, col]} is later than release {df.at[i, 'release_id']} covers "
                                    f"({int(ry[i])})"))
     if {"first_year", "last_year"} <= set(df.columns):
         a, b = pd.to_numeric(df["first_year"], errors="coerce"), pd.to_numeric(df["last_year"], errors="coerce")
         for i in df.index[a.notna() & b.notna() & (a > b)]:
-            out.append(Problem(name, i + 2, "first_year", "year-range",
+            out.append(Problem(name, row=i + 2, column="first_year", type="year-range", message=
                                f"first_year {df.at[i, 'first_year']} is after last_year {df.at[i, 'last_year']}"))
     return out
 
@@ -651,7 +583,7 @@ def _symbols(name: str, df: pd.DataFrame) -> list[Problem]:
     bad = (text != df["symbol"]) & (text != "")  | ((text == "") & (df["symbol"] != ""))
     out = []
     for i in df.index[bad]:
-        out.append(Problem(name, i + 2, "symbol", "symbol-mismatch",
+        out.append(Problem(name, row=i + 2, column="symbol", type="symbol-mismatch", message=
                            f"value cell {df.at[i, 'value']!r} and symbol {df.at[i, 'symbol']!r} disagree"))
     return out
 
@@ -665,7 +597,7 @@ def _rate_ranges(name: str, df: pd.DataFrame) -> list[Problem]:
             continue
         sel = (df["measure_id"] == mid) & (num > top)
         for i in df.index[sel]:
-            out.append(Problem(name, i + 2, "value", "rate-range",
+            out.append(Problem(name, row=i + 2, column="value", type="rate-range", message=
                                f"{mid} is {df.at[i, 'value']}, above {top:g} (a percentage)"))
     return out
 
@@ -738,9 +670,9 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
             sev = severity if level == "Local authority" and ees else "warning"
             release_note = f" (release {idx[2]})" if len(idx) > 2 else ""
             shown = "?" if point is None else f"{point:.2f}"
-            out.append(Problem(name, int(rows[i]), "value", "rate-components",
+            out.append(Problem(name, row=int(rows[i]), column="value", type="rate-components", message=
                                f"{rid} for {idx[1]} {year}{release_note} is {published:g} but its components "
-                               f"({', '.join(f'{p}={comp[p]:g}' for p in parts)}) give {shown}", sev))
+                               f"({', '.join(f'{p}={comp[p]:g}' for p in parts)}) give {shown}", severity=sev))
     return out
 
 
@@ -784,7 +716,7 @@ def load_values(path: str | Path) -> pd.DataFrame:
         return df
     got = _read(_locate(path), "observations")
     if got is None:
-        raise FileNotFoundError(f"{path}: the package has no observations resource")
+        raise NotFoundError(f"{path}: the package has no observations resource")
     df = got[0][cols].copy()
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
     df["time_period"] = df["time_period"].astype(int)

@@ -1,4 +1,4 @@
-"""The SQLite store: schema, atomic writes and reads. Every later stage reads through here.
+"""The SQLite store: schema and reads; atomic writes are in ``benchmark.fileio``.
 
 The database is built under a temporary name beside its destination and renamed into place only when
 complete, so a failed build never leaves a half-written ``csww.db``.
@@ -6,14 +6,13 @@ complete, so a failed build never leaves a half-written ``csww.db``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from .problems import DatabaseError, NotFoundError
 
 SCHEMA = """
 CREATE TABLE build_info (
@@ -249,39 +248,6 @@ def write_area_lookup(conn: sqlite3.Connection) -> None:
     conn.executescript(AREA_LOOKUP_SQL)
 
 
-@contextlib.contextmanager
-def atomic_path(final: str | Path, suffix: str = ""):
-    """Yield a temporary path beside ``final``; move it into place only if the block succeeds."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; outputs are meant to be shared
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, content) -> Path:
-    """Write ``content`` (text, bytes, or a function that saves to a path) to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        if callable(content):
-            content(str(tmp))
-        else:
-            tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return Path(path)
-
-
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -318,14 +284,22 @@ def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None
                      rows.tolist())
 
 
-def connect(path: str | Path, must_exist: bool = True) -> sqlite3.Connection:
-    """Open a built database read-only; a clear error when it is missing."""
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open a built database read-only. Raises NotFoundError when there is no file at ``path`` and
+    DatabaseError when the file is not a database ``csww build`` wrote (not SQLite, or no build_info table)."""
     path = Path(path)
-    if must_exist and not path.exists():
-        raise FileNotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
-    return conn
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'build_info'").fetchone():
+            return conn
+        why = "it has no build_info table"
+    except sqlite3.DatabaseError as exc:
+        why = str(exc)
+    conn.close()
+    raise DatabaseError(f"{path}: not a CSWW database ({why}); give the csww.db that 'csww build' wrote")
 
 
 def query(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:

@@ -7,13 +7,14 @@ import pytest
 from conftest import FIXTURES
 
 from benchmark import neighbours
+from benchmark.problems import UsageError
 
 
 def test_model_rule_and_override():
     assert [neighbours.model_for_year(y) for y in (2015, 2021, 2024, 2025, 2026)] == \
         ["sn_2021"] * 3 + ["sn_2025"] * 2
     assert neighbours.model_for_year(2022, "sn_2025") == "sn_2025"
-    with pytest.raises(ValueError, match="unknown statistical neighbour model"):
+    with pytest.raises(UsageError, match="unknown statistical neighbour model"):
         neighbours.model_for_year(2022, "sn_2007")
 
 

@@ -382,7 +382,7 @@ def test_a_build_with_a_local_return_packages_none_of_it_until_published(tmp_pat
     assert sum(r["provisional"] == "1" for r in comps) == n_provisional
     # The mini fixture's own made-up rows break some checks (a 106.7 % rate, reorganised councils it lacks);
     # the council's rows and the provisional comparisons must pass every one.
-    bad = [p for p in package.validate(pkg) if p.severity == "error" and p.resource in
+    bad = [p for p in package.validate(pkg) if p.severity == "error" and p.file in
            {"local_returns", "local_observations", None, "comparisons"} and "106.7" not in p.message]
     assert bad == [], "\n".join(map(str, bad))
 

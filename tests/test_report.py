@@ -421,17 +421,16 @@ def test_report_errors_are_one_clear_message(report_db, tmp_path):
     assert not out.exists()
 
 
-def test_output_is_written_atomically(report_db, tmp_path, monkeypatch):
+def test_output_is_written_atomically(report_db, tmp_path):
+    """The pack is rendered in full, then the rename onto the output fails for real (it is a folder): one clear
+    message naming the path, the folder untouched, no temporary file left behind."""
     out = tmp_path / "pack.html"
-    out.write_text("previous pack")
-
-    def broken(*a, **k):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(report.render_mod, "render", broken)
+    out.mkdir()
+    (out / "previous").write_text("previous pack")
     r = CliRunner().invoke(cli, ["report", "--la", "841", "--db", str(report_db), "-o", str(out)])
-    assert r.exit_code == 1 and "disk full" in r.output
-    assert out.read_text() == "previous pack"
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception  # a message, not a traceback
+    assert f"{out}: cannot write here (Is a directory)" in r.output
+    assert (out / "previous").read_text() == "previous pack"
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
 
 

@@ -16,6 +16,7 @@ from benchmark import compare, site
 from benchmark.build import build
 from benchmark.cli import cli
 from benchmark.local import store as local_store
+from benchmark.problems import UsageError
 
 EXAMPLES = ROOT / "examples"
 SECRET = "unpublished-return-SECRET.csv"
@@ -355,7 +356,7 @@ def test_private_instance_needs_a_password(fixture_site, monkeypatch):
     from datasette_auth_passwords.utils import hash_password
 
     monkeypatch.delenv(site.PRIVATE_HASH_ENV, raising=False)
-    with pytest.raises(ValueError, match=site.PRIVATE_HASH_ENV):
+    with pytest.raises(UsageError, match=site.PRIVATE_HASH_ENV):
         site.datasette(fixture_site, private=True)
     monkeypatch.setenv(site.PRIVATE_HASH_ENV, hash_password("correct horse"))
     c = Client(site.datasette(fixture_site, private=True))

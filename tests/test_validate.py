@@ -76,7 +76,7 @@ def test_clean_package_is_valid(clean):
     assert errors(problems) == []
     assert package.is_valid(problems)
     # aggregates that do not reproduce from their counts are warnings, never errors (reference 6.5)
-    warned = {(p.resource, p.type) for p in problems}
+    warned = {(p.file, p.type) for p in problems}
     assert warned == {("observations", "rate-components"), ("observation_revisions", "rate-components")}
 
 
@@ -87,7 +87,7 @@ def test_a_rate_of_140(clean, tmp_path):
     problems = package.validate(pkg)
     hit = [p for p in errors(problems) if p.type == "rate-range"]
     assert len(hit) == 1
-    assert hit[0].resource == "observations" and hit[0].field == "value" and hit[0].row == row
+    assert hit[0].file == "observations" and hit[0].column == "value" and hit[0].row == row
     assert "turnover_rate_fte is 140, above 100" in hit[0].message
 
 
@@ -96,7 +96,7 @@ def test_a_negative_fte(clean, tmp_path):
     plant(pkg, "observations", replace_row("2025,301,inpost_fte,", f"2025,301,inpost_fte,-5.0,,{SRC},20"))
     problems = package.validate(pkg)
     hit = [p for p in errors(problems) if p.type == "constraint-error"]
-    assert hit and hit[0].field == "value" and hit[0].resource == "observations"
+    assert hit and hit[0].column == "value" and hit[0].file == "observations"
     assert "minimum" in hit[0].message
 
 
@@ -106,9 +106,9 @@ def test_an_unknown_symbol(clean, tmp_path):
     problems = package.validate(pkg)
     assert "unknown-symbol" in types(problems)
     hit = next(p for p in problems if p.type == "unknown-symbol")
-    assert hit.field == "value" and "'q'" in hit.message and "low" in hit.message
+    assert hit.column == "value" and "'q'" in hit.message and "low" in hit.message
     # and the symbol column's enum names it too
-    assert any(p.type == "constraint-error" and p.field == "symbol" for p in problems)
+    assert any(p.type == "constraint-error" and p.column == "symbol" for p in problems)
 
 
 def test_a_blank_value_is_an_error_not_a_missing_value(clean, tmp_path):
@@ -133,7 +133,7 @@ def test_a_duplicate_key_with_a_blank_in_it(clean, tmp_path):
     last = len(pkgdata._csv("observations")) + 3
     dup = [p for p in problems if p.type in ("primary-key", "duplicate-key")]
     assert [p.row for p in dup] == [last], "the duplicate is reported, once"
-    assert {(p.row, p.field) for p in problems if p.type == "constraint-error"} == {(last - 1, "measure_id"),
+    assert {(p.row, p.column) for p in problems if p.type == "constraint-error"} == {(last - 1, "measure_id"),
                                                                                     (last, "measure_id")}
 
 
@@ -141,7 +141,7 @@ def test_duplicate_keys_with_nulls_in_a_table_without_required_keys():
     df = pd.DataFrame({"a": ["1", "1", "2", ""], "b": ["", "", "x", "y"]})
     problems = package._duplicate_keys("t", df, ["a", "b"], set())
     assert [(p.type, p.row) for p in problems if p.type == "duplicate-key"] == [("duplicate-key", 3)]
-    assert sorted((p.row, p.field) for p in problems if p.type == "blank-key") == [(2, "b"), (3, "b"), (5, "a")]
+    assert sorted((p.row, p.column) for p in problems if p.type == "blank-key") == [(2, "b"), (3, "b"), (5, "a")]
 
 
 def test_a_broken_foreign_key(clean, tmp_path):
@@ -149,7 +149,7 @@ def test_a_broken_foreign_key(clean, tmp_path):
     plant(pkg, "observations", replace_row("2025,301,inpost_fte,", f"2025,999,inpost_fte,100.0,,{SRC},20"))
     problems = package.validate(pkg)
     hit = [p for p in errors(problems) if p.type == "foreign-key"]
-    assert hit and hit[0].resource == "observations" and "999" in hit[0].message
+    assert hit and hit[0].file == "observations" and "999" in hit[0].message
 
 
 def test_a_wrong_checksum(clean, tmp_path):
@@ -159,7 +159,7 @@ def test_a_wrong_checksum(clean, tmp_path):
     (pkg / "datapackage.json").write_text(json.dumps(d))
     problems = package.validate(pkg)
     assert types(problems) == {"hash-count"}
-    assert problems[0].resource == "observations"
+    assert problems[0].file == "observations"
 
 
 def test_an_edited_file_without_a_new_checksum(clean, tmp_path):
@@ -179,7 +179,7 @@ def test_a_year_out_of_range(clean, tmp_path):
     pkg = copy(clean, tmp_path)
     plant(pkg, "observations", replace_row("2025,301,inpost_fte,", f"2031,301,inpost_fte,100.0,,{SRC},20"))
     hit = [p for p in errors(package.validate(pkg)) if p.type == "year-range"]
-    assert hit and hit[0].field == "time_period" and "2031" in hit[0].message
+    assert hit and hit[0].column == "time_period" and "2031" in hit[0].message
 
 
 def test_a_symbol_that_disagrees(clean, tmp_path):
@@ -198,16 +198,14 @@ def test_a_broken_descriptor(clean, tmp_path):
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def test_local_return_hook_without_a_reader(tmp_path):
+def test_a_local_return_is_recognised_by_content_not_suffix(tmp_path):
     f = tmp_path / "return.txt"
+    f.write_text((EXAMPLES / "darlington.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    assert package.validate(f) == []
     f.write_text("a,b\n1,2\n")
     problems = package.validate(f)
-    assert [p.type for p in problems] == ["local-return-unsupported"]
-
-
-def test_the_aligned_return_validator_is_registered():
-    for suffix in (".csv", ".xlsx", ".xml"):
-        assert package.LOCAL_RETURN_VALIDATORS[suffix] is package.validate_local_return
+    assert [(p.type, p.file, p.row, p.value) for p in problems] == [("local-return", "return.txt", 1, "a, b")]
+    assert "cannot tell what this file is" in problems[0].message
 
 
 def test_a_local_return_that_aligns_is_valid():
@@ -229,13 +227,14 @@ def test_a_local_return_with_problems_lists_every_one_and_exits_1(tmp_path):
     f = tmp_path / "darlington_bad.csv"
     f.write_text("".join(lines[:3] + bad + lines[5:]), encoding="utf-8")
     problems = package.validate(f)
-    assert {(p.resource, p.row, p.field) for p in problems} >= {("darlington_bad.csv", 4, "inpost_fte"),
+    assert {(p.file, p.row, p.column) for p in problems} >= {("darlington_bad.csv", 4, "inpost_fte"),
                                                                  ("darlington_bad.csv", 5, "inpost_fte")}
     assert all(p.type == "local-return" and p.severity == "error" for p in problems)
     res = CliRunner().invoke(cli, ["validate", str(f)])
     assert res.exit_code == 1
-    assert "row 4, field 'inpost_fte'" in res.output and "row 5, field 'inpost_fte'" in res.output
-    assert "'lots'" in res.output and "INVALID" in res.output
+    assert "row 4, column inpost_fte, value 'lots': local-return (error)" in res.output
+    assert "row 5, column inpost_fte, value '-3': local-return (error)" in res.output
+    assert "INVALID" in res.output
 
 
 def test_a_file_that_is_no_local_return(tmp_path):
@@ -277,7 +276,7 @@ def test_cli_validate_lists_every_problem_and_exits_1(clean, tmp_path):
     assert js.exit_code == 1
     report = json.loads(js.output)
     assert report["valid"] is False and report["errors"] >= 2
-    assert {"resource", "row", "field", "type", "message", "severity"} <= set(report["problems"][0])
+    assert {"file", "row", "column", "value", "type", "message", "severity"} <= set(report["problems"][0])
 
 
 def test_cli_validate_a_build_folder(clean):

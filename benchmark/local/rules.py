@@ -11,9 +11,9 @@ import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from .. import measures
+from ..measures import round_half_up
 from .result import AlignedFigure
 
 # Figures counted from worker records (HR extract, census return) that rest on 1-4 people are shown as DfE's
@@ -31,12 +31,6 @@ HEADCOUNT_STAND_INS = {"inpost_fte": "inpost_headcount", "vacancy_fte": "vacancy
                        "case_holders_fte": "case_holders_headcount"}
 # Rates DfE publishes on FTE only; a headcount version is shown, flagged not comparable, when FTEs are missing.
 FTE_ONLY_RATES = {"vacancy_rate_fte", "caseload_fte", "agency_cover_rate_fte", "vacancy_agency_cover_rate_fte"}
-
-
-def round_half_up(value: float, decimals: int) -> float | int:
-    """Round as DfE publishes (halves away from zero, on the decimal value); whole numbers as int."""
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return int(rounded) if decimals == 0 else float(rounded)
 
 
 def reporting_year(day: date) -> int:

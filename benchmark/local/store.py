@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
+from ..problems import NotFoundError
 from ..store import sha256_file
 from . import align
 from .problems import InputError
@@ -131,7 +132,7 @@ def set_published(conn: sqlite3.Connection, return_ids: list[str], published: bo
     known = {r["return_id"] for r in list_returns(conn)}
     unknown = [rid for rid in return_ids if rid not in known]
     if unknown:
-        raise KeyError(f"no local return {', '.join(map(repr, unknown))}; 'csww returns' lists them")
+        raise NotFoundError(f"no local return {', '.join(map(repr, unknown))}; 'csww returns' lists them")
     with conn:
         conn.executemany("UPDATE local_returns SET published = ? WHERE return_id = ?",
                          [(int(published), rid) for rid in return_ids])

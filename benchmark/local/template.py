@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import measures
-from ..store import atomic_write
+from ..fileio import atomic_write, write_text
 from . import parse, rules
 from .problems import InputError, Problem
 
@@ -161,12 +161,12 @@ def _derive(c: rules.Components, file: str, row: int) -> list[Problem]:
 
 def write_template(directory: Path) -> tuple[Path, Path]:
     """Write the blank template as CSV and XLSX (no macros) into ``directory``."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # optional heavy import: only when the template is written
     from openpyxl.styles import Font
 
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = directory / "template.csv", directory / "template.xlsx"
-    atomic_write(csv_path, ",".join(TEMPLATE_COLUMNS) + "\n")
+    write_text(csv_path, ",".join(TEMPLATE_COLUMNS) + "\n")
     wb = Workbook()
     ws = wb.active
     ws.title = "return"
@@ -180,7 +180,8 @@ def write_template(directory: Path) -> tuple[Path, Path]:
         doc.append([col, text])
     doc.append(["(any other count id)", "Any count in benchmark/catalogue/measures.yml, and reported_<id> / "
                 "reported_<id>_definition for any measure id, are accepted too."])
-    atomic_write(xlsx_path, wb.save)
+    with atomic_write(xlsx_path) as tmp:
+        wb.save(tmp)
     return csv_path, xlsx_path
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .. import geography
 from ..problems import InputError, Problem
 
 #: DfE's symbols in EES files (2024 data guidance); ":" and "~" are older, obsolete EES symbols.
@@ -93,8 +94,6 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
     the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
     Returns the observations, the mask of file rows kept, and the notes.
     """
-    from .. import geography
-
     all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
     keep = pd.Series(True, index=geo.index)
     notes = []

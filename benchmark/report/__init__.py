@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import store
+from ..fileio import atomic_write
 from . import render as render_mod
 from .gather import ReportError
 from .model import Pack
@@ -37,7 +38,7 @@ def make(db: str | Path, la: str | None = None, group: str | Path | None = None,
 def write(pack: Pack, out: str | Path, fmt: str | None = None) -> Path:
     """Render ``pack`` and write it to ``out`` atomically (nothing is left behind if rendering fails)."""
     fmt = format_for(out, fmt)
-    with store.atomic_path(out) as tmp:
-        Path(tmp).write_bytes(render_mod.render(pack, fmt))
+    with atomic_write(out) as tmp:
+        tmp.write_bytes(render_mod.render(pack, fmt))
     return Path(out)
 

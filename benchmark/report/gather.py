@@ -14,7 +14,8 @@ import sqlite3
 
 import pandas as pd
 
-from .. import store
+from .. import geography, store
+from ..problems import CswwError
 
 ENGLAND = "E92000001"
 LA = "Local authority"
@@ -28,7 +29,7 @@ SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
 
 
-class ReportError(ValueError):
+class ReportError(CswwError):
     """The pack cannot be made from what was given (unknown council, year not in the database, ...)."""
 
 
@@ -42,22 +43,7 @@ def has_comparisons(conn: sqlite3.Connection) -> bool:
 
 def resolve(conn: sqlite3.Connection, text: str) -> dict:
     """The areas row for a council as a user types it (code, ONS code or name)."""
-    from .. import geography
-
-    finder = getattr(geography, "resolve_area", None)
-    if finder is not None:
-        try:
-            area = dict(finder(conn, text))
-        except LookupError as exc:
-            raise ReportError(str(exc)) from None
-    else:  # before the comparison engine's resolver: exact code, ONS code or name
-        key = geography.normalise_la_code(" ".join(str(text).split()))
-        rows = store.query(conn, "SELECT * FROM areas WHERE upper(area_code) = upper(?) OR upper(new_la_code) = "
-                                 "upper(?) OR lower(area_name) = lower(?) ORDER BY status = 'current' DESC",
-                           (key, key, str(text).strip()))
-        if rows.empty:
-            raise ReportError(f"no area matches {text!r}; give a DfE 3-digit code, an ONS code or a council name")
-        area = rows.iloc[0].where(rows.iloc[0].notna(), None).to_dict()
+    area = dict(geography.resolve_area(conn, text))  # AreaNotFound, with suggestions, when nothing matches
     if area.get("level") != LA:
         raise ReportError(f"{text!r} is {area['area_name']}, not a council; give a local authority")
     return area

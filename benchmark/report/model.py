@@ -9,10 +9,11 @@ stored as text) and its display text (for HTML and Markdown).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .. import measures
+from ..measures import round_half_up
+from ..problems import NotFoundError
 from ..readers.base import SYMBOLS
 
 #: Symbols a pack explains in its notes (DfE's own meanings).
@@ -97,7 +98,7 @@ def measure_info(measure_id: str) -> measures.Measure:
     """The catalogue entry, or a plain stand-in for a measure the catalogue does not know (e.g. a local one)."""
     try:
         return measures.get(measure_id)
-    except KeyError:
+    except NotFoundError:
         return measures.Measure(id=measure_id, label=measure_id.replace("_", " ").capitalize(), unit="",
                                 polarity="neutral", definition="Not in the measure catalogue.", decimals=1,
                                 group="local")
@@ -109,13 +110,6 @@ def number_format(decimals: int) -> str:
 
 def is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # NaN is not a number here
-
-
-def round_half_up(v: float, decimals: int) -> float:
-    """Round as DfE publishes (half away from zero), on the shortest decimal form of the float: a neighbour
-    median of 10.35 shows as 10.4, not 10.3."""
-    q = Decimal(1).scaleb(-max(decimals, 0))
-    return float(Decimal(repr(float(v))).quantize(q, rounding=ROUND_HALF_UP))
 
 
 def fmt_number(v, decimals: int, sign: bool = False) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, measures
+from .. import __version__, compare, local, measures
 from . import charts, gather, narrative
 from .gather import ReportError
 from .model import (
@@ -229,12 +229,7 @@ def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) ->
     published that year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by
     every figure of a period (the council's own note, a snapshot date) are stated once under the table.
     """
-    try:
-        from .. import local as local_mod
-    except ImportError:
-        raise ReportError("--local needs the local-figures stage (benchmark.local), which this installation does "
-                          "not have yet") from None
-    figures = [f for f in local_mod.align(path, la=area["area_code"]) if not getattr(f, "team", "")]
+    figures = [f for f in local.align(path, la=area["area_code"]) if not getattr(f, "team", "")]
     if not figures:
         raise ReportError(f"{path}: no whole-council figures for {area['area_name']} ({area['area_code']})")
     pub = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
@@ -373,22 +368,7 @@ def provenance_section(conn) -> Section:
 
 def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
     """One group from a YAML group file (the only one, or ``group_id``), with members resolved to areas."""
-    try:
-        from ..compare import read_groups
-        groups = read_groups(path)
-    except ImportError:
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        groups = data.get("groups") if isinstance(data, dict) else data
-        if not groups:
-            raise ReportError(f"{path}: no 'groups' list") from None
-        for g in groups:
-            if not g.get("id") or not g.get("members"):
-                raise ReportError(f"{path}: every group needs an id and members")
-            g.setdefault("name", g["id"])
-    except ValueError as exc:
-        raise ReportError(str(exc)) from None
+    groups = compare.read_groups(path)
     ids = [str(g["id"]) for g in groups]
     if group_id is None and len(groups) > 1:
         raise ReportError(f"{path} has {len(groups)} groups ({', '.join(ids)}); choose one with --group-id")
@@ -400,13 +380,9 @@ def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
 
 
 def _group_stats(conn, group: dict) -> pd.DataFrame:
-    """Pooled and member median figures from the comparison engine; empty without it."""
-    try:
-        from ..compare import group_tables
-    except ImportError:
-        return pd.DataFrame(columns=["time_period", "measure_id", "pooled", "member_median", "england"])
+    """Pooled and member median figures from the comparison engine."""
     spec = {k: v for k, v in group.items() if k != "areas"}
-    _, _, gc = group_tables(conn, [spec])
+    _, _, gc = compare.group_tables(conn, [spec])
     return gc
 
 

@@ -78,7 +78,7 @@ def markdown(pack: Pack) -> str:
 
 
 def xlsx(pack: Pack) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # optional heavy import: only when an XLSX pack is written
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table as XLTable
