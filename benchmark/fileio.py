@@ -20,7 +20,8 @@ from .problems import OutputError
 
 
 def _fail(path: Path, exc: OSError) -> OutputError:
-    return OutputError(f"{path}: cannot write here ({exc.strerror or exc})")
+    where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(path) else ""
+    return OutputError(f"{path}: cannot write here ({exc.strerror or exc}{where})")
 
 
 @contextlib.contextmanager

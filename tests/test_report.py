@@ -422,15 +422,17 @@ def test_report_errors_are_one_clear_message(report_db, tmp_path):
 
 
 def test_output_is_written_atomically(report_db, tmp_path):
-    """The pack is rendered in full, then the rename onto the output fails for real (it is a folder): one clear
-    message naming the path, the folder untouched, no temporary file left behind."""
+    """A pack that cannot be made leaves the previous one as it was; a place that cannot be written to is one
+    message naming it. Either way no temporary file is left behind (fileio's rollback: tests/test_errors.py)."""
     out = tmp_path / "pack.html"
-    out.mkdir()
-    (out / "previous").write_text("previous pack")
-    r = CliRunner().invoke(cli, ["report", "--la", "841", "--db", str(report_db), "-o", str(out)])
+    out.write_text("previous pack")
+    run = CliRunner().invoke
+    r = run(cli, ["report", "--la", "841", "--year", "2019", "--db", str(report_db), "-o", str(out)])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception  # a message, not a traceback
-    assert f"{out}: cannot write here (Is a directory)" in r.output
-    assert (out / "previous").read_text() == "previous pack"
+    r = run(cli, ["report", "--la", "841", "--db", str(report_db), "-o", str(out / "pack.html")])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception
+    assert f"{out / 'pack.html'}: cannot write here (File exists: {out})" in r.output  # a file, not a folder
+    assert out.read_text() == "previous pack"
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
 
 
