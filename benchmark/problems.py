@@ -82,4 +82,4 @@ class OutputError(CswwError):
 
 
 class DatabaseError(CswwError):
-    """A file that is not a CSWW database (not SQLite, or without the tables 'csww build' writes)."""
+    """A file that is not a CSWW database (not SQLite, or without the observations table)."""

@@ -286,16 +286,16 @@ def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open a built database read-only. Raises NotFoundError when there is no file at ``path`` and
-    DatabaseError when the file is not a database ``csww build`` wrote (not SQLite, or no build_info table)."""
+    DatabaseError when the file is not a database ``csww build`` wrote (not SQLite, or no observations table)."""
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'build_info'").fetchone():
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'observations'").fetchone():
             return conn
-        why = "it has no build_info table"
+        why = "it has no observations table"
     except sqlite3.DatabaseError as exc:
         why = str(exc)
     conn.close()

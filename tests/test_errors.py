@@ -74,7 +74,7 @@ def test_expected_failures_are_one_message(mini, tmp_path):
     assert f"{text}: not a CSWW database (file is not a database)" in expected(["compare", "--la", "841", "--db", str(text)])
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    assert "not a CSWW database (it has no build_info table)" in expected(["returns", "--db", str(other)])
+    assert "not a CSWW database (it has no observations table)" in expected(["returns", "--db", str(other)])
     assert "unknown measure 'turnover'; known: " in expected(["compare", "--la", "841", "--measure", "turnover",
                                                                "--db", db])
     assert "no area matches 'Darlingtn'; did you mean Darlington (841)?" in expected(
@@ -92,7 +92,7 @@ def test_expected_failures_are_one_message(mini, tmp_path):
 
 
 def test_a_bug_shows_its_traceback(mini, tmp_path):
-    """What is a bug: store.connect checks that a file is SQLite with the build_info table 'csww build' writes
+    """What is a bug: store.connect checks that a file is SQLite with the observations table every build writes
     first; a database that passes but lacks a column every build writes (here areas.area_name, renamed) was
     damaged or written by other code, and no message of ours can explain it. That must reach the user as a
     traceback to report, not be caught and dressed up (the CLI used to catch KeyError wholesale, which hid
