@@ -36,6 +36,7 @@ from . import geography, measures, neighbours, store
 
 LA = "Local authority"
 KEY = ["time_period", "area_code", "measure_id"]
+RKEY = KEY + ["return_id"]  # a provisional row's key: its local return too
 BANDS = np.array(["A", "B", "C", "D"])
 LITTLE_CHANGE = 0.05
 GAP_MEASURES = ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "agency_cover_rate_fte",
@@ -278,6 +279,7 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     else:
         la["series_note"] = None
     la["provisional"] = 0
+    la["return_id"] = None
     la["comparator_year"] = la["time_period"]
     return la[COLUMNS].sort_values(KEY).reset_index(drop=True)
 
@@ -299,7 +301,8 @@ def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
-COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "comparator_year",
+COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "return_id",
+           "comparator_year",
            "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count",
            "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note", "rank", "rank_of", "region_rank",
            "region_rank_of", "quartile", "change", "direction", "diff_england", "diff_region", "diff_london",
@@ -316,8 +319,10 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     A local figure for a year DfE has published is set beside that year's comparators; a figure for a
     later year (the usual in-year case) beside the latest published year's.
 
-    Empty when the table does not exist. The rank and quartile say where the local figure would fall among
-    the other councils' published values for that year.
+    One row per local return, council, year and measure, keyed by ``return_id`` (``local_returns``), so that
+    what may be published is a filter on stored rows (``publication``), never a recomputation. Team rows
+    are left out. Empty when the table does not exist. The rank and quartile say where the local figure
+    would fall among the other councils' published values for that year.
     """
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_observations'").fetchone():
         return pd.DataFrame(columns=COLUMNS)
@@ -327,8 +332,9 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     local["time_period"] = local["time_period"].astype(int)
     if "team" in local:  # team rows stay in local_observations; the council compares as a whole
         local = local[local["team"].fillna("") == ""]
-    # one row per key: the figures of the latest period win when a file gives several in one year
-    local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(KEY, keep="last")
+    # one row per return and key (a return covers one council and period)
+    local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(
+        RKEY, keep="last")
     # The comparators of the same year when DfE has published it, else of the latest published year.
     years = set(published["time_period"].astype(int))
     latest = max(years)
@@ -336,7 +342,7 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     base = published.drop(columns=["value", "symbol", "comparator_year"]).rename(columns={"time_period": "comparator_year"})
     keep = ["england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
             "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note"]
-    rec = local[KEY + ["value", "symbol", "comparator_year"]].merge(
+    rec = local[RKEY + ["value", "symbol", "comparator_year"]].merge(
         base[["comparator_year", "area_code", "area_name", "measure_id"] + keep],
         on=["comparator_year", "area_code", "measure_id"], how="left")
     rec["polarity"] = _polarity(rec["measure_id"])
@@ -360,18 +366,20 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
         rec[col] = _round(rec["value"] - rec[comp], dec + 1)
-    w = wide(local[KEY + ["value"]])
+    # the FTE gaps use the return's own components: wide by return (its id stands in for the area code)
+    w = wide(local[KEY + ["value"]].assign(area_code=local["return_id"]))
     gap = []
     for m in GAP_MEASURES:
-        sel = rec[rec["measure_id"] == m].set_index(["time_period", "area_code"])
+        sel = rec[rec["measure_id"] == m].set_index(["time_period", "return_id"])
         if m in w and len(sel):
-            ww = w.reindex(sel.index)
+            ww = w.reindex(sel.index.rename(["time_period", "area_code"]))
+            ww.index = sel.index
             gap.append(pd.DataFrame({"gap_fte_sn": fte_gap(ww, m, sel["sn_median"]).round(1),
                                      "gap_fte_england": fte_gap(ww, m, sel["england"]).round(1)})
                        .assign(measure_id=m).reset_index())
     if gap:
-        rec = rec.merge(pd.concat(gap), on=KEY, how="left")
-    caveat = local.set_index(KEY).reindex(pd.MultiIndex.from_frame(rec[KEY]))
+        rec = rec.merge(pd.concat(gap), on=["time_period", "return_id", "measure_id"], how="left")
+    caveat = local.set_index(RKEY).reindex(pd.MultiIndex.from_frame(rec[RKEY]))
     notes = [f"Provisional: the council's own figure, compared with DfE's published {y} comparators."
              for y in rec["comparator_year"]]
     if "caveat" in caveat:
@@ -624,6 +632,9 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
     sel = sel[sel["measure_id"].isin(ids)].copy()
+    # several local returns for one year: the latest period's figure (return ids are area:start:end:sha)
+    sel["_end"] = sel["return_id"].fillna("").str.split(":").str[2].fillna("")
+    sel = sel.sort_values("_end", kind="stable").drop_duplicates(KEY + ["provisional"], keep="last").drop(columns="_end")
     sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
     sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)
     groups = pd.DataFrame()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, docs, measures, store
+from . import __version__, docs, measures, publication, store
 from .local import store as local_store
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
@@ -100,54 +100,22 @@ class Site:
 
 # --------------------------------------------------------------------------------------------- database
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
-
-
 def has_unpublished(conn: sqlite3.Connection) -> bool:
-    """True when the database holds local figures not cleared for publication."""
-    tables = _tables(conn)
-    if "local_returns" in tables and conn.execute("select 1 from local_returns where not published").fetchone():
-        return True
-    if "local_observations" in tables:
-        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
-                     else "select null where 0")
-        if conn.execute(f"select 1 from local_observations where return_id not in ({published})").fetchone():
-            return True
-    return False
+    """True when the database holds rows that may not be published (``publication``)."""
+    return publication.has_unpublished(conn)
 
 
 def strip_unpublished(conn: sqlite3.Connection) -> None:
-    """Delete every local figure not marked published, and recompute the provisional comparison rows from the
-    published ones only (a council's published and unpublished returns can share a year, so rows computed
-    from both cannot simply be kept or dropped)."""
-    from . import compare
-
-    tables = _tables(conn)
-    conn.execute("PRAGMA secure_delete = ON")
-    if "local_observations" in tables:
-        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
-                     else "select null where 0")
-        conn.execute(f"delete from local_observations where return_id not in ({published})")
-    if "local_returns" in tables:
-        conn.execute("delete from local_returns where not published")
-    if "comparisons" in tables:
-        conn.execute("delete from comparisons where provisional = 1")
-        published = store.query(conn, "select * from comparisons where provisional = 0")
-        if len(published):
-            obs, _ = compare.load(conn)
-            store.insert_frame(conn, "comparisons", compare.local_comparisons(conn, published, obs))
+    """Delete every row ``publication`` does not make public: unpublished local returns, their figures and
+    the provisional comparison rows built on them (stored by return at build time, never recomputed here)."""
+    publication.strip(conn)
 
 
 def enhance(conn: sqlite3.Connection) -> None:
     """Indexes, full-text search on area names, stand-in tables and the readable views."""
     import sqlite_utils
 
-    from . import compare
-
     local_store.create_tables(conn)              # empty when the build had no local returns
-    if "comparisons" not in _tables(conn):      # a database built before the comparison engine existed
-        compare.write_comparisons(conn)
     for table, cols in INDEXES:
         conn.execute(f"CREATE INDEX IF NOT EXISTS site_{table}_{'_'.join(cols)} ON {table} ({', '.join(cols)})")
     db = sqlite_utils.Database(conn)

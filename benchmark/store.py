@@ -147,6 +147,7 @@ CREATE TABLE IF NOT EXISTS comparisons (
     value REAL,
     symbol TEXT,
     provisional INTEGER NOT NULL DEFAULT 0,   -- 1: a council's own aligned figure, not yet published
+    return_id TEXT,                           -- provisional rows: the local return (local_returns) behind the figure
     comparator_year INTEGER,                  -- year the comparators come from (differs for provisional rows)
     england REAL,
     region_code TEXT,                 -- as DfE publishes it: Inner/Outer London for London boroughs
@@ -176,7 +177,7 @@ CREATE TABLE IF NOT EXISTS comparisons (
     gap_fte_sn REAL,                  -- FTE above (+) or below (-) the neighbour median rate, on the council's own base
     gap_fte_england REAL,
     series_note TEXT,                 -- reorganisations and code changes
-    PRIMARY KEY (time_period, area_code, measure_id, provisional)
+    PRIMARY KEY (time_period, area_code, measure_id, provisional, return_id)
 );
 CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);
 CREATE TABLE IF NOT EXISTS groups (
