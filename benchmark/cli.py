@@ -299,12 +299,12 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
         csww compare --la "E06000002" --group partnerships.yml --format csv
     """
-    from . import compare, compare_format, geography, store
+    from . import compare, compare_format, councils, store
 
     try:
         conn = store.connect(db)
         area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
-    except (*_expected_errors(), geography.AreaNotFound, KeyError, ValueError) as exc:
+    except (*_expected_errors(), councils.AreaNotFound, KeyError, ValueError) as exc:
         _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
     click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import geography, measures, neighbours, store
+from . import councils, geography, measures, neighbours, store
 
 LA = "Local authority"
 KEY = ["time_period", "area_code", "measure_id"]
@@ -421,7 +421,7 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     for g in groups:
         meta.append({k: g.get(k) for k in ("id", "name", "kind", "description", "source_file")})
         for m in g["members"]:
-            a = geography.resolve_area(conn, str(m))
+            a = councils.resolve(conn, str(m))
             members.append({"group_id": g["id"], "member": str(m), "area_code": a["area_code"], "area_name": a["area_name"]})
     meta = pd.DataFrame(meta).rename(columns={"id": "group_id"})
     members = pd.DataFrame(members).drop_duplicates(["group_id", "area_code"])
@@ -608,10 +608,10 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     and, when ``group_file`` is given, the group figures for the same year and measures. A joint-return
     member (314) shows its joint return. ``model`` recomputes with another neighbour model.
     """
-    area = geography.resolve_area(conn, la)
+    area = councils.resolve(conn, la)
     code = area["joint_return_code"] or area["area_code"]
     if area["level"] != LA:
-        raise geography.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+        raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
     for m in measure_ids:
         measures.get(m)
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
@@ -623,17 +623,17 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
         rows = rows[rows["area_code"] == code]
     published = rows[rows["provisional"] == 0]
     if published.empty:
-        raise geography.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
+        raise councils.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
     year = int(published["time_period"].max()) if year is None else year
     if year not in set(published["time_period"]):
-        raise geography.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
+        raise councils.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
                                      f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
     ids = list(measure_ids) or [m.id for m in measures.key_measures()]
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
     sel = sel[sel["measure_id"].isin(ids)].copy()
     # several local returns for one year: the latest period's figure (return ids are area:start:end:sha)
-    sel["_end"] = sel["return_id"].fillna("").str.split(":").str[2].fillna("")
+    sel["_end"] = [r.split(":")[2] if isinstance(r, str) and r.count(":") >= 3 else "" for r in sel["return_id"]]
     sel = sel.sort_values("_end", kind="stable").drop_duplicates(KEY + ["provisional"], keep="last").drop(columns="_end")
     sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
     sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, docs, measures, publication, store
+from . import __version__, councils, docs, measures, publication, store
 from .local import store as local_store
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
@@ -128,7 +128,7 @@ def enhance(conn: sqlite3.Connection) -> None:
         SELECT area_code, area_name, new_la_code AS ons_code, region_name, status, first_year, last_year,
                is_joint_return, '/la/' || replace(area_code, ' / ', '-') AS profile
         FROM areas WHERE level = 'Local authority' ORDER BY area_name""")
-    store.write_area_lookup(conn)  # databases built before build wrote it
+    councils.write_lookup(conn)  # databases built before build wrote it
     conn.execute("INSERT OR REPLACE INTO build_info (key, value) VALUES ('site_version', ?)", (__version__,))
 
 

@@ -229,27 +229,6 @@ CREATE TABLE IF NOT EXISTS consistency_checks (
 """
 SCHEMA += COMPARE_SCHEMA
 
-#: How the canned queries turn ``:la`` into a council: its DfE code, any ONS code DfE has used for it, or
-#: its name, in any case. ``preference`` 0 wins: current councils before former ones of the same name.
-AREA_LOOKUP_SQL = """
-DROP TABLE IF EXISTS area_lookup;
-CREATE TABLE area_lookup (lookup_key TEXT NOT NULL, area_code TEXT NOT NULL REFERENCES areas(area_code),
-                          preference INTEGER NOT NULL, PRIMARY KEY (lookup_key, area_code));
-INSERT OR IGNORE INTO area_lookup
-  SELECT lower(k), area_code, status != 'current' FROM (
-    SELECT area_code AS k, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT area_name, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT new_la_code, area_code, status FROM areas WHERE level = 'Local authority' AND new_la_code IS NOT NULL
-    UNION ALL SELECT c.ons_code, c.area_code, a.status FROM area_codes c JOIN areas a USING (area_code)
-  );
-"""
-
-
-def write_area_lookup(conn: sqlite3.Connection) -> None:
-    """(Re)write ``area_lookup`` from ``areas`` and ``area_codes``."""
-    conn.executescript(AREA_LOOKUP_SQL)
-
-
 @contextlib.contextmanager
 def atomic_path(final: str | Path, suffix: str = ""):
     """Yield a temporary path beside ``final``; move it into place only if the block succeeds."""

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, one
 
-from benchmark import compare, geography, store
+from benchmark import compare, councils, store
 from benchmark.cli import cli
 
 
@@ -166,21 +166,21 @@ def test_local_figures_skipped_without_the_table(mini_db):
 
 def test_resolve_area(mini_db):
     with sqlite3.connect(mini_db) as conn:
-        assert geography.resolve_area(conn, "841")["area_name"] == "Darlington"
-        assert geography.resolve_area(conn, " darlington ")["area_code"] == "841"
-        assert geography.resolve_area(conn, "e06000005")["area_code"] == "841"
-        assert geography.resolve_area(conn, "940/941")["area_code"] == "940 / 941"
-        assert geography.resolve_area(conn, "940")["joint_return_code"] == "940 / 941"
-        assert geography.resolve_area(conn, "E12000001")["level"] == "Regional"
-        with pytest.raises(geography.AreaNotFound, match="did you mean Darlington"):
-            geography.resolve_area(conn, "Darlingtn")
+        assert councils.resolve(conn, "841")["area_name"] == "Darlington"
+        assert councils.resolve(conn, " darlington ")["area_code"] == "841"
+        assert councils.resolve(conn, "e06000005")["area_code"] == "841"
+        assert councils.resolve(conn, "940/941")["area_code"] == "940 / 941"
+        assert councils.resolve(conn, "940")["joint_return_code"] == "940 / 941"
+        assert councils.resolve(conn, "E12000001")["level"] == "Regional"
+        with pytest.raises(councils.AreaNotFound, match="did you mean Darlington"):
+            councils.resolve(conn, "Darlingtn")
 
 
 def test_resolve_historical_ons_code(real_db):
     with sqlite3.connect(real_db) as conn:
-        assert geography.resolve_area(conn, "E10000023")["area_code"] == "815"   # North Yorkshire before 2023
-        assert geography.resolve_area(conn, "E08000016")["area_code"] == "370"   # Barnsley's old code
-        assert geography.resolve_area(conn, "Dorset")["area_code"] == "838"      # the current Dorset
+        assert councils.resolve(conn, "E10000023")["area_code"] == "815"   # North Yorkshire before 2023
+        assert councils.resolve(conn, "E08000016")["area_code"] == "370"   # Barnsley's old code
+        assert councils.resolve(conn, "Dorset")["area_code"] == "838"      # the current Dorset
 
 
 def test_cli_compare_formats(mini_db, tmp_path):

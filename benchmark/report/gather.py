@@ -14,7 +14,7 @@ import sqlite3
 
 import pandas as pd
 
-from .. import publication, store
+from .. import councils, publication, store
 from ..local import store as local_store
 
 ENGLAND = "E92000001"
@@ -42,23 +42,11 @@ def has_comparisons(conn: sqlite3.Connection) -> bool:
 
 
 def resolve(conn: sqlite3.Connection, text: str) -> dict:
-    """The areas row for a council as a user types it (code, ONS code or name)."""
-    from .. import geography
-
-    finder = getattr(geography, "resolve_area", None)
-    if finder is not None:
-        try:
-            area = dict(finder(conn, text))
-        except LookupError as exc:
-            raise ReportError(str(exc)) from None
-    else:  # before the comparison engine's resolver: exact code, ONS code or name
-        key = geography.normalise_la_code(" ".join(str(text).split()))
-        rows = store.query(conn, "SELECT * FROM areas WHERE upper(area_code) = upper(?) OR upper(new_la_code) = "
-                                 "upper(?) OR lower(area_name) = lower(?) ORDER BY status = 'current' DESC",
-                           (key, key, str(text).strip()))
-        if rows.empty:
-            raise ReportError(f"no area matches {text!r}; give a DfE 3-digit code, an ONS code or a council name")
-        area = rows.iloc[0].where(rows.iloc[0].notna(), None).to_dict()
+    """The areas row for a council as a user types it (``councils.resolve``: code, ONS code or any spelling)."""
+    try:
+        area = councils.resolve(conn, text)
+    except councils.AreaNotFound as exc:
+        raise ReportError(str(exc)) from None
     if area.get("level") != LA:
         raise ReportError(f"{text!r} is {area['area_name']}, not a council; give a local authority")
     return area
