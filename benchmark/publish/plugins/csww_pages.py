@@ -206,7 +206,7 @@ def _summary(area, m, series, dec) -> str:
 def register_routes():
     return [
         (r"^/la$", find),
-        (r"^/la/(?P<code>[0-9A-Za-z-]+)$", profile),
+        (r"^/la/(?P<code>[0-9A-Za-z~._-]+)$", profile),     # ~: Datasette tilde-encodes names with spaces
     ]
 
 
