@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, compare, geography, measures, store
+from . import __version__, compare, councils, geography, measures, store
 from .fileio import atomic_write
 from .local.store import list_returns, load_files, set_published
 from .package import write_package
@@ -100,7 +100,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             stage("Writing the database")
             _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
             store.create_rest(conn)  # the indexes, built once over the loaded rows
-            store.write_area_lookup(conn)
+            councils.write_lookup(conn)
             if local_files:
                 stage("Aligning the council's own returns")
             local_ids = load_files(conn, list(local_files)) if local_files else []

@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import geography, measures, neighbours, store
+from . import councils, geography, measures, neighbours, store
 from .problems import InputError, Problem
 
 LA = "Local authority"
 KEY = ["time_period", "area_code", "measure_id"]
+RKEY = KEY + ["return_id"]  # a provisional row's key: its local return too
 BANDS = np.array(["A", "B", "C", "D"])
 LITTLE_CHANGE = 0.05
 GAP_MEASURES = ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "agency_cover_rate_fte",
@@ -279,6 +280,7 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     else:
         la["series_note"] = None
     la["provisional"] = 0
+    la["return_id"] = None
     la["comparator_year"] = la["time_period"]
     return la[COLUMNS].sort_values(KEY).reset_index(drop=True)
 
@@ -300,7 +302,8 @@ def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
-COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "comparator_year",
+COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "return_id",
+           "comparator_year",
            "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count",
            "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note", "rank", "rank_of", "region_rank",
            "region_rank_of", "quartile", "change", "direction", "diff_england", "diff_region", "diff_london",
@@ -317,8 +320,10 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     A local figure for a year DfE has published is set beside that year's comparators; a figure for a
     later year (the usual in-year case) beside the latest published year's.
 
-    Empty when the table does not exist. The rank and quartile say where the local figure would fall among
-    the other councils' published values for that year.
+    One row per local return, council, year and measure, keyed by ``return_id`` (``local_returns``), so that
+    what may be published is a filter on stored rows (``publication``), never a recomputation. Team rows
+    are left out. Empty when the table does not exist. The rank and quartile say where the local figure
+    would fall among the other councils' published values for that year.
     """
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_observations'").fetchone():
         return pd.DataFrame(columns=COLUMNS)
@@ -328,8 +333,9 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     local["time_period"] = local["time_period"].astype(int)
     if "team" in local:  # team rows stay in local_observations; the council compares as a whole
         local = local[local["team"].fillna("") == ""]
-    # one row per key: the figures of the latest period win when a file gives several in one year
-    local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(KEY, keep="last")
+    # one row per return and key (a return covers one council and period)
+    local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(
+        RKEY, keep="last")
     # The comparators of the same year when DfE has published it, else of the latest published year.
     years = set(published["time_period"].astype(int))
     latest = max(years)
@@ -337,7 +343,7 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     base = published.drop(columns=["value", "symbol", "comparator_year"]).rename(columns={"time_period": "comparator_year"})
     keep = ["england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
             "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note"]
-    rec = local[KEY + ["value", "symbol", "comparator_year"]].merge(
+    rec = local[RKEY + ["value", "symbol", "comparator_year"]].merge(
         base[["comparator_year", "area_code", "area_name", "measure_id"] + keep],
         on=["comparator_year", "area_code", "measure_id"], how="left")
     rec["polarity"] = _polarity(rec["measure_id"])
@@ -361,18 +367,20 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
         rec[col] = _round(rec["value"] - rec[comp], dec + 1)
-    w = wide(local[KEY + ["value"]])
+    # the FTE gaps use the return's own components: wide by return (its id stands in for the area code)
+    w = wide(local[KEY + ["value"]].assign(area_code=local["return_id"]))
     gap = []
     for m in GAP_MEASURES:
-        sel = rec[rec["measure_id"] == m].set_index(["time_period", "area_code"])
+        sel = rec[rec["measure_id"] == m].set_index(["time_period", "return_id"])
         if m in w and len(sel):
-            ww = w.reindex(sel.index)
+            ww = w.reindex(sel.index.rename(["time_period", "area_code"]))
+            ww.index = sel.index
             gap.append(pd.DataFrame({"gap_fte_sn": fte_gap(ww, m, sel["sn_median"]).round(1),
                                      "gap_fte_england": fte_gap(ww, m, sel["england"]).round(1)})
                        .assign(measure_id=m).reset_index())
     if gap:
-        rec = rec.merge(pd.concat(gap), on=KEY, how="left")
-    caveat = local.set_index(KEY).reindex(pd.MultiIndex.from_frame(rec[KEY]))
+        rec = rec.merge(pd.concat(gap), on=["time_period", "return_id", "measure_id"], how="left")
+    caveat = local.set_index(RKEY).reindex(pd.MultiIndex.from_frame(rec[RKEY]))
     notes = [f"Provisional: the council's own figure, compared with DfE's published {y} comparators."
              for y in rec["comparator_year"]]
     if "caveat" in caveat:
@@ -416,7 +424,7 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     for g in groups:
         meta.append({k: g.get(k) for k in ("id", "name", "kind", "description", "source_file")})
         for m in g["members"]:
-            a = geography.resolve_area(conn, str(m))
+            a = councils.resolve(conn, str(m))
             members.append({"group_id": g["id"], "member": str(m), "area_code": a["area_code"], "area_name": a["area_name"]})
     meta = pd.DataFrame(meta).rename(columns={"id": "group_id"})
     members = pd.DataFrame(members).drop_duplicates(["group_id", "area_code"])
@@ -603,10 +611,10 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     and, when ``group_file`` is given, the group figures for the same year and measures. A joint-return
     member (314) shows its joint return. ``model`` recomputes with another neighbour model.
     """
-    area = geography.resolve_area(conn, la)
+    area = councils.resolve(conn, la)
     code = area["joint_return_code"] or area["area_code"]
     if area["level"] != LA:
-        raise geography.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+        raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
     for m in measure_ids:
         measures.get(m)
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
@@ -618,15 +626,18 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
         rows = rows[rows["area_code"] == code]
     published = rows[rows["provisional"] == 0]
     if published.empty:
-        raise geography.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
+        raise councils.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
     year = int(published["time_period"].max()) if year is None else year
     if year not in set(published["time_period"]):
-        raise geography.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
+        raise councils.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
                                      f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
     ids = list(measure_ids) or [m.id for m in measures.key_measures()]
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
     sel = sel[sel["measure_id"].isin(ids)].copy()
+    # several local returns for one year: the latest period's figure (return ids are area:start:end:sha)
+    sel["_end"] = [r.split(":")[2] if isinstance(r, str) and r.count(":") >= 3 else "" for r in sel["return_id"]]
+    sel = sel.sort_values("_end", kind="stable").drop_duplicates(KEY + ["provisional"], keep="last").drop(columns="_end")
     sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
     sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)
     groups = pd.DataFrame()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import fileio, measures, package
+from . import fileio, measures, package, publication
 
 ROOT = package.ROOT
 TABLES_MD = ROOT / "docs" / "tables.md"
@@ -110,7 +110,7 @@ def metadata() -> dict:
     common = {"license": lic["name"], "license_url": lic["path"], "source": src["title"], "source_url": src["path"]}
     tables = {}
     for name, s in package.schemas().items():
-        if package._is_excluded(name):
+        if publication.is_private_table(name):
             continue
         t = {"title": s.get("title", name), "description": s.get("description", ""), **common}
         t.update(s.get("x-datasette", {}))

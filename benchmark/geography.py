@@ -7,14 +7,11 @@ E92000001 for England, the E12/E13 code for a region, the DfE 3-digit number for
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 import yaml
-
-from .problems import NotFoundError
 
 ENGLAND = "E92000001"
 
@@ -162,44 +159,3 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
     known = set(areas["area_code"])
     changes = changes[changes["predecessor_code"].isin(known) & changes["successor_code"].isin(known)]
     return areas.reset_index(drop=True), area_codes, changes.reset_index(drop=True)
-
-
-
-class AreaNotFound(NotFoundError):
-    """No area (or more than one) matches what the user typed; the message carries suggestions."""
-
-
-def resolve_area(conn, text: str) -> dict:
-    """The ``areas`` row for a council, region or England given as typed by a user.
-
-    Accepts a DfE 3-digit code ('841', '314 / 318'), a 9-character ONS code (current or historical, via
-    ``area_codes``; 'E06000005'), an area code of a region or England, or a name in any case ('darlington').
-    A current area wins over a former one of the same name (Dorset 838 over 835). Raises AreaNotFound with
-    close matches when nothing matches.
-    """
-    conn_rows = conn.execute("SELECT * FROM areas").fetchall()
-    cols = [d[0] for d in conn.execute("SELECT * FROM areas LIMIT 0").description]
-    areas = [dict(zip(cols, r)) for r in conn_rows]
-    raw = " ".join(str(text).split())
-    key = normalise_la_code(raw).upper()
-    by_code = {a["area_code"].upper(): a for a in areas}
-    if key in by_code:
-        return by_code[key]
-    ons = {c.upper(): code for code, c in conn.execute("SELECT area_code, ons_code FROM area_codes")}
-    ons.update({(a["new_la_code"] or "").upper(): a["area_code"] for a in areas if a["new_la_code"]})
-    if key in ons:
-        return by_code[ons[key].upper()]
-    hits = [a for a in areas if a["area_name"].casefold() == raw.casefold()]
-    if len(hits) > 1:
-        hits = [a for a in hits if a["status"] == "current"] or hits
-    if len(hits) == 1:
-        return hits[0]
-    if hits:
-        raise AreaNotFound(f"{text!r} matches several areas: "
-                           + ", ".join(f"{a['area_code']} {a['area_name']}" for a in hits) + "; give the code")
-    names = {a["area_name"].casefold(): a for a in areas}
-    close = difflib.get_close_matches(raw.casefold(), list(names), n=5, cutoff=0.6)
-    close += [n for n in names if raw.casefold() in n and n not in close][:5 - len(close)] if raw else []
-    hint = ("; did you mean " + ", ".join(f"{names[n]['area_name']} ({names[n]['area_code']})" for n in close) + "?"
-            if close else "; give a DfE 3-digit code, a 9-character ONS code or a council name")
-    raise AreaNotFound(f"no area matches {text!r}{hint}")

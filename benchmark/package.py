@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, local, measures, store
+from . import __version__, local, measures, publication, store
 from .ees import PAGE_URL
 from .fileio import atomic_dir
 from .problems import CswwError, InputError, NotFoundError, Problem
@@ -41,9 +41,8 @@ DEFAULT_VERSION = "1.0.0"
 #: Resource order in the package (tables with a schema but not listed here follow, alphabetically).
 ORDER = ["observations", "observation_revisions", "measures", "areas", "area_codes", "area_changes", "releases",
          "source_files", "build_info"]
-#: Council data: packaged only when the table has a ``published`` column, and then only rows with published = 1.
-#: The align issue owns these tables; until a council marks a return published, none of it leaves the database.
-PUBLISHED_ONLY = {"local_returns", "local_observations"}
+#: Council data: only the rows ``publication`` says are public leave the database.
+PUBLISHED_ONLY = set(publication.LOCAL_TABLES)
 #: Tables too big for a comfortable Excel sheet (and slow to write: comparisons alone, 36,000 rows by 36
 #: columns, took openpyxl about 20 s); they are in the package as CSV only, and the About sheet says so.
 NOT_IN_WORKBOOK = {"observation_revisions", "comparisons"}
@@ -75,43 +74,8 @@ def rate_maximum(measure_id: str) -> float | None:
     return 100.0 if m is not None and m.unit == "percent" and not m.may_exceed_100 else None
 
 
-def _is_excluded(table: str) -> bool:
-    """Worker-level data never leaves the database, whatever schema someone writes for it."""
-    return "worker" in table.lower()
-
-
 def _table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def _published_only(conn: sqlite3.Connection, table: str, cols: list[str]) -> str | None:
-    """The WHERE clause keeping only a council's published rows of ``table``, or None to leave it out.
-
-    A table with its own ``published`` column keeps the rows marked 1 (``local_returns``); a table without
-    one keeps the rows whose return (``return_id`` joining ``local_returns``) is marked 1
-    (``local_observations``). Anything else is council data we cannot tell is published: left out.
-    """
-    if "published" in cols:
-        return "published = 1"
-    if "return_id" in cols and "published" in _table_columns(conn, "local_returns"):
-        return "return_id IN (SELECT return_id FROM local_returns WHERE published = 1)"
-    return None
-
-
-def _provisional_filter(conn: sqlite3.Connection) -> str:
-    """Comparisons: DfE's published rows, and a provisional row only when it can only have come from published
-    local returns, i.e. every local return for that council and year is marked published.
-
-    A provisional comparison is made from ``local_observations`` by council (area_code) and reporting year
-    (time_period), without a return id, so a single unpublished return of the same council and year keeps
-    the row out. Without ``local_returns`` (no return was ever loaded) no provisional row is packaged.
-    """
-    if not {"area_code", "time_period", "published"} <= set(_table_columns(conn, "local_returns")):
-        return "provisional = 0"
-    return ("provisional = 0 OR (EXISTS (SELECT 1 FROM local_returns r WHERE r.area_code = comparisons.area_code "
-            "AND r.time_period = comparisons.time_period) AND NOT EXISTS (SELECT 1 FROM local_returns r "
-            "WHERE r.area_code = comparisons.area_code AND r.time_period = comparisons.time_period "
-            "AND r.published <> 1))")
 
 
 #: Neighbour lists name every council DfE lists; the package keeps the entries whose council and neighbour
@@ -122,8 +86,6 @@ NEIGHBOURS_IN_AREAS = ("area_code IN (SELECT area_code FROM areas) "
 
 def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
     """The SELECT giving the rows of ``table`` that may be published, or None to leave the table out."""
-    if _is_excluded(table):
-        return None
     cols = _table_columns(conn, table)
     if not cols:
         return None  # the table is not in this database (yet)
@@ -131,15 +93,11 @@ def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
     missing = [n for n in names if n not in cols]
     if missing:
         raise RuntimeError(f"benchmark/datapackages/schemas/{table}.json names columns the table lacks: {missing}")
-    where = None
-    if table in PUBLISHED_ONLY:
-        where = _published_only(conn, table, cols)
-        if where is None:
-            return None
-    elif table == "comparisons" and "provisional" in cols:
-        where = _provisional_filter(conn)
-    elif table == "neighbours":
-        where = NEIGHBOURS_IN_AREAS
+    where = publication.where(conn, table)
+    if where is None:
+        return None
+    if where == publication.ALL_ROWS:
+        where = NEIGHBOURS_IN_AREAS if table == "neighbours" else None
     order = ", ".join(schema.get("primaryKey") or names[:1])
     return f"SELECT {', '.join(names)} FROM {table}{f' WHERE {where}' if where else ''} ORDER BY {order}"
 

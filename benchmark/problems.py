@@ -6,7 +6,7 @@ non-zero. Any other exception is a bug and keeps its traceback. Subclasses: ``In
 every input file at once), ``NotFoundError`` (lookups: files, databases, councils, measures, returns),
 ``UsageError`` (an option the command cannot use), ``OutputError`` (an output that cannot be written),
 ``DatabaseError`` (a file that is not a CSWW database), and elsewhere ``ees.FetchError``,
-``geography.AreaNotFound`` and ``report.ReportError``.
+``councils.AreaNotFound`` and ``report.ReportError``.
 """
 
 from __future__ import annotations

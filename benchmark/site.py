@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, compare, docs, measures, store
+from . import __version__, councils, docs, measures, publication, store
 from .fileio import atomic_dir, atomic_write, write_text
 from .local import store as local_store
 from .problems import NotFoundError, UsageError
@@ -102,41 +102,15 @@ class Site:
 
 # --------------------------------------------------------------------------------------------- database
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
-
-
 def has_unpublished(conn: sqlite3.Connection) -> bool:
-    """True when the database holds local figures not cleared for publication."""
-    tables = _tables(conn)
-    if "local_returns" in tables and conn.execute("select 1 from local_returns where not published").fetchone():
-        return True
-    if "local_observations" in tables:
-        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
-                     else "select null where 0")
-        if conn.execute(f"select 1 from local_observations where return_id not in ({published})").fetchone():
-            return True
-    return False
+    """True when the database holds rows that may not be published (``publication``)."""
+    return publication.has_unpublished(conn)
 
 
 def strip_unpublished(conn: sqlite3.Connection) -> None:
-    """Delete every local figure not marked published, and recompute the provisional comparison rows from the
-    published ones only (a council's published and unpublished returns can share a year, so rows computed
-    from both cannot simply be kept or dropped)."""
-    tables = _tables(conn)
-    conn.execute("PRAGMA secure_delete = ON")
-    if "local_observations" in tables:
-        published = ("select return_id from local_returns where published = 1" if "local_returns" in tables
-                     else "select null where 0")
-        conn.execute(f"delete from local_observations where return_id not in ({published})")
-    if "local_returns" in tables:
-        conn.execute("delete from local_returns where not published")
-    if "comparisons" in tables:
-        conn.execute("delete from comparisons where provisional = 1")
-        published = store.query(conn, "select * from comparisons where provisional = 0")
-        if len(published):
-            obs, _ = compare.load(conn)
-            store.insert_frame(conn, "comparisons", compare.local_comparisons(conn, published, obs))
+    """Delete every row ``publication`` does not make public: unpublished local returns, their figures and
+    the provisional comparison rows built on them (stored by return at build time, never recomputed here)."""
+    publication.strip(conn)
 
 
 def enhance(conn: sqlite3.Connection) -> None:
@@ -156,7 +130,7 @@ def enhance(conn: sqlite3.Connection) -> None:
         SELECT area_code, area_name, new_la_code AS ons_code, region_name, status, first_year, last_year,
                is_joint_return, '/la/' || replace(area_code, ' / ', '-') AS profile
         FROM areas WHERE level = 'Local authority' ORDER BY area_name""")
-    store.write_area_lookup(conn)  # databases built before build wrote it
+    councils.write_lookup(conn)  # databases built before build wrote it
     conn.execute("INSERT OR REPLACE INTO build_info (key, value) VALUES ('site_version', ?)", (__version__,))
 
 

@@ -146,6 +146,7 @@ CREATE TABLE IF NOT EXISTS comparisons (
     value REAL,
     symbol TEXT,
     provisional INTEGER NOT NULL DEFAULT 0,   -- 1: a council's own aligned figure, not yet published
+    return_id TEXT,                           -- provisional rows: the local return (local_returns) behind the figure
     comparator_year INTEGER,                  -- year the comparators come from (differs for provisional rows)
     england REAL,
     region_code TEXT,                 -- as DfE publishes it: Inner/Outer London for London boroughs
@@ -175,7 +176,7 @@ CREATE TABLE IF NOT EXISTS comparisons (
     gap_fte_sn REAL,                  -- FTE above (+) or below (-) the neighbour median rate, on the council's own base
     gap_fte_england REAL,
     series_note TEXT,                 -- reorganisations and code changes
-    PRIMARY KEY (time_period, area_code, measure_id, provisional)
+    PRIMARY KEY (time_period, area_code, measure_id, provisional, return_id)
 );
 CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);
 CREATE TABLE IF NOT EXISTS groups (
@@ -227,25 +228,6 @@ CREATE TABLE IF NOT EXISTS consistency_checks (
 """
 SCHEMA += COMPARE_SCHEMA
 
-#: How the canned queries turn ``:la`` into a council: its DfE code, any ONS code DfE has used for it, or
-#: its name, in any case. ``preference`` 0 wins: current councils before former ones of the same name.
-AREA_LOOKUP_SQL = """
-DROP TABLE IF EXISTS area_lookup;
-CREATE TABLE area_lookup (lookup_key TEXT NOT NULL, area_code TEXT NOT NULL REFERENCES areas(area_code),
-                          preference INTEGER NOT NULL, PRIMARY KEY (lookup_key, area_code));
-INSERT OR IGNORE INTO area_lookup
-  SELECT lower(k), area_code, status != 'current' FROM (
-    SELECT area_code AS k, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT area_name, area_code, status FROM areas WHERE level = 'Local authority'
-    UNION ALL SELECT new_la_code, area_code, status FROM areas WHERE level = 'Local authority' AND new_la_code IS NOT NULL
-    UNION ALL SELECT c.ons_code, c.area_code, a.status FROM area_codes c JOIN areas a USING (area_code)
-  );
-"""
-
-
-def write_area_lookup(conn: sqlite3.Connection) -> None:
-    """(Re)write ``area_lookup`` from ``areas`` and ``area_codes``."""
-    conn.executescript(AREA_LOOKUP_SQL)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, one
 
-from benchmark import compare, geography, store
+from benchmark import compare, councils, store
 from benchmark.cli import cli
 
 
@@ -140,10 +140,10 @@ def test_write_comparisons_with_groups_and_local_figures(mini_db, tmp_path):
     spec = tmp_path / "g.yml"
     spec.write_text("groups:\n  - id: pair\n    name: Pair\n    members: [841, 808]\n")
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE local_observations (area_code TEXT, time_period INTEGER, measure_id TEXT, "
-                     "value REAL, symbol TEXT, basis TEXT, comparable INTEGER, caveat TEXT, reported_value REAL, "
-                     "provisional INTEGER)")
-        conn.executemany("INSERT INTO local_observations VALUES (?,?,?,?,?,?,?,?,?,?)", [
+        conn.execute("CREATE TABLE local_observations (return_id TEXT, area_code TEXT, time_period INTEGER, "
+                     "measure_id TEXT, value REAL, symbol TEXT, basis TEXT, comparable INTEGER, caveat TEXT, "
+                     "reported_value REAL, provisional INTEGER)")
+        conn.executemany("INSERT INTO local_observations VALUES ('r1',?,?,?,?,?,?,?,?,?,?)", [
             ("841", 2025, "turnover_rate_fte", 10.0, None, "dfe", 1, "HR extract at 30 Sep 2025", None, 1),
             ("841", 2025, "leavers_fte", 9.0, None, "dfe", 1, None, None, 1),
             ("841", 2025, "inpost_fte", 90.0, None, "dfe", 1, None, None, 1)])
@@ -151,10 +151,12 @@ def test_write_comparisons_with_groups_and_local_figures(mini_db, tmp_path):
         conn.commit()
     assert counts["group_comparisons"] > 0
     row = one(db, "select value, provisional, comparator_year, england, rank, rank_of, quartile, change, "
-                  "gap_fte_england, series_note from comparisons where provisional=1 and measure_id='turnover_rate_fte'")
+                  "gap_fte_england, series_note, return_id from comparisons where provisional=1 "
+                  "and measure_id='turnover_rate_fte'")
     assert row[:8] == (10.0, 1, 2024, 21.6, 1, 6, "A", -10.0)   # change from the published 2024 figure
     assert row[8] == round(9 - 0.216 * 90, 1)
     assert row[9].startswith("Provisional") and "HR extract" in row[9]
+    assert row[10] == "r1"                                      # keyed by its local return
     assert one(db, "select count(*) from group_members")[0] == 2
 
 
@@ -164,21 +166,21 @@ def test_local_figures_skipped_without_the_table(mini_db):
 
 def test_resolve_area(mini_db):
     with sqlite3.connect(mini_db) as conn:
-        assert geography.resolve_area(conn, "841")["area_name"] == "Darlington"
-        assert geography.resolve_area(conn, " darlington ")["area_code"] == "841"
-        assert geography.resolve_area(conn, "e06000005")["area_code"] == "841"
-        assert geography.resolve_area(conn, "940/941")["area_code"] == "940 / 941"
-        assert geography.resolve_area(conn, "940")["joint_return_code"] == "940 / 941"
-        assert geography.resolve_area(conn, "E12000001")["level"] == "Regional"
-        with pytest.raises(geography.AreaNotFound, match="did you mean Darlington"):
-            geography.resolve_area(conn, "Darlingtn")
+        assert councils.resolve(conn, "841")["area_name"] == "Darlington"
+        assert councils.resolve(conn, " darlington ")["area_code"] == "841"
+        assert councils.resolve(conn, "e06000005")["area_code"] == "841"
+        assert councils.resolve(conn, "940/941")["area_code"] == "940 / 941"
+        assert councils.resolve(conn, "940")["joint_return_code"] == "940 / 941"
+        assert councils.resolve(conn, "E12000001")["level"] == "Regional"
+        with pytest.raises(councils.AreaNotFound, match="did you mean Darlington"):
+            councils.resolve(conn, "Darlingtn")
 
 
 def test_resolve_historical_ons_code(real_db):
     with sqlite3.connect(real_db) as conn:
-        assert geography.resolve_area(conn, "E10000023")["area_code"] == "815"   # North Yorkshire before 2023
-        assert geography.resolve_area(conn, "E08000016")["area_code"] == "370"   # Barnsley's old code
-        assert geography.resolve_area(conn, "Dorset")["area_code"] == "838"      # the current Dorset
+        assert councils.resolve(conn, "E10000023")["area_code"] == "815"   # North Yorkshire before 2023
+        assert councils.resolve(conn, "E08000016")["area_code"] == "370"   # Barnsley's old code
+        assert councils.resolve(conn, "Dorset")["area_code"] == "838"      # the current Dorset
 
 
 def test_cli_compare_formats(mini_db, tmp_path):

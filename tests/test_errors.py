@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, ROOT, one
 
-from benchmark import ees, fileio, geography, measures, report, site
+from benchmark import councils, ees, fileio, measures, report, site
 from benchmark.build import build
 from benchmark.cli import cli
 from benchmark.problems import CswwError, DatabaseError, InputError, NotFoundError, OutputError, Problem
@@ -33,7 +33,7 @@ def mini(tmp_path_factory) -> Path:
 
 def test_every_exception_class_is_under_cswwerror():
     for cls in (InputError, NotFoundError, OutputError, DatabaseError, ees.FetchError, ees.NotFound,
-                geography.AreaNotFound, report.ReportError):
+                councils.AreaNotFound, report.ReportError):
         assert issubclass(cls, CswwError), cls
     classes = [node.name for path in PACKAGE.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
                if isinstance(node, ast.ClassDef) and any(getattr(b, "id", getattr(b, "attr", "")).endswith(

@@ -358,16 +358,22 @@ def test_a_build_with_a_local_return_packages_none_of_it_until_published(tmp_pat
         n_local = conn.execute("SELECT count(*) FROM local_observations").fetchone()[0]
         n_provisional = conn.execute("SELECT count(*) FROM comparisons WHERE provisional = 1").fetchone()[0]
         assert n_local and n_provisional
-        # one of the council's two returns for 2016 published: its own rows go out, but the provisional
-        # comparisons of that council and year might come from the other return, so they stay in
+        # one of the council's two returns for 2016 published: its own rows go out, and so do the provisional
+        # comparisons built on it (stored by return), never those of the other return
         conn.execute("UPDATE local_returns SET published = 1 WHERE period_end = '2016-07-31'")
         one = conn.execute("SELECT return_id FROM local_returns WHERE published = 1").fetchone()[0]
         n_one = conn.execute("SELECT count(*) FROM local_observations WHERE return_id = ?", (one,)).fetchone()[0]
+        n_one_comp = conn.execute("SELECT count(*) FROM comparisons WHERE return_id = ?", (one,)).fetchone()[0]
+        inpost = conn.execute("SELECT value FROM comparisons WHERE return_id = ? AND measure_id = 'inpost_fte'",
+                              (one,)).fetchone()[0]
     pkg = package.write_package(report.database, out)
     assert [r["return_id"] for r in rows(pkg, "local_returns")] == [one]
     assert {r["return_id"] for r in rows(pkg, "local_observations")} == {one}
     assert len(rows(pkg, "local_observations")) == n_one
-    assert {r["provisional"] for r in rows(pkg, "comparisons")} == {"0"}
+    provisional = [r for r in rows(pkg, "comparisons") if r["provisional"] == "1"]
+    assert n_one_comp and len(provisional) == n_one_comp and {r["return_id"] for r in provisional} == {one}
+    assert {r["return_id"] for r in rows(pkg, "comparisons") if r["provisional"] == "0"} == {""}
+    assert [r["value"] for r in provisional if r["measure_id"] == "inpost_fte"] == [f"{inpost:g}"]
 
     with sqlite3.connect(report.database) as conn:
         conn.execute("UPDATE local_returns SET published = 1")

@@ -496,3 +496,54 @@ def test_root_metadata_serves_the_canned_queries_on_a_plain_build(real_db):
         assert {r["area_code"] for r in trend} == {"815"}
     finally:
         c.close()
+
+
+# ------------------------------------------------------------------ one council resolver everywhere
+
+COUNCIL_NAMES = ROOT.parent / "shared" / "cases" / "site" / "council_names.csv"
+
+
+def council_names() -> list[tuple[str, str]]:
+    import csv
+
+    if not COUNCIL_NAMES.exists():
+        return []
+    with COUNCIL_NAMES.open(encoding="utf-8") as fh:
+        return [(r["name_as_written"], r["expected_area_code"]) for r in csv.DictReader(fh)]
+
+
+@pytest.mark.skipif(not COUNCIL_NAMES.exists(), reason="../shared/cases/site/council_names.csv is missing")
+@pytest.mark.parametrize("name,code", council_names())
+def test_council_names_as_dfe_and_ons_write_them_reach_the_council(real, real_db, name, code):
+    """../shared/cases/site/council_names.csv: the resolver, csww compare, the site search, /la/NAME and every
+    canned query taking :la all reach the same council."""
+    from urllib.parse import quote
+
+    from benchmark import councils
+
+    with sqlite3.connect(real_db) as conn:
+        assert councils.resolve(conn, name)["area_code"] == code
+    res = CliRunner().invoke(cli, ["compare", "--la", name, "--db", str(real_db), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert f'"area_code": "{code}"' in res.output
+    r = real.get("/la", params={"q": name})
+    assert r.status_code == 302 and r.headers["location"] == f"/la/{code}"
+    r = real.get(f"/la/{quote(name)}")
+    if r.status_code == 302 and "~" in r.headers["location"]:     # Datasette's own tilde-encoding hop first
+        r = real.get(r.headers["location"])
+    assert r.status_code == 302 and r.headers["location"] == f"/la/{code}"
+    for query in ("council_profile", "trend", "council_vs_neighbours"):
+        got = rows(real, f"/csww/{query}.json?" + f"la={quote(name)}&_shape=array")
+        assert got and got[0]["area_code"] == code, query
+
+
+@pytest.mark.parametrize("typed,member", [("940", "940"), ("941", "941"), ("314", "314"), ("318", "318"),
+                                          ("E06000061", "940")])
+def test_joint_return_members_redirect_to_the_joint_page_saying_why(real, typed, member):
+    joint = "940-941" if member.startswith("94") else "314-318"
+    r = real.get(f"/la/{typed}")
+    assert r.status_code == 302 and r.headers["location"] == f"/la/{joint}?from={member}"
+    page = real.get(r.headers["location"]).text
+    assert 'id="came-from"' in page and "has no figures of its own: DfE publishes them within this joint return" in page
+    got = rows(real, f"/csww/trend.json?la={typed}&_shape=array")
+    assert got and {g["area_code"] for g in got} == {joint.replace("-", " / ")}

@@ -7,6 +7,7 @@ exception-led sentences; ``charts`` draws inline SVG; ``render`` turns a pack in
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from .. import store
@@ -23,12 +24,22 @@ __all__ = ["FORMATS", "Pack", "ReportError", "council_pack", "group_pack", "make
 def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
          local: str | Path | None = None, group_id: str | None = None) -> Pack:
     """The pack for one council (``la``) or one partnership (``group``, a YAML group file; ``group_id``
-    picks one group when the file holds several)."""
+    picks one group when the file holds several).
+
+    A council pack shows the council's local figures that ``publication`` makes public, as stored by
+    ``csww build --local``; with ``local`` (a council file) it shows that file's figures instead, loaded
+    exactly as ``build --local`` loads them (``local.store.load_files``) into an in-memory copy of ``db``."""
     if bool(la) == bool(group):
         raise ReportError("give either a council (--la) or a group file (--group)")
     if group and local:
         raise ReportError("--local goes with --la: a partnership pack shows published figures only")
     conn = store.connect(db)
+    if local:  # the file is loaded as ``csww build --local`` loads it, into a copy in memory: db unchanged
+        copy = sqlite3.connect(":memory:")
+        conn.backup(copy)
+        conn.close()
+        conn = copy
+        conn.row_factory = sqlite3.Row
     try:
         return council_pack(conn, la, year, local) if la else group_pack(conn, group, year, group_id)
     finally:

@@ -14,7 +14,8 @@ import sqlite3
 
 import pandas as pd
 
-from .. import geography, store
+from .. import councils, publication, store
+from ..local import store as local_store
 from ..problems import CswwError
 
 ENGLAND = "E92000001"
@@ -42,8 +43,8 @@ def has_comparisons(conn: sqlite3.Connection) -> bool:
 
 
 def resolve(conn: sqlite3.Connection, text: str) -> dict:
-    """The areas row for a council as a user types it (code, ONS code or name)."""
-    area = dict(geography.resolve_area(conn, text))  # AreaNotFound, with suggestions, when nothing matches
+    """The areas row for a council as a user types it (``councils.resolve``: code, ONS code or any spelling)."""
+    area = councils.resolve(conn, text)  # AreaNotFound, with suggestions, when nothing matches
     if area.get("level") != LA:
         raise ReportError(f"{text!r} is {area['area_name']}, not a council; give a local authority")
     return area
@@ -120,3 +121,31 @@ def provenance(conn: sqlite3.Connection) -> dict[str, pd.DataFrame | dict]:
 
 def areas(conn: sqlite3.Connection) -> pd.DataFrame:
     return store.query(conn, "SELECT * FROM areas")
+
+
+def local_figures(conn: sqlite3.Connection, area: dict, path=None) -> pd.DataFrame:
+    """The council's whole-council local figures (``local_observations`` rows, dates as ``date``).
+
+    With ``path`` (``csww report --local FILE``), the file is loaded into ``conn`` exactly as ``csww build
+    --local`` loads it (``local.store.load_files``; ``conn`` should be a copy) and its returns are read.
+    Without, the council's returns already in the database that ``publication`` makes public.
+    Raises ReportError when the file holds no whole-council figure for the council.
+    """
+    if path is not None:
+        ids = local_store.load_files(conn, [path], la=area["area_code"])
+        where, params = f"return_id IN ({','.join('?' * len(ids))})", tuple(ids)
+    elif has_table(conn, "local_observations"):
+        rule = publication.where(conn, "local_observations")
+        if rule is None:
+            return pd.DataFrame()
+        codes = [area["area_code"], published_code(area)]
+        where, params = f"({rule}) AND area_code IN (?, ?)", tuple(codes)
+    else:
+        return pd.DataFrame()
+    df = store.query(conn, f"SELECT * FROM local_observations WHERE {where} AND team = '' ORDER BY rowid", params)
+    if path is not None and df.empty:
+        raise ReportError(f"{path}: no whole-council figures for {area['area_name']} ({area['area_code']})")
+    for col in ("period_start", "period_end"):
+        df[col] = pd.to_datetime(df[col]).dt.date
+    df["comparable"] = df["comparable"].astype(bool)
+    return df.astype(object).where(df.notna(), None)

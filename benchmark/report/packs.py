@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, compare, local, measures
+from .. import __version__, compare, measures
 from . import charts, gather, narrative
 from .gather import ReportError
 from .model import (
@@ -92,8 +92,9 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     sections.append(Section("trends", "Trends for each key measure", intro=[
         f"Each chart shows {name} against the neighbour median, {region_name} and England for every year in the "
         "database; its data table sits beside it."], figures=trend_figures(rec, key, name, region_name)))
-    if local is not None:
-        sections.append(local_section(area, code, local, rec))
+    local_rows = gather.local_figures(conn, area, local)
+    if len(local_rows):
+        sections.append(local_section(area, code, local_rows, rec))
     sections.append(neighbour_section(conn, area, model, year, rec))
     sections.append(definitions_section(_shown_measures(sections, key)))
     sections.append(provenance_section(conn))
@@ -222,16 +223,16 @@ def trend_alt(m, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
 # Local figures
 
 
-def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) -> Section:
+def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame) -> Section:
     """The council's own figures on DfE's definitions beside what it reported, each with its caveats.
 
-    Each figure is set beside DfE's published value for the reporting year its period falls in (when DfE has
-    published that year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by
-    every figure of a period (the council's own note, a snapshot date) are stated once under the table.
+    ``local`` holds whole-council ``local_observations`` rows (``gather.local_figures``). Each figure is set
+    beside DfE's published value for the reporting year its period falls in (when DfE has published that
+    year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by every figure
+    of a period (the council's own note, a snapshot date) are stated once under the table.
     """
-    figures = [f for f in local.align(path, la=area["area_code"]) if not getattr(f, "team", "")]
-    if not figures:
-        raise ReportError(f"{path}: no whole-council figures for {area['area_name']} ({area['area_code']})")
+    figures = list(local.itertuples(index=False))
+    sources = sorted({Path(f.source_file).name for f in figures})
     pub = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
     order = {mid: i for i, mid in enumerate(list(measures.catalogue()))}
     key = _key_ids()
@@ -284,7 +285,7 @@ def local_section(area: dict, code: str, path: str | Path, rec: pd.DataFrame) ->
              "Comparable with DfE", f"{area['area_name']} DfE {dfe_year}", f"England DfE {dfe_year}",
              "How it was calculated", "Caveats"], rows, sheet=f"Local {end:%Y-%m-%d} provisional", notes=notes))
     return Section("local", "Local figures", intro=[
-        f"From {Path(path).name}. Each figure is recalculated on DfE's definition and shown beside the figure the "
+        f"From {', '.join(sources)}. Each figure is recalculated on DfE's definition and shown beside the figure the "
         "council reported, with every way it departs from DfE's basis. One table per period, latest first."],
         tables=tables, provisional=True,
         measure_ids=list(dict.fromkeys(ids)))

@@ -15,6 +15,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from datasette import hookimpl
+from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Response
 
 KEY_MEASURES_SQL = """
@@ -53,13 +54,9 @@ async def find(request, datasette):
     q = (request.args.get("q") or "").strip()
     matches = []
     if q:
-        rows = await db.execute(
-            "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
-            "(area_code = :q or upper(new_la_code) = upper(:q) or lower(area_name) = lower(:q)) "
-            "order by status = 'current' desc", {"q": q})
-        exact = list(rows)
-        if len(exact) >= 1:
-            return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact[0]['area_code']))}"))
+        exact = await lookup(db, q)
+        if exact is not None:
+            return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact['area_code']))}"))
         rows = await db.execute(
             "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
             "(area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)) "
@@ -74,6 +71,18 @@ async def find(request, datasette):
                            "database": db.name, "metadata": datasette.metadata()}, request=request))
 
 
+#: The council resolver's normalisation of :q (benchmark/councils.py ``sql_key``; a test keeps them equal).
+LOOKUP_SQL = (
+    "select a.* from area_lookup l join areas a on a.area_code = l.area_code "
+    "where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(:q), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' ')) "
+    "and a.level = 'Local authority' order by l.preference, a.area_code limit 1")
+
+
+async def lookup(db, text: str):
+    """The areas row of the council ``text`` names (any DfE or ONS code or spelling), or None."""
+    return (await db.execute(LOOKUP_SQL, {"q": text})).first()
+
+
 def fmt(value, decimals) -> str:
     if value is None:
         return ""
@@ -84,14 +93,22 @@ async def profile(request, datasette):
     db = await _db_and_check(datasette, request)
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
-    if area is None:                      # an ONS code or a name in the URL: send to the DfE-code page
-        other = (await db.execute(
-            "select area_code from areas where level = 'Local authority' and "
-            "(upper(new_la_code) = upper(:c) or lower(area_name) = lower(:n)) order by status = 'current' desc",
-            {"c": request.url_vars["code"], "n": request.url_vars["code"].replace("-", " ")})).first()
+    if area is None or area["joint_return_code"]:
+        # an ONS code, a name or a joint-return member in the URL: send to the page its figures are on
+        typed = tilde_decode(request.url_vars["code"])   # Datasette sends /la/St%20Helens on as /la/St~20Helens
+        other = area or await lookup(db, typed) or await lookup(db, unslug(typed))
         if other is None:
             raise NotFound(f"No council with code {code}")
-        return Response.redirect(datasette.urls.path(f"/la/{quote(slug(other['area_code']))}"))
+        target = other["joint_return_code"] or other["area_code"]
+        query = f"?{urlencode({'from': other['area_code']})}" if other["joint_return_code"] else ""
+        return Response.redirect(datasette.urls.path(f"/la/{quote(slug(target))}{query}"))
+    came_from = None
+    if request.args.get("from"):
+        member = (await db.execute("select area_code, area_name from areas where area_code = ? and "
+                                   "joint_return_code = ?", [request.args["from"], code])).first()
+        if member is not None:
+            came_from = (f"{member['area_name']} ({member['area_code']}) has no figures of its own: DfE publishes "
+                         f"them within this joint return, {area['area_name']} ({code}).")
     key = [dict(r) for r in await db.execute(KEY_MEASURES_SQL)]
     rows = await db.execute(
         "select * from comparisons where area_code = ? and provisional = 0 and measure_id in "
@@ -151,7 +168,7 @@ async def profile(request, datasette):
                       "symbol": r["symbol"] or "", "sn_median": fmt(r["sn_median"], dec),
                       "england": fmt(r["england"], dec), "quartile": r["quartile"], "note": r["series_note"]})
     context = {
-        "area": dict(area), "local": local, "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
+        "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
         "database": db.name, "metadata": datasette.metadata(),
         "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': latest or ''})}",
         "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': latest or ''})}",
@@ -189,7 +206,7 @@ def _summary(area, m, series, dec) -> str:
 def register_routes():
     return [
         (r"^/la$", find),
-        (r"^/la/(?P<code>[0-9A-Za-z-]+)$", profile),
+        (r"^/la/(?P<code>[0-9A-Za-z~._-]+)$", profile),     # ~: Datasette tilde-encodes names with spaces
     ]
 
 

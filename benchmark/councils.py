@@ -1,0 +1,180 @@
+"""The one council resolver: from what a user typed to an ``areas`` row, through the ``area_lookup`` table.
+
+``area_lookup`` (written at build time by :func:`write_lookup`) maps every key a user may type to an area:
+
+* the DfE code ('841', '314 / 318', also written '314/318' and '314-318' as in page addresses);
+* every ONS code DfE has published for the area (``area_codes``, ``areas.new_la_code``);
+* its name as DfE spells it and the other spellings DfE's and ONS's files use: punctuation ignored
+  ("St. Helens" = "St Helens", "&" = "and"), with and without "County" / ", County of" / ", City of" /
+  "Borough" ("County Durham" = "Durham", "Herefordshire, County of" = "Herefordshire", "Bedford" =
+  "Bedford Borough").
+
+Members of joint returns (314, 318) and predecessors (Northamptonshire, 928) are areas in their own
+right: the row they resolve to says where their figures now are (``joint_return_code``,
+``successor_codes``). ``preference`` orders several matches: 0 wins; current areas before former ones
+(Dorset 838 before 835), an exact spelling before a variant.
+
+The CLI (``csww compare``, ``csww report``, groups), the site's search and ``/la/...`` pages and every canned
+query (``publish/queries/*.sql``) resolve through this table: Python through :func:`resolve`, SQL through
+:func:`sql_key`, which normalises text exactly as :func:`key` does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+
+from .geography import normalise_la_code
+from .problems import NotFoundError
+
+LOOKUP_SCHEMA = """
+DROP TABLE IF EXISTS area_lookup;
+CREATE TABLE area_lookup (
+    lookup_key TEXT NOT NULL,         -- normalised as councils.key: lower case, no '.', ',' as a space, & as 'and'
+    area_code TEXT NOT NULL REFERENCES areas(area_code),
+    preference INTEGER NOT NULL,      -- 0 wins: 2 x (former area) + (a spelling variant)
+    PRIMARY KEY (lookup_key, area_code)
+);
+"""
+
+#: Endings and openings DfE's and ONS's spellings of one council differ by.
+_SUFFIXES = (" county of", " city of", " borough council", " county council", " city council", " council",
+             " borough")
+_PREFIXES = ("county ",)
+
+
+class AreaNotFound(NotFoundError, LookupError):
+    """No area (or more than one) matches what the user typed; the message carries suggestions."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def key(text: str) -> str:
+    """What a lookup compares: lower case, '.' dropped, ',' as a space, '&' as 'and', single spaces.
+    The same as :func:`sql_key` in SQLite (for ASCII text)."""
+    s = str(text).lower().replace(".", "").replace("&", " and ").replace(",", " ")
+    s = s.replace("  ", " ").replace("  ", " ")
+    return " ".join(s.split())
+
+
+def sql_key(param: str = ":la") -> str:
+    """SQLite expression normalising ``param`` as :func:`key` does (canned queries and the site use it)."""
+    return (f"trim(replace(replace(replace(replace(replace(replace(lower({param}), '.', ''), '&', ' and '), "
+            f"',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))")
+
+
+def spellings(name: str) -> tuple[str, set[str]]:
+    """The key of ``name`` and its variants (without and with the words DfE's and ONS's spellings differ by)."""
+    exact = key(name)
+    base = exact
+    for p in _PREFIXES:
+        if base.startswith(p):
+            base = base[len(p):]
+    for s in _SUFFIXES:
+        if base.endswith(s):
+            base = base[:-len(s)]
+            break
+    variants = {base, f"{base} borough", f"{base} council", f"county {base}", f"{base} county of",
+                f"{base} city of"} - {exact}
+    return exact, variants
+
+
+def _code_keys(code: str) -> set[str]:
+    k = key(normalise_la_code(code))
+    return {k, k.replace(" / ", "/"), k.replace(" / ", "-")}
+
+
+def lookup_rows(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    """(lookup_key, area_code, preference) for every area of ``conn``, best preference per pair."""
+    best: dict[tuple[str, str], int] = {}
+
+    def add(k: str, code: str, pref: int) -> None:
+        if k and pref < best.get((k, code), 99):
+            best[(k, code)] = pref
+
+    ons = {}
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'area_codes'").fetchone():
+        for code, ons_code in conn.execute("SELECT area_code, ons_code FROM area_codes"):
+            ons.setdefault(code, set()).add(ons_code)
+    for code, name, new_la_code, status in conn.execute(
+            "SELECT area_code, area_name, new_la_code, status FROM areas"):
+        former = 2 * (status != "current")
+        for k in _code_keys(code):
+            add(k, code, former)
+        for c in ons.get(code, set()) | {new_la_code or ""}:
+            for k in _code_keys(c) if c else ():
+                add(k, code, former)
+        exact, variants = spellings(name or "")
+        add(exact, code, former)
+        for v in variants:
+            add(v, code, former + 1)
+    return [(k, code, pref) for (k, code), pref in sorted(best.items())]
+
+
+def write_lookup(conn: sqlite3.Connection) -> None:
+    """(Re)write ``area_lookup`` from ``areas`` and ``area_codes``."""
+    rows = lookup_rows(conn)
+    conn.executescript(LOOKUP_SCHEMA)
+    conn.executemany("INSERT INTO area_lookup VALUES (?, ?, ?)", rows)
+
+
+def _areas(conn: sqlite3.Connection, where: str = "1", params=()) -> list[dict]:
+    cur = conn.execute(f"SELECT * FROM areas WHERE {where}", params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur]
+
+
+def resolve(conn: sqlite3.Connection, text: str) -> dict:
+    """The ``areas`` row (a dict) for a council, region or England given as a user typed it.
+
+    Accepts a DfE 3-digit code ('841', '314 / 318', '314-318'), a 9-character ONS code, current or former
+    ('E06000005', 'E10000023'), an area code of a region or England, or a name in any DfE or ONS spelling
+    and any case ('st helens', 'Herefordshire', 'Bedford Borough'). A joint-return member (314) gives its
+    own row, whose ``joint_return_code`` names the return its figures are published in.
+    Raises AreaNotFound ("did you mean ...") when nothing matches or several areas match equally well.
+    """
+    keys = {key(text), key(normalise_la_code(" ".join(str(text).split())))}
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'area_lookup'").fetchone():
+        marks = ",".join("?" * len(keys))
+        hits = [(r[0], r[1]) for r in conn.execute(
+            f"SELECT area_code, min(preference) FROM area_lookup WHERE lookup_key IN ({marks}) "
+            "GROUP BY area_code ORDER BY 2, 1", tuple(keys))]
+        names = {r[0]: r[1] for r in conn.execute(
+            "SELECT l.lookup_key, l.area_code FROM area_lookup l WHERE l.preference % 2 = 0")}
+    else:  # a database built before area_lookup: the same rows, computed here
+        rows = lookup_rows(conn)
+        found: dict[str, int] = {}
+        for k, code, pref in rows:
+            if k in keys:
+                found[code] = min(pref, found.get(code, 99))
+        hits = sorted(found.items(), key=lambda x: (x[1], x[0]))
+        names = {k: code for k, code, pref in rows if pref % 2 == 0}
+    if hits:
+        best = [code for code, pref in hits if pref == hits[0][1]]
+        areas = {a["area_code"]: a for a in _areas(conn, f"area_code IN ({','.join('?' * len(best))})", best)}
+        if len(best) == 1:
+            return areas[best[0]]
+        raise AreaNotFound(f"{text!r} matches several areas: "
+                           + ", ".join(f"{c} {areas[c]['area_name']}" for c in best) + "; give the code")
+    raise AreaNotFound(f"no area matches {text!r}{_hint(conn, text, names)}")
+
+
+def suggestions(conn: sqlite3.Connection, text: str, names: dict[str, str] | None = None, n: int = 5) -> list[dict]:
+    """Up to ``n`` areas whose names are close to ``text`` (spelling distance, then containing it)."""
+    if names is None:
+        names = {k: code for k, code, pref in lookup_rows(conn) if pref % 2 == 0}
+    k = key(text)
+    words = [w for w in names if not w[:1].isdigit() and not w[:2] in ("e0", "e1", "e9")]
+    close = difflib.get_close_matches(k, words, n=n, cutoff=0.6)
+    close += [w for w in words if k and k in w and w not in close][:n - len(close)]
+    codes = list(dict.fromkeys(names[w] for w in close))
+    by_code = {a["area_code"]: a for a in _areas(conn)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def _hint(conn: sqlite3.Connection, text: str, names: dict[str, str]) -> str:
+    close = suggestions(conn, text, names)
+    if close:
+        return "; did you mean " + ", ".join(f"{a['area_name']} ({a['area_code']})" for a in close) + "?"
+    return "; give a DfE 3-digit code, a 9-character ONS code or a council name"
