@@ -93,19 +93,19 @@ def test_expected_failures_are_one_message(mini, tmp_path):
 
 def test_a_bug_shows_its_traceback(mini, tmp_path):
     """What is a bug: store.connect checks that a file is SQLite with the observations table every build writes
-    first; a database that passes but lacks a column every build writes (here areas.area_name, renamed) was
+    first; a database that passes but lacks a column every build writes (here comparisons.sn_median, renamed) was
     damaged or written by other code, and no message of ours can explain it. That must reach the user as a
     traceback to report, not be caught and dressed up (the CLI used to catch KeyError wholesale, which hid
     exactly this). The expected failure beside it, an unknown council, stays one line."""
     db = tmp_path / "csww.db"
     db.write_bytes(mini.read_bytes())
     with sqlite3.connect(db) as conn:
-        conn.execute("ALTER TABLE areas RENAME COLUMN area_name TO name")
+        conn.execute("ALTER TABLE comparisons RENAME COLUMN sn_median TO renamed")
     run = [sys.executable, "-m", "benchmark", "compare", "--db", str(db), "--la"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bug = subprocess.run(run + ["Darlington"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert bug.returncode == 1
-    assert "Traceback (most recent call last)" in bug.stderr and "KeyError: 'area_name'" in bug.stderr
+    assert "Traceback (most recent call last)" in bug.stderr and "KeyError: 'sn_median'" in bug.stderr
     fine = subprocess.run([*run[:-2], str(mini), "--la", "nowhere-at-all"], capture_output=True, text=True,
                           env=env, cwd=tmp_path)
     assert fine.returncode == 1 and "Traceback" not in fine.stderr
