@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 
@@ -65,6 +66,13 @@ def get(measure_id: str) -> Measure:
 
 def key_measures() -> list[Measure]:
     return [m for m in catalogue().values() if m.key]
+
+
+def round_half_up(value: float, decimals: int) -> float:
+    """Round as DfE publishes (halves away from zero), on the shortest decimal form of the float: a neighbour
+    median of 10.25 is 10.3 and 10.35 is 10.4 (Python's ``round`` and ``%.1f`` give 10.2 and 10.3)."""
+    q = Decimal(1).scaleb(-max(decimals, 0))
+    return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
 
 
 def working_days(time_period: int) -> int:
