@@ -134,7 +134,7 @@ A11Y_CHECK = """() => {
     if (!t.querySelectorAll("thead th[scope=col]").length) problems.push("table " + i + " has no column headers");
   });
   document.querySelectorAll("[role=img]").forEach((el, i) => {
-    const labelled = (el.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean)
+    const labelled = (el.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean)
       .map(id => document.getElementById(id)).filter(Boolean).map(n => n.textContent).join(" ");
     if (!(el.getAttribute("aria-label") || "").trim() && !labelled.trim())
       problems.push("image " + i + " has no text alternative");
@@ -163,7 +163,7 @@ def test_pick_a_council_and_see_its_profile(page, server):
     for i in range(6):
         fig = figures.nth(i)
         assert fig.locator("svg path").count() >= 2, f"chart {i} drew no lines"
-        assert fig.locator("svg[role=img] desc").inner_text().startswith("Line chart of ")
+        assert fig.locator("svg[role=img] desc").text_content().startswith("Line chart of ")
         box = fig.locator("svg").first.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 100
         table = fig.locator("xpath=following-sibling::div[1]//table")
