@@ -38,10 +38,9 @@ async def _db_and_check(datasette, request):
     return db
 
 
-async def councils(db) -> list[dict]:
-    rows = await db.execute(
-        "select area_code, area_name, region_name, status from areas where level = 'Local authority' "
-        "order by status = 'current' desc, area_name")
+async def councils(db, where: str = "1", params: dict | None = None) -> list[dict]:
+    rows = await db.execute("select area_code, area_name, region_name, status from areas where level = 'Local "
+                            f"authority' and ({where}) order by status = 'current' desc, area_name", params or {})
     return [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
              "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
 
@@ -49,19 +48,13 @@ async def councils(db) -> list[dict]:
 async def lookup(db, text: str, fuzzy: bool = True) -> tuple[bool, list[dict]]:
     """Councils matching what a user typed, current first: ``(True, matches)`` on its DfE code, ONS code or full
     name; else, with ``fuzzy``, ``(False, matches)`` on part of the name or its words (full-text search)."""
-    rows = await db.execute(
-        "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
-        "(area_code = :q or upper(new_la_code) = upper(:q) or lower(area_name) = lower(:q)) "
-        "order by status = 'current' desc", {"q": text})
-    exact = bool(rows.rows)
-    if not exact and fuzzy:
-        rows = await db.execute(
-            "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
-            "(area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)) "
-            "order by status = 'current' desc, area_name limit 50",
-            {"q": text, "fts": " ".join(f'"{w}"*' for w in text.replace('"', " ").split()) or '""'})
-    return exact, [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
-                    "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
+    exact = await councils(db, "area_code = :q or upper(new_la_code) = upper(:q) or lower(area_name) = lower(:q)",
+                           {"q": text})
+    if exact or not fuzzy:
+        return bool(exact), exact
+    return False, (await councils(
+        db, "area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)",
+        {"q": text, "fts": " ".join(f'"{w}"*' for w in text.replace('"', " ").split()) or '""'}))[:50]
 
 
 async def find(request, datasette):
