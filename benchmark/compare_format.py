@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from . import measures
+from .formatting import fmt_number
 
 JSON_FIELDS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional",
                "comparator_year", "england", "region_code", "region_name", "region", "london", "sn_model",
@@ -40,22 +41,9 @@ def records(rows: pd.DataFrame, groups: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _num(v, decimals: int) -> str:
-    v = _clean(v)
-    return "" if v is None else f"{v:,.{decimals}f}"
-
-
-def _fine(v, decimals: int) -> str:
-    """The measure's decimals, one more only when needed (a median of two 1 dp values: 13.35)."""
-    v = _clean(v)
-    if v is None:
-        return ""
-    return _num(v, decimals if round(v, decimals) == round(v, decimals + 1) else decimals + 1)
-
-
-def _signed(v, decimals: int) -> str:
-    v = _clean(v)
-    return "" if v is None else f"{v:+,.{decimals}f}"
+def _num(v, decimals: int, sign: bool = False) -> str:
+    """As the packs and the site show it (``formatting.fmt_number``), with an ASCII minus for any terminal."""
+    return fmt_number(_clean(v), decimals, sign, minus="-")
 
 
 def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
@@ -77,11 +65,11 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
                  _num(r["england"], d), _num(r["region"], d)]
         if "London" in cols:
             cells.append(_num(r["london"], d))
-        sn = "" if _clean(r["sn_median"]) is None else f"{_fine(r['sn_median'], d)} ({int(r['sn_count'])})"
+        sn = "" if _clean(r["sn_median"]) is None else f"{_num(r['sn_median'], d)} ({int(r['sn_count'])})"
         rank = "" if _clean(r["rank"]) is None else f"{int(r['rank'])}/{int(r['rank_of'])}"
         rrank = "" if _clean(r["region_rank"]) is None else f"{int(r['region_rank'])}/{int(r['region_rank_of'])}"
-        cells += [sn, _num(r["sn_mean"], d), rank, rrank, _clean(r["quartile"]) or "", _signed(r["change"], d),
-                  _clean(r["direction"]) or "", _signed(r["gap_fte_sn"], 1)]
+        cells += [sn, _num(r["sn_mean"], d), rank, rrank, _clean(r["quartile"]) or "", _num(r["change"], d, True),
+                  _clean(r["direction"]) or "", _num(r["gap_fte_sn"], 1, True)]
         body.append(cells)
     out = head + [""] + _grid(cols, body)
     if len(groups):
@@ -90,8 +78,8 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
         for g in sorted(groups.to_dict("records"), key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
             d = measures.get(g["measure_id"]).decimals
             gbody.append([g["name"], measures.get(g["measure_id"]).label, _num(g["pooled"], d),
-                          f"{_fine(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
-                          _num(g["member_mean"], d), _num(g["england"], d), _signed(g["diff_england"], d)])
+                          f"{_num(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
+                          _num(g["member_mean"], d), _num(g["england"], d), _num(g["diff_england"], d, True)])
         out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
                                                 "England", "pooled - England"], gbody)
     notes = []

@@ -13,8 +13,8 @@
   column descriptions, facets, sort orders, label columns, and the canned queries in ``publish/queries``.
 * ``inspect-data.json`` — hashes and row counts, so the databases are served immutable with fast start-up.
 
-Templates, plugins and static files live in ``publish/`` and read only the database, so the site also
-runs from a bundle (``publish_bundle``) where the csww package is not installed.
+Templates and static files live in ``publish/``; the pages are the Datasette plugin ``site_plugin``, registered
+through the ``datasette`` entry point, so a bundle (``publish_bundle``) installs the package itself.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .local import store as local_store
 from .problems import NotFoundError, UsageError
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
+SOURCE_TREE = Path(__file__).resolve().parents[1]          # pyproject.toml is here in a checkout
 QUERIES = PUBLISH / "queries"
 
 OGL = "OGL-UK-3.0"
@@ -409,7 +410,7 @@ def datasette(site: Site, private: bool = False, allow_sql: bool = True):
     meta = metadata(private=private, allow_sql=allow_sql)
     return Datasette(
         immutables=[str(db)], inspect_data=inspect, metadata=meta, settings=dict(SETTINGS),
-        template_dir=str(PUBLISH / "templates"), plugins_dir=str(PUBLISH / "plugins"),
+        template_dir=str(PUBLISH / "templates"),
         static_mounts=[("csww-static", str(PUBLISH / "static"))], version_note=f"csww-benchmark {__version__}",
     )
 
@@ -432,7 +433,7 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1", privat
 def serve_command(db_file: str = "csww.db", metadata_file: str = "metadata.yml", port: str = "8001",
                   host: str = "0.0.0.0", allow_sql: bool = True) -> list[str]:
     cmd = ["datasette", "serve", "-i", db_file, "--inspect-file", "inspect-data.json", "-m", metadata_file,
-           "--template-dir", "templates", "--plugins-dir", "plugins", "--static", "csww-static:static",
+           "--template-dir", "templates", "--static", "csww-static:static",
            "--host", host, "--port", port]
     for k, v in SETTINGS.items():
         cmd += ["--setting", k, str(v).lower() if isinstance(v, bool) else str(v)]
@@ -450,19 +451,26 @@ def publish_bundle(db_path: str | Path, out_dir: str | Path) -> Path:
         shutil.copy2(site.metadata, tmp / "metadata.yml")
         inspect = json.loads(site.inspect.read_text(encoding="utf-8"))
         (tmp / "inspect-data.json").write_text(json.dumps({"csww": inspect["csww"]}, indent=2), encoding="utf-8")
-        for name in ("templates", "plugins", "static"):
+        for name in ("templates", "static"):
             shutil.copytree(PUBLISH / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+        package = f"csww-benchmark=={__version__}"      # the council pages are the package's plugin: install it
+        if (SOURCE_TREE / "pyproject.toml").exists():   # from this checkout, so the bundle runs the code that built it
+            package = "./csww-benchmark"
+            shutil.copytree(SOURCE_TREE / "benchmark", tmp / package / "benchmark",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy2(SOURCE_TREE / name, tmp / package / name)
         one_oh = tmp / "datasette-1.0"           # for a canary run on the 1.0 line: datasette serve -m ... -c ...
         one_oh.mkdir()
         md, cfg = split_for_1_0(yaml.safe_load(site.metadata.read_text(encoding="utf-8")))
         for name, data in (("metadata.yaml", md), ("datasette.yaml", cfg)):
             (one_oh / name).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110),
                                        encoding="utf-8")
-        (tmp / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
+        (tmp / "requirements.txt").write_text("\n".join([package, *REQUIREMENTS]) + "\n", encoding="utf-8")
         cmd = " ".join(shlex.quote(p) for p in serve_command(port="8001"))
         (tmp / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
-        statics = "--static csww-static:static --template-dir templates --plugins-dir plugins"
-        installs = " ".join(f"--install {shlex.quote(r)}" for r in REQUIREMENTS[1:])
+        statics = "--static csww-static:static --template-dir templates"
+        installs = " ".join(f"--install {shlex.quote(r)}" for r in [f"csww-benchmark=={__version__}", *REQUIREMENTS[1:]])
         extra = " ".join(f"--setting {k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in SETTINGS.items())
         (tmp / "README.md").write_text(BUNDLE_README.format(
             cmd=cmd, statics=statics, installs=installs, extra=extra, version=__version__), encoding="utf-8")
@@ -478,9 +486,8 @@ DOCKERFILE = """\
 # Stateless: run as many replicas as needed behind a CDN; redeploy to change the data.
 FROM python:3.12-slim
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+RUN pip install --no-cache-dir -r requirements.txt
 # run.sh holds the datasette serve command line; Cloud Run, Fly and others set PORT.
 ENV PORT=8001 HOST=0.0.0.0
 EXPOSE 8001
@@ -491,7 +498,8 @@ BUNDLE_README = """\
 # csww-benchmark site bundle (csww-benchmark {version})
 
 Everything here serves the public site: `csww.db` (published figures only, immutable), `metadata.yml`,
-`inspect-data.json`, `templates/`, `plugins/`, `static/`, pinned `requirements.txt` and a `Dockerfile`.
+`inspect-data.json`, `templates/`, `static/`, pinned `requirements.txt` (with csww-benchmark itself, from
+`csww-benchmark/` when bundled from a checkout: its Datasette plugin draws the council pages) and a `Dockerfile`.
 
 Run locally:
 

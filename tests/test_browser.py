@@ -134,8 +134,9 @@ A11Y_CHECK = """() => {
     if (!t.querySelectorAll("thead th[scope=col]").length) problems.push("table " + i + " has no column headers");
   });
   document.querySelectorAll("[role=img]").forEach((el, i) => {
-    const by = el.getAttribute("aria-labelledby"), labelled = by && document.getElementById(by);
-    if (!(el.getAttribute("aria-label") || "").trim() && !(labelled && labelled.textContent.trim()))
+    const labelled = (el.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean)
+      .map(id => document.getElementById(id)).filter(Boolean).map(n => n.textContent).join(" ");
+    if (!(el.getAttribute("aria-label") || "").trim() && !labelled.trim())
       problems.push("image " + i + " has no text alternative");
   });
   document.querySelectorAll("input:not([type=hidden]), select").forEach(el => {
@@ -157,14 +158,12 @@ def test_pick_a_council_and_see_its_profile(page, server):
     page.wait_for_url(server + "/la/841")
     assert page.locator("h1").inner_text() == "Darlington"
 
-    page.wait_for_selector("figure.csww-chart[data-drawn='true']")
     figures = page.locator("figure.csww-chart")
     assert figures.count() == 6
-    page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
     for i in range(6):
         fig = figures.nth(i)
         assert fig.locator("svg path").count() >= 2, f"chart {i} drew no lines"
-        assert fig.locator(".csww-chart-canvas").get_attribute("aria-label")
+        assert fig.locator("svg[role=img] desc").text_content().startswith("Line chart of ")
         box = fig.locator("svg").first.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 100
         table = fig.locator("xpath=following-sibling::div[1]//table")
@@ -173,7 +172,8 @@ def test_pick_a_council_and_see_its_profile(page, server):
     turnover = page.locator("#turnover_rate_fte table")
     row_2025 = turnover.locator("tbody tr", has_text="2025").inner_text().split()
     assert row_2025 == ["2025", "15.4", "13.1", "11.7", "11.8"]     # council, neighbour median, region, England
-    assert figures.nth(1).locator("svg path[stroke='#a33b00']").count() == 1   # the neighbour median line
+    assert figures.nth(1).locator("svg path[stroke='#a34700']").count() == 1   # the neighbour median line
+    assert figures.nth(3).locator("svg title", has_text="Neighbour median, 2025: 10.3%").count() == 1  # 10.25
     page.screenshot(path=str(ARTIFACTS / "council-841.png"), full_page=True)
     assert page.evaluate(A11Y_CHECK) == []
     page.locator("#turnover_rate_fte").screenshot(path=str(ARTIFACTS / "council-841-turnover.png"))
@@ -195,7 +195,7 @@ def test_every_council_page_draws_without_errors(page, server):
     """A joint return and a council whose latest figures are all DfE symbols still render cleanly."""
     for code in ("207", "314-318", "940-941"):
         page.goto(f"{server}/la/{code}")
-        page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+        assert page.locator("figure.csww-chart svg[role=img]").count() == 6
     assert page.problems == []
 
 
@@ -204,7 +204,7 @@ def test_hand_made_build_draws_without_errors(page, small_server):
     2025 absence is c, agency FTE low) still draws every chart beside its table, cleanly."""
     page.goto(small_server + "/la/841")
     assert page.locator("h1").inner_text() == "Darlington"
-    page.wait_for_function("document.querySelectorAll(\"figure.csww-chart[data-drawn='true']\").length === 6")
+    assert page.locator("figure.csww-chart svg[role=img]").count() == 6
     turnover = page.locator("#turnover_rate_fte table").locator("tbody tr", has_text="2025").inner_text().split()
     assert turnover[:2] == ["2025", "12.5"]  # 10.1 leavers / 80.5 FTE in post, the fixture's own figures
     absence = page.locator("#absence_rate_fte table").locator("tbody tr", has_text="2025").inner_text()

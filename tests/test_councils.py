@@ -6,8 +6,7 @@ import sqlite3
 
 import pytest
 
-from benchmark import councils, site
-from benchmark.publish.plugins import csww_pages
+from benchmark import councils, site, site_plugin
 
 TYPED = ["St. Helens", "st helens", "  ST  HELENS ", "Bournemouth, Christchurch & Poole", "Herefordshire, County of",
          "County Durham", "E06000005", "940/941", "314-318", "Kingston upon Hull, City of", "x.y,z&w"]
@@ -29,7 +28,7 @@ def test_spellings_cover_dfe_and_ons_variants():
 
 
 def test_site_search_and_every_canned_query_use_the_resolver_key():
-    assert councils.sql_key(":q") in csww_pages.LOOKUP_SQL
+    assert councils.sql_key(":q") in site_plugin.LOOKUP_SQL
     with_la = {name: q for name, q in site.query_files().items() if "la" in q["params"]}
     assert set(with_la) == {"council_profile", "council_vs_neighbours", "trend", "local_vs_published"}
     for name, q in with_la.items():

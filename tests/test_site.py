@@ -299,7 +299,8 @@ def test_council_profile_page(real):
     assert '<th scope="col">Year</th>' in html
     assert "15.4" in html and "13.1" in html and 'role="img"' in html
     assert "/csww/trend.csv?la=841&amp;measure=turnover_rate_fte" in html
-    assert "/csww-static/csww-charts.js" in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6    # drawn by the server: no JavaScript needed
+    assert "Neighbour median, 2025: 13.1%" in html                       # each point's tooltip
     assert "https://" not in html.split("<footer")[0].replace("https://www.nationalarchives", "")
 
 
@@ -312,7 +313,6 @@ def test_joint_return_and_unknown_council(fx):
 
 
 def test_static_files_are_local(real):
-    assert real.get("/csww-static/csww-charts.js").status_code == 200
     assert real.get("/csww-static/csww.css").status_code == 200
 
 
@@ -435,18 +435,21 @@ def test_publish_bundle(fixture_site, tmp_path):
     assert result.exit_code == 0, result.output
     dist = tmp_path / "dist"
     for name in ("csww.db", "metadata.yml", "inspect-data.json", "requirements.txt", "Dockerfile", "run.sh",
-                 "README.md", "datasette-1.0/datasette.yaml", "datasette-1.0/metadata.yaml", "templates/csww_council.html", "plugins/csww_pages.py", "static/csww-charts.js"):
+                 "README.md", "datasette-1.0/datasette.yaml", "datasette-1.0/metadata.yaml", "templates/csww_council.html", "static/csww.css", "csww-benchmark/pyproject.toml",
+                 "csww-benchmark/benchmark/site_plugin.py"):
         assert (dist / name).exists(), name
     assert SECRET.encode() not in (dist / "csww.db").read_bytes()
     assert not (dist / "private.db").exists()
-    assert "datasette>=0.65.5,<0.66" in (dist / "requirements.txt").read_text()
+    assert (dist / "requirements.txt").read_text().splitlines()[:2] == ["./csww-benchmark", "datasette>=0.65.5,<0.66"]
+    assert 'csww = "benchmark.site_plugin"' in (dist / "csww-benchmark" / "pyproject.toml").read_text()
+    assert "--plugins-dir" not in (dist / "run.sh").read_text()
     readme = (dist / "README.md").read_text()
     assert "datasette package" in readme and "datasette publish cloudrun" in readme
-    # the bundle serves on its own, exactly as its command line says
+    # the bundle serves as its command line says, with the package's plugin installed (as requirements.txt does)
     from datasette.app import Datasette
 
     ds = Datasette(immutables=[str(dist / "csww.db")], metadata=yaml.safe_load((dist / "metadata.yml").read_text()),
-                   template_dir=str(dist / "templates"), plugins_dir=str(dist / "plugins"),
+                   template_dir=str(dist / "templates"),
                    static_mounts=[("csww-static", str(dist / "static"))])
     c = Client(ds)
     try:

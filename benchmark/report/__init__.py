@@ -2,7 +2,7 @@
 
 ``gather`` reads the comparison records, neighbour list and provenance from the database through ``store``;
 ``packs`` assembles a council or partnership ``Pack`` (tables, charts, narrative); ``narrative`` writes the
-exception-led sentences; ``charts`` draws inline SVG; ``render`` turns a pack into HTML, XLSX or Markdown.
+exception-led sentences; ``render`` turns a pack into HTML, XLSX or Markdown (charts: ``benchmark.charts``).
 """
 
 from __future__ import annotations

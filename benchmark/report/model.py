@@ -12,12 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import measures
+from ..formatting import fmt_number, is_number, number_format, suffix
 from ..measures import round_half_up
 from ..problems import NotFoundError
-from ..readers.base import SYMBOLS
-
-#: Symbols a pack explains in its notes (DfE's own meanings).
-SYMBOL_MEANINGS = dict(SYMBOLS)
 
 
 @dataclass(frozen=True)
@@ -104,37 +101,12 @@ def measure_info(measure_id: str) -> measures.Measure:
                                 group="local")
 
 
-def number_format(decimals: int) -> str:
-    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
-
-
-def is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # NaN is not a number here
-
-
-def fmt_number(v, decimals: int, sign: bool = False) -> str:
-    if not is_number(v):
-        return ""
-    v = round_half_up(v, decimals)
-    text = f"{abs(v):,.{max(decimals, 0)}f}"
-    if float(text.replace(",", "")) == 0:
-        return text
-    if v < 0:
-        return "\u2212" + text  # a real minus sign
-    return ("+" + text) if sign else text
-
-
-def suffix(m: measures.Measure) -> str:
-    return "%" if m.unit == "percent" else ""
-
-
 def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int | None = None,
                sign: bool = False, unit: bool = True) -> Cell:
     """A measure's value: the number with its unit, or DfE's symbol when no number is published."""
     d = m.decimals if decimals is None else decimals
     if is_number(v):
-        v = round_half_up(v, d)
-        return Cell(v, fmt_number(v, d, sign) + (suffix(m) if unit else ""), number_format(d))
+        return Cell(round_half_up(v, d), fmt_number(v, d, sign) + (suffix(m) if unit else ""), number_format(d))
     if symbol:
         return Cell(symbol, symbol)
     return Cell(None, "")

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .model import SYMBOL_MEANINGS, fmt_number, is_number, measure_info, round_half_up, suffix
+from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
+from ..measures import round_half_up
+from .model import measure_info
 
 MOVE = 0.10
 GAP = 0.15

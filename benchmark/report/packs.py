@@ -8,21 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, compare, measures
-from . import charts, gather, narrative
+from .. import __version__, charts, compare, measures
+from ..formatting import SYMBOL_MEANINGS, is_number, suffix
+from . import gather, narrative
 from .gather import ReportError
 from .model import (
-    SYMBOL_MEANINGS,
     Cell,
     Figure,
     Pack,
     Section,
     Table,
-    fmt_number,
     int_cell,
-    is_number,
     measure_info,
-    suffix,
     text_cell,
     value_cell,
     year_cell,
@@ -169,8 +166,6 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
         years = [int(y) for y in t["time_period"]]
         cols = [("value", name), ("sn_median", "Neighbour median"), ("region", region_name), ("england", "England")]
         is_count = m.unit in ("FTE", "headcount")
-        drawn = cols[:2] if is_count else cols
-        series = [(label, [_num(v) for v in t[c]]) for c, label in drawn]
         london = _is_borough(t)
         rows = [[year_cell(r.time_period), value_cell(_num(r.value), m, r.symbol),
                  value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m),
@@ -181,7 +176,7 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                       ["Year", name, "Neighbour median", region_name, *(["London"] if london else []), "England",
                        "Neighbours with a figure"],
                       rows, sheet=f"Trend {short_sheet(m.label)}")
-        alt = trend_alt(m, name, t, drawn, years)
+        svg, alt = charts.trend(f"chart-{mid}", m, name, t, cols)
         note = ""
         if is_count:
             note = (f"{region_name} and England are totals of every council, so the chart shows only {name} and "
@@ -190,33 +185,12 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
             note = (note + " " if note else "") + "2015 rates were published as whole numbers."
         if model_note:
             table.notes.append(model_note)
-        figs.append(Figure(f"chart-{mid}", m.label, charts.line_chart(
-            f"chart-{mid}", f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals, suffix(m)),
-            alt, table, note))
+        figs.append(Figure(f"chart-{mid}", m.label, svg, alt, table, note))
     return figs
 
 
 def short_sheet(label: str) -> str:
     return label.replace(" (FTE)", "").replace(" (per case-holding FTE)", "")
-
-
-def trend_alt(m, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
-    """The chart's text alternative: what it shows and the numbers that matter."""
-    lines = [f"Line chart of {m.label} for {name} from {years[0]} to {years[-1]}, with "
-             + ", ".join(label for _, label in drawn[1:]) + "."]
-    own = t[t["value"].notna()]
-    if len(own):
-        first, last = own.iloc[0], own.iloc[-1]
-        lines.append(f"{name}: {fmt_number(first['value'], m.decimals)}{suffix(m)} in {int(first['time_period'])}, "
-                     f"{fmt_number(last['value'], m.decimals)}{suffix(m)} in {int(last['time_period'])}.")
-        hi = own.loc[own["value"].idxmax()]
-        lines.append(f"Highest {fmt_number(hi['value'], m.decimals)}{suffix(m)} in {int(hi['time_period'])}.")
-    last = t.iloc[-1]
-    others = [f"{label} {fmt_number(last[c], m.decimals)}{suffix(m)}" for c, label in drawn[1:] if is_number(last[c])]
-    if others:
-        lines.append(f"In {int(last['time_period'])}: " + ", ".join(others) + ".")
-    lines.append("The figures are in the table beside the chart.")
-    return " ".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------

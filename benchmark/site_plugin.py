@@ -6,25 +6,24 @@
   table beside the chart and links to the canned queries and CSV downloads. Joint returns use ``314-318``.
 * The home page gets the council list for its picker.
 
-Reads only the site's database (the first one served), so it runs without the csww package installed.
+A Datasette plugin registered through the ``datasette`` entry point in ``pyproject.toml``. It reads the site's
+database (the first one served) and draws with the toolkit's own ``charts`` and ``formatting``, so a page shows
+the figures a pack shows, rounded the same way; the charts are server-side SVG and need no JavaScript.
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote, urlencode
 
+import pandas as pd
 from datasette import hookimpl
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Response
+from markupsafe import Markup
 
-KEY_MEASURES_SQL = """
-select measure_id, label, unit, polarity, definition, decimals from measures
-where key_measure = 1 order by rowid
-"""
-
-
-COUNT_UNITS = ("FTE", "headcount")
+from . import charts, measures
+from . import councils as resolver
+from .formatting import fmt_number
 
 
 def slug(code: str) -> str:
@@ -41,12 +40,22 @@ async def _db_and_check(datasette, request):
     return db
 
 
-async def councils(db) -> list[dict]:
-    rows = await db.execute(
-        "select area_code, area_name, region_name, status from areas where level = 'Local authority' "
-        "order by status = 'current' desc, area_name")
+async def councils(db, where: str = "1", params: dict | None = None) -> list[dict]:
+    rows = await db.execute("select area_code, area_name, region_name, status from areas where level = 'Local "
+                            f"authority' and ({where}) order by status = 'current' desc, area_name", params or {})
     return [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
              "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
+
+
+#: The one council resolver (``benchmark.councils``) in SQL: any DfE or ONS code or spelling, via ``area_lookup``.
+LOOKUP_SQL = ("select a.* from area_lookup l join areas a on a.area_code = l.area_code "
+              f"where l.lookup_key = {resolver.sql_key(':q')} and a.level = 'Local authority' "
+              "order by l.preference, a.area_code limit 1")
+
+
+async def lookup(db, text: str):
+    """The areas row of the council ``text`` names (any DfE or ONS code or spelling), or None."""
+    return (await db.execute(LOOKUP_SQL, {"q": text})).first()
 
 
 async def find(request, datasette):
@@ -57,36 +66,15 @@ async def find(request, datasette):
         exact = await lookup(db, q)
         if exact is not None:
             return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact['area_code']))}"))
-        rows = await db.execute(
-            "select area_code, area_name, region_name, status from areas where level = 'Local authority' and "
-            "(area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)) "
-            "order by status = 'current' desc, area_name limit 50",
+        matches = await councils(
+            db, "area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)",
             {"q": q, "fts": " ".join(f'"{w}"*' for w in q.replace('"', " ").split()) or '""'})
-        matches = [{"code": r["area_code"], "slug": slug(r["area_code"]), "name": r["area_name"],
-                    "region": r["region_name"], "current": r["status"] == "current"} for r in rows]
+        matches = matches[:50]
         if len(matches) == 1:
             return Response.redirect(datasette.urls.path(f"/la/{quote(matches[0]['slug'])}"))
     return Response.html(await datasette.render_template(
         "csww_find.html", {"q": q, "matches": matches, "councils": await councils(db),
                            "database": db.name, "metadata": datasette.metadata()}, request=request))
-
-
-#: The council resolver's normalisation of :q (benchmark/councils.py ``sql_key``; a test keeps them equal).
-LOOKUP_SQL = (
-    "select a.* from area_lookup l join areas a on a.area_code = l.area_code "
-    "where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(:q), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' ')) "
-    "and a.level = 'Local authority' order by l.preference, a.area_code limit 1")
-
-
-async def lookup(db, text: str):
-    """The areas row of the council ``text`` names (any DfE or ONS code or spelling), or None."""
-    return (await db.execute(LOOKUP_SQL, {"q": text})).first()
-
-
-def fmt(value, decimals) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.{int(decimals)}f}"
 
 
 async def profile(request, datasette):
@@ -109,7 +97,6 @@ async def profile(request, datasette):
         if member is not None:
             came_from = (f"{member['area_name']} ({member['area_code']}) has no figures of its own: DfE publishes "
                          f"them within this joint return, {area['area_name']} ({code}).")
-    key = [dict(r) for r in await db.execute(KEY_MEASURES_SQL)]
     rows = await db.execute(
         "select * from comparisons where area_code = ? and provisional = 0 and measure_id in "
         "(select measure_id from measures where key_measure = 1) order by time_period", [code])
@@ -120,42 +107,36 @@ async def profile(request, datasette):
     latest = years[-1] if years else None
     dbp = datasette.urls.database(db.name)
     sections, headlines = [], []
-    for m in key:
-        series = by_measure.get(m["measure_id"], [])
-        dec = m["decimals"]
-        unit = "%" if m["unit"] == "percent" else m["unit"]
+    for m in measures.key_measures():
+        series = by_measure.get(m.id, [])
+        dec = m.decimals
+        unit = "%" if m.unit == "percent" else m.unit
         region_label = next((r["region_name"] for r in reversed(series) if r.get("region_name")), None) or "Region"
-        table = [{"year": r["time_period"], "value": fmt(r["value"], dec), "symbol": r["symbol"] or "",
-                  "sn_median": fmt(r.get("sn_median"), dec), "region": fmt(r.get("region"), dec),
-                  "england": fmt(r.get("england"), dec)} for r in series]
-        chart = {"measure": m["label"], "unit": unit, "decimals": dec, "years": [r["time_period"] for r in series],
-                 "series": [
-                     {"name": area["area_name"], "key": "council", "values": [r["value"] for r in series]},
-                     {"name": "Neighbour median", "key": "sn", "values": [r.get("sn_median") for r in series]}]}
-        totals = m["unit"] in COUNT_UNITS      # region and England totals dwarf one council: table only
-        if not totals:
-            chart["series"] += [
-                {"name": region_label, "key": "region", "values": [r.get("region") for r in series]},
-                {"name": "England", "key": "england", "values": [r.get("england") for r in series]}]
-        params = {"la": code, "measure": m["measure_id"]}
+        table = [{"year": r["time_period"], "value": fmt_number(r["value"], dec), "symbol": r["symbol"] or "",
+                  "sn_median": fmt_number(r.get("sn_median"), dec), "region": fmt_number(r.get("region"), dec),
+                  "england": fmt_number(r.get("england"), dec)} for r in series]
+        svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
+            ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),
+            ("england", "England")]) if series else ("", f"{m.label}: no published values for {area['area_name']}.")
+        params = {"la": code, "measure": m.id}
         links = {
             "trend": f"{dbp}/trend?{urlencode(params)}",
             "trend_csv": f"{dbp}/trend.csv?{urlencode(params)}",
             "neighbours": f"{dbp}/council_vs_neighbours?{urlencode(params)}",
             "neighbours_csv": f"{dbp}/council_vs_neighbours.csv?{urlencode(params)}",
-            "league": f"{dbp}/league_table?{urlencode({'measure': m['measure_id'], 'year': latest or ''})}",
+            "league": f"{dbp}/league_table?{urlencode({'measure': m.id, 'year': latest or ''})}",
         }
         last = series[-1] if series else None
         if last is not None:
             headlines.append({
-                "label": m["label"], "unit": unit, "year": last["time_period"],
-                "value": fmt(last["value"], dec), "symbol": last["symbol"] or "",
-                "england": fmt(last.get("england"), dec), "sn_median": fmt(last.get("sn_median"), dec),
+                "label": m.label, "unit": unit, "year": last["time_period"],
+                "value": fmt_number(last["value"], dec), "symbol": last["symbol"] or "",
+                "england": fmt_number(last.get("england"), dec), "sn_median": fmt_number(last.get("sn_median"), dec),
                 "rank": last.get("rank"), "rank_of": last.get("rank_of"), "quartile": last.get("quartile"),
-                "polarity": m["polarity"], "anchor": m["measure_id"]})
-        sections.append({"id": m["measure_id"], "label": m["label"], "unit": unit, "definition": m["definition"],
-                         "polarity": m["polarity"], "table": table, "chart": json.dumps(chart),
-                         "region_label": region_label, "links": links, "totals": totals, "summary": _summary(area, m, series, dec)})
+                "polarity": m.polarity, "anchor": m.id})
+        sections.append({"id": m.id, "label": m.label, "unit": unit, "definition": m.definition,
+                         "polarity": m.polarity, "table": table, "svg": Markup(svg), "summary": summary,
+                         "region_label": region_label, "links": links, "totals": m.unit in ("FTE", "headcount")})
     local = []
     for r in await db.execute(
             "select c.time_period, c.comparator_year, m.label, m.unit, m.decimals, c.value, c.symbol, c.sn_median, "
@@ -164,9 +145,9 @@ async def profile(request, datasette):
             [code]):
         dec = r["decimals"]
         local.append({"year": r["time_period"], "comparator_year": r["comparator_year"], "label": r["label"],
-                      "unit": "%" if r["unit"] == "percent" else r["unit"], "value": fmt(r["value"], dec),
-                      "symbol": r["symbol"] or "", "sn_median": fmt(r["sn_median"], dec),
-                      "england": fmt(r["england"], dec), "quartile": r["quartile"], "note": r["series_note"]})
+                      "unit": "%" if r["unit"] == "percent" else r["unit"], "value": fmt_number(r["value"], dec),
+                      "symbol": r["symbol"] or "", "sn_median": fmt_number(r["sn_median"], dec),
+                      "england": fmt_number(r["england"], dec), "quartile": r["quartile"], "note": r["series_note"]})
     context = {
         "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
         "database": db.name, "metadata": datasette.metadata(),
@@ -185,21 +166,6 @@ def _cache_control(datasette, request) -> str:
     if request.actor:
         return "private, no-store"
     return f"max-age={datasette.setting('default_cache_ttl')}"
-
-
-def _summary(area, m, series, dec) -> str:
-    """A one-sentence text alternative for the chart."""
-    vals = [(r["time_period"], r["value"]) for r in series if r["value"] is not None]
-    if not vals:
-        return f"{m['label']}: no published values for {area['area_name']}."
-    (y0, v0), (y1, v1) = vals[0], vals[-1]
-    last = series[-1]
-    parts = [f"{m['label']} for {area['area_name']}: {fmt(v0, dec)} in {y0}, {fmt(v1, dec)} in {y1}."]
-    if last.get("value") is not None:
-        for key, name in (("sn_median", "neighbour median"), ("england", "England")):
-            if last.get(key) is not None:
-                parts.append(f"{name.capitalize()} {fmt(last[key], dec)} in {last['time_period']}.")
-    return " ".join(parts)
 
 
 @hookimpl

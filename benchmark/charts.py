@@ -1,9 +1,11 @@
-"""Inline SVG charts: no scripts, no fonts or images fetched, readable without colour.
+"""The one chart renderer, for packs and the site's council pages: inline SVG, no scripts, no fonts or images
+fetched, readable without colour.
 
 Every chart is ``role="img"`` with a ``<title>`` and a ``<desc>`` (the text alternative) that
 ``aria-labelledby`` points at. Series differ by colour, line pattern and marker shape, and the legend names
 them, so the chart reads in greyscale print and for people who cannot tell the colours apart. The data table
-always sits beside the chart.
+always sits beside the chart. Each point carries its figure as a ``<title>`` (a tooltip without JavaScript);
+numbers are written by ``formatting``, so a chart shows what the table beside it shows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import math
 from html import escape
 
-from .model import fmt_number
+import pandas as pd
+
+from .formatting import fmt_number, is_number, suffix
+from .measures import Measure
 
 # Colours with at least 4.5:1 contrast on white; patterns and markers carry the distinction as well.
 STYLES = [
@@ -39,16 +44,16 @@ def _ticks(top: float, n: int = 5) -> list[float]:
     return [top * i / n for i in range(n + 1)]
 
 
-def _marker(kind: str, x: float, y: float, colour: str) -> str:
+def _marker(kind: str, x: float, y: float, colour: str, tip: str = "") -> str:
     if kind == "circle":
-        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
-    if kind == "square":
-        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{colour}"/>'
-    if kind == "triangle":
-        return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z" '
-                f'fill="{colour}"/>')
-    return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} L{x - 5:.1f},{y:.1f} Z" '
-            f'fill="{colour}"/>')
+        tag, shape = "circle", f'cx="{x:.1f}" cy="{y:.1f}" r="4"'
+    elif kind == "square":
+        tag, shape = "rect", f'x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7"'
+    elif kind == "triangle":
+        tag, shape = "path", f'd="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z"'
+    else:
+        tag, shape = "path", f'd="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} L{x - 5:.1f},{y:.1f} Z"'
+    return (f'<g><title>{escape(tip)}</title>' if tip else "") + f'<{tag} {shape} fill="{colour}"/>' + ("</g>" if tip else "")
 
 
 def _frame(chart_id: str, title: str, alt: str, body: list[str]) -> str:
@@ -98,7 +103,8 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
             dash = f' stroke-dasharray="{st["dash"]}"' if st["dash"] else ""
             body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{st["colour"]}" '
                         f'stroke-width="{st["width"]}"{dash}/>')
-        body += [_marker(st["marker"], x(i), y(v), st["colour"]) for i, v in enumerate(vals) if v is not None]
+        body += [_marker(st["marker"], x(i), y(v), st["colour"], f"{name}, {years[i]}: {fmt_number(v, decimals)}{unit}")
+                 for i, v in enumerate(vals) if v is not None]
     body += _legend([name for name, _ in series], H - 30)
     return _frame(chart_id, title, alt, body)
 
@@ -161,3 +167,37 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
         lx += 44 + 7 * len(label)
     svg = _frame(chart_id, title, alt, body)
     return svg.replace(f'viewBox="0 0 {W} {H}"', f'viewBox="0 0 {W} {height}"', 1)
+
+
+def trend(chart_id: str, m: Measure, name: str, t: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[str, str]:
+    """A measure's line chart for one council over the years, and its text alternative: ``(svg, alt)``.
+
+    ``t`` has one row per year (``time_period`` and the columns named in ``cols``); ``cols`` are (column, series
+    name) pairs, the council's own first and its neighbour median second. For counts (FTE, headcount) only those
+    two are drawn: region and England are totals that dwarf one council (they stay in the table).
+    """
+    years = [int(y) for y in t["time_period"]]
+    drawn = cols[:2] if m.unit in ("FTE", "headcount") else cols
+    series = [(label, [float(v) if is_number(v) else None for v in t[c]]) for c, label in drawn]
+    alt = trend_alt(m, name, t, drawn, years)
+    return line_chart(chart_id, f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals,
+                      suffix(m)), alt
+
+
+def trend_alt(m: Measure, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
+    """The chart's text alternative: what it shows and the numbers that matter."""
+    lines = [f"Line chart of {m.label} for {name} from {years[0]} to {years[-1]}, with "
+             + ", ".join(label for _, label in drawn[1:]) + "."]
+    own = t[t["value"].notna()]
+    if len(own):
+        first, last = own.iloc[0], own.iloc[-1]
+        lines.append(f"{name}: {fmt_number(first['value'], m.decimals)}{suffix(m)} in {int(first['time_period'])}, "
+                     f"{fmt_number(last['value'], m.decimals)}{suffix(m)} in {int(last['time_period'])}.")
+        hi = own.loc[own["value"].idxmax()]
+        lines.append(f"Highest {fmt_number(hi['value'], m.decimals)}{suffix(m)} in {int(hi['time_period'])}.")
+    last = t.iloc[-1]
+    others = [f"{label} {fmt_number(last[c], m.decimals)}{suffix(m)}" for c, label in drawn[1:] if is_number(last[c])]
+    if others:
+        lines.append(f"In {int(last['time_period'])}: " + ", ".join(others) + ".")
+    lines.append("The figures are in the table beside the chart.")
+    return " ".join(lines)

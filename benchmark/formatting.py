@@ -1,0 +1,49 @@
+"""Numbers for people: the one place a figure is rounded and written out (packs, site pages, ``csww compare``).
+
+Every figure is rounded as DfE publishes, half away from zero (``measures.round_half_up``), to the measure's
+``decimals`` from ``catalogue/measures.yml``, with thousands separators, ``%`` for percentages and a real minus
+sign. A figure DfE did not publish shows DfE's symbol (``SYMBOL_MEANINGS``), never zero.
+"""
+
+from __future__ import annotations
+
+from .measures import Measure, round_half_up
+from .readers.base import SYMBOLS
+
+#: DfE's symbols in place of a number, with their meanings (c, x, z, u, low, and the SFR's older ones).
+SYMBOL_MEANINGS = dict(SYMBOLS)
+MINUS = "\u2212"
+
+
+def is_number(v) -> bool:
+    """A real number: not None, bool, text or NaN."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+
+def number_format(decimals: int) -> str:
+    """The Excel number format showing ``decimals`` places with thousands separators."""
+    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def fmt_number(v, decimals: int, sign: bool = False, minus: str = MINUS) -> str:
+    """``v`` rounded half up to ``decimals`` places with thousands separators: 10.25 -> "10.3", 1234.5 -> "1,234.5",
+    -2 -> "−2.0" (``minus``; the CLI passes "-"), "+2.0" with ``sign``; "" when ``v`` is not a number."""
+    if not is_number(v):
+        return ""
+    v = round_half_up(v, decimals)
+    text = f"{abs(v):,.{max(decimals, 0)}f}"
+    if v == 0:
+        return text
+    return (minus if v < 0 else "+" if sign else "") + text
+
+
+def suffix(m: Measure) -> str:
+    """What follows a measure's number: "%" for percentages, nothing otherwise (the unit is in the heading)."""
+    return "%" if m.unit == "percent" else ""
+
+
+def fmt_value(v, m: Measure, symbol: str | None = None, sign: bool = False, unit: bool = True) -> str:
+    """A measure's figure at its catalogue decimals (with "%" when ``unit``), else DfE's ``symbol``, else ""."""
+    if is_number(v):
+        return fmt_number(v, m.decimals, sign) + (suffix(m) if unit else "")
+    return symbol or ""
