@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, compare, geography, measures, store
+from . import __version__, compare, geography, measures, store, tables
 from .readers import InputError, Problem, ReadResult, read_sources
 
-KEY = ["time_period", "area_code", "measure_id"]
+KEY = tables.OBSERVATION_KEY
 
 
 @dataclass
@@ -162,8 +162,8 @@ def _write(conn, results, revisions, latest, areas, area_codes, changes, progres
     store.insert_frame(conn, "areas", areas)
     store.insert_frame(conn, "area_codes", area_codes)
     store.insert_frame(conn, "area_changes", changes)
-    cols = ["time_period", "area_code", "measure_id", "value", "symbol", "release_id", "source_file", "source_row"]
-    chunks = [("observations", latest[cols]), ("observation_revisions", revisions[cols])]
+    chunks = [(t, df.reindex(columns=tables.columns(t))) for t, df in
+              (("observations", latest), ("observation_revisions", revisions))]
     total = sum(len(df) for _, df in chunks)
     done = 0
     for table, df in chunks:

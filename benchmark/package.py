@@ -28,20 +28,13 @@ from typing import Callable
 import pandas as pd
 
 from . import __version__, measures, store
+from .tables import BASE, OBSERVATION_KEY, SCHEMAS, is_excluded, schemas, without_sql  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
-#: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
-DATAPACKAGES = Path(__file__).resolve().parent / "datapackages"
-SCHEMAS = DATAPACKAGES / "schemas"
-BASE = DATAPACKAGES / "datapackage.base.json"
 PACKAGE_DIR = "datapackage"
 WORKBOOK = "csww.xlsx"
 CHANGELOG = "CHANGELOG.md"
 DEFAULT_VERSION = "1.0.0"
 
-#: Resource order in the package (tables with a schema but not listed here follow, alphabetically).
-ORDER = ["observations", "observation_revisions", "measures", "areas", "area_codes", "area_changes", "releases",
-         "source_files", "build_info"]
 #: Council data: packaged only when the table has a ``published`` column, and then only rows with published = 1.
 #: The align issue owns these tables; until a council marks a return published, none of it leaves the database.
 PUBLISHED_ONLY = {"local_returns", "local_observations"}
@@ -61,24 +54,11 @@ RATE_CHECKS = {
 }
 
 
-# ---------------------------------------------------------------------------------------------- schemas
-def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
-    """Every Table Schema in ``benchmark/datapackages/schemas`` (or ``schema_dir``), in package order."""
-    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(schema_dir or SCHEMAS).glob("*.json")}
-    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
-    return {n: found[n] for n in names}
-
-
 def rate_maximum(measure_id: str) -> float | None:
     """Largest value a measure may take: 100 for a percentage, unless the catalogue says DfE's own figures
     can exceed it (the agency-cover rates: 2022 and 2023 releases publish values up to 166.7)."""
     m = measures.catalogue().get(measure_id)
     return 100.0 if m is not None and m.unit == "percent" and not m.may_exceed_100 else None
-
-
-def _is_excluded(table: str) -> bool:
-    """Worker-level data never leaves the database, whatever schema someone writes for it."""
-    return "worker" in table.lower()
 
 
 def _table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -123,7 +103,7 @@ NEIGHBOURS_IN_AREAS = ("area_code IN (SELECT area_code FROM areas) "
 
 def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
     """The SELECT giving the rows of ``table`` that may be published, or None to leave the table out."""
-    if _is_excluded(table):
+    if is_excluded(table):
         return None
     cols = _table_columns(conn, table)
     if not cols:
@@ -356,7 +336,8 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 if name not in NOT_IN_WORKBOOK:
                     tables[name] = (names, [_xlsx_values(col, c, f) for col, c, f in zip(values, cells, fields)])
                 del values, cells
-                res_schema = {k: v for k, v in schema.items() if k not in ("$schema", "title", "description")}
+                res_schema = {k: v for k, v in without_sql(schema).items()
+                              if k not in ("$schema", "title", "description")}
                 resources.append({"name": name, "type": "table", "title": schema.get("title", name),
                                   "description": schema.get("description", ""), "path": path.name,
                                   "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
@@ -745,7 +726,7 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
 
 
 # ---------------------------------------------------------------------------------------------- diff
-KEY = ["time_period", "area_code", "measure_id"]
+KEY = OBSERVATION_KEY
 
 
 @dataclass

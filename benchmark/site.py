@@ -31,7 +31,8 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, docs, measures, store
+from . import __version__, measures, store
+from .tables import metadata as schema_metadata
 from .local import store as local_store
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
@@ -261,7 +262,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     for suffix in ("_config", "_data", "_docsize", "_idx"):
         tables[f"areas_fts{suffix}"] = {"hidden": True}
     # Table and column descriptions come from the Table Schemas (benchmark/datapackages), the single source.
-    generated = docs.metadata().get("databases", {}).get("csww", {}).get("tables", {})
+    generated = schema_metadata().get("databases", {}).get("csww", {}).get("tables", {})
     db = {**licence, "tables": _merge(tables, generated),
           "queries": canned}
     meta = {
