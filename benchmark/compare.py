@@ -128,14 +128,12 @@ def wide(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def components(w: pd.DataFrame, measure_id: str) -> tuple[pd.Series, pd.Series]:
-    """Numerator and denominator of a rate on DfE's formula (absence: FTE x working days), from a wide frame."""
+    """Numerator (scaled: x100 for a percentage) and denominator of a rate on DfE's formula
+    (``measures.rate_parts``), from a wide frame; NaN where a component is missing."""
     m = measures.get(measure_id)
     nan = pd.Series(np.nan, index=w.index)
-    num = w[m.numerator] if m.numerator in w else nan
-    den = sum((w[d] if d in w else nan) for d in m.denominator_ids)
-    if measure_id == "absence_rate_fte":
-        den = den * w.index.get_level_values("time_period").map(measures.working_days).to_numpy()
-    scale = 1 if m.unit == "cases per FTE" else 100
+    values = {c: (w[c] if c in w else nan) for c in (m.numerator, *m.denominator_ids)}
+    num, den, scale = measures.rate_parts(measure_id, values, w.index.get_level_values("time_period"))
     return num * scale, den
 
 

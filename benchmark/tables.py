@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 #: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
@@ -44,10 +45,16 @@ def schema_dir() -> Path:
 
 def schemas(folder: str | Path | None = None) -> dict[str, dict]:
     """Every Table Schema in ``folder`` (default :func:`schema_dir`) by table name, in package order.
-    Read afresh on each call (17 small files), so a changed ``CSWW_SCHEMA_DIR`` takes effect at once."""
-    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(folder or schema_dir()).glob("*.json")}
-    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
-    return {n: found[n] for n in names}
+
+    Parsed once per folder and file version (a changed ``CSWW_SCHEMA_DIR`` or an edited file takes effect at
+    once); the schemas returned are shared, so treat them as read-only."""
+    return dict(_read(tuple((str(p), p.stat().st_mtime_ns) for p in Path(folder or schema_dir()).glob("*.json"))))
+
+
+@lru_cache(maxsize=8)
+def _read(files: tuple[tuple[str, int], ...]) -> dict[str, dict]:
+    found = {Path(p).stem: json.loads(Path(p).read_text(encoding="utf-8")) for p, _ in files}
+    return {n: found[n] for n in [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))}
 
 
 def schema(table: str) -> dict:
