@@ -10,7 +10,8 @@ appears in all of them.
 What SQL needs beyond Table Schema is a custom ``x-sql`` property: on a field ``{"default": 0}`` and
 ``{"notNull": true}`` (a column that is never NULL although its CSV cell may be blank); on a foreign key
 ``{"onDelete": "CASCADE"}``, or ``{"inDatabase": false}`` for a key only the package holds to (the database
-keeps every neighbour DfE lists; the package only those that are areas of the build); on a schema ``{"checks": ["(value IS NULL) <> (symbol IS NULL)"]}``.
+keeps every neighbour DfE lists; the package only those that are areas of the build); on a schema
+``{"checks": ["(value IS NULL) <> (symbol IS NULL)"]}``.
 
 Set the environment variable ``CSWW_SCHEMA_DIR`` to a folder of schemas to use those instead of the shipped
 ones (for trying a schema change without touching the package).

@@ -2,10 +2,10 @@
 
 The pack reads a *comparison record set*: one row per (time_period, council, measure) with the council's
 value and its comparators (the ``comparisons`` schema's columns). When the comparison engine has written
-the ``comparisons`` table, that is the record set. A database built before the engine existed still gives a pack: the council, its
-region and England come from ``observations`` (and the change on last year), and the neighbour, rank and
-quartile columns stay empty, with a note saying so. Ranks, quartiles and neighbour medians are never
-computed here.
+the ``comparisons`` table, that is the record set. A database built before the engine existed still gives a
+pack: the council, its region and England come from ``observations`` (and the change on last year), and the
+neighbour, rank and quartile columns stay empty, with a note saying so. Ranks, quartiles and neighbour
+medians are never computed here.
 """
 
 from __future__ import annotations
