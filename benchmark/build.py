@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, compare, councils, geography, measures, store
+from . import __version__, compare, councils, geography, measures, store, tables
 from .fileio import atomic_write
 from .local.store import list_returns, load_files, set_published
 from .package import write_package
 from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
 
-KEY = ["time_period", "area_code", "measure_id"]
+KEY = tables.OBSERVATION_KEY
 
 
 @dataclass
@@ -161,8 +161,8 @@ def _write(conn, results, revisions, latest, areas, area_codes, changes, progres
     store.insert_frame(conn, "areas", areas)
     store.insert_frame(conn, "area_codes", area_codes)
     store.insert_frame(conn, "area_changes", changes)
-    cols = ["time_period", "area_code", "measure_id", "value", "symbol", "release_id", "source_file", "source_row"]
-    chunks = [("observations", latest[cols]), ("observation_revisions", revisions[cols])]
+    chunks = [(t, df.reindex(columns=tables.columns(t))) for t, df in
+              (("observations", latest), ("observation_revisions", revisions))]
     total = sum(len(df) for _, df in chunks)
     done = 0
     for table, df in chunks:

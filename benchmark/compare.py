@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import councils, geography, measures, neighbours, store
+from . import councils, geography, measures, neighbours, store, tables
 from .problems import InputError, Problem
 
 LA = "Local authority"
-KEY = ["time_period", "area_code", "measure_id"]
+KEY = tables.OBSERVATION_KEY
 RKEY = KEY + ["return_id"]  # a provisional row's key: its local return too
 BANDS = np.array(["A", "B", "C", "D"])
 LITTLE_CHANGE = 0.05
@@ -130,14 +130,12 @@ def wide(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def components(w: pd.DataFrame, measure_id: str) -> tuple[pd.Series, pd.Series]:
-    """Numerator and denominator of a rate on DfE's formula (absence: FTE x working days), from a wide frame."""
+    """Numerator (scaled: x100 for a percentage) and denominator of a rate on DfE's formula
+    (``measures.rate_parts``), from a wide frame; NaN where a component is missing."""
     m = measures.get(measure_id)
     nan = pd.Series(np.nan, index=w.index)
-    num = w[m.numerator] if m.numerator in w else nan
-    den = sum((w[d] if d in w else nan) for d in m.denominator_ids)
-    if measure_id == "absence_rate_fte":
-        den = den * w.index.get_level_values("time_period").map(measures.working_days).to_numpy()
-    scale = 1 if m.unit == "cases per FTE" else 100
+    values = {c: (w[c] if c in w else nan) for c in (m.numerator, *m.denominator_ids)}
+    num, den, scale = measures.rate_parts(measure_id, values, w.index.get_level_values("time_period"))
     return num * scale, den
 
 
@@ -169,7 +167,7 @@ def _attributes(areas: pd.DataFrame) -> pd.DataFrame:
 
 
 def _published(obs: pd.DataFrame, col: str, on: str) -> pd.DataFrame:
-    return obs[["time_period", "area_code", "measure_id", "value"]].rename(columns={"area_code": on, "value": col})
+    return obs[KEY + ["value"]].rename(columns={"area_code": on, "value": col})
 
 
 def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +256,7 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     rank_frame(la, ["time_period", "measure_id"])
     rank_frame(la, ["time_period", "measure_id", "english_region"], prefix="region_")
 
-    series = la[["time_period", "area_code", "measure_id", "value"]]
+    series = la[KEY + ["value"]]
     for lag, col in ((1, "previous"), (2, "earlier")):
         la = la.merge(series.assign(time_period=series["time_period"] + lag).rename(columns={"value": col}),
                       on=KEY, how="left")
@@ -282,7 +280,7 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     la["provisional"] = 0
     la["return_id"] = None
     la["comparator_year"] = la["time_period"]
-    return la[COLUMNS].sort_values(KEY).reset_index(drop=True)
+    return la.reindex(columns=tables.columns("comparisons")).sort_values(KEY).reset_index(drop=True)
 
 
 def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
@@ -302,14 +300,6 @@ def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
-COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "return_id",
-           "comparator_year",
-           "england", "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count",
-           "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note", "rank", "rank_of", "region_rank",
-           "region_rank_of", "quartile", "change", "direction", "diff_england", "diff_region", "diff_london",
-           "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note"]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Provisional local figures
 
@@ -326,10 +316,10 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     would fall among the other councils' published values for that year.
     """
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_observations'").fetchone():
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=tables.columns("comparisons"))
     local = store.query(conn, "SELECT * FROM local_observations")
     if local.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=tables.columns("comparisons"))
     local["time_period"] = local["time_period"].astype(int)
     if "team" in local:  # team rows stay in local_observations; the council compares as a whole
         local = local[local["team"].fillna("") == ""]
@@ -348,7 +338,7 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
         on=["comparator_year", "area_code", "measure_id"], how="left")
     rec["polarity"] = _polarity(rec["measure_id"])
     dec = _decimals(rec["measure_id"])
-    others = published[["time_period", "area_code", "measure_id", "value"]].dropna()
+    others = published[KEY + ["value"]].dropna()
     ranks = []
     for r in rec.itertuples():
         vals = others.loc[(others["time_period"] == r.comparator_year) & (others["measure_id"] == r.measure_id)
@@ -361,7 +351,7 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
         pos = int((vals > r.value).sum()) + 1 if r.polarity == "higher" else rank
         ranks.append((rank, n, None if r.polarity == "neutral" else BANDS[min(3, (pos - 1) * 4 // n)]))
     rec[["rank", "rank_of", "quartile"]] = pd.DataFrame(ranks, index=rec.index, dtype=object)
-    prev = obs[["time_period", "area_code", "measure_id", "value"]].rename(columns={"value": "previous"})
+    prev = obs[KEY + ["value"]].rename(columns={"value": "previous"})
     rec = rec.merge(prev.assign(time_period=prev["time_period"] + 1), on=KEY, how="left")
     rec["change"] = _round(rec["value"] - rec["previous"], dec)
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
@@ -389,7 +379,7 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
         notes = [n + (" Not on DfE's basis." if c == 0 else "") for n, c in zip(notes, caveat["comparable"])]
     rec["series_note"] = notes
     rec["provisional"] = 1
-    return rec.reindex(columns=COLUMNS)
+    return rec.reindex(columns=tables.columns("comparisons"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -485,9 +475,8 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     out["member_mean"] = _round(out["member_mean"], dec + 1)
     is_rate = out["measure_id"].map(lambda m: measures.get(m).is_rate).astype(bool)
     out["diff_england"] = _round(out["pooled"] - out["england"], dec + 1).where(is_rate)   # a sum is not a rate
-    cols = ["group_id", "time_period", "measure_id", "pooled", "pooled_count", "member_median", "member_mean",
-            "members", "members_with_value", "missing", "england", "diff_england"]
-    return meta, members, out[cols].sort_values(by).reset_index(drop=True)
+    return (meta.reindex(columns=tables.columns("groups")), members.reindex(columns=tables.columns("group_members")),
+            out.reindex(columns=tables.columns("group_comparisons")).sort_values(by).reset_index(drop=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -534,7 +523,7 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
                      .reset_index().assign(measure_id=m))
     out = out.join(pd.concat(found).set_index(by), how="left")
     out = out.reset_index().rename(columns={"agg": "area_code"})
-    pub = obs[obs["level"] != LA][["time_period", "area_code", "measure_id", "value", "symbol"]].rename(
+    pub = obs[obs["level"] != LA][KEY + ["value", "symbol"]].rename(
         columns={"value": "published", "symbol": "published_symbol"})
     out = pub.merge(out, on=KEY, how="inner")
     dec = _decimals(out["measure_id"])
@@ -547,10 +536,8 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
                               ["not recomputable", "matches"], "differs")
     out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(out["status"], out["missing"], out["published_symbol"])]
     out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
-    cols = ["time_period", "area_code", "area_name", "measure_id", "published", "published_symbol", "recomputed",
-            "difference", "councils", "councils_with_value", "missing", "status", "method", "reason"]
     out["recomputed"] = _round(out["recomputed"], dec + 2)
-    return out[cols].sort_values(KEY).reset_index(drop=True)
+    return out.reindex(columns=tables.columns("consistency_checks")).sort_values(KEY).reset_index(drop=True)
 
 
 def _reason(status: str, missing, symbol) -> str | None:
@@ -577,7 +564,7 @@ def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None =
     ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
     figures in ``local_observations`` are added as provisional rows when that table exists.
     """
-    conn.executescript(store.COMPARE_SCHEMA)
+    store.create_compare(conn)
     obs, areas = load(conn)
     changes = store.query(conn, "SELECT * FROM area_changes")
     table = neighbours.shipped() if neighbour_table is None else neighbour_table

@@ -7,14 +7,9 @@ import math
 
 import pandas as pd
 
-from . import measures
+from . import measures, tables
 from .formatting import fmt_number
 
-JSON_FIELDS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional",
-               "comparator_year", "england", "region_code", "region_name", "region", "london", "sn_model",
-               "sn_median", "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "rank",
-               "rank_of", "region_rank", "region_rank_of", "quartile", "change", "direction", "diff_england",
-               "diff_region", "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note", "sn_note"]
 GROUP_FIELDS = ["group_id", "name", "pooled", "pooled_count", "member_median", "member_mean", "members",
                 "members_with_value", "missing"]
 
@@ -28,9 +23,11 @@ def _clean(v):
 
 
 def records(rows: pd.DataFrame, groups: pd.DataFrame) -> list[dict]:
-    out = []
+    """One JSON-ready dict per comparison row, its keys in the order of the ``comparisons`` Table Schema, plus
+    ``groups`` (the custom groups' figures for the row's measure) when ``groups`` has rows."""
+    out, fields = [], tables.columns("comparisons")
     for r in rows.to_dict("records"):
-        rec = {k: _clean(r.get(k)) for k in JSON_FIELDS}
+        rec = {k: _clean(r.get(k)) for k in fields}
         for k in ("rank", "rank_of", "region_rank", "region_rank_of", "sn_count", "sn_dropped", "provisional",
                   "time_period", "comparator_year"):
             rec[k] = None if rec[k] is None else int(rec[k])

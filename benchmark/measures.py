@@ -6,11 +6,13 @@ Everything about a measure is written once, in ``catalogue/measures.yml``; this 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import yaml
 
 from .problems import NotFoundError
@@ -32,6 +34,7 @@ class Measure:
     numerator: str | None = None
     denominator: str | None = None
     may_exceed_100: bool = False  # a percentage whose numerator is not part of its denominator
+    per_working_day: bool = False  # the denominator is multiplied by DfE's working days in the year (absence)
 
     @property
     def is_rate(self) -> bool:
@@ -87,22 +90,35 @@ def working_days(time_period: int) -> int:
     return 254 if calendar.isleap(time_period) else 253
 
 
-def rate(measure_id: str, components: dict[str, float], time_period: int | None = None) -> float | None:
-    """Compute a rate from its components on DfE's formula (unrounded). None when undefined."""
+def rate_parts(measure_id: str, values: Mapping, time_period=None):
+    """DfE's formula for a rate as ``(numerator, denominator, scale)``: rate = numerator / denominator x scale.
+
+    ``values`` maps component measure ids to numbers, or to pandas Series for many rows at once (a missing id
+    raises ``KeyError``). The denominator is the sum of the denominator components, multiplied by the working
+    days of ``time_period`` (an int, or one per row) when the measure is ``per_working_day`` (the absence
+    rate, reference 3.5). ``scale`` is 100 for a percentage, else 1.
+    """
     m = get(measure_id)
     if not m.is_rate:
         raise ValueError(f"{measure_id} is not a rate")
+    num = values[m.numerator]
+    den = sum(values[d] for d in m.denominator_ids)
+    if m.per_working_day and den is not None:
+        if time_period is None:
+            raise ValueError(f"{measure_id} needs the time_period for its working days")
+        scalar = np.ndim(time_period) == 0
+        den = den * (working_days(time_period) if scalar else np.array([working_days(t) for t in time_period]))
+    return num, den, 100 if m.unit == "percent" else 1
+
+
+def rate(measure_id: str, components: dict[str, float], time_period: int | None = None) -> float | None:
+    """Compute a rate from its components on DfE's formula (unrounded, :func:`rate_parts`). None when
+    undefined: a component missing or None, or a zero denominator."""
+    get(measure_id)  # an unknown measure is an error, not an undefined rate
     try:
-        num = components[m.numerator]
-        den = sum(components[d] for d in m.denominator_ids)
+        num, den, scale = rate_parts(measure_id, components, time_period)
     except KeyError:
         return None
-    if num is None or den is None:
+    if num is None or den is None or not den:
         return None
-    if measure_id == "absence_rate_fte":
-        if time_period is None:
-            raise ValueError("absence_rate_fte needs the time_period for its working days")
-        den = den * working_days(time_period)
-    if not den:
-        return None
-    return num / den * (100 if m.unit == "percent" else 1)
+    return num / den * scale

@@ -25,13 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import geography
+from . import geography, tables
 from .problems import UsageError
 
 MODELS = {"sn_2021": 2021, "sn_2025": 2025}
 FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
 BANDS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
-COLUMNS = ["model", "area_code", "position", "neighbour_code", "closeness"]
 CATALOGUE = "catalogue/statistical_neighbours.csv"
 
 
@@ -53,7 +52,7 @@ def normalise_band(label: str) -> str:
 
 
 def read_model(path: str | Path, model: str | None = None) -> pd.DataFrame:
-    """Read one of DfE's wide neighbour files into long format (COLUMNS), whatever its generation.
+    """Read one of DfE's wide neighbour files into long format (the ``neighbours`` columns), whatever its generation.
 
     Recognises the 2021 layout (``LA num``, ``SN1``, ``SNP`` ...) and the 2025 layout (``old_la_code``,
     ``SN_1``, ``SN_1P`` ...) by header; tolerates a BOM, a trailing empty column, blank lines and the
@@ -78,8 +77,9 @@ def read_model(path: str | Path, model: str | None = None) -> pd.DataFrame:
         for k in range(10):
             nb, band = row[first + 2 * k].strip(), row[first + 2 * k + 1]
             if nb:
-                out.append((model, code, k + 1, geography.normalise_la_code(nb), normalise_band(band)))
-    df = pd.DataFrame(out, columns=COLUMNS)
+                out.append({"model": model, "area_code": code, "position": k + 1,
+                            "neighbour_code": geography.normalise_la_code(nb), "closeness": normalise_band(band)})
+    df = pd.DataFrame(out).reindex(columns=tables.columns("neighbours"))
     if df.duplicated(["area_code", "position"]).any():
         raise ValueError(f"{path.name}: a council is listed twice")
     return df

@@ -27,12 +27,8 @@ from . import __version__, local, measures, publication, store
 from .ees import PAGE_URL
 from .fileio import atomic_dir
 from .problems import CswwError, InputError, NotFoundError, Problem
+from .tables import BASE, OBSERVATION_KEY, SCHEMAS, schemas, without_sql  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
-#: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
-DATAPACKAGES = Path(__file__).resolve().parent / "datapackages"
-SCHEMAS = DATAPACKAGES / "schemas"
-BASE = DATAPACKAGES / "datapackage.base.json"
 PACKAGE_DIR = "datapackage"
 WORKBOOK = "csww.xlsx"
 CHANGELOG = "CHANGELOG.md"
@@ -57,14 +53,6 @@ RATE_CHECKS = {
     "vacancy_rate_fte": "error", "caseload_fte": "error", "absence_rate_fte": "error",
     "agency_cover_rate_fte": "error", "vacancy_agency_cover_rate_fte": "error",
 }
-
-
-# ---------------------------------------------------------------------------------------------- schemas
-def schemas(schema_dir: str | Path | None = None) -> dict[str, dict]:
-    """Every Table Schema in ``benchmark/datapackages/schemas`` (or ``schema_dir``), in package order."""
-    found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in Path(schema_dir or SCHEMAS).glob("*.json")}
-    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
-    return {n: found[n] for n in names}
 
 
 def rate_maximum(measure_id: str) -> float | None:
@@ -308,7 +296,8 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 if name not in NOT_IN_WORKBOOK:
                     tables[name] = (names, [_xlsx_values(col, c, f) for col, c, f in zip(values, cells, fields)])
                 del values, cells
-                res_schema = {k: v for k, v in schema.items() if k not in ("$schema", "title", "description")}
+                res_schema = {k: v for k, v in without_sql(schema).items()
+                              if k not in ("$schema", "title", "description")}
                 resources.append({"name": name, "type": "table", "title": schema.get("title", name),
                                   "description": schema.get("description", ""), "path": path.name,
                                   "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
@@ -635,7 +624,7 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
 
 
 # ---------------------------------------------------------------------------------------------- diff
-KEY = ["time_period", "area_code", "measure_id"]
+KEY = OBSERVATION_KEY
 
 
 @dataclass

@@ -31,10 +31,11 @@ from pathlib import Path
 
 import yaml
 
-from . import __version__, councils, docs, measures, publication, store
+from . import __version__, councils, measures, publication, store
 from .fileio import atomic_dir, atomic_write, write_text
 from .local import store as local_store
 from .problems import NotFoundError, UsageError
+from .tables import metadata as schema_metadata
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
 SOURCE_TREE = Path(__file__).resolve().parents[1]          # pyproject.toml is here in a checkout
@@ -232,7 +233,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     for suffix in ("_config", "_data", "_docsize", "_idx"):
         tables[f"areas_fts{suffix}"] = {"hidden": True}
     # Table and column descriptions come from the Table Schemas (benchmark/datapackages), the single source.
-    generated = docs.metadata().get("databases", {}).get("csww", {}).get("tables", {})
+    generated = schema_metadata().get("databases", {}).get("csww", {}).get("tables", {})
     db = {**licence, "tables": _merge(tables, generated),
           "queries": canned}
     meta = {

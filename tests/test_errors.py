@@ -198,13 +198,10 @@ def _imports(path: Path) -> set[str]:
 
 MODULES = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
            for p in PACKAGE.rglob("*.py") if "publish" not in p.parts}
-#: removed by the tables branch: docs.py and site.py import each other (site imports docs at the top, docs
-#: imports site inside a function) until the tables helper moves the shared metadata out of both.
-KNOWN_CYCLE_EDGES = {("benchmark.docs", "benchmark.site")}
 
 
 def test_no_import_cycle_among_benchmark_modules():
-    graph = {m: {d for d in _imports(p) if d in MODULES and (m, d) not in KNOWN_CYCLE_EDGES}
+    graph = {m: {d for d in _imports(p) if d in MODULES}
              for m, p in MODULES.items()}
     assert graph["benchmark.cli"] >= {"benchmark.site", "benchmark.package", "benchmark.report"}  # the walk works
     state: dict[str, int] = {}
@@ -232,5 +229,4 @@ def test_imports_of_our_own_modules_are_at_module_level():
             for node in ast.walk(fn):
                 if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("benchmark")):
                     inner.append((m, node.lineno, [a.name for a in node.names]))
-    # the one allowed: docs importing site inside a function, the known cycle edge above (the tables branch)
-    assert [(m, names) for m, _, names in inner if (m, names) != ("benchmark.docs", ["site"])] == [], inner
+    assert inner == []

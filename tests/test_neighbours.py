@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from benchmark import neighbours
+from benchmark import neighbours, tables
 from benchmark.problems import UsageError
 
 
@@ -41,7 +41,7 @@ def test_reads_both_layouts_by_header(tmp_path):
                    + "\n841,Darlington,4,North East," + ",".join(f"{800 + i},Close " for i in range(1, 11)) + "\n",
                    encoding="utf-8")
     a, b = neighbours.read_model(old), neighbours.read_model(new)
-    assert list(a.columns) == neighbours.COLUMNS
+    assert list(a.columns) == tables.columns("neighbours")
     assert set(a["area_code"]) == {"841", "928"} and set(a["model"]) == {"sn_2021"}
     assert a[a["area_code"] == "841"]["position"].tolist() == list(range(1, 11))
     assert set(b["closeness"]) == {"Close"} and set(b["model"]) == {"sn_2025"}

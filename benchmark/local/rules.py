@@ -116,7 +116,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
                 and m.id not in c.reported:
             reported, definition = c.stand_ins[HEADCOUNT_STAND_INS[m.id]], "given as a headcount (posts), not FTE"
             caveats.append(("only a headcount was given; DfE counts FTE", True))
-        if m.id == "absence_rate_fte" and n_months != 12 and all(i in c.values for i in inputs):
+        if m.per_working_day and n_months != 12 and all(i in c.values for i in inputs):
             caveats.append(("DfE's absence rate needs a 12-month period (253 or 254 working days)", True))
         elif value is None and reported is None:
             continue
@@ -147,14 +147,14 @@ def _value(c: Components, m: measures.Measure, inputs: list[str], tp: int, n_mon
     span = f"{c.period_start.isoformat()} to {c.period_end.isoformat()}" if is_flow(m.id) else f"at {c.period_end.isoformat()}"
     if not m.is_rate:
         return c.values.get(m.id), f"{c.basis.get(m.id, _HOW[c.input_kind])}, {span}", inputs
-    if m.id == "absence_rate_fte" and n_months != 12:
+    if m.per_working_day and n_months != 12:
         return None, "", inputs
     days = working_days(c.period_start, c.period_end, tp)
     formula = f"{m.numerator} / ({' + '.join(m.denominator_ids)}" + (
-        f" x {days} working days)" if m.id == "absence_rate_fte" else ")")
+        f" x {days} working days)" if m.per_working_day else ")")
     if all(i in c.values for i in inputs):
         value = measures.rate(m.id, c.values, tp)
-        if m.id == "absence_rate_fte" and value is not None:  # a 12-month period other than DfE's year
+        if m.per_working_day and value is not None:  # a 12-month period other than DfE's year
             value *= measures.working_days(tp) / days
         return value, f"DfE formula {formula}, {span}", inputs
     if m.id in FTE_ONLY_RATES:

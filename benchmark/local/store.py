@@ -12,56 +12,21 @@ from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
+from .. import tables
 from ..problems import NotFoundError
 from ..store import sha256_file
 from . import align
 from .problems import InputError
 from .result import AlignedFigure
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS local_returns (
-    return_id    TEXT PRIMARY KEY,            -- area_code:period_start:period_end:first 12 hex of sha256
-    area_code    TEXT NOT NULL,               -- DfE 3-digit old_la_code, "314 / 318" for joint returns
-    period_start TEXT NOT NULL,               -- ISO date
-    period_end   TEXT NOT NULL,               -- ISO date; the snapshot date
-    time_period  INTEGER NOT NULL,            -- DfE reporting year containing period_end
-    input_kind   TEXT NOT NULL CHECK (input_kind IN ('aggregate', 'worker', 'census_xml')),
-    source_file  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,               -- of the source file
-    loaded_at    TEXT NOT NULL,               -- UTC, ISO 8601
-    published    INTEGER NOT NULL DEFAULT 0   -- 1 once the council agrees the figures may be published
-);
-CREATE TABLE IF NOT EXISTS local_observations (
-    return_id           TEXT NOT NULL REFERENCES local_returns (return_id) ON DELETE CASCADE,
-    team                TEXT NOT NULL DEFAULT '',  -- '' for the whole council
-    area_code           TEXT NOT NULL,
-    time_period         INTEGER NOT NULL,
-    period_start        TEXT NOT NULL,
-    period_end          TEXT NOT NULL,
-    measure_id          TEXT NOT NULL,             -- canonical id from the measure catalogue
-    value               REAL,                      -- NULL when symbol is set
-    symbol              TEXT,                      -- 'c' suppressed, 'x' not available from the input
-    basis               TEXT NOT NULL,
-    comparable          INTEGER NOT NULL,          -- 1 when on DfE's definition, year and snapshot
-    caveat              TEXT NOT NULL,
-    reported_value      REAL,                      -- the council's own figure
-    reported_definition TEXT NOT NULL,
-    provisional         INTEGER NOT NULL,
-    source_file         TEXT NOT NULL,
-    rows_used           TEXT NOT NULL,
-    PRIMARY KEY (return_id, team, measure_id)
-);
-CREATE INDEX IF NOT EXISTS local_observations_measure ON local_observations (measure_id, area_code, time_period);
-"""
-
-OBSERVATION_COLUMNS = ["return_id", "team", "area_code", "time_period", "period_start", "period_end", "measure_id",
-                       "value", "symbol", "basis", "comparable", "caveat", "reported_value", "reported_definition",
-                       "provisional", "source_file", "rows_used"]
+#: The local tables, in order; their columns and constraints come from the Table Schemas (``benchmark.tables``).
+TABLES = ["local_returns", "local_observations"]
+INDEXES = ("CREATE INDEX IF NOT EXISTS local_observations_measure"
+           " ON local_observations (measure_id, area_code, time_period);\n")
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-
+    conn.executescript("".join(tables.ddl(t) for t in TABLES) + INDEXES)
 
 
 def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
@@ -107,12 +72,11 @@ def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str 
             (rid, area, start.isoformat(), end.isoformat(), group[0].time_period, group[0].input_kind,
              str(source), sha, loaded_at))
         conn.execute("DELETE FROM local_observations WHERE return_id = ?", (rid,))
-        conn.executemany(
-            f"INSERT INTO local_observations ({', '.join(OBSERVATION_COLUMNS)})"
-            f" VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))})",
-            [(rid, f.team, f.area_code, f.time_period, f.period_start.isoformat(), f.period_end.isoformat(),
-              f.measure_id, f.value, f.symbol, f.basis, int(f.comparable), f.caveat, f.reported_value,
-              f.reported_definition, int(f.provisional), f.source_file, f.rows_used) for f in group])
+        cols = tables.columns("local_observations")
+        rows = [{**f.record(), "return_id": rid, "comparable": int(f.comparable), "provisional": int(f.provisional)}
+                for f in group]
+        conn.executemany(f"INSERT INTO local_observations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                         [tuple(r.get(c) for c in cols) for r in rows])
     return ids
 
 

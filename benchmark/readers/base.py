@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import geography
 from ..problems import InputError, Problem
+from ..tables import OBSERVATION_KEY
 
 #: DfE's symbols in EES files (2024 data guidance); ":" and "~" are older, obsolete EES symbols.
 EES_SYMBOLS = {
@@ -112,8 +113,7 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
                            "value": values[measure], "symbol": symbols[measure], "source_row": rows,
                            "source_column": col})[keep] for col, measure in mapping.items()]
     observations = pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
-    key = ["time_period", "area_code", "measure_id"]
-    dup = observations[observations.duplicated(key, keep=False)].drop_duplicates(key)
+    dup = observations[observations.duplicated(OBSERVATION_KEY, keep=False)].drop_duplicates(OBSERVATION_KEY)
     if len(dup):
         raise InputError([Problem(source, f"more than one row for area {r.area_code} in {r.time_period}",
                                   int(r.source_row)) for r in dup.head(20).itertuples()])

@@ -1,11 +1,11 @@
 """Read what a pack needs from the database, through ``store``.
 
 The pack reads a *comparison record set*: one row per (time_period, council, measure) with the council's
-value and its comparators (``COLUMNS``). When the comparison engine has written the ``comparisons`` table,
-that is the record set. A database built before the engine existed still gives a pack: the council, its
-region and England come from ``observations`` (and the change on last year), and the neighbour, rank and
-quartile columns stay empty, with a note saying so. Ranks, quartiles and neighbour medians are never
-computed here.
+value and its comparators (the ``comparisons`` schema's columns). When the comparison engine has written
+the ``comparisons`` table, that is the record set. A database built before the engine existed still gives a
+pack: the council, its region and England come from ``observations`` (and the change on last year), and the
+neighbour, rank and quartile columns stay empty, with a note saying so. Ranks, quartiles and neighbour
+medians are never computed here.
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ import sqlite3
 
 import pandas as pd
 
-from .. import councils, publication, store
+from .. import councils, publication, store, tables
 from ..local import store as local_store
 from ..problems import CswwError
 
 ENGLAND = "E92000001"
 LA = "Local authority"
-
-COLUMNS = ["time_period", "area_code", "area_name", "measure_id", "value", "symbol", "provisional", "england",
-           "region_code", "region_name", "region", "london", "sn_model", "sn_median", "sn_mean", "sn_count", "sn_codes",
-           "rank", "rank_of", "region_rank", "region_rank_of", "quartile", "change", "direction", "diff_england",
-           "diff_region", "diff_sn_median", "gap_fte_sn", "gap_fte_england", "series_note", "sn_note"]
 
 SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
@@ -56,12 +51,12 @@ def published_code(area: dict) -> str:
 
 
 def records(conn: sqlite3.Connection, codes: list[str]) -> pd.DataFrame:
-    """The published comparison records of the given councils, all years and measures (``COLUMNS``)."""
+    """The published comparison records of the given councils, all years and measures (``comparisons`` columns)."""
     marks = ",".join("?" * len(codes))
     if has_comparisons(conn):
         df = store.query(conn, f"SELECT * FROM comparisons WHERE area_code IN ({marks}) AND provisional = 0",
                          tuple(codes))
-        return df.reindex(columns=COLUMNS)
+        return df.reindex(columns=tables.columns("comparisons"))
     return _records_from_observations(conn, codes)
 
 
@@ -81,13 +76,13 @@ def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd
         LEFT JOIN observations lv ON lv.area_code = a.london_region_code AND lv.time_period = o.time_period
              AND lv.measure_id = o.measure_id
         WHERE o.area_code IN ({marks})""", tuple(codes))
-    prev = df[["time_period", "area_code", "measure_id", "value"]].rename(columns={"value": "previous"})
+    prev = df[tables.OBSERVATION_KEY + ["value"]].rename(columns={"value": "previous"})
     prev = prev.assign(time_period=prev["time_period"] + 1)
-    df = df.merge(prev, on=["time_period", "area_code", "measure_id"], how="left")
+    df = df.merge(prev, on=tables.OBSERVATION_KEY, how="left")
     df["change"] = (df["value"] - df["previous"]).round(3)
     df["diff_england"] = (df["value"] - df["england"]).round(3)
     df["diff_region"] = (df["value"] - df["region"]).round(3)
-    return df.reindex(columns=COLUMNS)
+    return df.reindex(columns=tables.columns("comparisons"))
 
 
 def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int) -> pd.DataFrame:

@@ -305,7 +305,7 @@ def definitions_section(ids: list[str]) -> Section:
             num = cat[m.numerator].label if m.numerator in cat else m.numerator
             den = " plus ".join(cat[d].label if d in cat else d for d in m.denominator_ids)
             calc = f"{num} ÷ {den}" + (" × 100" if m.unit == "percent" else "")
-            if mid == "absence_rate_fte":
+            if m.per_working_day:
                 calc = f"{num} ÷ ({den} × working days) × 100"
         better = {"lower": "Lower", "higher": "Higher", "neutral": "Neither"}[m.polarity]
         rows.append([Cell(m.label, m.label), Cell(mid, mid), text_cell(" ".join(m.definition.split())),
