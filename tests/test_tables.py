@@ -104,7 +104,7 @@ def test_every_table_a_build_writes_is_made_from_its_schema():
 def test_observation_key_is_the_schemas_primary_key():
     assert tables.OBSERVATION_KEY == ["time_period", "area_code", "measure_id"] == tables.key("observations")
     assert compare.KEY is tables.OBSERVATION_KEY
-    assert tables.key("comparisons") == [*tables.OBSERVATION_KEY, "provisional"]
+    assert tables.key("comparisons") == [*tables.OBSERVATION_KEY, "provisional", "return_id"]
 
 
 def test_unknown_table_names_the_schema_folder():
