@@ -38,7 +38,7 @@ def test_census_return_gives_dfe_measures():
     first = f["inpost_fte"]
     assert (first.area_code, first.time_period, first.period) == ("841", 2023, "2022-10-01/2023-09-30")
     assert first.input_kind == "census_xml" and first.comparable and first.caveat == ""
-    assert first.rows_used == "8 of 8 CSWWWorker records"
+    assert first.rows_used == "fewer than 50 CSWWWorker records"      # a band, never a count (issue 11 item 7)
     assert "253 working days" in f["absence_rate_fte"].basis
     assert "FTE30" in f["leavers_fte"].caveat
 
@@ -66,8 +66,8 @@ def test_invalid_census_return_reports_every_problem():
         align(INVALID)
     text = str(err.value)
     assert len(err.value.problems) == 5
-    for piece in ["row 2, column FTE, value '1.5'", "row 3, column RoleEndDate, value '2021-03-31'",
-                  "row 4, column AgencyWorker, value '2'", "row 5, column RoleStartDate, value '2023-13-01'",
+    for piece in ["row 2, column FTE: must not be above 1", "row 3, column RoleEndDate: is before",
+                  "row 4, column AgencyWorker: must be one of 0, 1", "row 5, column RoleStartDate: not a date",
                   "column LALevelVacancies/NoAgencyFTE: missing"]:
         assert piece in text
     assert all(p.file == str(INVALID) for p in err.value.problems)

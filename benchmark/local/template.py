@@ -98,7 +98,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         unit = measures.get(mid).unit if mid in measures.catalogue() else "FTE"
         values[col] = parse.numbers(df, col, file, problems, high=100 if unit == "percent" else None,
                                     integer=unit in {"headcount", "cases"} and not col.startswith("reported_"),
-                                    what=" (rates are percentages 0-100)" if unit == "percent" else "")
+                                    what=" (rates are percentages 0-100)" if unit == "percent" else "",
+                                    percent=unit == "percent")
     if la is not None:
         la = re.sub(r"\s*/\s*", " / ", la.strip())
         keep = area == la
