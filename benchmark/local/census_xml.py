@@ -42,7 +42,9 @@ def parse_xml(path: Path):
     the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``."""
     data = path.read_bytes()
     declared = DECLARED.match(data)
-    text = parse.decode(path, data, locate=_xml_record, declared=declared.group(1).decode("ascii") if declared else None)
+    text = parse.decode(path, data, locate=_xml_record, declared=declared.group(1).decode("ascii") if declared else None,
+                        advice="export the return again from the census software, or save it as UTF-8 in a text "
+                               "editor (e.g. Notepad: File > Save As > Encoding UTF-8)")
     text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text)  # it named the bytes' encoding; the text is decoded now
     try:
         return ET.fromstring(text)

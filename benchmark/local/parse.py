@@ -67,11 +67,12 @@ def read_table(path: Path) -> pd.DataFrame:
     return df
 
 
-def decode(path: Path, data: bytes, locate=None, declared: str | None = None) -> str:
+def decode(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
     """The text of a file as councils save it: a byte-order mark (UTF-8 or UTF-16) decides; then the
     ``declared`` encoding (an XML declaration), if Python knows it; then UTF-8, else Windows-1252. Bytes that
     cannot be read give one problem naming the row and column (the bytes themselves are not shown) and saying how
-    to save the file as UTF-8. ``locate(data, pos)`` gives (row, column) of a byte; by default a CSV cell's."""
+    to save the file as UTF-8 (``advice``). ``locate(data, pos)`` gives (row, column) of a byte; by default a CSV
+    cell's."""
     locate = locate or _csv_cell
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -79,11 +80,12 @@ def decode(path: Path, data: bytes, locate=None, declared: str | None = None) ->
                 return data.decode(codec)
             except UnicodeDecodeError as exc:
                 row, column = (None, None) if codec == "utf-16" else locate(data, exc.start)
-                raise InputError([_undecodable(path, row, column, "UTF-16" if codec == "utf-16" else "UTF-8")]) from None
+                raise InputError([_undecodable(path, row, column, "UTF-16" if codec == "utf-16" else "UTF-8",
+                                                advice)]) from None
     head = data[:4096]
     if head.count(b"\x00") > len(head) // 4:  # UTF-16 without its byte-order mark
         raise InputError([Problem(str(path), "looks like UTF-16 text without a byte-order mark, which cannot be read "
-                                  "safely; " + SAVE_AS_UTF8, 1, None, None)])
+                                  "safely; " + advice, 1, None, None)])
     tried = []
     if declared:
         try:
@@ -96,11 +98,11 @@ def decode(path: Path, data: bytes, locate=None, declared: str | None = None) ->
             return data.decode(codec)
         except UnicodeDecodeError as exc:
             pos = exc.start
-    raise InputError([_undecodable(path, *locate(data, pos), "UTF-8 or Windows-1252 (Excel's CSV)")]) from None
+    raise InputError([_undecodable(path, *locate(data, pos), "UTF-8 or Windows-1252 (Excel's CSV)", advice)]) from None
 
 
-def _undecodable(path: Path, row: int | None, column: str | None, what: str) -> Problem:
-    return Problem(str(path), f"has characters that cannot be read as {what} text; {SAVE_AS_UTF8}", row, column, None)
+def _undecodable(path: Path, row: int | None, column: str | None, what: str, advice: str) -> Problem:
+    return Problem(str(path), f"has characters that cannot be read as {what} text; {advice}", row, column, None)
 
 
 def _csv_cell(data: bytes, pos: int) -> tuple[int, str]:
