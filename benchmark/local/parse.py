@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import warnings
 import zipfile
 from dataclasses import replace
 from datetime import date, datetime
@@ -53,7 +54,13 @@ def read_table(path: Path) -> pd.DataFrame:
         text = decode(path, path.read_bytes())
         sep = _separator(text)
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, sep=sep, skipinitialspace=True)
+            with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, sep=sep,
+                                 skipinitialspace=True, index_col=False)
+        except pd.errors.ParserWarning:
+            raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
+                                      f"{'semicolon' if sep == ';' else 'separator'} in a cell?", None, None, None)]) from None
         except Exception as exc:  # csv errors: ragged rows, unclosed quotes
             raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
                                       None, None, None)]) from None
