@@ -51,12 +51,13 @@ def read_table(path: Path) -> pd.DataFrame:
             raise InputError([Problem(name, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
                                       None, None, None)]) from None
     else:
-        text = decode(path, path.read_bytes())
-        sep = _separator(text)
+        data = path.read_bytes()
+        codec = encoding(path, data)
+        sep = _separator(data[:65536].decode(codec, errors="replace"))
         try:
             with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, sep=sep,
+                df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
                                  skipinitialspace=True, index_col=False)
         except pd.errors.ParserWarning:
             raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
@@ -75,20 +76,24 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def decode(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
-    """The text of a file as councils save it: a byte-order mark (UTF-8 or UTF-16) decides; then the
+    """The text of a file as councils save it, in the codec ``encoding`` finds."""
+    return data.decode(encoding(path, data, locate, declared, advice))
+
+
+def encoding(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
+    """The codec that reads a file as councils save it: a byte-order mark (UTF-8 or UTF-16) decides; then the
     ``declared`` encoding (an XML declaration), if Python knows it; then UTF-8, else Windows-1252. Bytes that
     cannot be read give one problem naming the row and column (the bytes themselves are not shown) and saying how
     to save the file as UTF-8 (``advice``). ``locate(data, pos)`` gives (row, column) of a byte; by default a CSV
-    cell's."""
+    cell's. Raises ``InputError``."""
     locate = locate or _csv_cell
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            try:
-                return data.decode(codec)
-            except UnicodeDecodeError as exc:
-                row, column = (None, None) if codec == "utf-16" else locate(data, exc.start)
-                raise InputError([_undecodable(path, row, column, "UTF-16" if codec == "utf-16" else "UTF-8",
-                                                advice)]) from None
+            bad = _first_bad_byte(data, codec)
+            if bad is None:
+                return codec
+            row, column = (None, None) if codec == "utf-16" else locate(data, bad)
+            raise InputError([_undecodable(path, row, column, "UTF-16" if codec == "utf-16" else "UTF-8", advice)])
     head = data[:4096]
     if head.count(b"\x00") > len(head) // 4:  # UTF-16 without its byte-order mark
         raise InputError([Problem(str(path), "looks like UTF-16 text without a byte-order mark, which cannot be read "
@@ -96,16 +101,27 @@ def decode(path: Path, data: bytes, locate=None, declared: str | None = None, ad
     tried = []
     if declared:
         try:
-            codecs.lookup(declared)
-            tried.append(declared)
+            tried.append(codecs.lookup(declared).name)
         except LookupError:
             pass
     for codec in [*tried, "utf-8", "cp1252"]:
+        bad = _first_bad_byte(data, codec)
+        if bad is None:
+            return codec
+    raise InputError([_undecodable(path, *locate(data, bad), "UTF-8 or Windows-1252 (Excel's CSV)", advice)])
+
+
+def _first_bad_byte(data: bytes, codec: str, chunk: int = 1 << 20) -> int | None:
+    """The offset of the first byte ``codec`` cannot read, or None; decoded a chunk at a time, so that checking
+    a large file does not hold a second copy of it."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    for start in range(0, max(len(data), 1), chunk):
+        pending = len(decoder.getstate()[0])  # bytes of a character split across chunks, carried over
         try:
-            return data.decode(codec)
+            decoder.decode(data[start:start + chunk], final=start + chunk >= len(data))
         except UnicodeDecodeError as exc:
-            pos = exc.start
-    raise InputError([_undecodable(path, *locate(data, pos), "UTF-8 or Windows-1252 (Excel's CSV)", advice)]) from None
+            return max(0, start - pending + exc.start)
+    return None
 
 
 def _undecodable(path: Path, row: int | None, column: str | None, what: str, advice: str) -> Problem:
