@@ -38,7 +38,7 @@ def test_census_return_gives_dfe_measures():
     first = f["inpost_fte"]
     assert (first.area_code, first.time_period, first.period) == ("841", 2023, "2022-10-01/2023-09-30")
     assert first.input_kind == "census_xml" and first.comparable and first.caveat == ""
-    assert first.rows_used == "8 of 8 CSWWWorker records"
+    assert first.rows_used == "fewer than 50 CSWWWorker records"      # a band, never a count (issue 11 item 7)
     assert "253 working days" in f["absence_rate_fte"].basis
     assert "FTE30" in f["leavers_fte"].caveat
 
@@ -66,8 +66,8 @@ def test_invalid_census_return_reports_every_problem():
         align(INVALID)
     text = str(err.value)
     assert len(err.value.problems) == 5
-    for piece in ["row 2, column FTE, value '1.5'", "row 3, column RoleEndDate, value '2021-03-31'",
-                  "row 4, column AgencyWorker, value '2'", "row 5, column RoleStartDate, value '2023-13-01'",
+    for piece in ["row 2, column FTE: must not be above 1", "row 3, column RoleEndDate: is before",
+                  "row 4, column AgencyWorker: must be one of 0, 1", "row 5, column RoleStartDate: not a date",
                   "column LALevelVacancies/NoAgencyFTE: missing"]:
         assert piece in text
     assert all(p.file == str(INVALID) for p in err.value.problems)
@@ -86,3 +86,90 @@ def test_la_must_match_the_return(tmp_path):
     with pytest.raises(InputError) as err:
         align(VALID, la="806")
     assert "LEA, value '841': does not match --la 806" in str(err.value)
+
+
+# --- Files as councils save them (issue 11 item 6) -------------------------------------------------------------
+
+CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "cases" / "local"
+JOINT = CASES / "census_joint_return_lea314.xml"
+needs_cases = pytest.mark.skipif(not JOINT.exists(), reason="../shared/cases/local is missing")
+
+
+@needs_cases
+def test_joint_return_member_is_aligned_as_the_joint_return():
+    f = by_id(align(JOINT))
+    # LEA 314 (Kingston upon Thames) is published by DfE inside the joint return 314 / 318 (Achieving for Children)
+    assert {x.area_code for x in f.values()} == {"314 / 318"}
+    assert "314 is part of the joint return 314 / 318" in f["inpost_fte"].caveat
+    assert f["inpost_fte"].comparable and f["inpost_fte"].time_period == 2024
+    assert by_id(align(JOINT, la="314 / 318"))["inpost_fte"].value == f["inpost_fte"].value  # --la either way
+    assert by_id(align(JOINT, la="314"))["inpost_fte"].value == f["inpost_fte"].value
+
+
+@needs_cases
+def test_joint_return_member_is_set_beside_the_joint_returns_comparators(real_db, tmp_path):
+    import shutil
+    import sqlite3
+
+    from benchmark.compare import write_comparisons
+    from benchmark.local.store import load_files
+
+    db = tmp_path / "csww.db"
+    shutil.copy(real_db, db)
+    with sqlite3.connect(db) as conn:
+        load_files(conn, [JOINT])
+        write_comparisons(conn)
+        row = conn.execute("SELECT area_name, comparator_year, england, region, sn_median, sn_count FROM comparisons "
+                           "WHERE provisional = 1 AND area_code = '314 / 318' AND measure_id = 'inpost_fte'").fetchone()
+        published = conn.execute("SELECT england, region, sn_median FROM comparisons WHERE provisional = 0 AND "
+                                 "area_code = '314 / 318' AND time_period = 2024 AND measure_id = 'inpost_fte'").fetchone()
+        assert conn.execute("SELECT count(*) FROM comparisons WHERE provisional = 1 AND area_code = '314'"
+                            ).fetchone() == (0,)
+        assert conn.execute("SELECT source_file FROM local_returns").fetchall() == [(JOINT.name,)]  # base name only
+    assert row[1] == 2024 and row[5] > 0
+    assert row[0] and all(v is not None for v in row[2:5])           # with its neighbours, region and England
+    assert tuple(row[2:5]) == published
+
+
+def _census(tmp_path, year="2023", ref="2023-09-30", lea="841"):
+    text = VALID.read_text(encoding="utf-8")
+    text = text.replace("<Year>2023</Year>", f"<Year>{year}</Year>").replace(
+        "<ReferenceDate>2023-09-30</ReferenceDate>", f"<ReferenceDate>{ref}</ReferenceDate>").replace(
+        "<LEA>841</LEA>", f"<LEA>{lea}</LEA>")
+    return text
+
+
+def test_year_that_contradicts_the_reference_date_is_a_problem(tmp_path):
+    assert "<Year>2023</Year>" in VALID.read_text() and "<ReferenceDate>2023-09-30</ReferenceDate>" in VALID.read_text()
+    bad = tmp_path / "census.xml"
+    bad.write_text(_census(tmp_path, year="2024"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(bad)
+    assert "column Year, value '2024': does not agree with ReferenceDate 2023-09-30" in str(err.value)
+    bad.write_text(_census(tmp_path, year="2024", ref="2023-10-31"), encoding="utf-8")  # Oct 2023 is in year 2024
+    assert by_id(align(bad, min_count=0))["inpost_headcount"].time_period == 2024
+
+
+@pytest.mark.parametrize("encoding,declared", [
+    ("utf-8-sig", "UTF-8"), ("utf-16", "UTF-16"), ("cp1252", "UTF-8"), ("cp1252", "windows-1252")])
+def test_census_xml_in_every_encoding_councils_save(tmp_path, encoding, declared):
+    text = _census(tmp_path).replace('encoding="UTF-8"', f'encoding="{declared}"')
+    assert f'encoding="{declared}"' in text
+    text = text.replace("<CSWWWorker>", "<!-- caf\u00e9 \u2019 \u00a3 --><CSWWWorker>", 1)
+    path = tmp_path / "census.xml"
+    path.write_bytes(text.encode(encoding))
+    assert by_id(align(path, min_count=0))["inpost_fte"].value == 4.4
+
+
+def test_undecodable_census_xml_names_the_record_and_element(tmp_path):
+    text = _census(tmp_path)
+    i = text.index("<SWENo>", text.index("<CSWWWorker>", text.index("<CSWWWorker>") + 1))
+    path = tmp_path / "census.xml"
+    data = text.encode("utf-8")
+    pos = len(text[:i + len("<SWENo>")].encode("utf-8"))
+    path.write_bytes(data[:pos] + b"\x81\x8d" + data[pos:])        # bytes neither UTF-8 nor Windows-1252
+    with pytest.raises(InputError) as err:
+        align(path)
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.value) == (2, "SWENo", None)          # the 2nd worker record; the id is not shown
+    assert "cannot be read as UTF-8 or Windows-1252" in p.message and "save it as UTF-8" in p.message

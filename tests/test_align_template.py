@@ -168,3 +168,135 @@ def test_absence_over_a_12_month_period_other_than_dfe_year(tmp_path):
     assert [r.value for r in rates] == [10.0, 10.0]
     assert "254 working days" in rates[0].basis and "253 working days" in rates[1].basis
     assert not rates[0].comparable
+
+
+# --- Files as councils save them (issue 11 item 6) -------------------------------------------------------------
+
+CASES = ROOT.parent / "shared" / "cases" / "local"
+needs_cases = pytest.mark.skipif(not CASES.exists(), reason="../shared/cases/local is missing")
+ROW = ("area_code,period_start,period_end,inpost_fte,leavers_fte,notes\n"
+       "841,2016-10-01,2017-09-30,73.8,19.2,\"Agency premium of £18 excluded; the council’s HR system\"\n")
+
+
+@needs_cases
+def test_excel_cp1252_csv_aligns_and_keeps_its_notes():
+    path = CASES / "template_cp1252_excel.csv"
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")                           # the case is really not UTF-8
+    figures = align(path)
+    assert pick(figures, "inpost_fte").value == 90.5
+    assert pick(figures, "vacancy_rate_fte").value == 4.2             # 4.0 / (4.0 + 90.5)
+    assert pick(figures, "turnover_rate_fte").value == 13.3           # 12.0 / 90.5
+    assert "Agency premium of £18 an hour excluded, figures from the council’s HR system" in \
+        pick(figures, "inpost_fte").caveat
+
+
+@needs_cases
+def test_xlsx_percent_cells_are_read_as_shown():
+    figures = align(CASES / "template_percent_cells.xlsx")
+    assert pick(figures, "vacancy_rate_fte").reported_value == 4.2   # Excel stores 0.042, formatted 0.0%
+    assert pick(figures, "turnover_rate_fte").reported_value == 13.3  # stores 0.133
+    assert pick(figures, "vacancy_rate_fte").reported_definition == "vacant FTE over establishment FTE"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_csv_in_every_encoding_and_separator(tmp_path, encoding, sep):
+    text = ROW.replace(",", sep) if sep != ";" else ROW.replace(",", ";").replace("73.8", "73,8").replace("19.2", "19,2")
+    path = tmp_path / "return.csv"
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    figures = align(path)
+    assert pick(figures, "turnover_rate_fte").value == 26.0           # 19.2 / 73.8, decimal comma when ;-separated
+    assert "£18" in pick(figures, "inpost_fte").caveat and "council’s" in pick(figures, "inpost_fte").caveat
+
+
+def test_unquoted_separator_in_a_cell_is_a_problem_not_an_index(tmp_path):
+    path = tmp_path / "return.csv"
+    path.write_text("area_code;period_start;period_end;inpost_fte;notes\n841;2016-10-01;2017-09-30;73,8;a; b\n")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "more cells than the header row; is there an unquoted semicolon in a cell?" in str(err.value)
+
+
+def test_unreadable_encoding_names_row_and_column_and_says_how_to_save(tmp_path):
+    path = tmp_path / "return.csv"
+    path.write_bytes(ROW.encode("cp1252").replace(b"HR system", b"HR \x81system"))   # 0x81: no character in either
+    with pytest.raises(InputError) as err:
+        align(path)
+    (p,) = err.value.problems
+    assert (p.row, p.column) == (2, "notes")
+    assert "CSV UTF-8" in p.message and "Save As" in p.message
+    path.write_bytes(ROW.encode("utf-16-le"))                                          # UTF-16 without its mark
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "UTF-16 text without a byte-order mark" in str(err.value)
+
+
+def test_csv_percentages_and_excel_dates(tmp_path):
+    path = tmp_path / "return.csv"
+    path.write_text("area_code,period_start,period_end,inpost_fte,leavers_fte,reported_turnover_rate_fte\n"
+                    "841,2016-10-01 00:00:00,43008,73.8,19.2,26.0%\n")             # 43008 = 30 Sep 2017
+    f = pick(align(path), "turnover_rate_fte")
+    assert (f.value, f.reported_value, f.period) == (26.0, 26.0, "2016-10-01/2017-09-30")
+    path.write_text("area_code,period_start,period_end,inpost_fte\n841,01/10/2016 00:00,30/09/2017,7.5%\n")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "row 2, column inpost_fte, value '7.5%': a percentage where a count is expected" in str(err.value)
+
+
+def _workbook(tmp_path, **changes):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "return"
+    ws.append(["area_code", "period_start", "period_end", "inpost_fte", "leavers_fte", "reported_turnover_rate_fte"])
+    ws.append(["841", 42644, datetime(2017, 9, 30), 73.8, 19.2, 0.26])           # 42644 = 1 Oct 2016, General
+    ws["F2"].number_format = "0%"
+    for cell, value in changes.items():
+        ws[cell] = value
+    return wb
+
+
+def test_xlsx_serial_dates_and_percent(tmp_path):
+    path = tmp_path / "return.xlsx"
+    _workbook(tmp_path).save(path)
+    f = pick(align(path), "turnover_rate_fte")
+    assert (f.value, f.reported_value, f.period) == (26.0, 26.0, "2016-10-01/2017-09-30")
+
+
+def test_xlsx_formula_without_a_saved_value_is_a_problem(tmp_path):
+    path = tmp_path / "return.xlsx"
+    _workbook(tmp_path, D2="=70+3.8").save(path)                   # openpyxl saves no cached value, like many tools
+    with pytest.raises(InputError) as err:
+        align(path)
+    (p,) = err.value.problems
+    assert (p.row, p.column) == (2, "inpost_fte") and "formula with no saved value" in p.message
+
+
+def test_xlsx_hidden_sheets_are_problems(tmp_path):
+    path = tmp_path / "return.xlsx"
+    wb = _workbook(tmp_path)
+    wb.create_sheet("old figures").sheet_state = "hidden"
+    wb.save(path)
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "sheet 'old figures' is hidden" in str(err.value)
+    wb = _workbook(tmp_path)
+    wb.create_sheet("notes")
+    wb["return"].sheet_state = "hidden"
+    wb.active = 1
+    wb.save(path)
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "the first sheet 'return', which holds the return, is hidden" in str(err.value)
+
+
+def test_joint_return_member_in_a_template_row(tmp_path):
+    path = tmp_path / "return.csv"
+    path.write_text("area_code,period_start,period_end,inpost_fte\n314,2023-10-01,2024-09-30,80\n")
+    f = pick(align(path), "inpost_fte")
+    assert f.area_code == "314 / 318" and "314 is part of the joint return 314 / 318" in f.caveat
+    path.write_text("area_code,period_start,period_end,inpost_fte\n314,2023-10-01,2024-09-30,80\n"
+                    "318,2023-10-01,2024-09-30,60\n")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "row 3, column area_code, value '318'" in str(err.value) and "314 / 318" in str(err.value)

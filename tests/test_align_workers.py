@@ -106,7 +106,7 @@ def test_absence_uses_253_days_otherwise(tmp_path):
 
 def test_missing_fte_is_left_out_of_fte_only(extract):
     f = {x.measure_id: x for x in align(extract, min_count=0)}
-    assert "1 record(s) in post with no FTE left out of FTE figures" in f["inpost_fte"].caveat
+    assert "fewer than 5 record(s) in post with no FTE left out of FTE figures" in f["inpost_fte"].caveat  # 1, banded
     assert f["inpost_fte"].comparable      # DfE does the same
 
 
@@ -133,8 +133,9 @@ def test_small_counts_suppressed_and_ids_never_output(extract):
     for fmt in ("json", "csv", "table"):
         text = render(figures, fmt)
         assert "AB00000000" not in text and "ab00000000" not in text
-    # provenance: 9 council records in post, starting or leaving in the year, plus 1 agency record in post
-    assert json.loads(render(figures, "json"))[0]["rows_used"] == "10 of 14 records"
+    # provenance: the number of records only as a band, so that nothing can be subtracted from it
+    assert json.loads(render(figures, "json"))[0]["rows_used"] == "fewer than 50 records"
+    assert json.loads(render(figures, "json"))[0]["source_file"] == extract.name   # the base name, never the path
 
 
 def test_worker_ids_hashed_with_salt():
@@ -165,17 +166,19 @@ def test_bad_worker_extract_reports_every_problem(tmp_path):
     text = str(err.value)
     f = str(path)
     for piece in [
-        f"{f}, row 2, column fte, value '-0.5': must not be below 0",
-        f"{f}, row 3, column fte, value '1.2': must not be above 1",
-        f"{f}, row 3, column end_date, value '2019-01-01': is before start_date",
-        f"{f}, row 4, column agency, value '2'",
-        f"{f}, row 4, column start_date, value '2024-11-01': is after the reference date 2024-09-30",
-        f"{f}, row 5, column start_date, value '31/02/2020': not a date",
-        f"{f}, row 5, column end_date, value '2025-01-31': is after the reference date",
-        f"{f}, row 5, column leave_reason, value '11'",
-        f"{f}, row 5, column cases, value '3.5': must be a whole number",
+        f"{f}, row 2, column fte: must not be below 0",
+        f"{f}, row 3, column fte: must not be above 1",
+        f"{f}, row 3, column end_date: is before start_date",
+        f"{f}, row 4, column agency: must be one of 0, 1",
+        f"{f}, row 4, column start_date: is after the reference date 2024-09-30",
+        f"{f}, row 5, column start_date: not a date",
+        f"{f}, row 5, column end_date: is after the reference date",
+        f"{f}, row 5, column leave_reason: must be one of",
+        f"{f}, row 5, column cases: must be a whole number",
     ]:
         assert piece in text, piece
+    # a worker-level file's cells are never echoed: not the ids, not the values
+    assert "value" not in text and "AB000" not in text and "31/02/2020" not in text
     assert len(err.value.problems) == 9
 
 
@@ -213,3 +216,128 @@ def test_row_order_and_id_spelling_do_not_change_figures(tmp_path_factory, rows,
     rows = [(respell(r[0]), *r[1:]) for r in rows]
     path = write(tmp_path_factory.mktemp("h") / "x.csv", rows)
     assert values(align(path, min_count=0)) == values(align(write(path.with_name("y.csv")), min_count=0))
+
+
+# --- Census element names as columns (issue 11 item 6) ---------------------------------------------------------
+
+def test_flat_census_file_reads_like_the_census_xml(tmp_path):
+    import xml.etree.ElementTree as ET
+    census = Path(__file__).parent / "fixtures" / "csww_census_2023_valid.xml"
+    root = ET.parse(census).getroot()
+    items = ["SWENo", "AgencyWorker", "FTE", "FTE30", "QualInst", "RoleStartDate", "RoleEndDate", "StartOrigin",
+             "ReasonLeave", "Cases30", "WorkingDaysLost"]
+    path = tmp_path / "flat_census.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["LEA", "ReferenceDate", *items])
+        for r in root.findall("CSWWWorker"):
+            w.writerow(["841", "2023-09-30", *[(r.findtext(i) or "").strip() for i in items]])
+    flat, xml = values(align(path, min_count=0)), values(align(census, min_count=0))
+    same = ["inpost_fte", "inpost_headcount", "starters_fte", "leavers_fte", "leavers_headcount", "agency_fte",
+            "agency_headcount", "cases", "case_holders_fte", "working_days_lost_fte", "stability_index_rate",
+            "leavers_reason_resignation_headcount", "starters_origin_newly_qualified_headcount"]
+    assert {k: flat[k] for k in same} == {k: xml[k] for k in same}
+    assert flat["leavers_fte"] == 0.6                                  # the leaver's FTE 0 read from FTE30
+    path.write_text(path.read_text().replace("RoleStartDate", "RoleStartdate"))
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert "column RoleStartdate: unknown column" in str(err.value)
+
+
+# --- Nothing personal derivable (issue 11 item 7) --------------------------------------------------------------
+
+CASE = Path(__file__).resolve().parent.parent.parent / "shared" / "cases" / "local" / "hr_extract_one_suppressed_reason.csv"
+needs_case = pytest.mark.skipif(not CASE.exists(), reason="../shared/cases/local is missing")
+
+
+def _catalogue_group(prefix):
+    from benchmark import measures
+    return [m for m in measures.catalogue() if m.startswith(prefix) and m.endswith("_headcount")]
+
+
+def attack(figures) -> dict[str, float]:
+    """Every count a reader can work out from the published figures: a table's one unknown cell by subtracting
+    the others from its total (or the total by adding its parts), a rate's count from the rate and its
+    denominator, a denominator from a rate and its count; repeated until nothing new is found."""
+    from benchmark import measures
+    known = {f.measure_id: f.value for f in figures if f.value is not None}
+    tables = [("leavers_headcount", _catalogue_group("leavers_reason_")),
+              ("starters_headcount", _catalogue_group("starters_origin_")),
+              ("inpost_headcount", _catalogue_group("service_")), ("inpost_headcount", _catalogue_group("pqe_")),
+              ("case holders", _catalogue_group("caseload_"))]
+    rates = [measures.get(f.measure_id) for f in figures if f.value is not None and measures.get(f.measure_id).is_rate]
+    found = True
+    while found:
+        found = False
+        for m in rates:
+            den = m.denominator_ids[0] if len(m.denominator_ids) == 1 else "case holders" \
+                if m.numerator.startswith("caseload_") else "+".join(m.denominator_ids)
+            rate = known[m.id]
+            if m.numerator in known and den not in known and rate:
+                known[den], found = round(known[m.numerator] * 100 / rate), True
+            if den in known and m.numerator not in known and len(m.denominator_ids) == 1:
+                known[m.numerator], found = round(rate * known[den] / 100), True
+        for total, parts in tables:
+            parts = [p for p in parts if any(f.measure_id == p for f in figures)]
+            missing = [p for p in parts if p not in known]
+            if total in known and len(missing) == 1:
+                known[missing[0]] = known[total] - sum(known[p] for p in parts if p in known)
+                found = True
+            elif total not in known and not missing and parts:
+                known[total], found = sum(known[p] for p in parts), True
+    return known
+
+
+@needs_case
+def test_no_suppressed_count_can_be_recovered_by_subtraction():
+    figures = align(CASE)
+    f = {x.measure_id: x for x in figures}
+    # the breakdowns of the issue: leavers 9 (resignation 8, deceased 1); starters 7 (newly qualified 5, other LA 2)
+    assert (f["leavers_headcount"].value, f["leavers_reason_deceased_headcount"].symbol) == (9, "c")
+    assert (f["starters_headcount"].value, f["starters_origin_other_la_headcount"].symbol) == (7, "c")
+    assert f["leavers_reason_retired_headcount"].value == 0             # zeros are published, and add nothing
+    suppressed = [x.measure_id for x in figures if x.symbol == "c"]
+    assert {"leavers_reason_deceased_headcount", "leavers_reason_resignation_headcount",
+            "starters_origin_other_la_headcount", "starters_origin_newly_qualified_headcount",
+            "agency_headcount"} <= set(suppressed)
+    recovered = attack(figures)
+    assert not set(recovered) & set(suppressed), sorted(set(recovered) & set(suppressed))
+    # the attack does find what is published: it would catch a single suppressed cell
+    unprotected = [x if x.measure_id != "leavers_reason_resignation_headcount" else
+                   type(x)(**{**x.__dict__, "value": 8, "symbol": None}) for x in figures]
+    assert attack(unprotected)["leavers_reason_deceased_headcount"] == 1
+    assert "by subtraction" in f["leavers_reason_resignation_headcount"].caveat
+    assert f["nqsw_starters_rate"].symbol == "c"                      # 5 of 7 would give the newly qualified 5
+    # one person's 123.5 days lost is a sum of one contributor: dominance, and every rate built on it
+    assert [f[m].symbol for m in ("working_days_lost_fte", "absence_rate_fte", "days_lost_per_fte")] == ["c"] * 3
+    # "52 of 52 records" gave the agency headcount away: only a band is published; the path never
+    assert {x.rows_used for x in figures} == {"50 to 99 records"}
+    assert {x.source_file for x in figures} == {CASE.name}
+    for fmt in ("json", "csv", "table"):
+        text = render(figures, fmt)
+        assert "Jane" not in text and "SWQX" not in text and "123.5" not in text and str(CASE.parent) not in text
+
+
+def test_dominance_rule_for_days_lost_and_cases(tmp_path):
+    rows = [(f"AB00000000{i:02d}", 0, "1", "2015-01-05", "", "2", "", 10, 1, "", "") for i in range(1, 7)]
+    even = values(align(write(tmp_path / "even.csv", rows)))
+    assert (even["working_days_lost_fte"], even["cases"]) == (6, 60)          # six contributors, none dominant
+    rows[0] = rows[0][:7] + (60, 7) + rows[0][9:]                           # one holds 60 of 110 cases, 7 of 12 days
+    heavy = {x.measure_id: x for x in align(write(tmp_path / "heavy.csv", rows))}
+    for m in ("working_days_lost_fte", "cases", "caseload_fte", "absence_rate_fte"):
+        assert heavy[m].symbol == "c", m
+    assert "one person accounts for more than half" in heavy["cases"].caveat
+    assert heavy["inpost_headcount"].value == 6
+    rows = [r[:8] + (0,) + r[9:] for r in rows[:6]]
+    rows[1] = rows[1][:8] + (3,) + rows[1][9:]
+    few = values(align(write(tmp_path / "few.csv", rows)))
+    assert few["working_days_lost_fte"] is None                            # 3 days, all one person's
+
+
+def test_error_messages_about_worker_files_mask_the_value(tmp_path):
+    rows = [("Jane Q. Doe", 0, "1", "2015-01-05", "", "2", "", 10, "lots", "", "")]
+    with pytest.raises(InputError) as err:
+        align(write(tmp_path / "x.csv", rows))
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.value) == (2, "working_days_lost", None)
+    assert "lots" not in str(err.value) and "Jane" not in str(err.value)

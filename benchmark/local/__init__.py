@@ -30,7 +30,7 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
     if df.empty:
         raise InputError([Problem(str(path), "no data rows: fill in one row per council (or worker) "
                                   "below the header", 2, None, None)])
-    if "worker_id" in df.columns:
+    if workers.is_extract(df.columns):
         return workers.read(path, df, la, min_count, salt)
     if "period_end" in df.columns or "area_code" in df.columns:
         return template.read(path, df, la, min_count)

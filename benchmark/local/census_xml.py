@@ -9,6 +9,7 @@ on. Problems name the worker record by its position (row N = the Nth CSWWWorker)
 
 from __future__ import annotations
 
+import codecs
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -24,34 +25,61 @@ WORKER_ITEMS = ["AgencyWorker", "SWENo", "FTE", "FTE30", "RoleStartDate", "RoleE
 NAMES = {"worker_id": "SWENo", "agency": "AgencyWorker", "fte": "FTE", "start_date": "RoleStartDate",
          "end_date": "RoleEndDate", "start_origin": "StartOrigin", "leave_reason": "ReasonLeave",
          "cases": "Cases30", "working_days_lost": "WorkingDaysLost"}
+DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 LA_ITEMS = {"NumberOfVacancies": "vacancy_fte", "NoAgencyFTE": "agency_cover_fte", "NoAgencyHeadcount": "agency_cover_headcount"}
 
 
 def looks_like_xml(path: Path) -> bool:
     with open(path, "rb") as fh:
-        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<")
+        head = fh.read(512)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head[:len(head) // 2 * 2].decode("utf-16", errors="ignore").encode("utf-8")
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def parse_xml(path: Path):
+    """The root element of an XML file saved in UTF-8 (with or without a byte-order mark), UTF-16 (with one),
+    the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``."""
+    data = path.read_bytes()
+    declared = DECLARED.match(data)
+    text = parse.decode(path, data, locate=_xml_record, declared=declared.group(1).decode("ascii") if declared else None,
+                        advice="export the return again from the census software, or save it as UTF-8 in a text "
+                               "editor (e.g. Notepad: File > Save As > Encoding UTF-8)")
+    text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text)  # it named the bytes' encoding; the text is decoded now
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        line, col = exc.position
+        raise InputError([Problem(str(path), f"not well-formed XML at line {line}, column {col} ({exc})", line, None,
+                                  None)]) from None
+
+
+def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:
+    """(worker record number, element) of the byte at ``pos``: the row and column of a census return."""
+    before = data[:pos]
+    tag = re.findall(rb"<([A-Za-z_][\w.-]*)[^<>/]*>[^<]*$", before)
+    record = before.count(b"<CSWWWorker")
+    return (record or None), tag[-1].decode("ascii") if tag else None
 
 
 def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list:
     file = str(path)
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise InputError([Problem(file, f"not well-formed XML at line {line}, column {col} ({exc})", line, None, None)]) from None
+    root = parse_xml(path)
     problems: list[Problem] = []
     if root.tag != "Message":
         raise InputError([Problem(file, "not a CSWW census return: the root element must be Message", None, root.tag, None)])
     area = _text(root, "Header/Source/LEA")
     if area and not re.fullmatch(r"\d{3}", area):
         problems.append(Problem(file, "must be the 3-digit DfE LA number", None, "LEA", area))
-    if la is not None and area and la != area:
-        problems.append(Problem(file, f"does not match --la {la}", None, "LEA", area))
+    ref = _reference_date(root, file, problems)
+    lea = area
+    if area and ref and re.fullmatch(r"\d{3}", area):
+        area = rules.joint_area(area, ref)
+    if la is not None and lea and rules.normalise_area(la) not in {lea, area}:
+        problems.append(Problem(file, f"does not match --la {la}", None, "LEA", lea))
     area = area or la
     if not area:
         problems.append(Problem(file, "missing: give the council with --la", None, "LEA", None))
-    ref = _reference_date(root, file, problems)
 
     block = root.find("LALevelVacancies")
     la_level = pd.DataFrame([{k: _text(block, k) for k in LA_ITEMS}] if block is not None else [], columns=list(LA_ITEMS))
@@ -69,12 +97,13 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list
     df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} for r in records], columns=WORKER_ITEMS)
     df.index = range(1, len(df) + 1)
     # Leavers carry FTE 0 in the census; their FTE is read from FTE30 (not verified against DfE's guide).
-    leaver_zero = (df.RoleEndDate != "") & (pd.to_numeric(df.FTE, errors="coerce") == 0) & (df.FTE30 != "")
-    df.loc[leaver_zero, "FTE"] = df.loc[leaver_zero, "FTE30"]
+    leaver_zero = workers.leaver_fte_from_fte30(df, "FTE", "RoleEndDate")
     frame = workers.typed(df, NAMES, file, pd.Timestamp(ref), problems, salt, end_within_year=True) if ref else None
     if problems:
-        raise InputError(problems)
+        raise InputError(parse.masked(problems))
     c = workers.count(frame, ref, area, file, "census_xml")
+    if area != lea:
+        c.general.append((rules.joint_caveat(lea, area), False))
     for k, cid in LA_ITEMS.items():
         value = float(la_values[k].iloc[0])
         (c.stand_ins if cid == "agency_cover_headcount" else c.values)[cid] = value
@@ -85,7 +114,7 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list
     if leaver_zero.any():
         c.note("leavers_fte", "leavers' FTE read from FTE30, since the census records FTE 0 for leavers; which "
                "item DfE uses is not verified", False)
-    c.rows_used = f"{c.rows_used.split(' of ')[0]} of {len(df)} CSWWWorker records"
+    c.rows_used = f"{rules.band(len(df))} CSWWWorker records"
     return rules.build(c, min_count)
 
 
@@ -98,10 +127,15 @@ def _reference_date(root, file: str, problems: list[Problem]) -> date | None:
     raw_ref, raw_year = _text(root, "Header/CollectionDetails/ReferenceDate"), _text(root, "Header/CollectionDetails/Year")
     if raw_ref:
         try:
-            return date.fromisoformat(raw_ref)
+            ref = date.fromisoformat(raw_ref)
         except ValueError:
             problems.append(Problem(file, "not a date (YYYY-MM-DD)", None, "ReferenceDate", raw_ref))
             return None
+        if raw_year and raw_year != str(rules.reporting_year(ref)):
+            problems.append(Problem(file, f"does not agree with ReferenceDate {raw_ref}, which is in the census year "
+                                    f"ending 30 September {rules.reporting_year(ref)}; correct one of them", None,
+                                    "Year", raw_year))
+        return ref
     if re.fullmatch(r"\d{4}", raw_year):
         return rules.dfe_year(int(raw_year))[1]
     problems.append(Problem(file, "no ReferenceDate and no four-digit Year in the header", None, "Year", raw_year or None))

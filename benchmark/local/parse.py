@@ -6,7 +6,12 @@ wrong with its file at once. Row numbers are spreadsheet row numbers (the header
 
 from __future__ import annotations
 
+import codecs
+import io
+import warnings
 import zipfile
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,12 @@ import pandas as pd
 from .problems import InputError, Problem
 
 FIRST_DATA_ROW = 2
+SAVE_AS_UTF8 = ("save it as CSV UTF-8: in Excel, File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'; "
+                "in LibreOffice, File > Save As > Text CSV with character set 'Unicode (UTF-8)'")
+# Excel's serial day numbers for 1 Jan 1950 and 31 Dec 2099: a whole number in a date column in this range is a
+# date Excel stored as a number (a date cell formatted as General, or a CSV saved from one).
+EXCEL_SERIALS = (18264, 73415)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 def is_xlsx(path: Path) -> bool:
@@ -22,17 +33,40 @@ def is_xlsx(path: Path) -> bool:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """All cells as stripped text ("" when blank); the index is the spreadsheet row number."""
+    """All cells as stripped text ("" when blank); the index is the spreadsheet row number.
+
+    CSV files may be UTF-8 (with or without a byte-order mark), UTF-16 (with a byte-order mark) or Windows-1252
+    (Excel's "CSV (Comma delimited)"), separated by commas, semicolons or tabs; a semicolon-separated file uses
+    the decimal comma (``df.attrs["decimal"] == ","``). XLSX cells are read with openpyxl: a number formatted as a
+    percentage is given as Excel shows it (0.042 as ``"4.2%"``), a date cell as ``YYYY-MM-DD``; a formula with no
+    saved value, a hidden first sheet and any other hidden sheet are problems. Raises ``InputError``.
+    """
     name = str(path)
-    try:
-        if is_xlsx(path):
-            df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-            df = df.map(_cell_text) if len(df) else df.astype(str)
-        else:
-            df = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
-    except Exception as exc:  # openpyxl, zip, csv and decoding errors all mean the same to a council
-        kind = "XLSX workbook" if is_xlsx(path) else "CSV file"
-        raise InputError([Problem(name, f"not a readable {kind} ({type(exc).__name__}: {exc})", None, None, None)]) from None
+    if is_xlsx(path):
+        try:
+            df = _read_xlsx(path)
+        except InputError:
+            raise
+        except Exception as exc:  # openpyxl and zip errors all mean the same to a council
+            raise InputError([Problem(name, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                                      None, None, None)]) from None
+    else:
+        data = path.read_bytes()
+        codec = encoding(path, data)
+        sep = _separator(data[:65536].decode(codec, errors="replace"))
+        try:
+            with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
+                                 skipinitialspace=True, index_col=False)
+        except pd.errors.ParserWarning:
+            raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
+                                      f"{'semicolon' if sep == ';' else 'separator'} in a cell?", None, None, None)]) from None
+        except Exception as exc:  # csv errors: ragged rows, unclosed quotes
+            raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
+                                      None, None, None)]) from None
+        if sep == ";":
+            df.attrs["decimal"] = ","
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns):  # drop rows with every cell blank (",,,," lines, empty spreadsheet rows)
         maybe = df.iloc[:, 0] == ""
@@ -41,14 +75,152 @@ def read_table(path: Path) -> pd.DataFrame:
     return df
 
 
-def _cell_text(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+def decode(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
+    """The text of a file as councils save it, in the codec ``encoding`` finds."""
+    return data.decode(encoding(path, data, locate, declared, advice))
+
+
+def encoding(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
+    """The codec that reads a file as councils save it: a byte-order mark (UTF-8 or UTF-16) decides; then the
+    ``declared`` encoding (an XML declaration), if Python knows it; then UTF-8, else Windows-1252. Bytes that
+    cannot be read give one problem naming the row and column (the bytes themselves are not shown) and saying how
+    to save the file as UTF-8 (``advice``). ``locate(data, pos)`` gives (row, column) of a byte; by default a CSV
+    cell's. Raises ``InputError``."""
+    locate = locate or _csv_cell
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            bad = _first_bad_byte(data, codec)
+            if bad is None:
+                return codec
+            row, column = (None, None) if codec == "utf-16" else locate(data, bad)
+            raise InputError([_undecodable(path, row, column, "UTF-16" if codec == "utf-16" else "UTF-8", advice)])
+    head = data[:4096]
+    if head.count(b"\x00") > len(head) // 4:  # UTF-16 without its byte-order mark
+        raise InputError([Problem(str(path), "looks like UTF-16 text without a byte-order mark, which cannot be read "
+                                  "safely; " + advice, 1, None, None)])
+    tried = []
+    if declared:
+        try:
+            tried.append(codecs.lookup(declared).name)
+        except LookupError:
+            pass
+    for codec in [*tried, "utf-8", "cp1252"]:
+        bad = _first_bad_byte(data, codec)
+        if bad is None:
+            return codec
+    raise InputError([_undecodable(path, *locate(data, bad), "UTF-8 or Windows-1252 (Excel's CSV)", advice)])
+
+
+def _first_bad_byte(data: bytes, codec: str, chunk: int = 1 << 20) -> int | None:
+    """The offset of the first byte ``codec`` cannot read, or None; decoded a chunk at a time, so that checking
+    a large file does not hold a second copy of it."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    for start in range(0, max(len(data), 1), chunk):
+        pending = len(decoder.getstate()[0])  # bytes of a character split across chunks, carried over
+        try:
+            decoder.decode(data[start:start + chunk], final=start + chunk >= len(data))
+        except UnicodeDecodeError as exc:
+            return max(0, start - pending + exc.start)
+    return None
+
+
+def _undecodable(path: Path, row: int | None, column: str | None, what: str, advice: str) -> Problem:
+    return Problem(str(path), f"has characters that cannot be read as {what} text; {advice}", row, column, None)
+
+
+def _csv_cell(data: bytes, pos: int) -> tuple[int, str]:
+    """The spreadsheet row and the column name of the byte at ``pos`` of a delimited file."""
+    line_start = data.rfind(b"\n", 0, pos) + 1
+    header = data[:data.find(b"\n") if b"\n" in data else len(data)].decode("latin-1")
+    sep = _separator(header)
+    names = [h.strip().strip('"').lstrip("\xef\xbb\xbf") for h in header.rstrip("\r").split(sep)]
+    index = data[line_start:pos].decode("latin-1").count(sep)
+    return data.count(b"\n", 0, pos) + 1, names[index] if index < len(names) else f"column {index + 1}"
+
+
+def _separator(text: str) -> str:
+    """The separator of a delimited file, from its header line: comma, semicolon or tab."""
+    header = text[:text.find("\n")] if "\n" in text else text
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook as text cells, with its problems (formulas without values, hidden sheets)."""
+    from openpyxl import load_workbook
+
+    name = str(path)
+    wb = load_workbook(path, read_only=True, data_only=False)
+    problems = []
+    try:
+        ws = wb.worksheets[0]
+        if ws.sheet_state != "visible":
+            problems.append(Problem(name, f"the first sheet '{ws.title}', which holds the return, is hidden; unhide it "
+                                    "(right-click a sheet tab > Unhide) so that what is read is what was checked",
+                                    None, None, None))
+        for other in wb.worksheets[1:]:
+            if other.sheet_state != "visible":
+                problems.append(Problem(name, f"sheet '{other.title}' is hidden: only the first sheet is read, and "
+                                        "a hidden sheet is not skipped silently; unhide it and move its rows to the "
+                                        "first sheet, or delete it", None, None, None))
+        rows = [list(r) for r in ws.iter_rows()]
+        epoch = wb.epoch
+    finally:
+        wb.close()
+    formulas = [(i, j) for i, r in enumerate(rows) for j, c in enumerate(r) if getattr(c, "data_type", None) == "f"]
+    cells = [[_xlsx_text(c.value, getattr(c, "number_format", "General"), epoch) for c in r] for r in rows]
+    if formulas:  # Excel saves each formula's last value; use it, and report formulas saved without one
+        cached = load_workbook(path, read_only=True, data_only=True)
+        try:
+            values = [list(r) for r in cached.worksheets[0].iter_rows()]
+        finally:
+            cached.close()
+        header = cells[0] if cells else []
+        for i, j in formulas:
+            c = values[i][j] if i < len(values) and j < len(values[i]) else None
+            if c is None or c.value is None:
+                problems.append(Problem(name, "a formula with no saved value (the file was not saved by Excel, or "
+                                        "not recalculated); open it in Excel and save it, or paste the values",
+                                        i + 1, header[j] if j < len(header) and header[j] else None, None))
+                cells[i][j] = ""
+            else:
+                cells[i][j] = _xlsx_text(c.value, getattr(c, "number_format", "General"), epoch)
+    if problems:
+        raise InputError(problems)
+    while cells and not any(cells[-1]):
+        cells.pop()
+    if not cells:
+        return pd.DataFrame()
+    width = max(len(r) for r in cells)
+    header, body = cells[0] + [""] * (width - len(cells[0])), [r + [""] * (width - len(r)) for r in cells[1:]]
+    while width and header[width - 1] == "" and all(r[width - 1] == "" for r in body):
+        width -= 1
+    header = [h if h else f"Unnamed: {k}" for k, h in enumerate(header[:width])]
+    df = pd.DataFrame([r[:width] for r in body], columns=header, dtype=object)
+    df.attrs["excel_epoch"] = pd.Timestamp(epoch)
+    return df
+
+
+def _xlsx_text(v, number_format: str, epoch) -> str:
+    """A cell's value as the text a council sees: percentages as shown (0.042 -> "4.2%"), dates as YYYY-MM-DD."""
+    if v is None:
         return ""
-    if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
-        return v.date().isoformat() if hasattr(v, "date") else v.isoformat()
+    if isinstance(v, (datetime, date)):
+        return v.date().isoformat() if isinstance(v, datetime) else v.isoformat()
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        if "%" in (number_format or ""):
+            return _number_text(round(v * 100, 9)) + "%"
+        return _number_text(v)
+    return str(v).strip()
+
+
+def _number_text(v: float) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    return repr(v) if isinstance(v, float) else str(v)
 
 
 def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set[str]) -> list[Problem]:
@@ -58,6 +230,12 @@ def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set
     dupes = df.columns[df.columns.duplicated()]
     problems += [Problem(file, "column appears more than once", 1, c, None) for c in dupes]
     return problems
+
+
+def masked(problems: list[Problem]) -> list[Problem]:
+    """Problems about a worker-level file with the cell values of worker records left out (names, SWE numbers,
+    dates): the row and column say where; header-level problems keep their value."""
+    return [replace(p, value=None) if p.row is not None and p.row > 1 else p for p in problems]
 
 
 def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str, problems: list[Problem]):
@@ -81,15 +259,32 @@ def _retry_stripped(raw: pd.Series, failed: pd.Series, convert) -> tuple[pd.Seri
 
 
 def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
-            high: float | None = None, integer: bool = False, what: str = "") -> pd.Series:
-    """Numeric column (NaN where blank); bad, negative or too-large values become problems."""
+            high: float | None = None, integer: bool = False, what: str = "", percent: bool = False) -> pd.Series:
+    """Numeric column (NaN where blank); bad, negative or too-large values become problems.
+
+    ``percent`` columns (rates 0-100) accept a trailing ``%`` ("4.2%", as Excel shows a cell formatted as a
+    percentage); in any other column a percentage is a problem, never divided or multiplied by 100. In a
+    semicolon-separated file (``df.attrs["decimal"] == ","``) a comma is the decimal mark, else a thousands separator.
+    """
     raw = df[column]
-    convert = lambda s: pd.to_numeric(s.where(s != "").str.replace(",", "", regex=False), errors="coerce")  # noqa: E731
+    decimal_comma = df.attrs.get("decimal") == ","
+
+    def convert(s):
+        s = s.where(s != "")
+        s = s.str.replace(",", ".", regex=False) if decimal_comma else s.str.replace(",", "", regex=False)
+        if percent:
+            s = s.str.replace(r"\s*%$", "", regex=True)
+        return pd.to_numeric(s, errors="coerce")
+
     num = pd.to_numeric(raw, errors="coerce").astype(float)  # blanks become NaN
     sub, fixed = _retry_stripped(raw, _failed(raw, num), convert)
     if sub is not None:
         num[sub.index] = fixed.astype(float)
-        report(file, column, raw, raw.index.isin(sub.index[(sub != "") & fixed.isna()]), "not a number", problems)
+        bad = (sub != "") & fixed.isna()
+        pct = bad & sub.str.endswith("%")
+        report(file, column, raw, raw.index.isin(sub.index[pct]),
+               "a percentage where a count is expected (is the cell formatted as %?)", problems)
+        report(file, column, raw, raw.index.isin(sub.index[bad & ~pct]), "not a number", problems)
     if low is not None:
         report(file, column, raw, num < low, f"must not be below {low:g}{what}", problems)
     if high is not None:
@@ -100,12 +295,22 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
 
 
 def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> pd.Series:
-    """Date column (NaT where blank). Accepts YYYY-MM-DD and DD/MM/YYYY."""
+    """Date column (NaT where blank). Accepts YYYY-MM-DD, DD/MM/YYYY, either with a time of day
+    (``2023-09-30 00:00:00``, ``30/09/2023 00:00``; the time is dropped), and Excel's serial day numbers
+    for 1950-2099 (a date stored as a number, e.g. 45199 for 30 Sep 2023)."""
     raw = df[column]
+    epoch = pd.Timestamp(df.attrs.get("excel_epoch", EXCEL_EPOCH))  # 1904 for workbooks on the Mac date system
 
     def convert(s):
-        iso = pd.to_datetime(s.where(s != ""), format="%Y-%m-%d", errors="coerce")
-        return iso.fillna(pd.to_datetime(s.where(iso.isna() & (s != "")), format="%d/%m/%Y", errors="coerce"))
+        s = s.where(s != "")
+        iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?").fillna(False)
+        out = pd.to_datetime(s.where(iso), format="ISO8601", errors="coerce")
+        for fmt in ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"):
+            out = out.fillna(pd.to_datetime(s.where(out.isna()), format=fmt, errors="coerce"))
+        serial = pd.to_numeric(s.where(out.isna() & s.str.fullmatch(r"\d{5}(\.0+)?").fillna(False)), errors="coerce")
+        serial = serial.where((serial >= EXCEL_SERIALS[0]) & (serial <= EXCEL_SERIALS[1]))
+        out = out.fillna(epoch + pd.to_timedelta(serial, unit="D"))
+        return out.dt.normalize()
 
     out = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")  # blanks become NaT
     sub, fixed = _retry_stripped(raw, _failed(raw, out), convert)

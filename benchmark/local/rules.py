@@ -11,8 +11,11 @@ import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import PurePath
 
-from .. import measures
+import numpy as np
+
+from .. import geography, measures
 from ..measures import round_half_up
 from .result import AlignedFigure
 
@@ -31,6 +34,46 @@ HEADCOUNT_STAND_INS = {"inpost_fte": "inpost_headcount", "vacancy_fte": "vacancy
                        "case_holders_fte": "case_holders_headcount"}
 # Rates DfE publishes on FTE only; a headcount version is shown, flagged not comparable, when FTEs are missing.
 FTE_ONLY_RATES = {"vacancy_rate_fte", "caseload_fte", "agency_cover_rate_fte", "vacancy_agency_cover_rate_fte"}
+
+
+# Sums of what single people contribute (days lost, cases) are suppressed under the dominance rule: fewer than
+# SUPPRESS_BELOW people contribute, or one person contributes more than half of the total.
+DOMINANCE_SUMS = ("working_days_lost_fte", "cases")
+# Counts published beside their FTE: suppressing one suppresses the other (an FTE of whole-time people is a count).
+FTE_TWINS = {"inpost_headcount": "inpost_fte", "starters_headcount": "starters_fte",
+             "leavers_headcount": "leavers_fte", "agency_headcount": "agency_fte"}
+# Record counts in ``rows_used`` of worker-level input are published only as one of these bands.
+ROW_BANDS = [50, 100, 250, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000]
+
+
+def band(n: int) -> str:
+    """A record count as a band ("50 to 99"), so that no published figure can be subtracted from it."""
+    if n < ROW_BANDS[0]:
+        return f"fewer than {ROW_BANDS[0]}"
+    for low, high in zip(ROW_BANDS, ROW_BANDS[1:]):
+        if n < high:
+            return f"{low:,} to {high - 1:,}"
+    return f"{ROW_BANDS[-1]:,} or more"
+
+
+def few(n: int, min_count: int = SUPPRESS_BELOW) -> str:
+    """A count of people for a caveat: as it is, unless it is 1 to ``min_count - 1`` ("fewer than 5")."""
+    return f"fewer than {min_count}" if 0 < n < min_count else str(n)
+
+
+def normalise_area(code: str) -> str:
+    return re.sub(r"\s*/\s*", " / ", str(code).strip())
+
+
+def joint_area(code: str, day: date) -> str:
+    """The area DfE publishes a council under on ``day``: a joint-return member (314) is published as its joint
+    return (``314 / 318``) from the year the joint return began (``catalogue/geography.yml``)."""
+    return geography.joint_return_of(code, reporting_year(day)) or code
+
+
+def joint_caveat(member: str, joint: str) -> str:
+    return (f"{member} is part of the joint return {joint}, which DfE publishes as one council; set beside DfE's "
+            f"figures for {joint} (if the file covers {member} alone, its figures are that council's share)")
 
 
 def reporting_year(day: date) -> int:
@@ -84,6 +127,7 @@ class Components:
     general: list[tuple[str, bool]] = field(default_factory=list)  # caveats for every figure
     basis: dict[str, str] = field(default_factory=dict)          # per component, how it was obtained
     reported: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # council's own (value, definition)
+    contributors: dict[str, tuple[int, float]] = field(default_factory=dict)  # DOMINANCE_SUMS: (people > 0, largest)
 
     def note(self, component: str, text: str, breaks: bool = True) -> None:
         self.notes.setdefault(component, []).append((text, breaks))
@@ -106,6 +150,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
         False: [] if (c.period_end.month, c.period_end.day) == (9, 30) else [
             (f"snapshot at {c.period_end:%d %b %Y}, not 30 September", True)],
     }
+    hidden = protect(c, min_count) if c.input_kind in SUPPRESSED_KINDS else {}
     out = []
     for m in aligned_measures():
         inputs = [m.numerator, *m.denominator_ids] if m.is_rate else [m.id]
@@ -123,9 +168,10 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
         for i in used:
             caveats += c.notes.get(i, [])
         symbol = None
-        if value is not None and c.input_kind in SUPPRESSED_KINDS and _small(c, used, min_count):
+        reasons = [hidden[i] for i in used if i in hidden]
+        if value is not None and reasons:
             value, symbol = None, "c"
-            caveats.append((f"suppressed: fewer than {min_count} people", False))
+            caveats += [(r, False) for r in reasons]
         elif value is None:
             symbol = "x"
             caveats.append(("cannot be computed from this input: "
@@ -138,7 +184,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
             comparable=value is not None and not any(b for _, b in caveats),
             caveat="; ".join(dict.fromkeys(t for t, _ in caveats)),
             reported_value=reported, reported_definition=definition, provisional=True,
-            input_kind=c.input_kind, source_file=c.source_file, rows_used=c.rows_used))
+            input_kind=c.input_kind, source_file=PurePath(c.source_file).name, rows_used=c.rows_used))
     return out
 
 
@@ -172,13 +218,100 @@ _HOW = {"aggregate": "as given in the aggregate return", "worker": "counted from
         "census_xml": "counted from the census return on DfE's rules"}
 
 
-def _small(c: Components, used: list[str], min_count: int) -> bool:
-    for i in used:
-        n = c.people.get(i)
-        if n is None and i in c.values and i in measures.catalogue() and measures.get(i).unit == "headcount":
-            n = c.values[i]
-        if n is None and i.endswith("_fte"):
-            n = c.values.get(i.removesuffix("_fte") + "_headcount")
-        if n is not None and 0 < n < min_count:
-            return True
-    return False
+def _people(c: Components, i: str) -> float | None:
+    """How many people stand behind component ``i``, when known."""
+    n = c.people.get(i)
+    if n is None and i in c.values and i in measures.catalogue() and measures.get(i).unit == "headcount":
+        n = c.values[i]
+    if n is None and i.endswith("_fte"):
+        n = c.values.get(i.removesuffix("_fte") + "_headcount")
+    return n
+
+
+def breakdowns(c: Components) -> list[tuple[str, list[str]]]:
+    """(total, parts) of every breakdown of a count whose total is published or can be worked out: leavers by
+    reason, starters by origin, people in post by service, by post-qualifying experience and as stable, case
+    holders by caseload band (their total follows from any band's count and rate), newly qualified cohorts by
+    retention. Whatever the parts leave of the total (reason not recorded, no qualification date) is a cell too."""
+    ids = [m.id for m in aligned_measures()]
+    groups = [("leavers_headcount", "leavers_reason_"), ("starters_headcount", "starters_origin_"),
+              ("inpost_headcount", "service_"), ("inpost_headcount", "pqe_"), ("", "caseload_")]
+    out = [(t, [i for i in ids if i.startswith(p) and i.endswith("_headcount")]) for t, p in groups]
+    out += [("inpost_headcount", ["stable_headcount"])]
+    out += [(f"nqsw_cohort_{k}_headcount", [f"nqsw_retained_{k}_headcount"]) for k in ("12m", "24m")]
+    return [(t, [p for p in parts if p in c.values]) for t, parts in out
+            if any(p in c.values for p in parts) and (not t or t in c.values)]
+
+
+def protect(c: Components, min_count: int = SUPPRESS_BELOW) -> dict[str, str]:
+    """Components that must not be published, each with the reason given in the caveat.
+
+    Primary: counts of 1 to ``min_count - 1`` people, and FTE, case and day totals of so few people. Dominance:
+    a sum in ``DOMINANCE_SUMS`` with fewer than ``min_count`` contributors or one contributing over half.
+    Secondary: within the ``breakdowns``, as long as some suppressed cell (or a small remainder) can be worked out
+    by subtraction from the published ones, across every breakdown at once (linear algebra over the unknown cells),
+    the next-smallest non-zero part of a breakdown holding it is suppressed too, or its total when no part is left.
+    A suppressed count hides its FTE (``FTE_TWINS``); ``build`` hides every rate built on a hidden component.
+    """
+    if min_count <= 0:
+        return {}
+    small = lambda n: n is not None and 0 < n < min_count  # noqa: E731
+    hidden = {}
+    for i in c.values:
+        if small(_people(c, i)):
+            hidden[i] = f"suppressed: fewer than {min_count} people"
+    for i in DOMINANCE_SUMS:
+        if i in c.contributors and c.values.get(i):
+            n, top = c.contributors[i]
+            if n < min_count:
+                hidden.setdefault(i, f"suppressed: fewer than {min_count} people contribute to this total")
+            elif top > c.values[i] / 2:
+                hidden.setdefault(i, "suppressed: one person accounts for more than half of this total")
+    cells = dict(c.values)
+    equations = []
+    for total, parts in breakdowns(c):
+        if not total:  # the total is not published but follows from the parts' rates: treat it as published
+            total = "(" + " + ".join(parts) + ")"
+            cells[total] = sum(c.values[p] for p in parts)
+        rest = cells[total] - sum(cells[p] for p in parts)
+        eq = {total: 1.0, **{p: -1.0 for p in parts}}
+        if round(rest, 6):
+            virtual = f"({total} not in {', '.join(parts)})"
+            cells[virtual], eq[virtual] = rest, -1.0
+            if small(rest):
+                hidden[virtual] = "remainder"
+        equations.append(eq)
+    secondary = f"suppressed so that no count of fewer than {min_count} people can be worked out by subtraction"
+    while equations:
+        unknown = sorted(i for i in hidden if any(i in eq for eq in equations))
+        exposed = _recoverable(equations, unknown)
+        if not exposed:
+            break
+        holding = [eq for eq in equations if exposed in eq]
+        parts = sorted({(cells[p], p) for eq in holding for p, k in eq.items()
+                        if k < 0 and p not in hidden and p in c.values and cells[p] > 0})
+        totals = sorted({(cells[t], t) for eq in holding for t, k in eq.items() if k > 0 and t not in hidden})
+        pick = (parts or totals or [(None, None)])[0][1]
+        if pick is None:
+            break
+        hidden[pick] = secondary
+    for count, fte in FTE_TWINS.items():
+        if count in hidden and fte in c.values:
+            hidden.setdefault(fte, hidden[count])
+    return {i: r for i, r in hidden.items() if i in c.values}
+
+
+def _recoverable(equations: list[dict[str, float]], unknown: list[str]) -> str | None:
+    """The first unknown cell whose value the equations (sum of parts = total, published cells known) fix."""
+    if not unknown:
+        return None
+    a = np.array([[eq.get(u, 0.0) for u in unknown] for eq in equations])
+    rank = np.linalg.matrix_rank(a)
+    for j, u in enumerate(unknown):
+        if not a[:, j].any():
+            continue
+        e = np.zeros((1, len(unknown)))
+        e[0, j] = 1
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
+            return u
+    return None

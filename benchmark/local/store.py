@@ -70,7 +70,7 @@ def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str 
             " ON CONFLICT (return_id) DO UPDATE SET source_file = excluded.source_file,"
             " loaded_at = excluded.loaded_at",
             (rid, area, start.isoformat(), end.isoformat(), group[0].time_period, group[0].input_kind,
-             str(source), sha, loaded_at))
+             Path(source).name, sha, loaded_at))  # the base name only: a council's folders are not published
         conn.execute("DELETE FROM local_observations WHERE return_id = ?", (rid,))
         cols = tables.columns("local_observations")
         rows = [{**f.record(), "return_id": rid, "comparable": int(f.comparable), "provisional": int(f.provisional)}

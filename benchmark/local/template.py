@@ -87,8 +87,16 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
     parse.report(file, "period_end", df["period_end"], end < start, "is before period_start", problems)
     parse.report(file, "period_end", df["period_end"], (end - start).dt.days > 365,
                   "period is longer than a year; DfE flows cover 1 October to 30 September", problems)
+    member = area.copy()
+    ok = area.str.fullmatch(r"\d{3}") & end.notna()
+    area[ok] = [rules.joint_area(a, e.date()) for a, e in zip(area[ok], end[ok])]
     key = pd.DataFrame({"a": area, "t": df["team"].str.strip(), "s": start, "e": end})
-    parse.report(file, "team", df["team"], key.duplicated(keep="first"),
+    second = key.duplicated(keep="first")
+    joint = second & (area != member)
+    parse.report(file, "area_code", df["area_code"], joint,
+                 "DfE publishes this council with its partner as one joint return; give one row for the joint "
+                 "return (e.g. 314 / 318), not one per member", problems)
+    parse.report(file, "team", df["team"], second & ~joint,
                   "a second row for the same area_code, team and period", problems)
     values = {}
     for col in df.columns:
@@ -98,10 +106,11 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         unit = measures.get(mid).unit if mid in measures.catalogue() else "FTE"
         values[col] = parse.numbers(df, col, file, problems, high=100 if unit == "percent" else None,
                                     integer=unit in {"headcount", "cases"} and not col.startswith("reported_"),
-                                    what=" (rates are percentages 0-100)" if unit == "percent" else "")
+                                    what=" (rates are percentages 0-100)" if unit == "percent" else "",
+                                    percent=unit == "percent")
     if la is not None:
         la = re.sub(r"\s*/\s*", " / ", la.strip())
-        keep = area == la
+        keep = (area == la) | (member == la)
         if not keep.any():
             problems.append(Problem(file, "no rows for this area_code (--la)", None, "area_code", la))
     else:
@@ -128,6 +137,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
             mid = col.removeprefix("reported_").removesuffix("_definition")
             if col.endswith("_definition") and df.at[row, col].strip() and mid not in c.reported:
                 c.reported[mid] = (None, df.at[row, col].strip())
+        if area[row] != member[row]:
+            c.general.append((rules.joint_caveat(member[row], area[row]), False))
         if df.at[row, "notes"].strip():
             c.general.append((f"council's note: {df.at[row, 'notes'].strip().replace(';', ',')}", False))
         problems += _derive(c, file, row)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +35,16 @@ from .problems import InputError, Problem
 REQUIRED = ["worker_id", "agency", "fte", "start_date", "end_date", "reference_date"]
 OPTIONAL = ["area_code", "role", "start_origin", "leave_reason", "cases", "working_days_lost",
             "qualification_date", "covers_vacancy"]
+# Census element names (reference section 7.3) accepted as the columns of a flat file, as some regional
+# pipelines produce from the census XML. FTE30 stands in for FTE where a leaver's FTE is recorded as 0.
+CENSUS_COLUMNS = {"SWENo": "worker_id", "AgencyWorker": "agency", "FTE": "fte", "RoleStartDate": "start_date",
+                  "RoleEndDate": "end_date", "ReferenceDate": "reference_date", "LEA": "area_code", "OrgRole": "role",
+                  "StartOrigin": "start_origin", "ReasonLeave": "leave_reason", "Cases30": "cases",
+                  "WorkingDaysLost": "working_days_lost"}
+# Other census items: accepted in a flat file and not read.
+CENSUS_UNUSED = {"FTE30", "PersonBirthDate", "GenderCurrent", "Ethnicity", "QualInst", "QualLevel", "StepUpGrad",
+                 "LeaverDestination", "ContractWeeks", "FrontlineGrad", "Absat30Sept", "ReasonAbsence", "CFKSSstatus",
+                 "Year", "Collection", "SourceLevel", "SoftwareCode", "DateTime"}
 CODES10 = {str(i) for i in range(1, 11)}
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)
@@ -65,12 +76,41 @@ def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
     return merged[codes]
 
 
+def is_extract(columns) -> bool:
+    """A worker-level extract has a worker id column, by our name or the census's (``SWENo``)."""
+    return "worker_id" in columns or "SWENo" in columns
+
+
+def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FTE30") -> pd.Series:
+    """Rows of leavers whose FTE is 0 and whose FTE30 is given; their FTE is set to FTE30 (the census records
+    FTE 0 for leavers; which item DfE uses is not verified)."""
+    if fte30 not in df.columns:
+        return pd.Series(False, index=df.index)
+    zero = (df[end].astype(str).str.strip() != "") & (pd.to_numeric(df[fte], errors="coerce") == 0) \
+        & (df[fte30].astype(str).str.strip() != "")
+    df.loc[zero, fte] = df.loc[zero, fte30]
+    return zero
+
+
 def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None) -> list:
-    """Align a worker-level HR extract."""
+    """Align a worker-level HR extract (our column names, or the census element names of a flat census file)."""
     file = str(path)
+    census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
+    if census:
+        renamed = {c: CENSUS_COLUMNS[c] for c in census if c in CENSUS_COLUMNS}
+        clash = [c for c in renamed if renamed[c] in df.columns]
+        problems = [Problem(file, f"both {c} and {renamed[c]} are given; keep one", 1, c, None) for c in clash]
+        if problems:
+            raise InputError(problems)
+        leaver_zero = leaver_fte_from_fte30(df, "FTE", "RoleEndDate") if {"FTE", "RoleEndDate"} <= set(df.columns) \
+            else pd.Series(False, index=df.index)
+        df = df.drop(columns=[c for c in census if c in CENSUS_UNUSED]).rename(columns=renamed)
+        names = {v: k for k, v in renamed.items()}
+    else:
+        leaver_zero, names = pd.Series(False, index=df.index), {}
     problems = parse.check_columns(df, file, REQUIRED, {*REQUIRED, *OPTIONAL})
     if problems:
-        raise InputError(problems)
+        raise InputError([replace(p, column=names.get(p.column, p.column)) for p in problems])
     ref_raw = df["reference_date"]
     refs = parse.dates(df, "reference_date", file, problems)
     first = refs.dropna().iloc[0] if refs.notna().any() else None
@@ -82,6 +122,9 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     area = la
     if "area_code" in df.columns:
         codes = list(dict.fromkeys(str(a).strip() for a in df["area_code"].unique()))
+        if first is not None and la is not None and la not in codes and len(codes) == 1 \
+                and rules.joint_area(codes[0], first.date()) == rules.normalise_area(la):
+            la = codes[0]  # --la 314 / 318 for an extract of its member 314
         if la is not None and la not in codes:
             problems.append(Problem(file, f"--la does not match the file's area_code {', '.join(codes)}", None, "area_code", la))
         elif len(codes) > 1:
@@ -91,11 +134,19 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
         problems.append(Problem(file, "no area_code column: give the council with --la", 1, "area_code", None))
     if area is not None and not rules.AREA_CODE.match(area):
         problems.append(Problem(file, "must be a DfE 3-digit LA number (old_la_code), e.g. 841", None, "area_code", area))
-    names = {c: c for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
-    frame = typed(df, names, file, first, problems, salt, end_within_year=False) if first is not None else None
+    cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
+    frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False) \
+        if first is not None else None
     if problems:
-        raise InputError(problems)
+        raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems]))
+    member = area
+    area = rules.joint_area(area, first.date()) if rules.AREA_CODE.match(area) and "/" not in area else area
     c = count(frame, first.date(), area, file, "worker")
+    if area != member:
+        c.general.append((rules.joint_caveat(member, area), False))
+    if leaver_zero.any():
+        c.note("leavers_fte", "leavers' FTE read from FTE30, since the census records FTE 0 for leavers; which "
+               "item DfE uses is not verified", False)
     return rules.build(c, min_count)
 
 
@@ -181,7 +232,8 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     v["leavers_fte"] = la.fte[leaver].sum()
     missing = int((active & la.fte.isna()).sum())
     if missing:
-        c.note("inpost_fte", f"{missing} record(s) in post with no FTE left out of FTE figures, as DfE does", False)
+        c.note("inpost_fte", f"{rules.few(missing)} record(s) in post with no FTE left out of FTE figures, as DfE does",
+               False)
 
     ag = w.loc[w.agency]
     ag_active = (ag.start.isna() | (ag.start <= ref)) & (ag.end.isna() | (ag.end > ref))
@@ -200,6 +252,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         v["case_holders_fte"] = la.fte[holders_la].sum() + ag.fte[holders_ag].sum()
         per_worker = pd.concat([la.cases[holders_la].groupby(la.pid[holders_la]).sum(), ag.cases[holders_ag]])
         c.people["cases"] = c.people["case_holders_fte"] = len(per_worker)
+        c.contributors["cases"] = (int((per_worker > 0).sum()), float(per_worker.max()) if len(per_worker) else 0.0)
         band = np.searchsorted([18.5, 24.5], per_worker.to_numpy())
         for i, name in enumerate(CASELOAD_BANDS):
             v[f"caseload_{name}_headcount"] = int((band == i).sum())
@@ -207,9 +260,12 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     if "wdl" in w:
         v["working_days_lost_fte"] = la.wdl[active].sum()
         c.people["working_days_lost_fte"] = v["inpost_headcount"]
+        lost = la.wdl[active].groupby(la.pid[active]).sum()
+        c.contributors["working_days_lost_fte"] = (int((lost > 0).sum()), float(lost.max()) if len(lost) else 0.0)
         unknown = int((active & la.wdl.isna()).sum())
         if unknown:
-            c.note("working_days_lost_fte", f"{unknown} record(s) in post with no working days lost counted as 0")
+            c.note("working_days_lost_fte", f"{rules.few(unknown)} record(s) in post with no working days lost "
+                   "counted as 0")
 
     # Local-only measures: service, stability, post-qualifying experience, cohorts, reasons and origins.
     people_in_post = pd.DataFrame({"pid": la.pid[active], "since": s_start[active]}).groupby("pid").since.min()
@@ -222,7 +278,8 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         unknown = len(people_in_post) - len(qual)
         if unknown:
             for b in PQE_BANDS:
-                c.note(f"pqe_{b}_years_headcount", f"{unknown} in post without a qualification date left out", False)
+                c.note(f"pqe_{b}_years_headcount", f"{rules.few(unknown)} in post without a qualification date "
+                       "left out", False)
     if "reason" in w:
         reasons = la.reason[leaver].groupby(spell[leaver]).first()
         _codes(v, "leavers_reason", REASONS, reasons)
@@ -239,8 +296,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                 v[f"nqsw_retained_{months}_headcount"] = spell[retained].nunique()
                 c.note(f"nqsw_cohort_{months}_headcount", "the cohort is complete only if the extract keeps every "
                        "newly qualified starter of that year, including those who left before this year", False)
-    used = active | starter | leaver
-    c.rows_used = f"{int(used.sum()) + int(ag_active.sum())} of {len(w)} records"
+    c.rows_used = f"{rules.band(len(w))} records"
     return c
 
 
@@ -252,6 +308,7 @@ def _bands(v: dict, prefix: str, suffix: str, names: list[str], since: pd.Series
 
 
 def _codes(v: dict, prefix: str, names: list[str], codes: pd.Series):
+    """Every code's count, zeros included: a code left out would read as zero anyway."""
     counts = codes[codes != ""].value_counts()
-    for code, n in counts.items():
-        v[f"{prefix}_{names[int(code) - 1]}_headcount"] = int(n)
+    for i, name in enumerate(names):
+        v[f"{prefix}_{name}_headcount"] = int(counts.get(str(i + 1), 0))
