@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class CswwError(Exception):
+    """Root of every error the toolkit expects; the CLI prints it without a traceback."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, located as precisely as we can."""
