@@ -264,6 +264,9 @@ class Client:
 
     def __post_init__(self):
         self.base_url = (self.base_url or os.environ.get("CSWW_EES_URL") or DEFAULT_URL).rstrip("/")
+        if not re.match(r"^https?://[^/?#\s]+", self.base_url):
+            raise FetchError(f"EES URL {self.base_url!r} (--ees-url or CSWW_EES_URL) must start with http:// or "
+                             "https://, e.g. " + DEFAULT_URL)
         self._end = time.monotonic() + self.deadline if self.deadline else math.inf
         self._sockets = _Sockets()
         self._watch: _Watch | None = None
@@ -343,6 +346,9 @@ class Client:
                         raise FetchError(f"{url}: no answer within {self.timeout:g} s, after {self.retries} retries") from None
                     raise FetchError(f"{url}: cannot connect after {self.retries} retries ({_reason(exc)}). "
                                      "Behind a firewall? Download the files by hand and use --from.") from None
+                except requests.exceptions.RequestException as exc:  # a bad URL, a redirect loop, ...
+                    self._expired(url, watch)
+                    raise FetchError(f"{url}: {_reason(exc)}") from None
                 if resp.status_code not in RETRY_STATUSES:
                     break
                 status = f"HTTP {resp.status_code} {resp.reason}"
@@ -385,14 +391,23 @@ class Client:
     def json(self, path: str, params=None, shape: str | None = None) -> dict | list:
         """The JSON answer of ``path``, checked against ``SHAPES[shape]`` when given."""
         url = self.url(path)
-        with self.watch(url):
-            resp = self.get(path, params, stream=True)
-            body = bytearray()
-            for chunk in resp.iter_content(64 * 1024):
-                body += chunk
-                if len(body) > MAX_JSON_BYTES:
-                    resp.close()
-                    raise FetchError(f"{resp.url}: answer larger than {MAX_JSON_BYTES:,} bytes; not a CSWW API answer")
+        with self.watch(url) as watch:
+            for attempt in range(self.retries + 1):
+                resp = self.get(path, params, stream=True)
+                body = bytearray()
+                try:
+                    for chunk in resp.iter_content(64 * 1024):
+                        body += chunk
+                        if len(body) > MAX_JSON_BYTES:
+                            resp.close()
+                            raise FetchError(f"{resp.url}: answer larger than {MAX_JSON_BYTES:,} bytes; "
+                                             "not a CSWW API answer")
+                    break
+                except requests.exceptions.RequestException as exc:  # cut short: ask again
+                    self._expired(url, watch)
+                    if attempt == self.retries:
+                        raise FetchError(f"{resp.url}: answer cut short after {self.retries} retries "
+                                         f"({_reason(exc)})") from None
         try:
             obj = json.loads(bytes(body))
         except ValueError:
@@ -407,7 +422,8 @@ class Client:
         with self.watch(url) as watch:
             for attempt in range(self.retries + 1):
                 resp = self.get(path, params, stream=True)
-                expected = int(resp.headers.get("Content-Length") or 0) or None
+                length = resp.headers.get("Content-Length", "").strip()
+                expected = int(length) if length.isdigit() and int(length) > 0 else None
                 if expected is not None and expected > max_bytes:
                     resp.close()
                     raise FetchError(f"{resp.url}: {expected:,} bytes, more than the {max_bytes:,} csww accepts")
@@ -423,8 +439,7 @@ class Client:
                                 raise FetchError(f"{resp.url}: more than {max_bytes:,} bytes; stopped")
                             fh.write(chunk)
                             bar.update(len(chunk))
-                except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-                        requests.exceptions.Timeout) as exc:
+                except requests.exceptions.RequestException as exc:  # cut, reset, timed out, bad encoding
                     self._expired(url, watch)
                     if attempt == self.retries:
                         raise FetchError(f"{resp.url}: download cut short after {self.retries} retries "
@@ -562,7 +577,7 @@ def check_zip(path: Path, name: str, listed_rows: dict[str, int] | None = None) 
                 if i.file_size > MAX_MEMBER_BYTES:
                     raise FetchError(f"{name}: member {i.filename} is {i.file_size:,} bytes uncompressed, more than "
                                      f"the {MAX_MEMBER_BYTES:,} csww accepts; not extracted, nothing was written")
-                if ratio > MAX_RATIO:
+                if i.file_size > 2**20 and ratio > MAX_RATIO:  # small files may compress well
                     raise FetchError(f"{name}: member {i.filename} expands {ratio:,.0f}:1, beyond the {MAX_RATIO}:1 "
                                      "csww accepts (a ZIP bomb?); not extracted, nothing was written")
                 total += i.file_size

@@ -495,3 +495,24 @@ def test_fetch_records_the_row_count_ees_states(shared, tmp_path):
         ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
     [entry] = cache.manifest("2025")["files"]
     assert entry["rows"] == 1463 and entry["size"] == len(data)
+
+
+def test_json_answer_cut_short_is_retried_then_a_message(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/data-content", "cut")
+        assert run_fetch(server, tmp_path, "--release", "2024").exit_code == 0  # cut once: asked again
+        assert len([p for p in server.log if p.endswith("/data-content")]) == 2
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/data-content", "cut", "cut")
+        result = run_fetch(server, tmp_path)
+    assert_failed_cleanly(result, r"/releases/2025/data-content: answer cut short after 1 retries", tmp_path, before)
+
+
+def test_malformed_ees_url_is_a_message(tmp_path):
+    result = CliRunner().invoke(cli, ["fetch", "--retries", "0"],
+                                env={"CSWW_EES_URL": "localhost:8000/api", "CSWW_CACHE": str(tmp_path / "cache")})
+    assert_failed_cleanly(result, r"EES URL 'localhost:8000/api' \(--ees-url or CSWW_EES_URL\) must start with "
+                                  r"http:// or https://", tmp_path, {})
