@@ -68,7 +68,9 @@ def cli():
               help="A council's own return (aggregate CSV/XLSX, HR extract or census XML) to align and compare, "
                    "as provisional figures. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
+@click.option("--deadline", default=600.0, show_default=True,
+              help="Most seconds the fetch from EES may take in all (without --from and --offline).")
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -87,7 +89,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
     if not sources:
         cache = ees.Cache(cache_dir)
         if not offline:
-            client = ees.Client(ees_url)
+            client = ees.Client(ees_url, deadline=deadline)
             try:
                 ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
             except ees.FetchError as exc:
@@ -123,7 +125,9 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet):
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the server on each request.")
 @click.option("--retries", default=4, show_default=True, help="Retries on connection errors, 429 and 5xx.")
 @click.option("--offline", is_flag=True, help="Do not touch the network: list what the cache holds.")
-def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
+@click.option("--deadline", default=600.0, show_default=True,
+              help="Most seconds the whole command may spend on the network, however slowly the server answers.")
+def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, deadline):
     """Download DfE CSWW release files from Explore Education Statistics into the cache.
 
     Each release is cached with a manifest.json recording every file's URL, size, SHA-256 and
@@ -140,7 +144,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline):
     """
     cache = ees.Cache(cache_dir)
     if not offline:
-        client = ees.Client(ees_url, timeout=timeout, retries=retries)
+        client = ees.Client(ees_url, timeout=timeout, retries=retries, deadline=deadline)
         for release in releases or [None]:
             folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
             click.echo(f"cached {folder}")

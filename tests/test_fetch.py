@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import email.utils
+import io
 import json
+import re
+import struct
+import time
 import zipfile
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, value
-from ees_server import EESServer, Release
+from ees_server import EESServer, Release, data_rows
 
 from benchmark import ees
 from benchmark.build import build
@@ -234,3 +239,280 @@ def test_cli_build_offline_hint_when_the_network_fails_but_the_cache_has_release
     assert result.exit_code == 1
     assert "cannot connect" in result.output and "'csww build --offline' builds from them" in result.output
     assert "(2025)" in result.output
+
+
+# -- hostile network (issue 14 item 1): one test per fault class, through the CLI ------------------
+# Each asserts the exit code, the message, that the cache (indeed everything under tmp_path) is byte
+# for byte as it was, and that no traceback escaped.
+
+def snapshot(root) -> dict:
+    """Every folder and file under ``root``, with the files' bytes."""
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else "<dir>") for p in sorted(root.rglob("*"))}
+
+
+def primed(tmp_path) -> ees.Cache:
+    """A cache holding good copies of releases 2024 and 2025."""
+    cache = ees.Cache(tmp_path / "cache")
+    with EESServer(fixture_releases()) as server:
+        for slug in ("2024", "2025"):
+            ees.fetch(client(server), cache, slug, progress=False, echo=lambda m: None)
+    assert [d.name for d in cache.release_dirs()] == ["2024", "2025"]
+    return cache
+
+
+def run_fetch(server, tmp_path, *args):
+    env = {"CSWW_EES_URL": server.url, "CSWW_CACHE": str(tmp_path / "cache")}
+    return CliRunner().invoke(cli, ["fetch", "--retries", "1", "--timeout", "5", *args], env=env)
+
+
+def assert_failed_cleanly(result, message: str, tmp_path, before: dict):
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert re.search(message, result.output), result.output
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("route", ["/files/", "data-set-files"])
+def test_server_dripping_a_byte_at_a_time_is_cut_at_the_command_deadline(tmp_path, route):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases(), drip_seconds=0.1) as server:
+        server.fail(route, "drip")
+        start = time.monotonic()
+        result = run_fetch(server, tmp_path, "--deadline", "2", "--timeout", "1")
+        elapsed = time.monotonic() - start
+    # each byte comes well within the 1 s read timeout; only the total deadline stops it
+    assert_failed_cleanly(result, r"not finished within the deadline of 2 s for this command", tmp_path, before)
+    assert 1.9 < elapsed < 8
+
+
+def test_per_download_deadline_bounds_one_download(tmp_path):
+    cache = primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases(), drip_seconds=0.1) as server:
+        server.fail("/files/", "drip")
+        start = time.monotonic()
+        with pytest.raises(ees.FetchError, match=r"/files/.*: not finished within the per-download deadline of 1.5 s"):
+            ees.fetch(client(server, download_deadline=1.5, deadline=None), cache, progress=False, echo=lambda m: None)
+        assert time.monotonic() - start < 6
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "http-date"])
+def test_retry_after_beyond_the_cap_fails_at_once(tmp_path, retry_after):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    if retry_after == "http-date":
+        retry_after = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/files/", f"429:{retry_after}")
+        start = time.monotonic()
+        result = run_fetch(server, tmp_path)
+        assert time.monotonic() - start < 5  # not an hour's silence
+    assert_failed_cleanly(result, r"/files/\S+: HTTP 429 .*asks to retry after 3,[56]\d\d s, more than the 60 s "
+                                  r"csww waits; try again later", tmp_path, before)
+
+
+def test_retry_after_longer_than_the_deadline_left_fails_at_once(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/files/", "503:30")
+        result = run_fetch(server, tmp_path, "--deadline", "10")
+    assert_failed_cleanly(result, r"asks to wait 30 s \(HTTP 503 .*\), longer than is left of the deadline of 10 s",
+                          tmp_path, before)
+
+
+def test_retry_after_within_the_cap_is_honoured_with_a_message(tmp_path):
+    with EESServer(fixture_releases()) as server:
+        server.fail("/files/", "503:1")
+        start = time.monotonic()
+        result = run_fetch(server, tmp_path)
+        elapsed = time.monotonic() - start
+        assert len([p for p in server.log if "/files/" in p]) == 2
+    assert result.exit_code == 0, result.output
+    assert re.search(r"/files/\S+: HTTP 503 .*; the server asks to wait 1 s, waiting \(retry 1 of 1\)", result.stderr)
+    assert elapsed >= 1
+    assert (tmp_path / "cache" / ees.PUBLICATION / "2025" / "csww_indicators_2017_to_2025.csv").read_bytes() == \
+        (FIXTURES / "indicators_2025_small.csv").read_bytes()
+
+
+@pytest.mark.parametrize("paging", ["empty", "repeat"])
+def test_paging_stops_on_an_empty_or_repeated_page(tmp_path, paging):
+    with EESServer(fixture_releases(), paging=paging) as server:
+        result = run_fetch(server, tmp_path)
+        pages = [p for p in server.log if "/data-set-files?" in p]
+    assert result.exit_code == 0, result.output
+    assert len(pages) == 2  # page 1, then the empty or repeated page 2 (the server claims a million)
+    assert [f["filename"] for f in ees.Cache(tmp_path / "cache").manifest("2025")["files"]] == [
+        "csww_indicators_2017_to_2025.csv"]
+
+
+def test_endless_distinct_pages_stop_at_the_page_limit(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases(), paging="endless") as server:
+        result = run_fetch(server, tmp_path)
+        pages = [p for p in server.log if "/data-set-files?" in p]
+    assert_failed_cleanly(result, r"data-set-files: still more pages after 20 \(800 files\)", tmp_path, before)
+    assert len(pages) == ees.MAX_PAGES == 20
+
+
+@pytest.mark.parametrize("slug", [".", "..", "../2024", "2025/..", "a/b", "2025\\..", ""])
+def test_hostile_release_slug_touches_nothing(tmp_path, slug):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.answer(f"/publications/{ees.PUBLICATION}", {"latestRelease": {"id": "x", "slug": slug}})
+        result = run_fetch(server, tmp_path)
+        assert not [p for p in server.log if "/releases/" in p]  # no URL was built from it either
+    assert_failed_cleanly(result, rf"{server.url}/publications/{ees.PUBLICATION}: unexpected answer from EES: "
+                                  r"field latestRelease.slug is .*not a safe slug or id", tmp_path, before)
+
+
+@pytest.mark.parametrize("slug", ["..", ".", "2025/../../x"])
+def test_hostile_release_option_is_refused_before_any_request(tmp_path, slug):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        result = run_fetch(server, tmp_path, "--release", slug)
+        assert server.log == []
+    assert_failed_cleanly(result, r"--release: release slug .* is not a valid release slug", tmp_path, before)
+
+
+def test_hostile_file_name_and_file_id_touch_nothing(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        release = server.releases["2025"]
+        fid = next(iter(release.files))
+        server.answer("/data-set-files", {"results": [{"id": "ds-1", "fileId": fid,
+                                                       "filename": "csww_indicators_/../../../evil.csv"}]})
+        result = run_fetch(server, tmp_path)
+    assert_failed_cleanly(result, rf"{server.url}/data-set-files \(file {fid}\): file name "
+                                  r"'csww_indicators_/../../../evil.csv' is not a valid file name", tmp_path, before)
+    with EESServer(fixture_releases()) as server:
+        server.answer("/data-set-files", {"results": [{"id": "ds-1", "fileId": "../../../x",
+                                                       "filename": "csww_indicators_2017_to_2025.csv"}]})
+        result = run_fetch(server, tmp_path)
+        assert not [p for p in server.log if "/files/" in p]
+    assert_failed_cleanly(result, r"data-set-files\?\S+: unexpected answer from EES: field results\[0\].fileId is "
+                                  r"'../../../x', which is not a safe slug or id", tmp_path, before)
+
+
+def test_zip_whose_indicators_csv_has_the_wrong_header_never_replaces_the_good_copy(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    bad = Release("2025", {"csww_indicators_2017_to_2025.csv": b"time_period,la_name,sw_count\n2025,Darlington,80\n"})
+    with EESServer([bad]) as server:
+        result = run_fetch(server, tmp_path, "--zip")
+    assert_failed_cleanly(result, r"children-s-social-work-workforce_2025.zip!data/csww_indicators_2017_to_2025.csv, "
+                                  r"row 1.*header is not a CSWW layout", tmp_path, before)
+
+
+def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _claims_2_gib(zip_data: bytes) -> bytes:
+    """The ZIP with its (only) member's uncompressed size in the central directory set to 2 GiB."""
+    at = zip_data.rindex(b"PK\x01\x02") + 24
+    return zip_data[:at] + struct.pack("<I", 2**31) + zip_data[at + 4:]
+
+
+@pytest.mark.parametrize("bomb, message", [
+    ("2 GiB member", r"member data/csww_indicators_2017_to_2025.csv is 2,147,483,648 bytes uncompressed, more than "
+                     r"the 268,435,456 csww accepts; not extracted"),
+    ("ratio", r"member data/csww_indicators_2017_to_2025.csv expands [\d,]+:1, beyond the 100:1 csww accepts"),
+])
+def test_zip_bomb_is_refused_before_extraction(tmp_path, bomb, message):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    good = (FIXTURES / "indicators_2025_small.csv").read_bytes()
+    name = "data/csww_indicators_2017_to_2025.csv"
+    data = (_claims_2_gib(_zip({name: good}, zipfile.ZIP_STORED)) if bomb == "2 GiB member"
+            else _zip({name: good + b"\n" * (20 * 2**20)}))
+    release = Release("2025", {"csww_indicators_2017_to_2025.csv": good}, zip_data=data)
+    with EESServer([release]) as server:
+        result = run_fetch(server, tmp_path, "--zip")
+    assert_failed_cleanly(result, message, tmp_path, before)
+
+
+@pytest.mark.parametrize("whole_zip", [False, True])
+def test_csv_cut_on_a_row_boundary_without_a_byte_size_is_caught_by_the_row_count(tmp_path, whole_zip):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    good = (FIXTURES / "indicators_2025_small.csv").read_bytes()
+    cut = good[: good.rindex(b"\n", 0, len(good) // 2) + 1]
+    listed, kept = data_rows(good), data_rows(cut)
+    assert (listed, kept) == (12, 5)  # tests/fixtures/indicators_2025_small.csv: 12 data rows
+    release = Release("2025", {"csww_indicators_2017_to_2025.csv": good},
+                      zip_data=_zip({"data/csww_indicators_2017_to_2025.csv": cut}) if whole_zip else None)
+    with EESServer([release], file_size="text") as server:  # sizes as EES lists them: "4 Kb"
+        server.fail("/files/", "rowcut", "rowcut")
+        result = run_fetch(server, tmp_path, *(["--zip"] if whole_zip else []))
+    assert_failed_cleanly(result, rf"csww_indicators_2017_to_2025.csv: {kept} data rows downloaded but EES states "
+                                  rf"{listed} \(numDataFileRows\); the file is incomplete", tmp_path, before)
+
+
+SHAPES = [  # route the answer replaces, the answer, what the message must name
+    (f"/publications/{ees.PUBLICATION}", [], "the answer is an array, expected object"),
+    (f"/publications/{ees.PUBLICATION}", {"latestRelease": "2025"}, "field latestRelease is a string, expected object"),
+    ("/data-content", {"releaseId": "x"}, "field releaseVersionId is missing"),
+    ("/data-content", None, "the answer is null, expected object"),
+    ("/data-content", {"releaseVersionId": "abc", "dataSets": {"fileId": "x"}},
+     "field dataSets is an object, expected array"),
+    ("/data-set-files", {"results": [{"fileId": "abc"}]}, r"field results\[0\].filename is missing"),
+    ("/data-set-files", {"results": [{"fileId": "abc", "filename": "a.csv"}], "paging": {"totalPages": "many"}},
+     "field paging.totalPages is a string, expected integer"),
+    ("/version-summary", {"published": 20260226}, r"field published is a number, expected \['string', 'null'\]"),
+    (f"/{ees.PUBLICATION}/releases", {"results": []}, "the answer is an object, expected array"),
+]
+
+
+@pytest.mark.parametrize("route, answer, message", SHAPES)
+def test_unexpected_json_shape_is_a_message_naming_the_route_and_field(tmp_path, route, answer, message):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases(), data_content=not route.endswith("/releases")) as server:
+        server.answer(route, answer)
+        result = run_fetch(server, tmp_path)
+    assert_failed_cleanly(result, rf"{re.escape(server.url)}\S*{re.escape(route)}(\?\S*)?: unexpected answer from EES: "
+                                  rf"{message}",
+                          tmp_path, before)
+
+
+def test_fetch_records_the_row_count_ees_states(shared, tmp_path):
+    """The real 2025 indicators file: 1,463 data rows, as the reference lists and EES states."""
+    cache = ees.Cache(tmp_path / "cache")
+    data = (shared / "csww_indicators_2017_to_2025.csv").read_bytes()
+    with EESServer([Release("2025", {"csww_indicators_2017_to_2025.csv": data})], file_size="text") as server:
+        ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+    [entry] = cache.manifest("2025")["files"]
+    assert entry["rows"] == 1463 and entry["size"] == len(data)
+
+
+def test_json_answer_cut_short_is_retried_then_a_message(tmp_path):
+    primed(tmp_path)
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/data-content", "cut")
+        assert run_fetch(server, tmp_path, "--release", "2024").exit_code == 0  # cut once: asked again
+        assert len([p for p in server.log if p.endswith("/data-content")]) == 2
+    before = snapshot(tmp_path)
+    with EESServer(fixture_releases()) as server:
+        server.fail("/data-content", "cut", "cut")
+        result = run_fetch(server, tmp_path)
+    assert_failed_cleanly(result, r"/releases/2025/data-content: answer cut short after 1 retries", tmp_path, before)
+
+
+def test_malformed_ees_url_is_a_message(tmp_path):
+    result = CliRunner().invoke(cli, ["fetch", "--retries", "0"],
+                                env={"CSWW_EES_URL": "localhost:8000/api", "CSWW_CACHE": str(tmp_path / "cache")})
+    assert_failed_cleanly(result, r"EES URL 'localhost:8000/api' \(--ees-url or CSWW_EES_URL\) must start with "
+                                  r"http:// or https://", tmp_path, {})
