@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import yaml
 
 UNITS = {"FTE", "headcount", "percent", "cases", "cases per FTE", "days", "children per social worker"}
@@ -95,3 +96,18 @@ def rate(measure_id: str, components: dict[str, float], time_period: int | None 
     if not den:
         return None
     return num / den * (100 if m.unit == "percent" else 1)
+
+
+def rates(measure_id: str, components: dict, time_periods) -> np.ndarray:
+    """:func:`rate` for arrays: ``components`` maps each component id to an array of values, ``time_periods``
+    gives each element's reporting year. NaN where the rate is undefined (a zero denominator)."""
+    m = get(measure_id)
+    if not m.is_rate:
+        raise ValueError(f"{measure_id} is not a rate")
+    num = np.asarray(components[m.numerator], dtype=float)
+    den = sum(np.asarray(components[d], dtype=float) for d in m.denominator_ids)
+    if measure_id == "absence_rate_fte":
+        den = den * np.array([working_days(int(y)) for y in time_periods], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+    return out * (100 if m.unit == "percent" else 1)
