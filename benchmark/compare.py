@@ -688,6 +688,13 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
     sel = sel[sel["measure_id"].isin(ids)].copy()
+    if sel.empty:  # e.g. a measure only the 2015-2016 SFR files carry, asked for a later year
+        have = published[published["measure_id"].isin(ids)]["time_period"]
+        when = f"this database has no {', '.join(ids)} figures for {area['area_name']}"
+        if len(have):
+            span = f"{int(have.min())}" + (f"-{int(have.max())}" if have.max() > have.min() else "")
+            when = f"this database has {', '.join(ids)} for {area['area_name']} in {span} only"
+        raise KeyError(f"no figures for {area['area_name']} in {year} for the measures asked for: {when}")
     sel["order"] = sel["measure_id"].map({m: i for i, m in enumerate(ids)})
     sel = sel.sort_values(["order", "provisional", "time_period"]).drop(columns="order").reset_index(drop=True)
     groups = pd.DataFrame()

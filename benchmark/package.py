@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, measures, store
+from .cells import safe_text
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout (docs/, metadata.yml)
 #: Shipped inside the ``benchmark`` package (package data), so an installed copy finds its schemas too.
@@ -191,7 +192,7 @@ def _xlsx_values(col: list, cells: list[str], fld: dict) -> list:
     """``_xlsx_value`` for a whole column, from the values themselves where that gives the same result."""
     kind = fld["type"]
     if kind not in ("integer", "number"):
-        return [c if c != "" else None for c in cells]
+        return [safe_text(c) if c != "" else None for c in cells]
     out = []
     append = out.append
     for v, c in zip(col, cells):
@@ -277,7 +278,7 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
         where = res["name"] if res["name"] in tables else f"{res['path']} (CSV only)"
         about.append([where, "", res.get("title"), "", res.get("description")])
         for f in res["schema"]["fields"]:
-            about.append([where, f["name"], f.get("title"), f.get("unit"), f.get("description")])
+            about.append([safe_text(x) for x in (where, f["name"], f.get("title"), f.get("unit"), f.get("description"))])
     for name, (names, columns) in tables.items():
         ws = wb.create_sheet(name[:31])
         ws.freeze_panes = "A2"
@@ -289,11 +290,11 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
 
 def _xlsx_value(cell: str, fld: dict):
     if cell == "" or fld["type"] not in ("integer", "number"):
-        return cell if cell != "" else None
+        return safe_text(cell) if cell != "" else None
     try:
         return int(cell) if fld["type"] == "integer" else float(cell)
     except ValueError:
-        return cell  # a DfE symbol stays text
+        return safe_text(cell)  # a DfE symbol stays text
 
 
 def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> str:
@@ -511,8 +512,9 @@ def check_values(name: str, df: pd.DataFrame, levels: dict, kinds: dict) -> list
     a rate-components difference outside LA rows of the EES files is a warning, so those rows are not checked."""
     may_err = (df["area_code"].map(levels).fillna("Local authority").eq("Local authority")
                & df["release_id"].map(kinds).fillna("ees").eq("ees"))
-    found = _rate_ranges(name, df) + _rate_components(name, df[may_err], levels=levels, kinds=kinds,
-                                                      decimals=_decimals(df))
+    found = _rate_ranges(name, df)
+    if may_err.any():
+        found += _rate_components(name, df[may_err], levels=levels, kinds=kinds, decimals=_decimals(df))
     return [p for p in found if p.severity == "error"]
 
 

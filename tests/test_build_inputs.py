@@ -115,3 +115,9 @@ def test_header_only_file_is_a_message(tmp_path, out):
     p = tmp_path / "empty.csv"
     p.write_text(HEADER + "\n", encoding="utf-8")
     _fails(out, p, f"{p}, row 2: the file has a header but no data rows")
+
+
+def test_sfr_files_alone_build(tmp_path):
+    """Only the 2015-2016 SFR files: no rate can be an error there (their differences are warnings)."""
+    build([FIXTURES / "sfr"], tmp_path)
+    assert value(tmp_path / "csww.db", 2015, "841", "inpost_fte") == (71.8, None)
