@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, compare, councils, geography, measures, store, tables
+from . import __version__, compare, councils, geography, measures, package, store, tables
 from .fileio import atomic_write
 from .local.store import list_returns, load_files, set_published
 from .package import write_package
@@ -33,6 +33,7 @@ class BuildReport:
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
                for r in self.files]
+        out += [f"warning: {r.source}: {w}" for r in self.files for w in r.warnings]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
         if self.package:
@@ -68,6 +69,39 @@ def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return revisions, latest
 
 
+def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.DataFrame) -> None:
+    """Raise InputError for what ``csww validate`` would call an error in these values, in its words.
+
+    The checks are :func:`benchmark.package.check_values` (rates above 100 % where the catalogue does not
+    allow it; LA rates in the EES files outside rounding of their published components) run on
+    ``observation_revisions`` as the package would write it, so a build never makes a package that
+    validate calls INVALID; each problem names the source file, row, column and value.
+    """
+    sym = revisions["symbol"]
+    text = [s if isinstance(s, str) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
+            for v, s in zip(revisions["value"].tolist(), sym.tolist())]
+    df = pd.DataFrame({"time_period": revisions["time_period"].astype(int).astype(str).to_numpy(),
+                       "area_code": revisions["area_code"].to_numpy(),
+                       "measure_id": revisions["measure_id"].to_numpy(), "value": text,
+                       "symbol": sym.fillna("").to_numpy(), "release_id": revisions["release_id"].to_numpy(),
+                       "source_file": revisions["source_file"].map(
+                           {f: Path(f.partition("!")[2] or f).name for f in revisions["source_file"].unique()})
+                       .to_numpy()})
+    kinds = {r.release_id: r.release_kind for r in results}
+    levels = dict(zip(areas["area_code"], areas["level"]))
+    found = package.check_values("observation_revisions", df, levels, kinds)
+    if not found:
+        return
+    sources = {file_name(r.source): r.source for r in results}
+    problems = []
+    for p in found:
+        row = revisions.iloc[p.row - 2]
+        problems.append(Problem(sources.get(row["source_file"], row["source_file"]),
+                                f"{p.type}: {p.message} (csww validate: error)", int(row["source_row"]),
+                                row["source_column"], df.at[p.row - 2, "value"]))
+    raise InputError(problems)
+
+
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
           local_files: list[str | Path] = (), stage=None) -> BuildReport:
     """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem.
@@ -90,6 +124,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     unknown = sorted(set(latest["measure_id"]) - set(measures.catalogue()))
     if unknown:  # a reader mapping a column to a measure the catalogue lacks is a bug, not bad input
         raise RuntimeError(f"measures missing from the catalogue: {unknown}")
+    check_values(results, revisions, areas)
 
     db_path = Path(out) / "csww.db"
     published_before = _published_before(db_path) if local_files else set()

@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from . import councils, geography, measures, neighbours, store, tables
-from .problems import InputError, Problem
+from .problems import InputError, NotFoundError, Problem
 
 LA = "Local authority"
 KEY = tables.OBSERVATION_KEY
@@ -484,7 +484,8 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
 
 
 def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
-    """Recompute England and each region from the council rows and compare with DfE's published figure.
+    """Recompute England and each region from the council rows and compare with DfE's published figure; and
+    recompute each council's published rates from its own published counts (see :func:`_council_consistency`).
 
     Counts are summed over councils with a value. Rates are pooled (sum of numerators over sum of
     denominators) over councils with a published rate and all its components, which is how DfE's aggregates
@@ -537,7 +538,72 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(out["status"], out["missing"], out["published_symbol"])]
     out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
     out["recomputed"] = _round(out["recomputed"], dec + 2)
-    return out.reindex(columns=tables.columns("consistency_checks")).sort_values(KEY).reset_index(drop=True)
+    cols = tables.columns("consistency_checks")
+    out = pd.concat([out.reindex(columns=cols), _council_consistency(obs, areas).reindex(columns=cols)],
+                    ignore_index=True)
+    return out.sort_values(KEY).reset_index(drop=True)
+
+
+def _published_decimals(obs: pd.DataFrame) -> pd.Series:
+    """Decimal places DfE published each measure to in each year, read from the values themselves (the 2015
+    SFR gives rates as whole numbers, later files one decimal place): (time_period, measure_id) -> 0-4."""
+    v = obs["value"].astype(float)
+    dec = pd.Series(4, index=obs.index)
+    for d in range(3, -1, -1):
+        dec[(v - v.round(d)).abs() < 1e-9] = d
+    return dec[v.notna()].groupby([obs["time_period"], obs["measure_id"]]).max()
+
+
+def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Each council's published rate against the rate its own published counts give (reference section 6.5).
+
+    A rate matches when it lies within the widest rate the rounded counts allow (each count +/- half its last
+    published digit) widened by half the rate's own last digit; otherwise DfE's rate and counts disagree.
+    """
+    la = obs[obs["level"] == LA]
+    cat = measures.catalogue()
+    present = set(la["measure_id"])
+    rate_ids = [m for m, spec in cat.items() if spec.is_rate and m in present]
+    w = wide(la)
+    years = w.index.get_level_values("time_period").to_numpy(int)
+    decimals = _published_decimals(la)
+    found = []
+    for m in rate_ids:
+        spec = cat[m]
+        parts = list(dict.fromkeys([spec.numerator, *spec.denominator_ids]))
+        if any(p not in w for p in parts):
+            continue
+        half = {p: 0.5 * 10.0 ** -decimals.reindex(pd.MultiIndex.from_arrays([years, [p] * len(years)]))
+                .fillna(1).to_numpy() for p in (m, *parts)}
+        value = {p: w[p].to_numpy(float) for p in parts}
+        bound = {sign: measures.rates(m, {p: np.maximum(value[p] + (sign if p == spec.numerator else -sign) * half[p],
+                                                        0.0) for p in parts}, years) for sign in (-1, 1)}
+        found.append(pd.DataFrame({
+            "time_period": years, "area_code": w.index.get_level_values("area_code"), "measure_id": m,
+            "recomputed": measures.rates(m, value, years), "low": np.nan_to_num(bound[-1], nan=0.0),
+            "high": np.where(np.isnan(bound[1]), np.inf, bound[1]), "half": half[m]}))
+    calc = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
+        columns=["time_period", "area_code", "measure_id", "recomputed", "low", "high", "half"])
+    out = la[la["measure_id"].isin(rate_ids)][["time_period", "area_code", "measure_id", "value", "symbol"]].rename(
+        columns={"value": "published", "symbol": "published_symbol"}).merge(calc, on=KEY, how="left")
+    dec = _decimals(out["measure_id"])
+    out["difference"] = _round(out["published"] - _round(out["recomputed"], dec), dec)
+    nothing = out["recomputed"].isna() | out["published"].isna()
+    slack = out["half"] + 1e-9  # half the rate's last published digit
+    inside = (out["published"] >= out["low"] - slack) & (out["published"] <= out["high"] + slack)
+    out["status"] = np.select([nothing, inside], ["not recomputable", "matches"], "differs")
+    out["reason"] = [(f"published as {sym}" if isinstance(sym, str) else "no components to recompute from")
+                     if st == "not recomputable" else
+                     "DfE's published rate and its published counts disagree beyond rounding (its rounded counts "
+                     f"give {lo:.3f} to {hi:.3f})" if st == "differs" else None
+                     for st, sym, lo, hi in zip(out["status"], out["published_symbol"], out["low"], out["high"])]
+    out["recomputed"] = _round(out["recomputed"], dec + 2)
+    out["councils"] = 1
+    out["councils_with_value"] = out["published"].notna().astype(int)
+    out["missing"] = None
+    out["method"] = "the council's own published counts on DfE's formula"
+    out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
+    return out
 
 
 def _reason(status: str, missing, symbol) -> str | None:
@@ -622,6 +688,13 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]
     sel = sel[sel["measure_id"].isin(ids)].copy()
+    if sel.empty:  # e.g. a measure only the 2015-2016 SFR files carry, asked for a later year
+        have = published[published["measure_id"].isin(ids)]["time_period"]
+        when = f"this database has no {', '.join(ids)} figures for {area['area_name']}"
+        if len(have):
+            span = f"{int(have.min())}" + (f"-{int(have.max())}" if have.max() > have.min() else "")
+            when = f"this database has {', '.join(ids)} for {area['area_name']} in {span} only"
+        raise NotFoundError(f"no figures for {area['area_name']} in {year} for the measures asked for: {when}")
     # several local returns for one year: the latest period's figure (return ids are area:start:end:sha)
     sel["_end"] = [r.split(":")[2] if isinstance(r, str) and r.count(":") >= 3 else "" for r in sel["return_id"]]
     sel = sel.sort_values("_end", kind="stable").drop_duplicates(KEY + ["provisional"], keep="last").drop(columns="_end")

@@ -46,11 +46,16 @@ class Measure:
 
 
 @lru_cache(maxsize=1)
+def _catalogue_file() -> dict:
+    text = resources.files("benchmark").joinpath("catalogue/measures.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=1)
 def catalogue() -> dict[str, Measure]:
     """All measures, keyed by id, in catalogue order."""
-    text = resources.files("benchmark").joinpath("catalogue/measures.yml").read_text(encoding="utf-8")
     out: dict[str, Measure] = {}
-    for raw in yaml.safe_load(text)["measures"]:
+    for raw in _catalogue_file()["measures"]:
         m = Measure(**raw)
         if m.unit not in UNITS or m.polarity not in POLARITIES:
             raise ValueError(f"measures.yml: {m.id} has unknown unit or polarity")
@@ -81,12 +86,22 @@ def key_measures() -> list[Measure]:
     return [m for m in catalogue().values() if m.key]
 
 
+@lru_cache(maxsize=1)
+def _working_days() -> dict[int, int]:
+    return {int(year): int(days) for year, days in _catalogue_file()["working_days"].items()}
+
+
 def working_days(time_period: int) -> int:
     """Working days DfE uses for the absence rate in the reporting year ending 30 Sep ``time_period``.
 
-    254 when the year 1 October (time_period - 1) to 30 September (time_period) contains 29 February,
-    otherwise 253.
+    From the catalogue (``working_days`` in ``catalogue/measures.yml``, after DfE's methodology): 253, and
+    254 in 2020, 2024 and 2028, whose years contain 29 February. 2016 also contains it, but DfE's 2016
+    figures (SFR08/2017) use 253. A year the catalogue does not list follows the rule: 254 when its
+    1 October to 30 September span contains 29 February, otherwise 253.
     """
+    days = _working_days().get(int(time_period))
+    if days is not None:
+        return days
     return 254 if calendar.isleap(time_period) else 253
 
 
@@ -122,3 +137,13 @@ def rate(measure_id: str, components: dict[str, float], time_period: int | None 
     if num is None or den is None or not den:
         return None
     return num / den * scale
+
+
+def rates(measure_id: str, components: dict, time_periods) -> np.ndarray:
+    """:func:`rate` for arrays: ``components`` maps each component id to an array of values, ``time_periods``
+    gives each element's reporting year. NaN where the rate is undefined (a zero denominator)."""
+    values = {k: np.asarray(v, dtype=float) for k, v in components.items()}
+    num, den, scale = rate_parts(measure_id, values, np.asarray(time_periods))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+    return out * scale

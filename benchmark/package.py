@@ -21,9 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, local, measures, publication, store
+from .cells import safe_text
 from .ees import PAGE_URL
 from .fileio import atomic_dir
 from .problems import CswwError, InputError, NotFoundError, Problem
@@ -135,7 +137,7 @@ def _xlsx_values(col: list, cells: list[str], fld: dict) -> list:
     """``_xlsx_value`` for a whole column, from the values themselves where that gives the same result."""
     kind = fld["type"]
     if kind not in ("integer", "number"):
-        return [c if c != "" else None for c in cells]
+        return [safe_text(c) if c != "" else None for c in cells]
     out = []
     append = out.append
     for v, c in zip(col, cells):
@@ -219,7 +221,7 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
         where = res["name"] if res["name"] in tables else f"{res['path']} (CSV only)"
         about.append([where, "", res.get("title"), "", res.get("description")])
         for f in res["schema"]["fields"]:
-            about.append([where, f["name"], f.get("title"), f.get("unit"), f.get("description")])
+            about.append([safe_text(x) for x in (where, f["name"], f.get("title"), f.get("unit"), f.get("description"))])
     for name, (names, columns) in tables.items():
         ws = wb.create_sheet(name[:31])
         ws.freeze_panes = "A2"
@@ -231,11 +233,11 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
 
 def _xlsx_value(cell: str, fld: dict):
     if cell == "" or fld["type"] not in ("integer", "number"):
-        return cell if cell != "" else None
+        return safe_text(cell) if cell != "" else None
     try:
         return int(cell) if fld["type"] == "integer" else float(cell)
     except ValueError:
-        return cell  # a DfE symbol stays text
+        return safe_text(cell)  # a DfE symbol stays text
 
 
 def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> str:
@@ -379,6 +381,20 @@ def validate(path: str | Path, checks: bool = True) -> list[Problem]:
     if checks:
         problems += _custom(descriptor_path, problems)
     return problems
+
+
+def check_values(name: str, df: pd.DataFrame, levels: dict, kinds: dict) -> list[Problem]:
+    """:func:`validate`'s checks on values (rate ranges, rates against their components) for a table not yet
+    packaged: ``df`` as the package's CSV holds it (text cells; ``measure_id``, ``value``, ``symbol``,
+    ``time_period``, ``area_code``, ``release_id``, ``source_file``), ``levels`` area code -> level and
+    ``kinds`` release id -> "ees"/"sfr". Rows are numbered as in the CSV (header = 1). Only errors are returned:
+    a rate-components difference outside LA rows of the EES files is a warning, so those rows are not checked."""
+    may_err = (df["area_code"].map(levels).fillna("Local authority").eq("Local authority")
+               & df["release_id"].map(kinds).fillna("ees").eq("ees"))
+    found = _rate_ranges(name, df)
+    if may_err.any():
+        found += _rate_components(name, df[may_err], levels=levels, kinds=kinds, decimals=_decimals(df))
+    return [p for p in found if p.severity == "error"]
 
 
 def is_valid(problems: list[Problem]) -> bool:
@@ -561,7 +577,9 @@ def _decimals(df: pd.DataFrame) -> dict[tuple[str, str], int]:
     return dec.groupby([src, df["measure_id"]]).max().to_dict()
 
 
-def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None = None) -> list[Problem]:
+def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None = None,
+                     levels: dict | None = None, kinds: dict | None = None,
+                     decimals: dict | None = None) -> list[Problem]:
     """Each published rate lies within rounding of the rate recomputed from its published components.
 
     Components and the rate are rounded, so the check takes the widest rate the rounded components allow
@@ -570,7 +588,7 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
     with valid data (reference 6.5), so a difference there is a warning. So is one in the 2015-2016 SFR
     files, whose rates used other working days and joint-return rows than the 2017+ EES definitions.
     """
-    levels, kinds = {}, {}
+    levels, kinds = dict(levels or {}), dict(kinds or {})  # area level and release kind, when not in a package
     releases = _read(descriptor_path, "releases") if descriptor_path else None
     if releases is not None:
         kinds = dict(zip(releases[0]["release_id"], releases[0]["kind"]))
@@ -578,7 +596,7 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
     if areas is not None:
         levels = dict(zip(areas[0]["area_code"], areas[0]["level"]))
     keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
-    decimals = _decimals(df)
+    decimals = _decimals(df) if decimals is None else decimals  # of the whole table, when df is part of it
     src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
     half = pd.Series([0.5 * 10 ** -decimals.get(k, 1) for k in zip(src, df["measure_id"])], index=df.index)
     d = df.assign(num=_numeric(df), row=df.index + 2, half=half,
@@ -597,7 +615,15 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
         value = {p: sub["num"][p].to_numpy(float) for p in (rid, *parts)}
         halves = {p: sub["half"][p].to_numpy(float) for p in (rid, *parts)}
         rows, rels = sub["row"][rid].to_numpy(), sub["rel"][rid].to_numpy()
-        for i, idx in enumerate(sub.index):
+        # The same bounds for every row at once; only rows outside them are looked at one by one below.
+        bound = {sign: measures.rates(rid, {p: np.maximum(value[p] + (sign if p == m.numerator else -sign) * halves[p],
+                                                          0.0) for p in parts},
+                                      sub.index.get_level_values(0).to_numpy(int)) for sign in (-1, 1)}
+        slack = halves[rid] + 1e-9
+        inside = ((np.nan_to_num(bound[-1], nan=0.0) - slack <= value[rid])
+                  & (value[rid] <= np.where(np.isnan(bound[1]), np.inf, bound[1]) + slack))
+        for i in np.flatnonzero(~inside):
+            idx = sub.index[i]
             year = int(idx[0])
             comp = {p: value[p][i] for p in parts}
             h = {p: halves[p][i] for p in parts}

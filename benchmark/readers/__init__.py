@@ -6,6 +6,7 @@ returns one :class:`ReadResult` per CSWW data file found.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -65,28 +66,65 @@ def header_problem(name: str, columns: list[str]) -> Problem:
     return Problem(name, msg, 1, None, ",".join(columns[:6]) + (",..." if len(columns) > 6 else ""))
 
 
-def _frame(source: SourceFile) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = source.data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+def _text(source: SourceFile) -> str:
+    """The file as text: UTF-8 (with or without a BOM), else Windows-1252 (what Excel's "CSV" saves)."""
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        return source.data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return source.data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        row = source.data.count(b"\n", 0, exc.start) + 1
+        byte = source.data[exc.start:exc.start + 1]
+        raise InputError([Problem(source.name, f"byte 0x{byte.hex()} is neither UTF-8 nor Windows-1252 text; "
+                                  "save the file as UTF-8 CSV", row)]) from None
+
+
+def _frame(source: SourceFile) -> tuple[pd.DataFrame, list[str]]:
+    """The file's cells as text, and its header exactly as written (pandas renames repeated names)."""
+    text = _text(source)
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False), header
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
 
 
+def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
+    """A column named twice: which one holds the figures cannot be told, so neither is guessed."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, col in enumerate(header, start=1):
+        key = col.strip()
+        if not key:
+            continue
+        if key in seen:
+            out.append(Problem(name, f"column {key!r} appears more than once (columns {seen[key]} and {i}); "
+                                     "remove the copy that is wrong", 1, key))
+        else:
+            seen[key] = i
+    return out
+
+
 def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
-    """Read one CSV. Unknown headers raise (strict) or return None (files met while walking a folder)."""
-    df = _frame(source)
+    """Read one CSV. Unknown headers raise (strict) or return None (files met while walking a folder).
+
+    A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError.
+    """
+    df, header = _frame(source)
     columns = [str(c) for c in df.columns]
     layout = detect_layout(columns)
     if layout is None or layout in KNOWN_OTHER:
         if strict and layout is None:
             raise InputError([header_problem(source.name, columns)])
         return None
+    repeated = _repeated_columns(source.name, header)
+    if repeated:
+        raise InputError(repeated)
+    if not (df.to_numpy() != "").any():  # nothing below the header but blank lines
+        raise InputError([Problem(source.name, "the file has a header but no data rows; was the download cut "
+                                  "short?", 2)])
     release_id = (source.release_meta or {}).get("release_slug")
     if layout == "sfr":
         return sfr.read(df, source.name, release_id=None)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 
-from .. import geography
+from .. import geography, neighbours
 from ..problems import InputError, Problem
 from ..tables import OBSERVATION_KEY
 
@@ -55,6 +56,7 @@ class ReadResult:
     sha256: str | None = None
     size: int | None = None
     release_meta: dict | None = None  # release details from a fetch manifest
+    warnings: list[str] = field(default_factory=list)  # printed by the build: e.g. a column not loaded
 
 
 def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
@@ -84,6 +86,34 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
                                 int(rows[idx]), column, text[idx]))
     syms = text.where(is_symbol, None)
     return values, syms
+
+
+@lru_cache(maxsize=1)
+def known_la_codes() -> frozenset[str]:
+    """DfE's 3-digit local authority numbers this toolkit knows (``"841"``, ``"314 / 318"``).
+
+    Every council of the shipped statistical neighbour models (DfE's 2021 and 2025 groupings), the joint
+    returns and their members, and the councils before and after each reorganisation
+    (``catalogue/geography.yml``): 160 codes, every code in DfE's 2015-2025 files.
+    """
+    table = neighbours.shipped()
+    codes = set(table["area_code"]) | set(table["neighbour_code"])
+    cfg = geography.config()
+    for joint in cfg["joint_returns"]:
+        codes |= {joint["code"], *(m["code"] for m in joint["members"])}
+    for change in cfg["reorganisations"]:
+        codes |= {*change["predecessors"], *change["successors"]}
+    return frozenset(codes)
+
+
+def unknown_councils(codes: pd.Series, is_la: pd.Series, file: str, column: str, rows: pd.Series,
+                     problems: list[Problem]) -> None:
+    """Report each local authority row whose code (normalised, e.g. ``"841"``) is not a council we know."""
+    known = known_la_codes()
+    for idx in codes.index[is_la & ~codes.isin(known) & codes.ne("")]:
+        problems.append(Problem(file, "not a DfE local authority number this toolkit knows (DfE's 3-digit "
+                                      "old_la_code, e.g. 841 for Darlington)", int(rows[idx]), column,
+                                codes[idx]))
 
 
 def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, symbols: dict, rows: pd.Series,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import geography
-from .base import EES_SYMBOLS, LEVELS, InputError, Problem, ReadResult, parse_cells, to_observations
+from .. import geography, measures
+from .base import EES_SYMBOLS, LEVELS, InputError, Problem, ReadResult, parse_cells, to_observations, unknown_councils
 
 GEOGRAPHY_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
                      "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
@@ -38,9 +38,36 @@ LAYOUTS = {
 }
 
 
+def extra_columns(columns, layout: str) -> tuple[dict[str, str], list[str]]:
+    """Columns beyond ``layout``: those named as a catalogue measure (loaded as it), and warnings naming each."""
+    title, mapping = LAYOUTS[layout]
+    cat = measures.catalogue()
+    loaded, warnings = {}, []
+    for col in columns:
+        name = str(col).strip()
+        if not name or col in GEOGRAPHY_COLUMNS or col in mapping:
+            continue
+        if name in cat and name not in mapping.values() and name not in loaded.values():
+            loaded[col] = name
+            warnings.append(f"column {name!r} is not part of the {title}; loaded as the catalogue's measure "
+                            f"{name} ({cat[name].label})")
+        elif name in cat:
+            warnings.append(f"column {name!r} repeats a measure the {title} already gives; not loaded")
+        else:
+            warnings.append(f"column {name!r} is not part of the {title} and not a measure this toolkit knows; "
+                            "not loaded")
+    return loaded, warnings
+
+
 def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = None) -> ReadResult:
-    """Read a tidy EES frame (all cells as text) already recognised as ``layout``."""
+    """Read a tidy EES frame (all cells as text) already recognised as ``layout``.
+
+    Columns beyond the layout are loaded when the catalogue knows them by name and otherwise skipped, each
+    named in ``ReadResult.warnings``. A council code this toolkit does not know is an error.
+    """
     _, mapping = LAYOUTS[layout]
+    extra, warnings = extra_columns(df.columns, layout)
+    mapping = {**mapping, **extra}
     problems: list[Problem] = []
     rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
 
@@ -56,6 +83,8 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     for col in ("old_la_code", "la_name"):
         for idx in df.index[la_rows & df[col].str.strip().eq("")]:
             problems.append(Problem(source, f"local authority row without {col}", int(rows[idx]), col, ""))
+    unknown_councils(df["old_la_code"].map(geography.normalise_la_code), la_rows, source, "old_la_code", rows,
+                     problems)
     reg_rows = df["geographic_level"].eq("Regional")
     for idx in df.index[reg_rows & df["region_code"].str.strip().eq("")]:
         problems.append(Problem(source, "regional row without region_code", int(rows[idx]), "region_code", ""))
@@ -88,5 +117,6 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     sightings = geo[keep].assign(data_year=data_year, release_id=rid)
     return ReadResult(source=source, layout=layout, release_id=rid,
                       release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
-                      data_year=data_year, observations=observations, sightings=sightings, notes=notes)
+                      data_year=data_year, observations=observations, sightings=sightings, notes=notes,
+                      warnings=warnings)
 

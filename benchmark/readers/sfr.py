@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from .. import geography
-from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells, to_observations
+from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells, to_observations, unknown_councils
 
 GEOGRAPHY_COLUMNS = ["Country_code", "Country_name", "Region_code", "Region_name", "LA_code (9 digit)", "LA_name",
                      "LA_code (3 digit)"]
@@ -92,6 +92,8 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     level = pd.Series("National", index=df.index)
     level[region.ne("")] = "Regional"
     level[la.ne("")] = "Local authority"
+    unknown_councils(la.map(geography.normalise_la_code), level.eq("Local authority"), source,
+                     "LA_code (3 digit)", rows, problems)
     for idx in df.index[df["Country_code"].str.strip().eq("")]:
         problems.append(Problem(source, "row without Country_code", int(rows[idx]), "Country_code", ""))
 

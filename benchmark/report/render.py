@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
+from ..cells import safe_text
 from .model import Pack, Table, sheet_name
 from .narrative import RULES
 
@@ -33,8 +35,13 @@ def html(pack: Pack) -> str:
 # Markdown
 
 
+def _md(text) -> str:
+    """Text as Markdown shows it literally: HTML (``<script>``, ``&``) escaped, so a renderer never runs it."""
+    return html_escape(str(text), quote=False)
+
+
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    return _md(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def md_table(t: Table) -> list[str]:
@@ -51,22 +58,22 @@ def md_table(t: Table) -> list[str]:
 
 
 def markdown(pack: Pack) -> str:
-    out = [f"# {pack.title}", "", pack.subtitle + ".", "",
+    out = [f"# {_md(pack.title)}", "", _md(pack.subtitle) + ".", "",
            f"*Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from the Department for "
            "Education's published children's social work workforce statistics.*", "", "## Summary", ""]
-    out += [f"- {line}" for line in pack.summary]
-    out += ["", f"*{RULES}*", ""]
+    out += [f"- {_md(line)}" for line in pack.summary]
+    out += ["", f"*{_md(RULES)}*", ""]
     for s in pack.sections:
-        out += [f"## {s.heading}" + (" — PROVISIONAL" if s.provisional else ""), ""]
+        out += [f"## {_md(s.heading)}" + (" — PROVISIONAL" if s.provisional else ""), ""]
         for p in s.intro:
-            out += [p, ""]
-        out += [f"- {b}" for b in s.bullets] + ([""] if s.bullets else [])
+            out += [_md(p), ""]
+        out += [f"- {_md(b)}" for b in s.bullets] + ([""] if s.bullets else [])
         for t in s.tables:
             out += md_table(t)
         for f in s.figures:
-            out += [f"### {f.title}", "", f"Chart (in the HTML pack): {f.alt}", ""]
+            out += [f"### {_md(f.title)}", "", f"Chart (in the HTML pack): {_md(f.alt)}", ""]
             if f.note:
-                out += [f"*{f.note}*", ""]
+                out += [f"*{_md(f.note)}*", ""]
             out += md_table(f.table)
     out += ["---", "", f"Generated {pack.generated_at} by csww-benchmark {pack.toolkit_version}. Contains public "
             "sector information licensed under the Open Government Licence v3.0.", ""]
@@ -92,9 +99,9 @@ def xlsx(pack: Pack) -> bytes:
     head_fill = PatternFill("solid", fgColor="E6ECF3")
     wrap = Alignment(wrap_text=True, vertical="top")
 
-    contents["A1"] = pack.title
+    contents["A1"] = safe_text(pack.title)
     contents["A1"].font = Font(bold=True, size=14)
-    contents["A2"] = pack.subtitle
+    contents["A2"] = safe_text(pack.subtitle)
     contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from DfE's published "
                       "children's social work workforce statistics. One table per sheet; definitions and sources "
                       "are on their own sheets.")
@@ -102,7 +109,7 @@ def xlsx(pack: Pack) -> bytes:
     contents.cell(row, 1, "Summary").font = bold
     for line in pack.summary:
         row += 1
-        contents.cell(row, 1, line).alignment = wrap
+        contents.cell(row, 1, safe_text(line)).alignment = wrap
     row += 1
     contents.cell(row, 1, RULES).alignment = wrap
     row += 2
@@ -117,16 +124,16 @@ def xlsx(pack: Pack) -> bytes:
             name = sheet_name(t.sheet or t.caption, taken)
             ws = wb.create_sheet(name)
             caption = ("PROVISIONAL. " if s.provisional and not t.caption.startswith("Provisional") else "") + t.caption
-            ws["A1"] = caption
+            ws["A1"] = safe_text(caption)
             ws["A1"].font = Font(bold=True, size=12)
             for j, h in enumerate(t.headers, start=1):
-                c = ws.cell(2, j, h)
+                c = ws.cell(2, j, safe_text(h))
                 c.font = bold
                 c.fill = head_fill
                 c.alignment = Alignment(wrap_text=True, vertical="top")
             for i, r in enumerate(t.rows, start=3):
                 for j, cell in enumerate(r, start=1):
-                    c = ws.cell(i, j, cell.value)
+                    c = ws.cell(i, j, safe_text(cell.value))
                     if cell.number_format and isinstance(cell.value, (int, float)):
                         c.number_format = cell.number_format
             ws.freeze_panes = "B3" if t.row_header == 0 else "A3"
@@ -140,7 +147,7 @@ def xlsx(pack: Pack) -> bytes:
                 xt.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
                 ws.add_table(xt)
             for k, note in enumerate(t.notes):
-                ws.cell(last + 2 + k, 1, note)
+                ws.cell(last + 2 + k, 1, safe_text(note))
             for j, h in enumerate(t.headers, start=1):
                 longest = max([len(str(h))] + [len(r[j - 1].text) for r in t.rows]) if t.rows else len(str(h))
                 ws.column_dimensions[get_column_letter(j)].width = min(max(10, longest + 2), 60)
@@ -151,7 +158,7 @@ def xlsx(pack: Pack) -> bytes:
             link = contents.cell(row, 1, name)
             link.hyperlink = f"#'{name}'!A1"
             link.font = Font(color="1D4E89", underline="single")
-            contents.cell(row, 2, caption)
+            contents.cell(row, 2, safe_text(caption))
     contents.freeze_panes = "A2"
     wb.properties.title = pack.title
     wb.properties.subject = pack.subtitle
