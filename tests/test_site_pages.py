@@ -155,7 +155,8 @@ def test_neighbours_named_and_the_model_change_marked(real):
     names = re.findall(r'<ol class="csww-neighbours">(.*?)</ol>', html, re.S)[0]
     assert text(names).startswith("Gateshead (very close) Stockton-on-Tees (very close)") and names.count("<li>") == 10
     assert table_row(html, "inpost_fte", 2024)[:2] == ["92.5", "172.1"]
-    assert table_row(html, "inpost_fte", 2025)[:2] == ["95.6", "207.5 *"]
+    assert table_row(html, "inpost_fte", 2025)[:2] == ["95.6", "207.5"]
+    assert '<td class="num csww-new-model" aria-describedby="model-inpost_fte-2025">207.5</td>' in html
     assert 'id="note-inpost_fte-2025"' in html and 'id="model-inpost_fte-2025"' in html
     note = text(re.search(r'id="note-inpost_fte-2025">(.*?)</span>', html, re.S).group(1))
     assert "From 2025 the neighbour median is over DfE's May 2025 statistical neighbours" in note.replace("&#39;", "'")
