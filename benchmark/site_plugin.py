@@ -4,6 +4,12 @@
 * ``/la/<code>`` is the council profile: headline figures and, for each key measure, a chart of the council
   against its statistical-neighbour median, region and England over all years, with the same figures in a
   table beside the chart and links to the canned queries and CSV downloads. Joint returns use ``314-318``.
+  ``?year=YYYY`` picks the year of the headline figures; the page names the council's statistical neighbours
+  and marks where DfE's neighbour model changes (``model_changes``); counts (``Measure.banded`` false) show no
+  quartile; predecessors and successors (``area_changes``) link to each other.
+* ``/la/<code>.json`` is the same page's figures as JSON (unrounded values; the same ``?year=``).
+* Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
+  shown through ``templates/query.html``, which extends Datasette's own ``query.html``).
 * The home page gets the council list for its picker.
 
 A Datasette plugin registered through the ``datasette`` entry point in ``pyproject.toml``. It reads the site's
