@@ -310,8 +310,8 @@ def no_council_message(conn, text: str) -> str | None:
     try:
         area = resolver.resolve(conn, text)
     except resolver.AreaNotFound as e:
-        if "matches several areas" in str(e):
-            return f"No single council matches “{text}”: it could be " + str(e).split(": ", 1)[-1]
+        if "matches several areas" in str(e):   # the query takes the first by preference, as the site search does
+            return None
         area = None
     if area is not None and area.get("level") == "Local authority":
         return None
