@@ -12,7 +12,8 @@ Conventions (all stated once, here):
   ``region_rank`` is within the English region (London as a whole for boroughs).
 - **Quartile**: A best ... D worst by polarity (lower-is-better: lowest values in A). A council's band is
   ``floor(4 * (position - 1) / n)`` where position is its rank counted from the best end, so bands hold
-  n/4 councils each and tied councils share a band. Neutral measures have no band.
+  n/4 councils each and tied councils share a band. Neutral measures and counts (``Measure.is_count``, e.g.
+  vacancy_fte, working_days_lost_fte: a small council would look best) have no band.
 - **Change** is from the previous year for the same council code; **direction** compares the value with two
   years before (three years, all present): within 5 % of the earlier value is "little change", otherwise
   improving or worsening by polarity ("increasing"/"decreasing" for neutral measures). A reorganised council
@@ -60,6 +61,13 @@ def _polarity(measure_ids: pd.Series) -> pd.Series:
     return measure_ids.map({m.id: m.polarity for m in measures.catalogue().values()})
 
 
+def _banded(df: pd.DataFrame) -> pd.Series:
+    """Rows that get a quartile band: a polarity and not a count (``measures.Measure.banded``)."""
+    counts = {m.id for m in measures.catalogue().values() if m.is_count}
+    ok = df["polarity"] != "neutral"
+    return ok & ~df["measure_id"].isin(counts) if "measure_id" in df else ok
+
+
 def _decimals(measure_ids: pd.Series) -> pd.Series:
     return measure_ids.map({m.id: m.decimals for m in measures.catalogue().values()}).fillna(1).astype(int)
 
@@ -105,7 +113,7 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
         best_high = g.rank(method="min", ascending=False)
         pos = np.where(df["polarity"] == "higher", best_high, best_low)
         band = np.floor((pos - 1) * 4 / df["rank_of"].astype(float).to_numpy())
-        ok = (df["polarity"] != "neutral").to_numpy() & ~np.isnan(band)
+        ok = _banded(df).to_numpy() & ~np.isnan(band)
         df["quartile"] = np.where(ok, BANDS[np.nan_to_num(band, nan=0).clip(0, 3).astype(int)], None)
     return df
 
@@ -349,7 +357,9 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
         n = len(vals) + 1
         rank = int((vals < r.value).sum()) + 1
         pos = int((vals > r.value).sum()) + 1 if r.polarity == "higher" else rank
-        ranks.append((rank, n, None if r.polarity == "neutral" else BANDS[min(3, (pos - 1) * 4 // n)]))
+        banded = r.polarity != "neutral" and not (r.measure_id in measures.catalogue()
+                                                   and measures.catalogue()[r.measure_id].is_count)
+        ranks.append((rank, n, BANDS[min(3, (pos - 1) * 4 // n)] if banded else None))
     rec[["rank", "rank_of", "quartile"]] = pd.DataFrame(ranks, index=rec.index, dtype=object)
     prev = obs[KEY + ["value"]].rename(columns={"value": "previous"})
     rec = rec.merge(prev.assign(time_period=prev["time_period"] + 1), on=KEY, how="left")

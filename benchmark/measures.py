@@ -19,6 +19,7 @@ from .problems import NotFoundError
 
 UNITS = {"FTE", "headcount", "percent", "cases", "cases per FTE", "days", "children per social worker"}
 POLARITIES = {"lower", "higher", "neutral"}
+COUNT_UNITS = {"FTE", "headcount", "cases", "days"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,17 @@ class Measure:
     @property
     def is_rate(self) -> bool:
         return self.numerator is not None
+
+    @property
+    def is_count(self) -> bool:
+        """A count of people, posts, cases or days (not a rate or average): no quartile band, since a small council
+        would look "best" (docs/compare.md). Counts: units FTE, headcount, cases or days without a denominator."""
+        return not self.is_rate and self.unit in COUNT_UNITS
+
+    @property
+    def banded(self) -> bool:
+        """Whether the measure gets a quartile band: it has a polarity and is not a count."""
+        return self.polarity != "neutral" and not self.is_count
 
     @property
     def denominator_ids(self) -> tuple[str, ...]:

@@ -206,6 +206,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
                                  f"<code>?</code> to download.</p>"),
             "sql": q["sql"],
             "params": q["params"],
+            "hide_sql": True,   # results first; "(show)" unfolds the SQL
         }
     licence = {"license": OGL, "license_url": OGL_URL, "source": SOURCE, "source_url": SOURCE_URL}
     tables = {

@@ -4,6 +4,12 @@
 * ``/la/<code>`` is the council profile: headline figures and, for each key measure, a chart of the council
   against its statistical-neighbour median, region and England over all years, with the same figures in a
   table beside the chart and links to the canned queries and CSV downloads. Joint returns use ``314-318``.
+  ``?year=YYYY`` picks the year of the headline figures; the page names the council's statistical neighbours
+  and marks where DfE's neighbour model changes (``model_changes``); counts (``Measure.banded`` false) show no
+  quartile; predecessors and successors (``area_changes``) link to each other.
+* ``/la/<code>.json`` is the same page's figures as JSON (unrounded values; the same ``?year=``).
+* Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
+  shown through ``templates/query.html``, which extends Datasette's own ``query.html``).
 * The home page gets the council list for its picker.
 
 A Datasette plugin registered through the ``datasette`` entry point in ``pyproject.toml``. It reads the site's
@@ -18,7 +24,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 from datasette import hookimpl
 from datasette.utils import tilde_decode
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from . import charts, measures
@@ -77,8 +83,79 @@ async def find(request, datasette):
                            "database": db.name, "metadata": datasette.metadata()}, request=request))
 
 
+#: The statistical-neighbour models (``neighbours.MODELS``) in words, as the page names them.
+MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours", "sn_2025": "DfE's May 2025 statistical neighbours"}
+
+
+def model_words(model: str | None) -> str:
+    """'sn_2025' -> "DfE's May 2025 statistical neighbours" (an unknown model id is named as it is)."""
+    return MODEL_WORDS.get(model or "", f"statistical-neighbour model {model}") if model else "no neighbour model"
+
+
+def measure_caption(m: measures.Measure) -> str:
+    """The measure named once: 'Social workers in post (FTE)', 'Turnover rate (FTE), %' (never '(FTE) (FTE)')."""
+    unit = "%" if m.unit == "percent" else m.unit
+    return m.label if f"({unit})" in m.label else f"{m.label}, {unit}"
+
+
+def model_changes(series: list[dict]) -> list[dict]:
+    """Years where the neighbour model of a council's series changes: [{year, before, after, from_year}]."""
+    out, prev = [], None
+    for r in series:
+        model = r.get("sn_model")
+        if model and prev and model != prev["sn_model"]:
+            out.append({"year": r["time_period"], "from_year": prev["time_period"], "before": prev["sn_model"],
+                        "after": model, "text": (
+                            f"From {r['time_period']} the neighbour median is over {model_words(model)}; up to "
+                            f"{prev['time_period']} it is over {model_words(prev['sn_model'])}. Part of any jump in "
+                            f"the median between {prev['time_period']} and {r['time_period']} is the change of "
+                            "neighbours, not of the councils' figures.")})
+        if model:
+            prev = r
+    return out
+
+
+def _number(v):
+    return None if v is None or (isinstance(v, float) and v != v) else v
+
+
+async def _neighbours(db, code: str, model: str | None) -> list[dict]:
+    if not model or not (await db.execute("select 1 from sqlite_master where name = 'neighbours'")).first():
+        return []
+    rows = await db.execute(
+        "select n.position, n.neighbour_code, n.closeness, a.area_name from neighbours n "
+        "left join areas a on a.area_code = n.neighbour_code where n.area_code = ? and n.model = ? "
+        "order by n.position", [code, model])
+    return [{"position": r["position"], "code": r["neighbour_code"], "slug": slug(r["neighbour_code"]),
+             "name": r["area_name"] or r["neighbour_code"], "closeness": r["closeness"]} for r in rows]
+
+
+async def _changes(db, code: str) -> dict[str, list[dict]]:
+    """Predecessors and successors of ``code`` (``area_changes``), each with its name and first year."""
+    out: dict[str, list[dict]] = {"predecessors": [], "successors": []}
+    for side, mine, other in (("predecessors", "successor_code", "predecessor_code"),
+                              ("successors", "predecessor_code", "successor_code")):
+        rows = await db.execute(
+            f"select c.{other} as code, c.first_year, c.kind, a.area_name from area_changes c "
+            f"left join areas a on a.area_code = c.{other} where c.{mine} = ? order by c.first_year, c.{other}",
+            [code])
+        out[side] = [{"code": r["code"], "slug": slug(r["code"]), "name": r["area_name"] or r["code"],
+                      "first_year": r["first_year"], "kind": r["kind"]} for r in rows]
+    return out
+
+
+async def _problem(datasette, request, status: int, message: str) -> Response:
+    """Datasette's error page (or JSON) for an expected failure, without the traceback a raised error logs."""
+    if request.url_vars.get("format"):
+        return Response.json({"ok": False, "error": message, "status": status}, status=status)
+    return Response.html(await datasette.render_template(
+        "error.html", {"ok": False, "error": message, "status": status, "title": None}, request=request),
+        status=status)
+
+
 async def profile(request, datasette):
     db = await _db_and_check(datasette, request)
+    as_json = bool(request.url_vars.get("format"))
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
     if area is None or area["joint_return_code"]:
@@ -86,10 +163,13 @@ async def profile(request, datasette):
         typed = tilde_decode(request.url_vars["code"])   # Datasette sends /la/St%20Helens on as /la/St~20Helens
         other = area or await lookup(db, typed) or await lookup(db, unslug(typed))
         if other is None:
-            raise NotFound(f"No council with code {code}")
+            return await _problem(datasette, request, 404, f"No council with code {code}")
         target = other["joint_return_code"] or other["area_code"]
-        query = f"?{urlencode({'from': other['area_code']})}" if other["joint_return_code"] else ""
-        return Response.redirect(datasette.urls.path(f"/la/{quote(slug(target))}{query}"))
+        args = {k: v for k, v in (("from", other["area_code"] if other["joint_return_code"] else None),
+                                  ("year", request.args.get("year"))) if v}
+        query = f"?{urlencode(args)}" if args else ""
+        suffix = ".json" if as_json else ""
+        return Response.redirect(datasette.urls.path(f"/la/{quote(slug(target))}{suffix}{query}"))
     came_from = None
     if request.args.get("from"):
         member = (await db.execute("select area_code, area_name from areas where area_code = ? and "
@@ -105,16 +185,30 @@ async def profile(request, datasette):
         by_measure.setdefault(r["measure_id"], []).append(dict(r))
     years = sorted({r["time_period"] for rs in by_measure.values() for r in rs})
     latest = years[-1] if years else None
+    year = latest
+    asked = (request.args.get("year") or "").strip()
+    if asked:
+        if not asked.isdigit():
+            return await _problem(datasette, request, 400,
+                                  f"year must be a reporting year such as {latest or 2025}, not {asked!r}")
+        if int(asked) not in years:
+            return await _problem(datasette, request, 404, f"No published figures for {area['area_name']} in "
+                                  f"{asked}; years with figures: " + (", ".join(map(str, years)) or "none"))
+        year = int(asked)
     dbp = datasette.urls.database(db.name)
-    sections, headlines = [], []
+    sections, headlines, data = [], [], []
+    models_seen: dict[str, None] = {}
     for m in measures.key_measures():
         series = by_measure.get(m.id, [])
         dec = m.decimals
         unit = "%" if m.unit == "percent" else m.unit
         region_label = next((r["region_name"] for r in reversed(series) if r.get("region_name")), None) or "Region"
+        changes = model_changes(series)
+        changed_years = {c["year"] for c in changes}
         table = [{"year": r["time_period"], "value": fmt_number(r["value"], dec), "symbol": r["symbol"] or "",
                   "sn_median": fmt_number(r.get("sn_median"), dec), "region": fmt_number(r.get("region"), dec),
-                  "england": fmt_number(r.get("england"), dec)} for r in series]
+                  "england": fmt_number(r.get("england"), dec), "selected": r["time_period"] == year,
+                  "model_change": r["time_period"] in changed_years} for r in series]
         svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
             ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),
             ("england", "England")]) if series else ("", f"{m.label}: no published values for {area['area_name']}.")
@@ -124,39 +218,72 @@ async def profile(request, datasette):
             "trend_csv": f"{dbp}/trend.csv?{urlencode(params)}",
             "neighbours": f"{dbp}/council_vs_neighbours?{urlencode(params)}",
             "neighbours_csv": f"{dbp}/council_vs_neighbours.csv?{urlencode(params)}",
-            "league": f"{dbp}/league_table?{urlencode({'measure': m.id, 'year': latest or ''})}",
+            "league": f"{dbp}/league_table?{urlencode({'measure': m.id, 'year': year or ''})}",
         }
-        last = series[-1] if series else None
+        pick = [r for r in series if r["time_period"] == year] if asked else series[-1:]
+        last = pick[-1] if pick else None
         if last is not None:
+            if last.get("sn_model"):
+                models_seen.setdefault(last["sn_model"])
             headlines.append({
                 "label": m.label, "unit": unit, "year": last["time_period"],
                 "value": fmt_number(last["value"], dec), "symbol": last["symbol"] or "",
                 "england": fmt_number(last.get("england"), dec), "sn_median": fmt_number(last.get("sn_median"), dec),
-                "rank": last.get("rank"), "rank_of": last.get("rank_of"), "quartile": last.get("quartile"),
+                "rank": last.get("rank"), "rank_of": last.get("rank_of"),
+                "quartile": last.get("quartile") if m.banded else None,
                 "polarity": m.polarity, "anchor": m.id})
-        sections.append({"id": m.id, "label": m.label, "unit": unit, "definition": m.definition,
-                         "polarity": m.polarity, "table": table, "svg": Markup(svg), "summary": summary,
-                         "region_label": region_label, "links": links, "totals": m.unit in ("FTE", "headcount")})
+        sections.append({"id": m.id, "label": m.label, "caption": measure_caption(m), "unit": unit,
+                         "definition": m.definition, "polarity": m.polarity, "table": table, "svg": Markup(svg),
+                         "summary": summary, "region_label": region_label, "links": links,
+                         "totals": m.unit in ("FTE", "headcount"), "model_changes": changes})
+        data.append({"measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
+                     "quartile_bands": m.banded, "model_changes": changes, "years": [
+                         {k: _number(r.get(k)) for k in ("time_period", "value", "symbol", "sn_model", "sn_median",
+                                                          "sn_count", "region_name", "region", "england", "rank",
+                                                          "rank_of", "quartile", "change", "direction")}
+                         | ({} if m.banded else {"quartile": None}) for r in series]})
+    model = next(iter(models_seen), None)
+    neighbours = await _neighbours(db, code, model)
+    lineage = await _changes(db, code)
     local = []
     for r in await db.execute(
-            "select c.time_period, c.comparator_year, m.label, m.unit, m.decimals, c.value, c.symbol, c.sn_median, "
-            "c.england, c.quartile, c.series_note from comparisons c join measures m using (measure_id) "
+            "select c.time_period, c.comparator_year, c.measure_id, m.label, m.unit, m.decimals, c.value, c.symbol, "
+            "c.sn_median, c.england, c.quartile, c.series_note from comparisons c join measures m using (measure_id) "
             "where c.area_code = ? and c.provisional = 1 order by c.time_period desc, m.key_measure desc, m.rowid",
             [code]):
         dec = r["decimals"]
+        banded = r["measure_id"] in measures.catalogue() and measures.catalogue()[r["measure_id"]].banded
         local.append({"year": r["time_period"], "comparator_year": r["comparator_year"], "label": r["label"],
-                      "unit": "%" if r["unit"] == "percent" else r["unit"], "value": fmt_number(r["value"], dec),
+                      "measure_id": r["measure_id"], "unit": "%" if r["unit"] == "percent" else r["unit"],
+                      "value": fmt_number(r["value"], dec), "raw_value": _number(r["value"]),
                       "symbol": r["symbol"] or "", "sn_median": fmt_number(r["sn_median"], dec),
-                      "england": fmt_number(r["england"], dec), "quartile": r["quartile"], "note": r["series_note"]})
-    context = {
-        "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections, "headlines": headlines, "latest": latest,
-        "database": db.name, "metadata": datasette.metadata(),
-        "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': latest or ''})}",
-        "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': latest or ''})}",
-        "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
-        "comparisons_csv": f"{dbp}/comparisons.csv?{urlencode({'area_code': code, '_size': 'max'})}",
-    }
-    response = Response.html(await datasette.render_template("csww_council.html", context, request=request))
+                      "england": fmt_number(r["england"], dec), "quartile": r["quartile"] if banded else None,
+                      "note": r["series_note"]})
+    if as_json:
+        payload = {
+            "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
+            "came_from": came_from, "neighbour_model": model, "neighbour_model_name": model_words(model) if model else None,
+            "neighbours": neighbours, **lineage, "measures": data,
+            "local": [{"year": r["year"], "comparator_year": r["comparator_year"], "measure_id": r["measure_id"],
+                       "value": r["raw_value"], "symbol": r["symbol"] or None, "quartile": r["quartile"],
+                       "note": r["note"]} for r in local],
+            "page": datasette.urls.path(f"/la/{quote(slug(code))}"),
+        }
+        response = Response.json(payload)
+    else:
+        context = {
+            "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections,
+            "headlines": headlines, "latest": latest, "year": year, "years": years, "year_asked": bool(asked),
+            "neighbours": neighbours, "neighbour_model": model_words(model) if model else None, **lineage,
+            "la_base": datasette.urls.path("/la/"),
+            "json_url": datasette.urls.path(f"/la/{quote(slug(code))}.json" + (f"?year={year}" if asked else "")),
+            "database": db.name, "metadata": datasette.metadata(),
+            "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': year or ''})}",
+            "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': year or ''})}",
+            "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
+            "comparisons_csv": f"{dbp}/comparisons.csv?{urlencode({'area_code': code, '_size': 'max'})}",
+        }
+        response = Response.html(await datasette.render_template("csww_council.html", context, request=request))
     response.headers["Cache-Control"] = _cache_control(datasette, request)
     return response
 
@@ -172,12 +299,43 @@ def _cache_control(datasette, request) -> str:
 def register_routes():
     return [
         (r"^/la$", find),
-        (r"^/la/(?P<code>[0-9A-Za-z~._-]+)$", profile),     # ~: Datasette tilde-encodes names with spaces
+        # ~: Datasette tilde-encodes names with spaces; /la/841.json is the page's data
+        (r"^/la/(?P<code>[0-9A-Za-z~._-]+?)(?P<format>\.json)?$", profile),
     ]
 
 
+def no_council_message(conn, text: str) -> str | None:
+    """None when ``text`` names a council (as the canned queries' ``:la`` resolves it), else what to tell the user:
+    "No council matches 'X' — did you mean A (code), B (code)?". Runs on a sqlite3 connection."""
+    try:
+        area = resolver.resolve(conn, text)
+    except resolver.AreaNotFound as e:
+        if "matches several areas" in str(e):   # the query takes the first by preference, as the site search does
+            return None
+        area = None
+    if area is not None and area.get("level") == "Local authority":
+        return None
+    close = [a for a in resolver.suggestions(conn, text) if a.get("level") == "Local authority"]
+    what = f" ({area['area_name']} is not a council)" if area is not None else ""
+    if close:
+        return (f"No council matches “{text}”{what} — did you mean "
+                + ", ".join(f"{a['area_name']} ({a['area_code']})" for a in close) + "?")
+    return (f"No council matches “{text}”{what} — give a DfE three-digit code (841), an ONS code (E06000005) "
+            "or a council name (Darlington).")
+
+
 @hookimpl
-def extra_template_vars(template, datasette, request):
+def extra_template_vars(template, database, datasette, request):
+    if template == "query.html" and request is not None and (request.args.get("la") or "").strip():
+        async def message():
+            try:
+                db = datasette.get_database(database)
+            except KeyError:
+                return {}
+            text = request.args["la"].strip()
+            return {"csww_no_council": await db.execute_fn(lambda conn: no_council_message(conn, text))}
+
+        return message
     if template != "index.html":
         return {}
 

@@ -212,3 +212,44 @@ def test_hand_made_build_draws_without_errors(page, small_server):
     assert page.evaluate(A11Y_CHECK) == []
     page.screenshot(path=str(ARTIFACTS / "council-841-fixture.png"), full_page=True)
     assert page.problems == []
+
+
+# Whether anything is wider than the screen: the page's own width, and every table either fits or scrolls
+# inside its own box (overflow-x auto), so no column is cut.
+FITS_CHECK = """() => {
+  const problems = [];
+  const width = document.documentElement.clientWidth;
+  if (document.scrollingElement.scrollWidth > width) problems.push("page is " + document.scrollingElement.scrollWidth + " px wide");
+  document.querySelectorAll("table").forEach((t, i) => {
+    let box = t.parentElement;
+    while (box && getComputedStyle(box).overflowX !== "auto" && box !== document.body) box = box.parentElement;
+    const fits = t.getBoundingClientRect().right <= width + 0.5 && t.getBoundingClientRect().left >= -0.5;
+    const scrolls = box && box !== document.body && box.getBoundingClientRect().right <= width + 0.5;
+    if (!fits && !scrolls) problems.push("table " + i + " (" + (t.caption ? t.caption.textContent : t.className) + ") is cut");
+  });
+  return problems;
+}"""
+
+
+@pytest.mark.parametrize("site", ["small_server", "server"])
+def test_council_and_query_pages_work_at_phone_width(page, request, site):
+    """375 px wide (a small phone): nothing wider than the screen, every table readable, the headline table
+    whole (scrolling in its own box), the neighbour model note under the chart."""
+    base = request.getfixturevalue(site)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(base + "/la/841")
+    assert page.locator("h1").inner_text() == "Darlington"
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    assert page.evaluate(FITS_CHECK) == []
+    headline = page.locator("#headlines table tbody tr").first.locator("th, td")
+    assert headline.count() == 7                       # every column there, reachable by scrolling the table's box
+    assert page.locator("figure.csww-chart svg[role=img]").count() == 6
+    for svg in page.locator("figure.csww-chart svg").all():
+        box = svg.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375.5
+    page.screenshot(path=str(ARTIFACTS / f"council-841-375px-{site}.png"), full_page=True)
+    page.goto(base + "/csww/trend?la=841")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    assert page.locator("table.rows-and-columns tbody tr").count() >= 2
+    assert page.locator("pre#sql-query").count() == 0     # the SQL is folded away
+    assert page.problems == []

@@ -1,0 +1,209 @@
+"""The council page and the canned query pages (issue 12 items 2 and 5), over HTTP against a real Datasette:
+the hand-made fixture build always, the real DfE build when ../shared is present."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sqlite3
+
+import pytest
+
+from benchmark import measures, site
+
+COUNTS = ("vacancy_fte", "working_days_lost_fte")
+
+
+class Client:
+    """Datasette's in-process HTTPX client, driven from synchronous tests on one event loop."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.loop = asyncio.new_event_loop()
+
+    def get(self, path, **kw):
+        return self.loop.run_until_complete(self.ds.client.get(path, **kw))
+
+    def close(self):
+        self.loop.close()
+
+
+def _client(db, tmp_path_factory, name):
+    out = tmp_path_factory.mktemp(name)
+    shutil.copy(db, out / "csww.db")
+    c = Client(site.datasette(site.prepare(out / "csww.db")))
+    return c
+
+
+@pytest.fixture(scope="module")
+def fx(mini_db, tmp_path_factory):
+    c = _client(mini_db, tmp_path_factory, "pages_fx")
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def real(real_db, tmp_path_factory):
+    c = _client(real_db, tmp_path_factory, "pages_real")
+    yield c
+    c.close()
+
+
+def text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def table_row(html: str, section: str, year: int) -> list[str]:
+    """The cells of ``year``'s row in the table of measure ``section`` on a council page."""
+    part = html[html.index(f'id="{section}"'):]
+    part = part[:part.index("</table>")]
+    row = re.search(rf'<th scope="row">{year}</th>(.*?)</tr>', part, re.S)
+    assert row, (section, year)
+    return [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+
+
+# ------------------------------------------------------------------ counts get no quartile band
+
+def test_the_catalogue_says_which_measures_are_counts():
+    assert measures.get("vacancy_fte").is_count and measures.get("working_days_lost_fte").is_count
+    assert not measures.get("vacancy_fte").banded
+    assert measures.get("vacancy_rate_fte").banded and not measures.get("vacancy_rate_fte").is_count
+    assert not measures.get("caseload_fte").is_count and not measures.get("days_lost_per_fte").is_count
+
+
+def test_counts_have_no_quartile_but_keep_their_rank(mini_db):
+    with sqlite3.connect(mini_db) as conn:
+        for m in COUNTS:
+            n, ranked, banded = conn.execute("select count(*), count(rank), count(quartile) from comparisons "
+                                             "where measure_id = ?", [m]).fetchone()
+            assert n > 0 and ranked > 0 and banded == 0, m
+        # Darlington's vacancy rate (9.1 %, lowest in the fixture) is still banded A
+        assert conn.execute("select quartile from comparisons where area_code = '841' and time_period = 2024 and "
+                            "measure_id = 'vacancy_rate_fte' and provisional = 0").fetchone() == ("A",)
+
+
+def test_counts_have_no_quartile_on_the_real_build(real_db):
+    with sqlite3.connect(real_db) as conn:
+        got = conn.execute("select count(*), count(rank), count(quartile) from comparisons "
+                           "where measure_id in ('vacancy_fte', 'working_days_lost_fte')").fetchone()
+        assert got[0] > 3000 and got[1] > 3000 and got[2] == 0
+        assert conn.execute("select count(quartile) from comparisons where measure_id = 'vacancy_rate_fte'"
+                            ).fetchone()[0] > 1500
+
+
+# ------------------------------------------------------------------ the council page
+
+def test_year_selects_the_year(fx):
+    latest = fx.get("/la/841").text
+    assert "Headline figures, year to 30 September 2024" in latest
+    page = fx.get("/la/841?year=2022")
+    assert page.status_code == 200
+    html = page.text
+    assert "Headline figures, year to 30 September 2022" in html
+    head = html[html.index('id="headlines"'):html.index("</table>", html.index('id="headlines"'))]
+    turnover = re.search(r'href="#turnover_rate_fte">.*?</tr>', head, re.S).group(0)
+    assert [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", turnover, re.S)][:3] == ["2022", "15.0", "20.0"]
+    assert '<tr class="csww-selected"><th scope="row">2022</th>' in html
+    assert "/csww/council_profile?la=841&amp;year=2022" in html
+    assert '<strong aria-current="page">2022</strong>' in html and 'href="/la/841?year=2024"' in html
+    assert fx.get("/la/841?year=2019").status_code == 404
+    bad = fx.get("/la/841?year=last")
+    assert bad.status_code == 400 and "year must be a reporting year" in bad.text
+
+
+def test_page_data_as_json(fx):
+    r = fx.get("/la/841.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    data = r.json()
+    assert data["area"]["area_name"] == "Darlington" and data["year"] == 2024 and data["years"] == [2022, 2023, 2024]
+    turnover = next(m for m in data["measures"] if m["measure_id"] == "turnover_rate_fte")
+    assert [(y["time_period"], y["value"], y["quartile"]) for y in turnover["years"]] == [
+        (2022, 15.0, "A"), (2023, 17.5, "B"), (2024, 20.0, "B")]
+    assert data["neighbour_model"] == "sn_2021" and data["neighbour_model_name"] == "DfE's April 2021 statistical neighbours"
+    assert fx.get("/la/841.json?year=2022").json()["year"] == 2022
+    assert fx.get("/la/999.json").status_code == 404
+    assert fx.get("/la/E06000005.json").headers["location"] == "/la/841.json"
+    assert 'href="/la/841.json"' in fx.get("/la/841").text
+
+
+def test_captions_name_a_measure_once(fx):
+    html = fx.get("/la/841").text
+    captions = re.findall(r"<(?:fig)?caption[^>]*>(.*?)</(?:fig)?caption>", html, re.S)
+    assert len(captions) == 13                         # the headline table, six charts and six tables
+    for c in captions:
+        assert not re.search(r"\((\w+)\) \(\1\)", c) and ") (" not in c, c
+    assert "<caption>Social workers in post (FTE) by year to 30 September</caption>" in html
+    assert "<caption>Turnover rate (FTE), % by year to 30 September</caption>" in html
+
+
+def test_predecessors_link_to_successors_and_back(fx):
+    cumbria = fx.get("/la/909").text
+    assert 'href="/la/942">Cumberland (942)</a>' in cumbria and 'href="/la/943">Westmorland and Furness (943)</a>' in cumbria
+    assert "Replaced from 2023 by" in cumbria
+    cumberland = fx.get("/la/942").text
+    assert 'From 2023 this council replaced <a href="/la/909">Cumbria (909)</a>' in cumberland
+    joint = fx.get("/la/940-941").text
+    assert "One joint return, from 2021, for North Northamptonshire (940) and West Northamptonshire (941)." in joint
+
+
+def test_neighbours_named_and_the_model_change_marked(real):
+    """Darlington: DfE's May 2025 neighbours named; the neighbour median of FTE in post jumps 172.1 -> 207.5 where
+    DfE switched models, and the page says so under the chart and in the table."""
+    html = real.get("/la/841").text
+    assert "Statistical neighbours in 2025: DfE&#39;s May 2025 statistical neighbours" in html
+    names = re.findall(r'<ol class="csww-neighbours">(.*?)</ol>', html, re.S)[0]
+    assert text(names).startswith("Gateshead (very close) Stockton-on-Tees (very close)") and names.count("<li>") == 10
+    assert table_row(html, "inpost_fte", 2024)[:2] == ["92.5", "172.1"]
+    assert table_row(html, "inpost_fte", 2025)[:2] == ["95.6", "207.5"]
+    assert '<td class="num csww-new-model" aria-describedby="model-inpost_fte-2025">207.5</td>' in html
+    assert 'id="note-inpost_fte-2025"' in html and 'id="model-inpost_fte-2025"' in html
+    note = text(re.search(r'id="note-inpost_fte-2025">(.*?)</span>', html, re.S).group(1))
+    assert "From 2025 the neighbour median is over DfE's May 2025 statistical neighbours" in note.replace("&#39;", "'")
+    assert "up to 2024 it is over DfE's April 2021 statistical neighbours" in note.replace("&#39;", "'")
+    older = real.get("/la/841?year=2024").text
+    assert "Statistical neighbours in 2024: DfE&#39;s April 2021 statistical neighbours" in older
+    data = real.get("/la/841.json").json()
+    inpost = next(m for m in data["measures"] if m["measure_id"] == "inpost_fte")
+    assert [c["year"] for c in inpost["model_changes"]] == [2025]
+    assert [y["sn_model"] for y in inpost["years"] if y["time_period"] in (2024, 2025)] == ["sn_2021", "sn_2025"]
+    assert [n["code"] for n in data["neighbours"]][:3] == ["390", "808", "332"]
+
+
+def test_counts_show_no_quartile_on_the_page(real):
+    data = real.get("/la/841.json").json()
+    inpost = next(m for m in data["measures"] if m["measure_id"] == "inpost_fte")
+    assert inpost["quartile_bands"] is False and {y["quartile"] for y in inpost["years"]} == {None}
+    turnover = next(m for m in data["measures"] if m["measure_id"] == "turnover_rate_fte")
+    assert turnover["years"][-1]["quartile"] == "D" and turnover["years"][-1]["value"] == 15.4
+
+
+# ------------------------------------------------------------------ canned queries
+
+def test_canned_query_names_the_council_it_cannot_find(fx):
+    r = fx.get("/csww/trend", params={"la": "Darlingtn", "measure": "turnover_rate_fte"})
+    assert r.status_code == 200
+    msg = re.search(r'<p class="message-warning" id="no-council"[^>]*>(.*?)</p>', r.text, re.S)
+    assert msg and "No council matches “Darlingtn” — did you mean Darlington (841)" in msg.group(1)
+    region = fx.get("/csww/council_profile", params={"la": "North East"}).text
+    assert "No council matches “North East” (North East is not a council)" in region
+    none = fx.get("/csww/trend", params={"la": "zzqqxx"}).text
+    assert "No council matches “zzqqxx” — give a DfE three-digit code" in none
+    for ok in ("841", "darlington", "E06000005", "940"):
+        page = fx.get("/csww/trend", params={"la": ok}).text
+        assert 'id="no-council"' not in page and "zero-results" not in page, ok
+
+
+def test_query_pages_show_results_first_with_the_sql_folded(fx):
+    html = fx.get("/csww/trend", params={"la": "841"}).text
+    assert 'id="sql-query"' not in html and "_show_sql=1" in html
+    assert 'class="rows-and-columns"' in html
+    assert html.index("Query parameters") < html.index('class="rows-and-columns"')
+    shown = fx.get("/csww/trend", params={"la": "841", "_show_sql": "1"}).text
+    assert 'id="sql-query"' in shown and "area_lookup" in shown
+
+
+def test_real_council_names_give_no_message(real):
+    for name in ("St Helens", "Durham", "Herefordshire", "Bedford Borough", "318", "E06000061"):
+        page = real.get("/csww/trend", params={"la": name}).text
+        assert 'id="no-council"' not in page and 'class="rows-and-columns"' in page, name
