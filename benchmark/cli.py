@@ -24,7 +24,7 @@ from .problems import CswwError, InputError, NotFoundError
 
 class _Lazy:
     """A module of ours imported on first use, so that a command loads only what it needs (pandas is
-    0.3 s): ``csww build`` decides an unchanged build is up to date, and ``csww compare`` answers, without it."""
+    0.3 s): ``csww build`` decides an unchanged build is up to date without it."""
 
     def __init__(self, name: str):
         self._name = name
@@ -35,13 +35,13 @@ class _Lazy:
 
 if TYPE_CHECKING:  # what the names below are; at run time each is imported on first use
     from . import build as build_mod
-    from . import compare, compare_fast, compare_format, ees, local, package, report, site, store
+    from . import compare, compare_format, ees, local, package, report, site, store
     from . import docs as docs_mod
     from .local import output
     from .local import store as local_store
 else:
     build_mod, docs_mod = _Lazy(".build"), _Lazy(".docs")
-    compare, compare_fast, compare_format = _Lazy(".compare"), _Lazy(".compare_fast"), _Lazy(".compare_format")
+    compare, compare_format = _Lazy(".compare"), _Lazy(".compare_format")
     ees, local, package, report, site, store = (_Lazy(f".{m}") for m in ("ees", "local", "package", "report",
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
