@@ -44,7 +44,7 @@ STATE = "build.json"
 LOCK = ".lock"
 DATABASE = "csww.db"
 PACKAGE = "datapackage"
-#: Files a build reads beside its DfE CSVs and ZIPs; the fingerprint covers every file under a --from folder.
+#: The toolkit's code, catalogue and schemas: their digest is part of every fingerprint.
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
@@ -211,8 +211,12 @@ def clean(out: str | Path) -> None:
     out = Path(out)
     keep = os.readlink(out / CURRENT) if (out / CURRENT).is_symlink() else None
     for d in (out / BUILDS).iterdir() if (out / BUILDS).is_dir() else []:
-        if f"{BUILDS}/{d.name}" != keep:
-            shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink(missing_ok=True)
+        if f"{BUILDS}/{d.name}" == keep:
+            continue
+        if d.is_dir() and not d.is_symlink():
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            d.unlink(missing_ok=True)
     for p in out.iterdir():
         if p.name.startswith((f".{DATABASE}.", f".{PACKAGE}.", f".{CURRENT}.")) and not p.is_symlink() and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
