@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -9,8 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, compare, councils, geography, measures, package, store, tables
-from .fileio import atomic_write
+from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
 from .local.store import list_returns, load_files, set_published
 from .package import write_package
 from .problems import DatabaseError
@@ -29,6 +30,7 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)
     local_returns: list[str] = field(default_factory=list)
     package: Path | None = None
+    build_id: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
@@ -38,7 +40,7 @@ class BuildReport:
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
         if self.package:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
-        out.append(f"wrote {self.database}: {self.observations:,} observations, {self.revisions:,} release values, "
+        out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
                    f"{self.areas} areas")
         return out
 
@@ -103,15 +105,23 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
 
 
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
-          local_files: list[str | Path] = (), stage=None) -> BuildReport:
-    """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem.
+          local_files: list[str | Path] = (), stage=None, fingerprint: dict | None = None,
+          wait: float = 600.0) -> BuildReport:
+    """Read every source and write ``OUT/csww.db`` and ``OUT/datapackage/`` as one unit. Raises InputError
+    listing every problem (nothing written), OutputError when ``OUT`` cannot be written or another build
+    holds it longer than ``wait`` seconds.
 
-    ``local_files`` are a council's own returns (aggregate, HR extract or census XML): they are aligned
-    to DfE's definitions into ``local_returns``/``local_observations`` and compared, as provisional,
-    with the latest published comparators. ``progress(done, total)`` follows the database writes and
-    ``stage(message)`` names each step as it starts.
+    The database and the package are written into a new build directory ``OUT/builds/<build id>/`` and
+    made current together by one atomic link swap (see :mod:`benchmark.buildstate`); ``build_info.build_id``
+    and ``datapackage.json``'s ``x-csww.build_id`` name the build, and ``build.json`` beside them records
+    ``fingerprint`` (default: :func:`benchmark.buildstate.fingerprint` of the inputs) so an unchanged
+    rebuild can be skipped. ``local_files`` are a council's own returns (aggregate, HR extract or census
+    XML): they are aligned to DfE's definitions into ``local_returns``/``local_observations`` and compared,
+    as provisional, with the latest published comparators. ``progress(done, total)`` follows the database
+    writes and ``stage(message)`` names each step as it starts.
     """
     stage = stage or (lambda message: None)
+    fingerprint = fingerprint or buildstate.fingerprint(sources, local_files)
     stage("Reading the DfE files")
     skipped: list[str] = []
     results = read_sources(sources, on_skip=skipped.append)
@@ -126,32 +136,43 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         raise RuntimeError(f"measures missing from the catalogue: {unknown}")
     check_values(results, revisions, areas)
 
-    db_path = Path(out) / "csww.db"
-    published_before = _published_before(db_path) if local_files else set()
-    with atomic_write(db_path) as tmp:
-        conn = sqlite3.connect(tmp)
+    out = Path(out)
+    with buildstate.lock(out, wait, echo=stage):
+        build_id = buildstate.new_build_id()
+        unit = buildstate.new_build_dir(out, build_id)
         try:
-            store.create(conn, tables_only=True)
-            stage("Writing the database")
-            _write(conn, results, revisions, latest, areas, area_codes, changes, progress)
-            store.create_rest(conn)  # the indexes, built once over the loaded rows
-            councils.write_lookup(conn)
-            if local_files:
-                stage("Aligning the council's own returns")
-            local_ids = load_files(conn, list(local_files)) if local_files else []
-            if local_ids:
-                set_published(conn, [rid for rid in local_ids if rid in published_before], True)
-            stage("Comparing every council with England, its region and its statistical neighbours")
-            compare.write_comparisons(conn)
-            conn.commit()
-            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
-            if problems:
-                raise RuntimeError(f"foreign key check failed: {problems[:5]}")
-        finally:
-            conn.close()
-    stage("Writing the data package")
-    pkg = write_package(db_path, out)
-    return BuildReport(db_path, results, len(latest), len(revisions), len(areas), skipped, local_ids, pkg)
+            db_path = unit / buildstate.DATABASE
+            published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
+            conn = sqlite3.connect(db_path)
+            try:
+                store.create(conn, tables_only=True)
+                stage("Writing the database")
+                _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id)
+                store.create_rest(conn)  # the indexes, built once over the loaded rows
+                councils.write_lookup(conn)
+                if local_files:
+                    stage("Aligning the council's own returns")
+                local_ids = load_files(conn, list(local_files)) if local_files else []
+                if local_ids:
+                    set_published(conn, [rid for rid in local_ids if rid in published_before], True)
+                stage("Comparing every council with England, its region and its statistical neighbours")
+                compare.write_comparisons(conn)
+                conn.commit()
+                problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise RuntimeError(f"foreign key check failed: {problems[:5]}")
+            finally:
+                conn.close()
+            stage("Writing the data package")
+            write_package(db_path, unit, previous=out / buildstate.PACKAGE)
+            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint})
+        except BaseException:
+            shutil.rmtree(unit, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                unit.parent.rmdir()  # builds/ when this was the first
+            raise
+    return BuildReport(out / buildstate.DATABASE, results, len(latest), len(revisions), len(areas), skipped,
+                       local_ids, out / buildstate.PACKAGE, build_id)
 
 
 def _published_before(db_path: Path) -> set[str]:
@@ -168,11 +189,11 @@ def _published_before(db_path: Path) -> set[str]:
         conn.close()
 
 
-def _write(conn, results, revisions, latest, areas, area_codes, changes, progress) -> None:
+def _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     store.insert_frame(conn, "build_info", pd.DataFrame(
-        {"key": ["toolkit_version", "built_at", "latest_release", "years"],
-         "value": [__version__, now, max(results, key=lambda r: r.data_year).release_id,
+        {"key": ["build_id", "toolkit_version", "built_at", "latest_release", "years"],
+         "value": [build_id, __version__, now, max(results, key=lambda r: r.data_year).release_id,
                    f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]}))
     releases = {}
     for r in results:

@@ -257,24 +257,32 @@ def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> st
 
 
 def write_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
-                  created: str | None = None, schema_dir: str | Path | None = None) -> Path:
+                  created: str | None = None, schema_dir: str | Path | None = None,
+                  previous: str | Path | None = None) -> Path:
     """Write ``OUT_DIR/datapackage/`` from ``db_path`` atomically and return its path.
 
     ``version`` is the package's semantic version. Without it: 1.0.0 for a first package; otherwise the
     package already at ``OUT_DIR/datapackage`` is bumped (major when the published columns changed, minor
     when values were added or removed, patch when values were only revised, unchanged when nothing changed).
     The change log (``CHANGELOG.md``) compares with that previous package. ``created`` (ISO 8601) defaults
-    to now; ``schema_dir`` to ``benchmark/datapackages/schemas``.
+    to now; ``schema_dir`` to ``benchmark/datapackages/schemas``; ``previous`` (a package folder) is the
+    package to bump and compare with instead of the one being replaced (a build writes its package into a
+    new build directory). ``x-csww.build_id`` is the database's ``build_info.build_id``. When
+    ``OUT_DIR/datapackage`` is a link into a build directory (``csww build``), that build's package is
+    the one replaced, so it stays beside its database.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
     store.connect(db_path).close()  # a clear error when there is no database
     final = out_dir / PACKAGE_DIR
+    if final.is_symlink():
+        final = final.resolve()
+    before = Path(previous) if previous is not None else final
     created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    previous = _previous(final)
+    previous = _previous(before)
     change = None
     if previous:
         try:
-            change = diff(final, db_path)
+            change = diff(before, db_path)
         except (OSError, KeyError, ValueError, CswwError):
             change = None  # an old package we cannot read values from: log it as a fresh start
     base = json.loads(BASE.read_text(encoding="utf-8"))
@@ -309,7 +317,8 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                                                         _columns({"resources": resources}))
                                                   if previous else DEFAULT_VERSION),
                               created=created, sources=_sources(conn, base))
-            descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name}
+            descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name,
+                                    "build_id": _build_id(conn)}
             descriptor["resources"] = resources
         finally:
             conn.close()
@@ -331,6 +340,14 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
         (tmp / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
     return final
+
+
+def _build_id(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT value FROM build_info WHERE key = 'build_id'").fetchone()
+    except sqlite3.OperationalError:  # a database without build_info
+        return None
+    return row[0] if row else None
 
 
 def _previous(final: Path) -> dict | None:

@@ -87,7 +87,9 @@ def test_failed_build_keeps_the_previous_database(tmp_path):
     result = CliRunner().invoke(cli, ["build", "--from", str(bad), "--out", str(out)])
     assert result.exit_code == 1 and "75.3.1" in result.output
     assert (out / "csww.db").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["csww.db", "datapackage"]  # no temporary files left behind
+    # no temporary files left behind: the lock, the one current build and the links to it
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "builds", "csww.db", "current", "datapackage"]
+    assert len(list((out / "builds").iterdir())) == 1
 
 
 def test_cli_issue_command_on_real_files(shared, tmp_path):

@@ -1,0 +1,149 @@
+"""One build, one unit (issue 14 item 2), incremental rebuild (item 5): the database and the package of
+``OUT`` always come from one build, whatever moment a build is killed at; a second build into the same
+``OUT`` waits or fails clearly; an unchanged rebuild is up to date without importing pandas."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES, ROOT
+
+from benchmark import buildstate
+from benchmark.build import build
+from benchmark.cli import cli
+
+MINI = FIXTURES / "indicators_mini.csv"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def csww(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *kw.pop("py", []), "-m", "benchmark", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def ids(out: Path) -> tuple[str, str, str] | None:
+    """(database, package, build.json) build ids of the current build of ``out``; None when there is none."""
+    if not (out / "csww.db").exists():
+        assert not (out / "datapackage").exists() or not (out / "current").exists()
+        return None
+    with sqlite3.connect(f"file:{out / 'csww.db'}?mode=ro", uri=True) as conn:
+        (db_id,) = conn.execute("select value from build_info where key='build_id'").fetchone()
+        assert conn.execute("select count(*) from observations").fetchone() == (704,)
+    pkg = json.loads((out / "datapackage" / "datapackage.json").read_text())
+    state = json.loads((out / "current" / "build.json").read_text())
+    return db_id, pkg["x-csww"]["build_id"], state["build_id"]
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory) -> tuple[Path, float]:
+    """OUT after one whole build of the hand-made fixture by the command line, and how long it took."""
+    out = tmp_path_factory.mktemp("unit") / "OUT"
+    start = time.monotonic()
+    p = csww("build", "--from", str(MINI), "--out", str(out), "-q")
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    return out, time.monotonic() - start
+
+
+def test_database_and_package_carry_one_build_id(first):
+    out, _ = first
+    db_id, pkg_id, state_id = ids(out)
+    assert db_id == pkg_id == state_id and len(os.listdir(out / "builds")) == 1
+    assert os.readlink(out / "current") == f"builds/{db_id}"
+    assert os.readlink(out / "csww.db") == "current/csww.db"
+
+
+def _forked_build(out: Path) -> multiprocessing.Process:
+    """A build of the hand-made fixture in a forked child (the toolkit already imported, so each of the 20
+    builds costs only its own work), as ``csww build --force`` runs it."""
+    p = multiprocessing.get_context("fork").Process(target=build, args=([MINI], out), daemon=True)
+    p.start()
+    return p
+
+
+def test_killed_at_random_moments_the_current_database_and_package_are_one_build(first):
+    """20 builds, each killed (SIGKILL) at a random moment of a whole build's time: after every kill the
+    current database and package carry the same build id (the previous build's, or the new one's)."""
+    out, _ = first
+    start = time.monotonic()
+    p = _forked_build(out)
+    p.join(120)
+    took = time.monotonic() - start
+    assert p.exitcode == 0
+    rng = random.Random(14)
+    seen, finished = {ids(out)[0]}, 0
+    for _ in range(20):
+        p = _forked_build(out)
+        time.sleep(rng.uniform(0, took))
+        os.kill(p.pid, signal.SIGKILL)
+        p.join()
+        finished += p.exitcode == 0
+        db_id, pkg_id, state_id = ids(out)
+        assert db_id == pkg_id == state_id
+        seen.add(db_id)
+    assert finished < 20  # most were killed part way
+    # the next whole build removes what the killed ones left
+    p = _forked_build(out)
+    p.join(120)
+    assert p.exitcode == 0
+    (only,) = os.listdir(out / "builds")
+    assert ids(out)[0] == only and only not in seen
+    assert sorted(os.listdir(out)) == [".lock", "builds", "csww.db", "current", "datapackage"]
+
+
+def test_a_second_build_into_a_locked_out_fails_clearly_and_changes_nothing(first):
+    out, _ = first
+    before = ids(out)
+    with buildstate.lock(out):
+        r = CliRunner().invoke(cli, ["build", "--from", str(MINI), "--out", str(out), "--force", "--wait", "0"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert (f"{out}: another csww build (process {os.getpid()}) is writing here; nothing was written. "
+            "Try again when it has finished.") in r.output
+    assert ids(out) == before and len(os.listdir(out / "builds")) == 1
+
+
+def test_two_builds_at_once_both_succeed_one_after_the_other(tmp_path):
+    out = tmp_path / "OUT"
+    runs = [csww("build", "--from", str(MINI), "--out", str(out), "-q") for _ in range(2)]
+    results = [p.communicate(timeout=180) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], results
+    db_id, pkg_id, _ = ids(out)
+    assert db_id == pkg_id and os.listdir(out / "builds") == [db_id]
+    # one waited for the other, then built: the current build is the one that finished last
+    assert sum(f"(build {db_id})" in stdout for stdout, _ in results) == 1
+
+
+def test_an_unchanged_rebuild_is_up_to_date_without_pandas(first):
+    out, _ = first
+    before = ids(out)
+    p = csww("build", "--from", str(MINI), "--out", str(out), py=["-X", "importtime"])
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 0, stderr
+    assert stdout.startswith(f"{out} is up to date: build {before[0]} has the same inputs, toolkit and options")
+    imported = {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+    assert "benchmark.buildstate" in imported and "click" in imported  # the walk works
+    assert not {"pandas", "numpy", "benchmark.build", "benchmark.readers"} & imported
+    assert ids(out) == before
+
+
+def test_the_fingerprint_follows_every_input_byte(tmp_path):
+    data = tmp_path / "in" / "a.csv"
+    data.parent.mkdir()
+    data.write_bytes(MINI.read_bytes())
+    one = buildstate.fingerprint([data.parent])
+    assert buildstate.fingerprint([data]) == one  # a folder is the files under it
+    data.write_bytes(MINI.read_bytes() + b"\n")
+    assert buildstate.fingerprint([data.parent]) != one
+    assert buildstate.fingerprint([data.parent], [MINI]) != buildstate.fingerprint([data.parent])
+    assert buildstate.fingerprint([tmp_path / "missing.csv"])["inputs"] == [str(tmp_path / "missing.csv")]
