@@ -35,7 +35,9 @@ from . import __version__, councils, measures, publication, store
 from .fileio import atomic_dir, atomic_write, write_text
 from .local import store as local_store
 from .problems import NotFoundError, UsageError
+from .tables import key as table_key
 from .tables import metadata as schema_metadata
+from .tables import schemas
 
 PUBLISH = Path(__file__).resolve().parent / "publish"
 SOURCE_TREE = Path(__file__).resolve().parents[1]          # pyproject.toml is here in a checkout
@@ -131,7 +133,7 @@ def enhance(conn: sqlite3.Connection) -> None:
     conn.execute("""CREATE VIEW councils AS
         SELECT area_code, area_name, new_la_code AS ons_code, region_name, status, first_year, last_year,
                is_joint_return, '/la/' || replace(area_code, ' / ', '-') AS profile
-        FROM areas WHERE level = 'Local authority' ORDER BY area_name""")
+        FROM areas WHERE level = 'Local authority' ORDER BY area_name, area_code""")
     councils.write_lookup(conn)  # databases built before build wrote it
     conn.execute("INSERT OR REPLACE INTO build_info (key, value) VALUES ('site_version', ?)", (__version__,))
 
@@ -148,7 +150,8 @@ def latest_comparison_sql() -> str:
             + ",\n  ".join(parts)
             + "\nFROM comparisons c\nWHERE c.provisional = 0 AND c.time_period = "
               "(SELECT max(time_period) FROM comparisons WHERE provisional = 0)\n"
-              "GROUP BY c.area_code, c.area_name, c.region_name, c.time_period")
+              "GROUP BY c.area_code, c.area_name, c.region_name, c.time_period\n"
+              "ORDER BY c.area_name, c.area_code")
 
 
 def _copy(src: Path, dst: Path) -> sqlite3.Connection:
@@ -211,19 +214,19 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     licence = {"license": OGL, "license_url": OGL_URL, "source": SOURCE, "source_url": SOURCE_URL}
     tables = {
         "comparisons": {"facets": ["measure_id", "time_period", "region_name", "quartile"],
-                        "sort_desc": "time_period", "label_column": "area_name", **licence},
+                        "label_column": "area_name", **licence},
         "latest_comparison": {
             "description": "The latest year's key measures for every council, one row per council.",
-            "sort": "area_name", "facets": ["region_name"], "columns": _measure_columns(), **licence},
-        "councils": {"description": "Every council, with a link to its profile page.", "sort": "area_name",
+            "facets": ["region_name"], "columns": _measure_columns(), **licence},
+        "councils": {"description": "Every council, with a link to its profile page.",
                      "facets": ["region_name", "status"], **licence},
-        "observations": {"facets": ["measure_id", "time_period", "symbol"], "sort_desc": "time_period", **licence},
-        "observation_revisions": {"facets": ["release_id", "measure_id"], "sort_desc": "time_period", **licence},
-        "areas": {"label_column": "area_name", "facets": ["level", "region_name", "status"], "sort": "area_name",
+        "observations": {"facets": ["measure_id", "time_period", "symbol"], **licence},
+        "observation_revisions": {"facets": ["release_id", "measure_id"], **licence},
+        "areas": {"label_column": "area_name", "facets": ["level", "region_name", "status"],
                   "fts_table": "areas_fts", "fts_pk": "rowid", **licence},
         "measures": {"label_column": "label", "facets": ["measure_group", "unit", "polarity"], **licence},
-        "releases": {"label_column": "title", "sort_desc": "data_year", **licence},
-        "neighbours": {"facets": ["model", "closeness"], "sort": "position", **licence},
+        "releases": {"label_column": "title", **licence},
+        "neighbours": {"facets": ["model", "closeness"], **licence},
         "local_returns": {"description": ("Local returns loaded with csww align. " + (
             "This private database holds returns not yet cleared for publication." if private else
             "Only returns the council has marked published appear here.")), "facets": ["area_code", "published"]},
@@ -235,7 +238,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
         tables[f"areas_fts{suffix}"] = {"hidden": True}
     # Table and column descriptions come from the Table Schemas (benchmark/datapackages), the single source.
     generated = schema_metadata().get("databases", {}).get("csww", {}).get("tables", {})
-    db = {**licence, "tables": _merge(tables, generated),
+    db = {**licence, "tables": _stable_sorts(_merge(tables, generated)),
           "queries": canned}
     meta = {
         "title": TITLE + (" — private preview" if private else ""),
@@ -254,6 +257,21 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
             f"{PRIVATE_USER}_password_hash": {"$env": PRIVATE_HASH_ENV}}
         meta["plugins"]["datasette-block-robots"] = {"literal": "User-agent: *\nDisallow: /"}
     return meta
+
+
+def _stable_sorts(tables: dict) -> dict:
+    """``tables`` unchanged, after checking no default sort can lose or repeat rows in a download.
+
+    Datasette 0.65 pages a sorted table by (sort value, primary key) but leaves the key tie-breaker off the
+    first page, so a default ``sort``/``sort_desc`` on a column that is not the whole, single-column key
+    returns some rows twice and others never (issue 12). Such tables keep the key order; views set their
+    order in SQL on a unique column list. A violation is a bug here, so it raises ``RuntimeError``."""
+    known = schemas()
+    for name, opts in tables.items():
+        col = opts.get("sort") or opts.get("sort_desc")
+        if col and (name not in known or table_key(name) != [col]):
+            raise RuntimeError(f"metadata for {name} sorts on {col}, not a unique key: downloads would lose rows")
+    return tables
 
 
 TABLE_OPTIONS = {"hidden", "sort", "sort_desc", "size", "sortable_columns", "label_column", "facets", "facet_size",

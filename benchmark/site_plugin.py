@@ -27,7 +27,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from . import charts, measures
+from . import charts, measures, site_security
 from . import councils as resolver
 from .formatting import fmt_number
 
@@ -352,3 +352,14 @@ def extra_template_vars(template, database, datasette, request):
 @hookimpl
 def extra_css_urls(datasette):
     return [datasette.urls.path("/csww-static/csww.css")]
+
+
+# Hardening (bounded SQL, security headers, Basic-auth checks, cookie flags, login limit): benchmark/site_security.py
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    site_security.prepare_connection(conn, database, datasette)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return site_security.asgi_wrapper(datasette)
