@@ -13,8 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmark import site_security
-
 MB = 1024 * 1024
 
 
