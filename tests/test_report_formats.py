@@ -121,7 +121,7 @@ def test_docx_tables_hold_the_databases_figures(word, fx_db):
     first = headline.rows[1].cells[0]._tc
     assert first.tcPr.find(qn("w:vMerge")) is not None
     # numbers are right-aligned
-    assert headline.rows[1].cells[2].paragraphs[0].alignment == 2
+    assert headline.rows[1].cells[2].paragraphs[0].style.paragraph_format.alignment == 2
 
 
 def test_group_docx_compares_every_member(word):

@@ -19,6 +19,7 @@ import re
 import cairosvg
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -28,9 +29,9 @@ from docx.shared import Cm, Pt, RGBColor
 from .model import Pack, Table
 from .narrative import RULES
 
-#: Width of a chart picture on the page and of its PNG in pixels (about 200 dpi at that width).
+#: Width of a chart picture on the page and of its PNG in pixels (about 160 dpi at that width).
 CHART_WIDTH_CM = 16.0
-CHART_PIXELS = 1260
+CHART_PIXELS = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -79,14 +80,23 @@ def _shade(cell, fill: str) -> None:
     tc_pr.append(shd)
 
 
-def _cell_text(cell, text: str, bold: bool = False, right: bool = False, size: float = 8) -> None:
+def _cell_text(cell, text: str, bold: bool = False, right: bool = False) -> None:
     p = cell.paragraphs[0]
+    # paragraph styles (8 pt, no space after) set by id: python-docx's lookup by name is slow on many cells
+    p._p.style = "TableNumber" if right else "TableText"
     run = p.add_run(_text(text))
-    run.bold = bold
-    run.font.size = Pt(size)
-    p.paragraph_format.space_after = Pt(0)
-    if right:
-        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if bold:
+        run.bold = True
+
+
+def _table_styles(doc) -> None:
+    for name, align in (("Table text", WD_ALIGN_PARAGRAPH.LEFT), ("Table number", WD_ALIGN_PARAGRAPH.RIGHT)):
+        st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        st.style_id = name.title().replace(" ", "")
+        st.base_style = doc.styles["Normal"]
+        st.font.size = Pt(8)
+        st.paragraph_format.space_after = Pt(0)
+        st.paragraph_format.alignment = align
 
 
 def add_table(doc, t: Table, provisional: bool = False) -> None:
@@ -99,26 +109,24 @@ def add_table(doc, t: Table, provisional: bool = False) -> None:
     _set_table_caption(table, _text(caption))
     head = table.rows[0]
     _set_repeat_header(head)
-    for j, h in enumerate(t.headers):
-        _cell_text(head.cells[j], h, bold=True, right=t.numeric[j])
-        _shade(head.cells[j], "E6ECF3")
-    for i, r in enumerate(t.rows, start=1):
-        row = table.rows[i]
+    for j, (h, cell) in enumerate(zip(t.headers, head.cells)):
+        _cell_text(cell, h, bold=True, right=t.numeric[j])
+        _shade(cell, "E6ECF3")
+    for i, (r, row) in enumerate(zip(t.rows, table.rows[1:]), start=1):
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
-        for j, c in enumerate(r):
+        for j, (c, cell) in enumerate(zip(r, row.cells)):
             if t.group_rows > 1 and j == 0 and (i - 1) % t.group_rows:
                 continue  # inside a row group: merged into the group's first cell below
-            _cell_text(row.cells[j], c.text, bold=(t.group_rows > 1 and j == 0), right=t.numeric[j])
+            _cell_text(cell, c.text, bold=(t.group_rows > 1 and j == 0), right=t.numeric[j])
     if t.group_rows > 1:  # the group's heading cell spans its rows, as <th scope="rowgroup" rowspan> does in HTML
         for start in range(1, len(t.rows) + 1, t.group_rows):
             end = min(start + t.group_rows - 1, len(t.rows))
             if end > start:
                 table.cell(start, 0).merge(table.cell(end, 0))
     # keep each row with the next, so a short table is not split from its caption
-    for row in table.rows[:-1]:
-        for cell in row.cells:
-            for p in cell.paragraphs:
-                _keep_with_next(p)
+    for tr in table._tbl.tr_lst[:-1]:
+        for p in tr.iter(qn("w:p")):
+            p.get_or_add_pPr().get_or_add_keepNext()
     for n in t.notes:
         p = doc.add_paragraph()
         run = p.add_run(_text(n))
@@ -175,6 +183,7 @@ def docx(pack: Pack) -> bytes:
     doc.styles["Caption"].font.size = Pt(9)
     doc.styles["Caption"].font.bold = True
     doc.styles["Caption"].font.italic = False
+    _table_styles(doc)
 
     doc.add_heading(_text(pack.title), level=1)
     doc.add_paragraph(_text(pack.subtitle))
