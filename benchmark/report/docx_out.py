@@ -32,6 +32,8 @@ from .narrative import RULES
 #: Width of a chart picture on the page and of its PNG in pixels (about 160 dpi at that width).
 CHART_WIDTH_CM = 16.0
 CHART_PIXELS = 1000
+#: Tables with more rows than this may break across pages (their header row repeats); shorter ones are kept whole.
+LONG_TABLE = 12
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -123,8 +125,10 @@ def add_table(doc, t: Table, provisional: bool = False) -> None:
             end = min(start + t.group_rows - 1, len(t.rows))
             if end > start:
                 table.cell(start, 0).merge(table.cell(end, 0))
-    # keep each row with the next, so a short table is not split from its caption
-    for tr in table._tbl.tr_lst[:-1]:
+    # keep each row of a short table with the next, so it is not split from its caption; a long one (more than
+    # LONG_TABLE rows) keeps only its head and first rows with the caption and breaks where the page ends
+    rows = table._tbl.tr_lst
+    for tr in rows[:-1] if len(t.rows) <= LONG_TABLE else rows[:3]:
         for p in tr.iter(qn("w:p")):
             p.get_or_add_pPr().get_or_add_keepNext()
     for n in t.notes:
