@@ -254,3 +254,27 @@ def test_html_packs_pass_axe_core_with_no_violations(fx_db, tmp_path):
                 page.close()
         finally:
             browser.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real DfE files
+
+
+def test_real_darlington_and_north_east_word_packs(real_db, tmp_path):
+    out = tmp_path / "d.docx"
+    r = run("--la", "841", "--year", "2025", "--db", real_db, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert docx_problems(out) == []
+    d = docx.Document(out)
+    headline = next(t for t in d.tables if t.rows[0].cells[0].text == "Measure")
+    rows = [[c.text for c in row.cells] for row in headline.rows[1:]]
+    turnover = next(r for r in rows if r[0] == "Turnover rate (FTE)" and r[1] == "2025")
+    assert turnover[2] == "15.4%" == f"{value(real_db, 2025, '841', 'turnover_rate_fte')[0]}%"
+    assert turnover[5] == "11.8%"  # England
+    ne = tmp_path / "ne.docx"
+    r = run("--group", ROOT / "examples" / "north_east.yml", "--year", "2025", "--db", real_db, "-o", ne)
+    assert r.exit_code == 0, r.output
+    assert docx_problems(ne) == []
+    members = next(t for t in docx.Document(ne).tables if [c.text for c in t.rows[0].cells][:2] == ["Council", "Code"])
+    codes = {row.cells[1].text for row in members.rows[1:]}
+    assert {"841", "840", "390", "805", "806", "391", "392", "929", "807", "393", "808", "394"} <= codes
