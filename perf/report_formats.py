@@ -18,9 +18,9 @@ from pathlib import Path
 
 from benchmark import store
 from benchmark.report import docx_out
-from benchmark.report.render import html, xlsx
 from benchmark.report.packs import council_pack
 from benchmark.report.pdf_out import Printer
+from benchmark.report.render import html, xlsx
 
 
 def councils(conn, year: int) -> list[str]:

@@ -210,6 +210,15 @@ def test_xlsx_has_native_charts_beside_their_tables_and_unit_formats(fx_db, tmp_
 # PDF and axe-core (headless Chromium)
 
 
+def test_pdf_without_chromium_is_one_message_and_no_file(fx_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("CSWW_CHROMIUM", str(tmp_path / "no-chromium"))
+    out = tmp_path / "d.pdf"
+    r = run("--la", "841", "--year", "2025", "--db", fx_db, "-o", out)
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
+    assert f"CSWW_CHROMIUM={tmp_path / 'no-chromium'}: no such file; a PDF pack needs Chromium" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
 @needs_chromium
 def test_pdf_pack_is_the_html_printed_to_a4(fx_db, tmp_path):
     out = tmp_path / "darlington.pdf"

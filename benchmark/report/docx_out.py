@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import re
 
-import cairosvg
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
@@ -26,6 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from ..problems import NotFoundError
 from .model import Pack, Table
 from .narrative import RULES
 
@@ -38,7 +38,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def svg_to_png(svg: str, width: int = CHART_PIXELS) -> bytes:
-    """The chart's SVG (``benchmark.charts``) as a PNG ``width`` pixels wide, height in proportion."""
+    """The chart's SVG (``benchmark.charts``) as a PNG ``width`` pixels wide, height in proportion.
+
+    ``NotFoundError`` when the Cairo library is missing (CairoSVG loads it on import)."""
+    try:
+        import cairosvg  # loads libcairo: only when a Word pack is written, so the rest never needs it
+    except OSError as exc:
+        raise NotFoundError(f"a Word pack draws its charts with Cairo, which is not installed ({exc}): "
+                            "apt-get install libcairo2") from None
     return cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=width, background_color="white")
 
 
