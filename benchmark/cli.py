@@ -257,12 +257,14 @@ def publish(out, bundle_dir):
 @click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
               help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
                    "definitions and show, labelled provisional. With --la only.")
-@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]),
-              help="Output format. Default: from the -o suffix (.html, .xlsx, .md), else html.")
+@click.option("--format", "fmt", type=click.Choice(list(report.FORMATS)),
+              help="Output format. Default: from the -o extension (.html, .xlsx, .md, .docx, .pdf); another "
+                   "extension is an error. PDF is the HTML pack printed by Chromium.")
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database written by 'csww build'.")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
-              help="File to write (atomically: replaced only when the pack is complete).")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
+                   "Markdown to standard output.")
 def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
@@ -271,18 +273,25 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
     data table, a short exception-led summary generated from the numbers, the council's own figures
     aligned to DfE definitions (--local, labelled provisional), definitions, the neighbour list and
     provenance (DfE releases, checksums, toolkit version). HTML is one accessible, self-contained file
-    that prints on A4; XLSX has one sheet per table and no macros; Markdown pastes into committee papers.
+    that prints on A4; PDF is that HTML printed by Chromium (tagged, page numbers); Word (.docx) has
+    Word's heading styles, real tables with repeated header rows and charts with alt text; XLSX has one
+    sheet per table, number formats, native charts and no macros; Markdown pastes into committee papers.
 
     \b
     Examples:
         csww report --la 841 --year 2025 -o darlington-2025.html
         csww report --la darlington --format xlsx -o darlington.xlsx
+        csww report --la 841 --year 2025 -o darlington-2025.docx
+        csww report --la 841 --year 2025 -o darlington-2025.pdf
+        csww report --la 841 --format md -o - | less
         csww report --la 841 --local examples/darlington.csv -o darlington-local.html
         csww report --group examples/north_east.yml -o north-east.md
     """
+    chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
     path = report.write(pack, output, fmt)
-    click.echo(f"wrote {path} ({report.format_for(output, fmt)}): {pack.title}, {pack.year}")
+    if output != "-":
+        click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
 
 
 @cli.command("compare")

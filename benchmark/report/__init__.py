@@ -2,23 +2,27 @@
 
 ``gather`` reads the comparison records, neighbour list and provenance from the database through ``store``;
 ``packs`` assembles a council or partnership ``Pack`` (tables, charts, narrative); ``narrative`` writes the
-exception-led sentences; ``render`` turns a pack into HTML, XLSX or Markdown (charts: ``benchmark.charts``).
+exception-led sentences; ``render`` turns a pack into HTML, XLSX, Markdown, Word (``docx_out``) or PDF
+(``pdf_out``, the HTML printed by Chromium); charts: ``benchmark.charts``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 from .. import store
 from ..fileio import atomic_write
+from ..problems import UsageError
 from . import render as render_mod
 from .gather import ReportError
 from .model import Pack
 from .packs import council_pack, group_pack
-from .render import FORMATS, format_for, render
+from .render import FORMATS, TEXT_FORMATS, format_for, render
 
-__all__ = ["FORMATS", "Pack", "ReportError", "council_pack", "group_pack", "make", "render", "write"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "Pack", "ReportError", "council_pack", "group_pack", "make", "output_format",
+           "render", "write"]
 
 
 def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
@@ -46,10 +50,32 @@ def make(db: str | Path, la: str | None = None, group: str | Path | None = None,
         conn.close()
 
 
-def write(pack: Pack, out: str | Path, fmt: str | None = None) -> Path:
-    """Render ``pack`` and write it to ``out`` atomically (nothing is left behind if rendering fails)."""
+def output_format(out: str | Path, fmt: str | None = None) -> str:
+    """The format ``out`` will be written in (``render.format_for``), checked before any work is done:
+    ``-`` (standard output) takes only ``TEXT_FORMATS``; otherwise ``UsageError``."""
     fmt = format_for(out, fmt)
-    with atomic_write(out) as tmp:
-        tmp.write_bytes(render_mod.render(pack, fmt))
-    return Path(out)
+    if str(out) == "-" and fmt not in TEXT_FORMATS:
+        raise UsageError(f"-o -: a {fmt.upper()} pack is binary and is not written to standard output; "
+                         f"give a file name (-o pack.{fmt})")
+    return fmt
 
+
+def write(pack: Pack, out: str | Path, fmt: str | None = None) -> Path | str:
+    """Render ``pack`` and write it to ``out`` atomically (nothing is left behind if rendering fails).
+
+    ``out`` of ``-`` writes a text format (``TEXT_FORMATS``: html, md) to standard output; a binary format
+    there is a ``UsageError``, as is an extension that names no format (``render.format_for``)."""
+    fmt = output_format(out, fmt)
+    if str(out) == "-":
+        data = render_mod.render(pack, fmt)
+        stream = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+        if stream is not None:
+            stream.write(data)
+            stream.flush()
+        else:  # a text-only stream (e.g. a test runner's capture)
+            sys.stdout.write(data.decode("utf-8"))
+        return "-"
+    data = render_mod.render(pack, fmt)  # rendered before the file is opened: a failure leaves nothing behind
+    with atomic_write(out) as tmp:
+        tmp.write_bytes(data)
+    return Path(out)

@@ -106,10 +106,23 @@ def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int 
     """A measure's value: the number with its unit, or DfE's symbol when no number is published."""
     d = m.decimals if decimals is None else decimals
     if is_number(v):
-        return Cell(round_half_up(v, d), fmt_number(v, d, sign) + (suffix(m) if unit else ""), number_format(d))
+        return Cell(round_half_up(v, d), fmt_number(v, d, sign) + (suffix(m) if unit else ""),
+                    excel_format(d, suffix(m) if unit else "", sign))
     if symbol:
         return Cell(symbol, symbol)
     return Cell(None, "")
+
+
+def excel_format(decimals: int, unit: str = "", sign: bool = False) -> str:
+    """The Excel number format that shows a value as the pack's text does: catalogue decimals, the unit as a
+    literal suffix (``"%"``: DfE's rates are percentages already, 15.4 not 0.154, so Excel's ``%`` would
+    multiply by 100) and, for a change, an explicit sign: ``#,##0.0"%"``, ``+#,##0.0" pts";-#,##0.0" pts";0.0" pts"``."""
+    base = number_format(decimals)
+    tail = f'"{unit}"' if unit else ""
+    if sign:
+        zero = "0" if decimals <= 0 else "0." + "0" * decimals
+        return f"+{base}{tail};-{base}{tail};{zero}{tail}"
+    return base + tail
 
 
 def text_cell(v) -> Cell:

@@ -1,4 +1,9 @@
-"""Render a ``Pack`` as one self-contained HTML file, an XLSX workbook (no macros) or Markdown."""
+"""Render a ``Pack`` as one self-contained HTML file, an XLSX workbook (no macros, native charts), Markdown, a
+Word document (``docx_out``) or a PDF printed from the HTML (``pdf_out``).
+
+``format_for`` picks the format from ``--format`` or the output's extension; ``TEXT_FORMATS`` may go to
+standard output (``-o -``), the binary ones may not.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,17 @@ import jinja2
 from markupsafe import Markup
 
 from ..cells import safe_text
-from .model import Pack, Table, sheet_name
+from ..problems import UsageError
+from . import docx_out, pdf_out
+from .model import Cell, Pack, Table, measure_info, sheet_name
 from .narrative import RULES
 
-FORMATS = ("html", "xlsx", "md")
+FORMATS = ("html", "xlsx", "md", "docx", "pdf")
+#: Formats that are text and may be written to standard output with ``-o -``.
+TEXT_FORMATS = ("html", "md")
+#: Output extensions and the format each implies.
+EXTENSIONS = {"htm": "html", "html": "html", "xlsx": "xlsx", "md": "md", "markdown": "md", "docx": "docx",
+              "pdf": "pdf"}
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark.report", "templates"),
                           autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=False,
@@ -84,6 +96,56 @@ def markdown(pack: Pack) -> str:
 # XLSX
 
 
+def xl_format(cell: Cell) -> str:
+    """The cell's Excel number format (``model.excel_format``), with " pts" when its text says points."""
+    fmt = cell.number_format or "General"
+    if cell.text.endswith(" pts") and "pts" not in fmt:
+        fmt = ";".join(part + '" pts"' for part in fmt.split(";"))
+    return fmt
+
+
+def _series_columns(t: Table) -> list[int]:
+    """Which columns of a figure's table the chart draws (1-based), as ``charts`` draws them: a trend draws
+    the council, neighbour median, region and England (only the first two for counts, FTE or headcount,
+    where region and England are totals); a bar chart draws the measure's column."""
+    if t.headers and t.headers[0] == "Year":
+        cols = [j for j, h in enumerate(t.headers[1:], start=2) if h != "Neighbours with a figure"]
+        m = measure_info(t.id.split("-", 1)[1]) if "-" in t.id else None
+        return cols[:2] if m is not None and m.unit in ("FTE", "headcount") else cols
+    return [2]
+
+
+def add_native_chart(ws, t: Table, title: str) -> None:
+    """An Excel chart of the table on this sheet (header in row 2, data from row 3), anchored to its right:
+    a line chart over the years for a trend, a bar chart by member council otherwise. Text cells (DfE's
+    symbols such as ``c`` or ``low``) are gaps, as in the SVG chart."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.utils import get_column_letter
+
+    last = 2 + len(t.rows)
+    cols = _series_columns(t)
+    fmt = next((xl_format(r[cols[0] - 1]) for r in t.rows if isinstance(r[cols[0] - 1].value, (int, float))),
+               "General").split(";")[0]
+    if t.headers[0] == "Year":
+        chart = LineChart()
+        chart.x_axis.title = "Year (to 30 September)"
+    else:
+        chart = BarChart()
+        chart.type = "bar"  # horizontal bars, councils down the side, as in the pack
+        chart.x_axis.scaling.orientation = "maxMin"  # first council at the top, as in the table
+        chart.legend = None
+    for col in cols:
+        chart.add_data(Reference(ws, min_col=col, min_row=2, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=3, max_row=last))
+    chart.title = title
+    chart.y_axis.numFmt = fmt
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.height = 7.5 if t.headers[0] == "Year" else max(7.5, 0.6 * len(t.rows) + 2)
+    chart.width = 16
+    ws.add_chart(chart, f"{get_column_letter(len(t.headers) + 2)}2")
+
+
 def xlsx(pack: Pack) -> bytes:
     from openpyxl import Workbook  # optional heavy import: only when an XLSX pack is written
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -98,6 +160,7 @@ def xlsx(pack: Pack) -> bytes:
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="E6ECF3")
     wrap = Alignment(wrap_text=True, vertical="top")
+    right = Alignment(horizontal="right", vertical="top")
 
     contents["A1"] = safe_text(pack.title)
     contents["A1"].font = Font(bold=True, size=14)
@@ -119,6 +182,7 @@ def xlsx(pack: Pack) -> bytes:
     contents.column_dimensions["B"].width = 90
 
     used_names: set[str] = set()
+    chart_titles = {id(f.table): f.title for s in pack.sections for f in s.figures}  # Table is not hashable
     for s in pack.sections:
         for t in s.tables + [f.table for f in s.figures]:
             name = sheet_name(t.sheet or t.caption, taken)
@@ -135,7 +199,9 @@ def xlsx(pack: Pack) -> bytes:
                 for j, cell in enumerate(r, start=1):
                     c = ws.cell(i, j, safe_text(cell.value))
                     if cell.number_format and isinstance(cell.value, (int, float)):
-                        c.number_format = cell.number_format
+                        c.number_format = xl_format(cell)
+                    if t.numeric[j - 1]:
+                        c.alignment = right
             ws.freeze_panes = "B3" if t.row_header == 0 else "A3"
             last = 2 + len(t.rows)
             if t.rows:
@@ -148,6 +214,8 @@ def xlsx(pack: Pack) -> bytes:
                 ws.add_table(xt)
             for k, note in enumerate(t.notes):
                 ws.cell(last + 2 + k, 1, safe_text(note))
+            if id(t) in chart_titles and t.rows:
+                add_native_chart(ws, t, chart_titles[id(t)])
             for j, h in enumerate(t.headers, start=1):
                 longest = max([len(str(h))] + [len(r[j - 1].text) for r in t.rows]) if t.rows else len(str(h))
                 ws.column_dimensions[get_column_letter(j)].width = min(max(10, longest + 2), 60)
@@ -169,18 +237,35 @@ def xlsx(pack: Pack) -> bytes:
 
 
 def render(pack: Pack, fmt: str) -> bytes:
+    """The pack in ``fmt`` (one of ``FORMATS``) as bytes; text formats are UTF-8."""
     if fmt == "html":
         return html(pack).encode("utf-8")
     if fmt == "md":
         return markdown(pack).encode("utf-8")
     if fmt == "xlsx":
         return xlsx(pack)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "docx":
+        return docx_out.docx(pack)
+    if fmt == "pdf":
+        return pdf_out.pdf_bytes(html(pack), f"{pack.title}, {pack.year}")
+    raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
 def format_for(path: str | Path, fmt: str | None) -> str:
-    """The format asked for, or the one the output file's suffix implies (html by default)."""
+    """The format asked for, or the one the output file's extension implies.
+
+    ``-`` (standard output) without ``--format`` is HTML. An extension that names no format, or none at all,
+    is a ``UsageError`` (a pack is never written under a name that says it is something else)."""
     if fmt:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
         return fmt
+    if str(path) == "-":
+        return "html"
     ext = Path(path).suffix.lower().lstrip(".")
-    return {"htm": "html", "html": "html", "xlsx": "xlsx", "md": "md", "markdown": "md"}.get(ext, "html")
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    known = ", ".join(f".{e}" for e in EXTENSIONS)
+    if not ext:
+        raise UsageError(f"{path}: no extension to tell the format; name the file {known}, or give --format")
+    raise UsageError(f"{path}: .{ext} is not a pack format; use {known}, or give --format")
