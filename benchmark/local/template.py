@@ -69,7 +69,7 @@ def column_descriptions() -> dict[str, str]:
     return out
 
 
-def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
+def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) -> list:
     file = str(path)
     problems = parse.check_columns(df, file, ["area_code", "period_start", "period_end"], allowed_columns())
     if problems:
@@ -145,7 +145,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         out.append(c)
     if problems:
         raise InputError(problems)
-    return [f for c in out for f in rules.build(c, min_count)]
+    return [f for c in out for f in rules.build(c, min_count, **match)]
 
 
 def _derive(c: rules.Components, file: str, row: int) -> list[Problem]:
