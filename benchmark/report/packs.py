@@ -251,7 +251,7 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
                  "not validated or published them. Team rows are in the team table below.",
                  f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
-                 f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
+                 f"September {dfe_year}, the census nearest the end of this period (blank where this database has none)."]
         if shared[per]:
             notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
         tables.append(Table(
