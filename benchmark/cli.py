@@ -332,20 +332,28 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of printing.")
-def align(file, la, fmt, out):
+@click.option("--as-at", "as_at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Set each return beside the latest DfE census published by this date (catalogue/releases.yml), "
+                   "instead of the census nearest its snapshot.")
+@click.option("--annualise", is_flag=True,
+              help="Scale flows (starters, leavers, days lost) over a period other than 12 months to a year.")
+def align(file, la, fmt, out, as_at, annualise):
     """Align a council's own workforce figures to DfE's definitions.
 
     FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
     (CSV/XLSX with a worker_id column) or the CSWW census XML return. Prints each measure on DfE's
     definition beside the council's own reported figure, with whether it is comparable and why not.
     Counts of 1-4 people are shown as c. Bad input: every problem is listed and nothing is produced.
+    Each return is set beside the DfE census (30 September) nearest its snapshot date, and the distance is
+    stated; records carry dfe_year and months_from_census.
 
     \b
     Example:
         csww align examples/darlington.csv
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
+        csww align examples/darlington.csv --as-at 2016-07-31
     """
-    figures = local.align(file, la)
+    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise)
     text = output.render(figures, fmt)
     if out:
         write_text(out, text)

@@ -315,8 +315,9 @@ def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
 def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     """Compare a council's aligned local figures (``local_observations``) with published comparators.
 
-    A local figure for a year DfE has published is set beside that year's comparators; a figure for a
-    later year (the usual in-year case) beside the latest published year's.
+    A local figure is set beside the comparators of the census it was matched to (``time_period``, the census
+    nearest its snapshot: ``local.census``); when that year is not in the database it has none and no rank, and
+    its note says so. A change from the year before is given only for a figure on DfE's basis (``comparable``).
 
     One row per local return, council, year and measure, keyed by ``return_id`` (``local_returns``), so that
     what may be published is a filter on stored rows (``publication``), never a recomputation. Team rows
@@ -334,10 +335,10 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     # one row per return and key (a return covers one council and period)
     local = local.sort_values([c for c in ("period_end", "provisional") if c in local]).drop_duplicates(
         RKEY, keep="last")
-    # The comparators of the same year when DfE has published it, else of the latest published year.
+    # The comparators of the census the return was matched to (local.census), never of another year: when that
+    # year is not in this database the row says so and has no comparators or rank.
     years = set(published["time_period"].astype(int))
-    latest = max(years)
-    local["comparator_year"] = local["time_period"].where(local["time_period"].isin(years), latest)
+    local["comparator_year"] = local["time_period"]
     base = published.drop(columns=["value", "symbol", "comparator_year"]).rename(columns={"time_period": "comparator_year"})
     keep = ["england", "region_code", "region_name", "region", "london", "sn_model", "sn_median",
             "sn_mean", "sn_count", "sn_codes", "sn_missing", "sn_dropped", "sn_dropped_codes", "sn_note"]
@@ -364,6 +365,9 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     prev = obs[KEY + ["value"]].rename(columns={"value": "previous"})
     rec = rec.merge(prev.assign(time_period=prev["time_period"] + 1), on=KEY, how="left")
     rec["change"] = _round(rec["value"] - rec["previous"], dec)
+    if "comparable" in local:  # never a change across definitions: only a figure on DfE's basis has one
+        basis = local.set_index(RKEY)["comparable"].reindex(pd.MultiIndex.from_frame(rec[RKEY])).to_numpy()
+        rec.loc[basis != 1, "change"] = None
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
         rec[col] = _round(rec["value"] - rec[comp], dec + 1)
@@ -381,8 +385,9 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
     if gap:
         rec = rec.merge(pd.concat(gap), on=["time_period", "return_id", "measure_id"], how="left")
     caveat = local.set_index(RKEY).reindex(pd.MultiIndex.from_frame(rec[RKEY]))
-    notes = [f"Provisional: the council's own figure, compared with DfE's published {y} comparators."
-             for y in rec["comparator_year"]]
+    notes = [f"Provisional: the council's own figure, compared with DfE's published {y} comparators." if y in years
+             else f"Provisional: the council's own figure, matched to DfE's {y} census, which is not in this database:"
+                  " not compared or ranked (no other year is used)." for y in rec["comparator_year"]]
     if "caveat" in caveat:
         notes = [n + (f" {c}" if isinstance(c, str) and c else "") for n, c in zip(notes, caveat["caveat"])]
     if "comparable" in caveat:

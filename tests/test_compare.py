@@ -147,16 +147,29 @@ def test_write_comparisons_with_groups_and_local_figures(mini_db, tmp_path):
             ("841", 2025, "turnover_rate_fte", 10.0, None, "dfe", 1, "HR extract at 30 Sep 2025", None, 1),
             ("841", 2025, "leavers_fte", 9.0, None, "dfe", 1, None, None, 1),
             ("841", 2025, "inpost_fte", 90.0, None, "dfe", 1, None, None, 1)])
+        conn.executemany("INSERT INTO local_observations VALUES ('r0',?,?,?,?,?,?,?,?,?,?)", [
+            ("841", 2024, "turnover_rate_fte", 10.0, None, "dfe", 1, "HR extract at 30 Sep 2024", None, 1),
+            ("841", 2024, "leavers_fte", 9.0, None, "dfe", 1, None, None, 1),
+            ("841", 2024, "inpost_fte", 90.0, None, "dfe", 1, None, None, 1),
+            ("841", 2024, "agency_rate_fte", 5.0, None, "dfe", 0, "4 months", None, 1)])
         counts = compare.write_comparisons(conn, groups=spec)
         conn.commit()
     assert counts["group_comparisons"] > 0
     row = one(db, "select value, provisional, comparator_year, england, rank, rank_of, quartile, change, "
                   "gap_fte_england, series_note, return_id from comparisons where provisional=1 "
-                  "and measure_id='turnover_rate_fte'")
-    assert row[:8] == (10.0, 1, 2024, 21.6, 1, 6, "A", -10.0)   # change from the published 2024 figure
+                  "and measure_id='turnover_rate_fte' and return_id = 'r0'")
+    prev = one(db, "select value from observations where time_period = 2023 and area_code = '841' "
+                   "and measure_id = 'turnover_rate_fte'")[0]
+    assert row[:8] == (10.0, 1, 2024, 21.6, 1, 6, "A", round(10.0 - prev, 1))   # change from published 2023
     assert row[8] == round(9 - 0.216 * 90, 1)
     assert row[9].startswith("Provisional") and "HR extract" in row[9]
-    assert row[10] == "r1"                                      # keyed by its local return
+    assert row[10] == "r0"                                      # keyed by its local return
+    # a 2025 return in a database whose latest year is 2024: never compared with 2024, and it says so
+    late = one(db, "select comparator_year, england, rank, quartile, series_note from comparisons "
+                   "where provisional = 1 and return_id = 'r1' and measure_id = 'turnover_rate_fte'")
+    assert late[:4] == (2025, None, None, None) and "2025 census, which is not in this database" in late[4]
+    # a figure not on DfE's basis has no change from the year before (never a change across definitions)
+    assert one(db, "select change from comparisons where return_id = 'r0' and measure_id = 'agency_rate_fte'") == (None,)
     assert one(db, "select count(*) from group_members")[0] == 2
 
 

@@ -49,7 +49,9 @@ def add_local_returns(db: Path) -> None:
             ("841:2025-04-01:2025-09-30:bbbb", 0, SECRET, SECRET_VALUE, "2025-09-30")):
         conn.execute("insert into local_returns values (?, '841', '2024-10-01', ?, 2025, 'aggregate', ?, 'ff', "
                      "'2025-10-01T00:00:00+00:00', ?)", (rid, period_end, source, published))
-        conn.execute("insert into local_observations values (?, '', '841', 2025, '2024-10-01', ?, "
+        conn.execute("insert into local_observations (return_id, team, area_code, time_period, period_start, "
+                     "period_end, measure_id, value, symbol, basis, comparable, caveat, reported_value, "
+                     "reported_definition, provisional, source_file, rows_used) values (?, '', '841', 2025, '2024-10-01', ?, "
                      "'turnover_rate_fte', ?, null, 'DfE definition', 1, '', ?, 'leavers / in post', 1, ?, '1-20')",
                      (rid, period_end, value, value, source))
     compare.write_comparisons(conn)          # as csww build does after loading local figures

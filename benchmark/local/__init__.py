@@ -7,9 +7,10 @@ Worker-level rows never leave this package: what it returns is aggregates, with 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from . import census_xml, parse, template, workers
+from . import census, census_xml, parse, template, workers
 from .problems import InputError, Problem
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW
@@ -17,22 +18,27 @@ from .rules import SUPPRESS_BELOW
 __all__ = ["AlignedFigure", "InputError", "Problem", "align", "SUPPRESS_BELOW"]
 
 
-def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_BELOW, salt: bytes | None = None
-          ) -> list[AlignedFigure]:
+def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_BELOW, salt: bytes | None = None,
+          as_at: date | None = None, annualise: bool = False) -> list[AlignedFigure]:
     """Align one council file. ``la`` picks one council (aggregate returns) or names it (worker extracts without
-    an area_code column). Raises ``InputError`` listing every problem; nothing is returned then."""
+    an area_code column). Each return is set beside the DfE census nearest its snapshot (``census.match``); with
+    ``as_at``, beside the latest census DfE had published by that date. Flows over a period other than DfE's
+    1 October-30 September year are scaled to 12 months only with ``annualise`` (else caveated). Raises
+    ``InputError`` listing every problem (nothing is returned then), ``UsageError`` for an ``as_at`` before any
+    release."""
+    match = {"as_at": as_at, "annualise": annualise}
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "no such file", None, None, None)])
     if census_xml.looks_like_xml(path):
-        return census_xml.read(path, la, min_count, salt)
+        return census_xml.read(path, la, min_count, salt, **match)
     df = parse.read_table(path)
     if df.empty:
         raise InputError([Problem(str(path), "no data rows: fill in one row per council (or worker) "
                                   "below the header", 2, None, None)])
     if workers.is_extract(df.columns):
-        return workers.read(path, df, la, min_count, salt)
+        return workers.read(path, df, la, min_count, salt, **match)
     if "period_end" in df.columns or "area_code" in df.columns:
-        return template.read(path, df, la, min_count)
+        return template.read(path, df, la, min_count, **match)
     raise InputError([Problem(str(path), "cannot tell what this file is: an aggregate return needs area_code, period_start and "
                               "period_end columns; a worker extract needs worker_id; a census return is XML", 1, None, ", ".join(df.columns[:8]))])

@@ -62,7 +62,7 @@ def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:
     return (record or None), tag[-1].decode("ascii") if tag else None
 
 
-def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list:
+def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match) -> list:
     file = str(path)
     root = parse_xml(path)
     problems: list[Problem] = []
@@ -115,7 +115,7 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None) -> list
         c.note("leavers_fte", "leavers' FTE read from FTE30, since the census records FTE 0 for leavers; which "
                "item DfE uses is not verified", False)
     c.rows_used = f"{rules.band(len(df))} CSWWWorker records"
-    return rules.build(c, min_count)
+    return rules.build(c, min_count, **match)
 
 
 def _text(node, path: str) -> str:

@@ -7,12 +7,13 @@ import io
 import json
 
 from .. import measures
+from . import census
 from .result import AlignedFigure
 
 FORMATS = ("table", "json", "csv")
 COLUMNS = ["area_code", "team", "period", "time_period", "measure_id", "value", "symbol", "reported_value",
            "comparable", "basis", "caveat", "reported_definition", "provisional", "input_kind", "source_file",
-           "rows_used", "period_start", "period_end"]
+           "rows_used", "period_start", "period_end", "dfe_year", "months_from_census", "service"]
 
 
 def render(figures: list[AlignedFigure], fmt: str = "table") -> str:
@@ -49,7 +50,8 @@ def _table(figures: list[AlignedFigure]) -> str:
         split = [f.caveat.split("; ") if f.caveat else [] for f in group]
         common = [c for c in split[0] if all(c in s for s in split)]
         lines += [f"{f0.area_code}{' / ' + f0.team if f0.team else ''}: {f0.period_start:%d %b %Y} to "
-                  f"{f0.period_end:%d %b %Y} (DfE year {f0.time_period}), {f0.source_file} {f0.rows_used}"]
+                  f"{f0.period_end:%d %b %Y} (set beside DfE {f0.time_period}: "
+                  f"{census.CensusMatch(f0.time_period, f0.months_from_census).describe()}), {f0.source_file} {f0.rows_used}"]
         lines += [f"  note: {c}" for c in common]
         lines.append(f"  {'measure':<48} {'DfE basis':>10} {'reported':>10}  {'comparable':<10}  caveat")
         for f, cav in zip(group, split):

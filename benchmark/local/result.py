@@ -12,7 +12,8 @@ class AlignedFigure:
     team: str                   # "" for the whole council; a team name for team rows of an aggregate return
     period_start: date          # first day of the flows period
     period_end: date            # last day of the flows period, and the snapshot date for stocks
-    time_period: int            # the DfE reporting year (to 30 September) that contains period_end
+    time_period: int            # the DfE census year the return is set beside (census.match): the 30 September
+                                # nearest period_end, or with --as-at the latest DfE had published by then
     measure_id: str             # canonical id from the measure catalogue
     value: float | None         # on DfE's definition, rounded as DfE publishes; None when symbol is set
     symbol: str | None          # "c" suppressed (small count), "x" not available from this input
@@ -25,6 +26,13 @@ class AlignedFigure:
     input_kind: str             # aggregate | worker | census_xml
     source_file: str
     rows_used: str              # provenance: which rows/records of the file the figure came from
+    months_from_census: int = 0  # whole months from DfE's 30 Sep census of time_period to period_end; < 0 before
+    service: str = ""            # a team row's service grouping (front line, specialist, IRO...); "" if none
+
+    @property
+    def dfe_year(self) -> int:
+        """The DfE census year the figure is set beside (the same as ``time_period``)."""
+        return self.time_period
 
     @property
     def period(self) -> str:
@@ -34,6 +42,7 @@ class AlignedFigure:
         """A flat, JSON-ready record."""
         d = asdict(self)
         d["period"] = self.period
+        d["dfe_year"] = self.time_period
         d["period_start"] = self.period_start.isoformat()
         d["period_end"] = self.period_end.isoformat()
         return d

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import PurePath
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import geography, measures
 from ..measures import round_half_up
+from . import census
 from .result import AlignedFigure
 
 # Figures counted from worker records (HR extract, census return) that rest on 1-4 people are shown as DfE's
@@ -120,6 +121,7 @@ class Components:
     source_file: str
     rows_used: str
     team: str = ""
+    service: str = ""  # a team row's service grouping (front line, specialist, IRO...)
     values: dict[str, float] = field(default_factory=dict)       # catalogue ids of counts
     stand_ins: dict[str, float] = field(default_factory=dict)    # HEADCOUNT_STAND_INS values, establishment_fte
     people: dict[str, int] = field(default_factory=dict)         # distinct people behind a component
@@ -137,20 +139,32 @@ class Components:
         return reporting_year(self.period_end)
 
 
-def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]:
-    """Every measure the components support, on DfE's definition, with caveats and the council's own figure."""
-    tp = c.time_period
+def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None = None,
+          annualise: bool = False) -> list[AlignedFigure]:
+    """Every measure the components support, on DfE's definition, with caveats and the council's own figure.
+
+    The return is set beside the census ``census.match(period_end, as_at)`` gives, and the distance is stated.
+    Flows (starters, leavers, days lost) over a period other than 12 months are scaled by 365.25 / days in the
+    period only when ``annualise`` is set; either way they are caveated and not comparable."""
+    match = census.match(c.period_end, as_at)
+    tp = match.dfe_year
     full_year = (c.period_start, c.period_end) == dfe_year(tp)
     n_months = months(c.period_start, c.period_end)
+    days = (c.period_end - c.period_start).days + 1
+    scale = 365.25 / days if annualise and n_months != 12 else 1.0
+    how = ("" if n_months == 12 else f" ({n_months} months, annualised: flows x 12/{n_months} at the council's request)"
+           if scale != 1 else f" ({n_months} months, not annualised)")
     period_caveats = {
         True: [] if full_year else [(
-            f"flows cover {c.period_start:%d %b %Y}-{c.period_end:%d %b %Y}"
-            + ("" if n_months == 12 else f" ({n_months} months, not annualised)")
+            f"flows cover {c.period_start:%d %b %Y}-{c.period_end:%d %b %Y}{how}"
             + f", not DfE's reporting year 1 Oct {tp - 1}-30 Sep {tp}", True)],
-        False: [] if (c.period_end.month, c.period_end.day) == (9, 30) else [
-            (f"snapshot at {c.period_end:%d %b %Y}, not 30 September", True)],
+        False: [] if c.period_end == match.census_date else [
+            (f"snapshot at {c.period_end:%d %b %Y}, not 30 September: {match.describe()}", True)],
     }
     hidden = protect(c, min_count) if c.input_kind in SUPPRESSED_KINDS else {}
+    if scale != 1:  # suppression is judged on the counts as counted, above; the figures use annualised flows
+        c = replace(c, values={k: v * scale if k.startswith(FLOW_PREFIXES) else v for k, v in c.values.items()})
+        n_months = 12
     out = []
     for m in aligned_measures():
         inputs = [m.numerator, *m.denominator_ids] if m.is_rate else [m.id]
@@ -184,7 +198,8 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW) -> list[AlignedFigure]
             comparable=value is not None and not any(b for _, b in caveats),
             caveat="; ".join(dict.fromkeys(t for t, _ in caveats)),
             reported_value=reported, reported_definition=definition, provisional=True,
-            input_kind=c.input_kind, source_file=PurePath(c.source_file).name, rows_used=c.rows_used))
+            input_kind=c.input_kind, source_file=PurePath(c.source_file).name, rows_used=c.rows_used,
+            months_from_census=match.months_from_census, service=c.service))
     return out
 
 

@@ -15,13 +15,14 @@ import pandas as pd
 
 from .. import measures
 from ..fileio import atomic_write, write_text
-from . import parse, rules
+from . import parse, rules, teams
 from .problems import InputError, Problem
 
 IDENTITY = {
     "area_code": "DfE 3-digit LA number (old_la_code), e.g. 841; joint returns as 314 / 318. Required.",
     "la_name": "Council name (free text).",
-    "team": "Blank for the whole council; a team name for a team row.",
+    "team": "Blank for the whole council; a team name for a team row. Two or more team rows must add up to the council row (within rounding).",
+    "service": "For a team row, the service it belongs to (e.g. Front line, Specialist services, Independent reviewing); team tables are subtotalled by service.",
     "period_start": "First day of the period the flows (starters, leavers, days lost) cover. Required. DfE: 1 October.",
     "period_end": "Last day of that period, and the date of the snapshot (in post, agency, vacancies, cases). Required. DfE: 30 September.",
     "notes": "Free text shown as a caveat on every figure of the row (e.g. what the council's counts include).",
@@ -69,12 +70,12 @@ def column_descriptions() -> dict[str, str]:
     return out
 
 
-def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
+def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) -> list:
     file = str(path)
     problems = parse.check_columns(df, file, ["area_code", "period_start", "period_end"], allowed_columns())
     if problems:
         raise InputError(problems)
-    for col in ("team", "la_name", "notes"):
+    for col in ("team", "service", "la_name", "notes"):
         if col not in df.columns:
             df[col] = ""
     area = df["area_code"].str.strip().str.replace(r"\s*/\s*", " / ", regex=True)
@@ -115,11 +116,14 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
             problems.append(Problem(file, "no rows for this area_code (--la)", None, "area_code", la))
     else:
         keep = pd.Series(True, index=area.index)
+    problems += teams.check(file, df, values, area, start, end, keep)
     if problems:
         raise InputError(problems)
     out = []
     for row in df.index[keep.to_numpy()]:
-        c = rules.Components(area_code=area[row], team=df.at[row, "team"].strip(), period_start=start[row].date(),
+        c = rules.Components(area_code=area[row], team=df.at[row, "team"].strip(),
+                             service=df.at[row, "service"].strip() if df.at[row, "team"].strip() else "",
+                             period_start=start[row].date(),
                              period_end=end[row].date(), input_kind="aggregate", source_file=file,
                              rows_used=f"row {row}")
         for col, s in values.items():
@@ -145,7 +149,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int) -> list:
         out.append(c)
     if problems:
         raise InputError(problems)
-    return [f for c in out for f in rules.build(c, min_count)]
+    return [f for c in out for f in rules.build(c, min_count, **match)]
 
 
 def _derive(c: rules.Components, file: str, row: int) -> list[Problem]:

@@ -92,7 +92,7 @@ def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FT
     return zero
 
 
-def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None) -> list:
+def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None, **match) -> list:
     """Align a worker-level HR extract (our column names, or the census element names of a flat census file)."""
     file = str(path)
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
@@ -147,7 +147,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     if leaver_zero.any():
         c.note("leavers_fte", "leavers' FTE read from FTE30, since the census records FTE 0 for leavers; which "
                "item DfE uses is not verified", False)
-    return rules.build(c, min_count)
+    return rules.build(c, min_count, **match)
 
 
 def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],

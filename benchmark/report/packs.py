@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, charts, compare, measures
+from .. import __version__, charts, compare, measures, store
+from ..local import teams
 from ..formatting import SYMBOL_MEANINGS, is_number, suffix
 from . import gather, narrative
 from .gather import ReportError
@@ -92,6 +93,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     local_rows = gather.local_figures(conn, area, local)
     if len(local_rows):
         sections.append(local_section(area, code, local_rows, rec))
+        sections += team_sections(conn, area, local_rows)
     sections.append(neighbour_section(conn, area, model, year, rec))
     sections.append(definitions_section(_shown_measures(sections, key)))
     sections.append(provenance_section(conn))
@@ -247,9 +249,9 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                 value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
                 text_cell(f.basis or None), text_cell("; ".join(own) or None)])
         notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
-                 "not validated or published them. Team rows are left out.",
+                 "not validated or published them. Team rows are in the team table below.",
                  f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
-                 f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
+                 f"September {dfe_year}, the census nearest the end of this period (blank where this database has none)."]
         if shared[per]:
             notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
         tables.append(Table(
@@ -263,6 +265,49 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         "council reported, with every way it departs from DfE's basis. One table per period, latest first."],
         tables=tables, provisional=True,
         measure_ids=list(dict.fromkeys(ids)))
+
+
+def team_sections(conn: sqlite3.Connection, area: dict, local: pd.DataFrame) -> list[Section]:
+    """The council's team table for each of its local returns that has team rows (``local_observations`` rows
+    with a team), one row per team with a subtotal for each service of two or more teams and the total of the
+    teams beside the council's own whole-council figures, as the council's report sets them out
+    (``local.teams.rollup``). Empty when no return has team rows."""
+    ids = list(dict.fromkeys(local["return_id"]))
+    rows = store.query(conn, f"SELECT * FROM local_observations WHERE return_id IN ({','.join('?' * len(ids))}) "
+                       "AND team != '' ORDER BY rowid", tuple(ids))
+    if rows.empty:
+        return []
+    heads = {"inpost_headcount": "In post (headcount)", "inpost_fte": "In post FTE", "vacancy_fte": "Vacancies FTE",
+             "establishment_fte": "Establishment FTE (in post + vacancies)", "agency_headcount": "Agency (headcount)",
+             "agency_fte": "Agency FTE", "caseload_18_or_less_headcount": "Caseload 18 or fewer",
+             "caseload_19_to_24_headcount": "Caseload 19 to 24", "caseload_25_plus_headcount": "Caseload 25 or more"}
+    tables = []
+    for n, rid in enumerate(dict.fromkeys(rows["return_id"]), start=1):
+        table = teams.rollup(rows[rows["return_id"] == rid])
+        whole = local[local["return_id"] == rid].set_index("measure_id")["value"].to_dict()
+        cols = [c for c in heads if any(t["values"].get(c) is not None for t in table)]
+        body = []
+        for t in table:
+            label = t["label"] if t["kind"] == "team" else t["label"].upper()
+            body.append([Cell(label, label), text_cell(t["service"] or None)]
+                        + [value_cell(t["values"][c], measure_info("inpost_fte" if c == "establishment_fte" else c))
+                           for c in cols])
+        own = {**whole, "establishment_fte": None if whole.get("inpost_fte") is None or whole.get("vacancy_fte")
+               is None else whole["inpost_fte"] + whole["vacancy_fte"]}
+        body.append([Cell("COUNCIL RETURN", "COUNCIL RETURN"), Cell(None, "")]
+                    + [value_cell(own.get(c), measure_info("inpost_fte" if c == "establishment_fte" else c))
+                       for c in cols])
+        end = rows.loc[rows["return_id"] == rid, "period_end"].iloc[0]
+        tables.append(Table(
+            f"team-table-{n}", f"Provisional: {area['area_name']}'s teams at {pd.Timestamp(end):%d %b %Y}, with "
+            "subtotals by service", ["Team", "Service", *[heads[c] for c in cols]], body,
+            sheet=f"Teams {pd.Timestamp(end):%Y-%m-%d}", notes=[
+                "Provisional: the council's own team figures. Subtotals add the team figures as shown (FTE to one "
+                "decimal place, as DfE publishes), so they may differ from the council's own by a tenth.",
+                "COUNCIL RETURN is the council's whole-council row; csww validate checks that the teams add up to it."]))
+    return [Section("teams", "Teams and services", intro=[
+        f"{area['area_name']}'s figures team by team, grouped into services with subtotals, as in its own report."],
+        tables=tables, provisional=True)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
