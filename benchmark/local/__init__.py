@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from . import census, census_xml, parse, template, workers
+from . import census_xml, parse, template, workers
 from .problems import InputError, Problem
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, charts, compare, measures, store
-from ..local import teams
 from ..formatting import SYMBOL_MEANINGS, is_number, suffix
+from ..local import teams
 from . import gather, narrative
 from .gather import ReportError
 from .model import (
