@@ -216,6 +216,10 @@ def publish(out, bundle_dir):
               help="YAML group file (a partnership): one table comparing all member councils. Instead of --la.")
 @click.option("--group-id", help="With --group: which group, when the file holds several.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
+@click.option("--years", "n_years", type=int,
+              help="Trend window: the last N years up to --year. Default: every year up to --year.")
+@click.option("--measure", "measure_ids", multiple=True,
+              help="A measure to show (repeatable; ids from 'csww measures'). Default: the key measures.")
 @click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
               help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
                    "definitions and show, labelled provisional. With --la only.")
@@ -225,11 +229,12 @@ def publish(out, bundle_dir):
               help="Database written by 'csww build'.")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="File to write (atomically: replaced only when the pack is complete).")
-def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
+def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file, fmt, db, output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
     A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
-    change and direction of travel, latest three years), a chart per key measure over all years with its
+    change and direction of travel on last year, latest three years), a chart per key measure over every
+    year up to --year (or the last --years) with its
     data table, a short exception-led summary generated from the numbers, the council's own figures
     aligned to DfE definitions (--local, labelled provisional), definitions, the neighbour list and
     provenance (DfE releases, checksums, toolkit version). HTML is one accessible, self-contained file
@@ -242,7 +247,8 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
         csww report --la 841 --local examples/darlington.csv -o darlington-local.html
         csww report --group examples/north_east.yml -o north-east.md
     """
-    pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
+    pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
+                       measure_ids=measure_ids or None, years=n_years)
     path = report.write(pack, output, fmt)
     click.echo(f"wrote {path} ({report.format_for(output, fmt)}): {pack.title}, {pack.year}")
 

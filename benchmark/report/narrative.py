@@ -9,6 +9,10 @@ which figure it rests on. The rules are printed in the pack (``RULES``) so a rea
 - **Neighbours**: a difference from the neighbour median of at least ``GAP`` (15 %) of the median, for
   rates and caseload not already mentioned (not for sizes such as FTE in post), largest first.
 - **Missing**: key measures DfE did not publish for the council that year, with the symbol's meaning.
+
+Change and direction follow one rule (``compare.DIRECTION_RULE``): both compare with the previous year, so a
+sentence's verb (rose/fell), its judgement (improvement/deterioration) and the direction of travel beside it
+always agree with the two numbers it quotes. DfE's ``low`` is "below 0.05%" and the lowest value (tied).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 
 from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
 from ..measures import round_half_up
-from .model import measure_info
+from .model import LOW, low_text, measure_info
 
 MOVE = 0.10
 GAP = 0.15
@@ -74,7 +78,12 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
     mentioned: set[str] = set()
 
     for r in now.itertuples():
-        if is_number(r.value) and r.quartile in ("A", "D"):
+        if not is_number(r.value) and r.symbol == LOW and isinstance(r.quartile, str):
+            rank = f", rank {int(r.rank)} of {int(r.rank_of)} (1 = lowest)" if is_number(r.rank_of) else ""
+            out.append(f"{short_label(r.measure_id)} is {low_text(measure_info(r.measure_id))} (DfE's 'low'), the "
+                       f"lowest value nationally, tied; band {r.quartile}{rank}.")
+            mentioned.add(r.measure_id)
+        elif is_number(r.value) and r.quartile in ("A", "D"):
             m = measure_info(r.measure_id)
             highest = (r.quartile == "D") == (m.polarity == "lower")
             best = "most favourable" if r.quartile == "A" else "least favourable"
@@ -121,7 +130,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
                    f"{_sn_clause(r)[2:]}{eng}.")
 
     for r in now.itertuples():
-        if not is_number(r.value) and isinstance(r.symbol, str):
+        if not is_number(r.value) and isinstance(r.symbol, str) and r.symbol != LOW:
             meaning = SYMBOL_MEANINGS.get(r.symbol, "no figure")
             out.append(f"{short_label(r.measure_id)} is not published for {area_name} in {year} "
                        f"(symbol '{r.symbol}': {meaning}).")
@@ -133,7 +142,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
 
 
 def direction_summary(now: pd.DataFrame, year: int) -> str | None:
-    """One sentence grouping the three-year directions of travel."""
+    """One sentence grouping the directions of travel on last year (``compare.DIRECTION_RULE``)."""
     words = {}
     for r in now.itertuples():
         if isinstance(r.direction, str):
@@ -141,7 +150,7 @@ def direction_summary(now: pd.DataFrame, year: int) -> str | None:
     if not words:
         return None
     parts = [f"{w}: {', '.join(ms)}" for w, ms in words.items()]
-    return f"Direction of travel over three years to {year} (compared with {year - 2}) — " + "; ".join(parts) + "."
+    return f"Direction of travel since {year - 1} (the same comparison as the change above) — " + "; ".join(parts) + "."
 
 
 def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
@@ -152,13 +161,20 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
     """
     out = []
     for mid in measure_ids:
-        t = table[(table["measure_id"] == mid) & table["value"].notna()]
+        t = table[table["measure_id"] == mid]
+        t = t.assign(order=t["value"].astype(float).mask(t["symbol"].eq(LOW) & t["value"].isna(), float("-inf")))
+        t = t[t["order"].notna()]  # DfE's low is the lowest value (tied)
         if t.empty:
             continue
-        hi = t.loc[t["value"].idxmax()]
-        lo = t.loc[t["value"].idxmin()]
-        s = (f"{short_label(mid)}: highest {hi['area_name']} {show(hi['value'], mid)}, "
-             f"lowest {lo['area_name']} {show(lo['value'], mid)}")
+        hi = t.loc[t["order"].idxmax()]
+        lows = t[t["order"] == t["order"].min()]
+        lo = lows.iloc[0]
+        lo_names = " and ".join(lows["area_name"]) if len(lows) > 1 else lo["area_name"]
+
+        def said(r):
+            return show(r["value"], mid) if is_number(r["value"]) else low_text(measure_info(mid))
+        s = (f"{short_label(mid)}: highest {hi['area_name']} {said(hi)}, "
+             f"lowest {lo_names} {said(lo)}")
         p = pooled.get(mid, {})
         if (is_number(p.get("pooled")) and is_number(p.get("england"))
                 and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's
