@@ -271,7 +271,7 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
     For each measure: the council's value, England and region as DfE publishes them, the median and mean
     of DfE's statistical neighbours (which model and which neighbours had a value), rank among all
     councils (1 = lowest), rank in the region, quartile band (A best ... D worst by polarity), change from
-    the previous year, three-year direction of travel and the gap in FTE to the neighbour median and England.
+    the previous year, direction of travel on last year and the gap in FTE to the neighbour median and England.
 
     \b
     Examples:

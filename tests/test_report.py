@@ -472,7 +472,8 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
                                                 "Vacancy rate (FTE)"]  # key measures first
     vacancy = next(r for r in rows if r["Measure"] == "Vacancy rate (FTE)")
     # 25.91 vacancies / (25.91 + 68.39 in post) on DfE's formula, beside the council's own 26.73% by headcount
-    assert (vacancy["Aligned to DfE definition"], vacancy["Council's reported figure"]) == ("27.5%", "26.7%")
+    # the council's own figure keeps the precision it gave (26.73 stays 26.73)
+    assert (vacancy["Aligned to DfE definition"], vacancy["Council's reported figure"]) == ("27.5%", "26.73%")
     assert vacancy["Comparable with DfE"] == "no"
     assert vacancy["Darlington DfE 2016"] == ""  # the fixture has no 2016: nothing is set against another year
     assert "snapshot at 31 Jul 2016, not 30 September" in vacancy["Caveats"]

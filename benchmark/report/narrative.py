@@ -162,7 +162,8 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
     out = []
     for mid in measure_ids:
         t = table[table["measure_id"] == mid]
-        t = t.assign(order=t["value"].astype(float).mask(t["symbol"].eq(LOW) & t["value"].isna(), float("-inf")))
+        low = t["symbol"].eq(LOW) if "symbol" in t else False
+        t = t.assign(order=t["value"].astype(float).mask(low & t["value"].isna(), float("-inf")))
         t = t[t["order"].notna()]  # DfE's low is the lowest value (tied)
         if t.empty:
             continue

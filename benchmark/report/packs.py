@@ -104,10 +104,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     engine = gather.has_comparisons(conn)
     model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
 
-    summary = narrative.council_summary(rec, year, key, name)
-    travel = narrative.direction_summary(now[now["measure_id"].isin(key)], year)
-    if travel:
-        summary.append(travel)
+    summary = council_story(rec, year, key, name)
 
     headline_years = shown_years[-HEADLINE_YEARS:]
     sections = [Section("headline", "Headline figures", intro=[
@@ -117,7 +114,8 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
         tables=[headline_table(rec, key, headline_years, name, region_name)])]
     sections.append(Section("trends", "Trends for each key measure", intro=[
         f"Each chart shows {name} against the neighbour median, {region_name} and England for {shown_years[0]} to "
-        f"{year}; its data table sits beside it."], figures=trend_figures(rec, key, name, region_name)))
+        f"{year}; its data table sits beside it.", *filter(None, [model_note(rec)])],
+        figures=trend_figures(rec, key, name, region_name)))
     local_rows = gather.local_figures(conn, area, local)
     if len(local_rows) and year != years_all[-1]:  # an earlier year's pack: no local figure from a later year
         local_rows = local_rows[local_rows["time_period"].astype(int) <= year]
@@ -140,6 +138,15 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
                 facts={"area_code": code, "area_name": name, "region_name": region_name, "sn_model": model,
                        "years": shown_years, "headline_years": headline_years, "engine": engine,
                        "measures": key})
+
+
+def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str) -> list[str]:
+    """The pack's summary for one council and year from its comparison records (``gather.records``): the
+    exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``)."""
+    summary = narrative.council_summary(rec, year, key, name)
+    now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(key)]
+    travel = narrative.direction_summary(now, year)
+    return summary + [travel] if travel else summary
 
 
 def _cell_for(r, col: str, m) -> Cell:
@@ -179,7 +186,7 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
                  ["Measure", "Year", name, "Neighbour median", region_name, *(["London"] if london else []),
                   "England", "Rank (1 = lowest)", "Councils ranked", f"Rank in {region_name} (1 = lowest)",
                   f"Councils ranked in {region_name}", "Quartile band", "Change on last year",
-                  "Direction of travel (on last year)"],
+                  "Direction of travel"],
                  rows, sheet="Headline", row_header=0, group_rows=len(years),
                  notes=[QUARTILE_NOTE, DIRECTION_NOTE,
                         "Region and England are DfE's published figures; for FTE in post they are totals."]
@@ -187,13 +194,17 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
                  + ([NO_FIGURE_NOTE] if any(c.text == NO_FIGURE for row in rows for c in row) else []))
 
 
-def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
-    figs = []
+def model_note(rec: pd.DataFrame) -> str:
+    """Which neighbour model each year's median comes from, in words (empty when one model serves every year)."""
     models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
-    model_note = ("Neighbour median from the model for each year: " + "; ".join(
+    return ("Neighbour median from the model for each year: " + "; ".join(
         f"{model_words(k)} for {int(r['min'])}"
         + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
-                  if len(models) > 1 else "")
+            if len(models) > 1 else "")
+
+
+def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
+    figs = []
     for mid in key:
         m = measure_info(mid)
         t = rec[rec["measure_id"] == mid].sort_values("time_period")
@@ -219,8 +230,6 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                     "the neighbour median; the totals are in the table.")
         if years[0] <= 2015 and m.unit == "percent":
             note = (note + " " if note else "") + "2015 rates were published as whole numbers."
-        if model_note:
-            table.notes.append(model_note)
         figs.append(Figure(f"chart-{mid}", m.label, svg, alt, table, note))
     return figs
 
@@ -231,6 +240,17 @@ def short_sheet(label: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Local figures
+
+
+def _own_decimals(v, m, f=None) -> int:
+    """The decimals to show a council's own figure with: as many as it gave (26.73 stays 26.73, 53 stays 53).
+    An aligned figure (``f`` given) keeps the council's precision when it is a count from the return or equals
+    the council's reported figure; a rate csww-benchmark computed from counts is shown at DfE's decimals."""
+    if f is not None and m.is_rate and not (is_number(f.reported_value) and is_number(v)
+                                            and float(v) == float(f.reported_value)):
+        return m.decimals
+    given = given_decimals(v)
+    return given if given is not None else m.decimals
 
 
 def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame) -> Section:
@@ -275,8 +295,9 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
             p = pub.get((f.measure_id, dfe_year))
             own = [x for x in parts(f) if x not in shared[per]]
             rows.append([
-                Cell(m.label, m.label), value_cell(f.value, m, f.symbol),
-                value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
+                Cell(m.label, m.label), value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
+                value_cell(f.reported_value, m, decimals=_own_decimals(f.reported_value, m))
+                if f.reported_value is not None else Cell(None, ""),
                 text_cell(f.reported_definition or None),
                 Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
                 value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
@@ -287,7 +308,7 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                  f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
                  f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
         if shared[per]:
-            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
+            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]).rstrip(".") + ".")
         tables.append(Table(
             f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
             "definitions, beside its reported values",
