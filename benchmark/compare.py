@@ -124,8 +124,8 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
 def direction(value: pd.Series, earlier: pd.Series, polarity: pd.Series) -> pd.Series:
     """Direction of travel from ``earlier`` (last year's value) by polarity (module note, ``DIRECTION_RULE``);
     None when either year is missing."""
-    delta = value - earlier
-    small = delta.abs() <= LITTLE_CHANGE * earlier.abs()
+    delta = (value - earlier).round(9)  # 15.2 - 16.0 is -0.8, exactly 5% of 16.0: little change
+    small = delta.abs() <= (LITTLE_CHANGE * earlier.abs()).round(9)
     up = delta > 0
     word = np.select([small, polarity == "neutral", (polarity == "lower") ^ up], [
         "little change", np.where(up, "increasing", "decreasing"), "improving"], "worsening")

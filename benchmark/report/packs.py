@@ -143,9 +143,9 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
 def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str) -> list[str]:
     """The pack's summary for one council and year from its comparison records (``gather.records``): the
     exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``)."""
-    summary = narrative.council_summary(rec, year, key, name)
-    now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(key)]
-    travel = narrative.direction_summary(now, year)
+    rows = narrative.year_rows(rec, year, key)
+    summary = narrative.council_summary(rec, year, key, name, rows)
+    travel = narrative.direction_summary(rows, year)
     return summary + [travel] if travel else summary
 
 
@@ -161,7 +161,8 @@ def _is_borough(rec: pd.DataFrame) -> bool:
 
 
 def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str) -> Table:
-    by = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    shown = rec[rec["time_period"].isin(years) & rec["measure_id"].isin(key)]
+    by = {(r.measure_id, int(r.time_period)): r for r in shown.itertuples()}
     london = _is_borough(rec)
     rows = []
     for mid in key:
