@@ -290,11 +290,18 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         per = period_text(group[0])
         dfe_year = int(group[0].time_period)
         rows = []
+        # a caveat on several (not all) figures is stated once, numbered, with the figures it applies to
+        counts: dict[str, list[str]] = {}
+        for f in group:
+            for x in parts(f):
+                if x not in shared[per]:
+                    counts.setdefault(x, []).append(measure_info(f.measure_id).label)
+        numbered = {x: i for i, x in enumerate((x for x, ms in counts.items() if len(ms) > 1), start=1)}
         for f in group:
             m = measure_info(f.measure_id)
             ids.append(f.measure_id)
             p = pub.get((f.measure_id, dfe_year))
-            own = [x for x in parts(f) if x not in shared[per]]
+            own = [f"note {numbered[x]}" if x in numbered else x for x in parts(f) if x not in shared[per]]
             rows.append([
                 Cell(m.label, m.label), value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
                 value_cell(f.reported_value, m, decimals=_own_decimals(f.reported_value, m))
@@ -310,6 +317,8 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                  f"September {dfe_year}, which contains the end of this period (blank where DfE published none)."]
         if shared[per]:
             notes.append(f"Every figure for {per}: " + "; ".join(shared[per]).rstrip(".") + ".")
+        notes += [f"Note {i}: {x.rstrip('.')} (applies to {len(counts[x])} figures: {', '.join(counts[x])})."
+                  for x, i in numbered.items()]
         tables.append(Table(
             f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
             "definitions, beside its reported values",
