@@ -9,12 +9,10 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from conftest import ROOT, one
 
@@ -114,7 +112,8 @@ QUART = re.compile(r"^(?P<label>.+?) (?P<v>[\d,.]+%?) is in the (?P<hl>highest|l
 GAP = re.compile(r"^(?P<label>.+?) (?P<v>[\d,.]+%?) is (?P<amt>[\d,.]+)(?: [a-zA-Z ]+?)? (?P<side>above|below) "
                  r"the neighbour median \((?P<m>[\d,.]+%?)\)")
 SAME = re.compile(r"^(?P<label>.+?) (?P<v>[\d,.]+%?) is the same as the neighbour median")
-TRAVEL = re.compile(r"^Direction of travel since (?P<y0>\d{4}) \(the same comparison as the change above\) — (?P<parts>.+)\.$")
+TRAVEL = re.compile(r"^Direction of travel since (?P<y0>\d{4}) \(the same comparison as the change above\) — "
+                    r"(?P<parts>.+)\.$")
 
 
 def _agrees(word: str, change: float, previous: float, polarity: str) -> bool:
@@ -202,7 +201,8 @@ def test_every_sentence_agrees_with_its_numbers_for_every_council_2019_to_2025(r
     key = rec_all[rec_all["measure_id"].isin(KEY) & rec_all["direction"].notna()]
     wrong = [f"{r['area_code']} {r['time_period']} {r['measure_id']}: {r['change']} beside {r['direction']}"
              for r in key.to_dict("records")
-             if not _agrees(r["direction"], r["change"], r["value"] - r["change"], measures.get(r["measure_id"]).polarity)]
+             if not _agrees(r["direction"], r["change"], r["value"] - r["change"],
+                            measures.get(r["measure_id"]).polarity)]
     assert len(key) > 5000 and not wrong, wrong[:10]
     darlington = rec_all[rec_all["area_code"] == "841"]
     head = packs.headline_table(darlington, KEY, list(range(2019, 2026)), "Darlington", "North East")

@@ -166,7 +166,8 @@ def direction_summary(now, year: int) -> str | None:
     if not words:
         return None
     parts = [f"{w}: {', '.join(ms)}" for w, ms in words.items()]
-    return f"Direction of travel since {year - 1} (the same comparison as the change above) — " + "; ".join(parts) + "."
+    return (f"Direction of travel since {year - 1} (the same comparison as the change above) — "
+            + "; ".join(parts) + ".")
 
 
 def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
