@@ -124,8 +124,10 @@ def _legend(names: list[str], ly: float) -> list[str]:
 
 
 def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float | None, str]],
-              references: list[tuple[str, float]], decimals: int = 1, unit: str = "") -> str:
-    """Horizontal bars (label, value, display text) with vertical reference lines (name, value)."""
+              references: list[tuple[str, float]], decimals: int = 1, unit: str = "",
+              highlight: str | None = None) -> str:
+    """Horizontal bars (label, value, display text) with vertical reference lines (name, value); the bar
+    labelled ``highlight`` is drawn in the council colour with a bold label, the others in grey-blue."""
     values = [v for _, v, _ in bars if v is not None] + [v for _, v in references]
     top = nice_max(max(values) if values else 1.0)
     label_w = 190
@@ -145,14 +147,15 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
     for i, (label, v, text) in enumerate(bars):
         cy = TOP + row * i + row / 2
         short = label if len(label) <= 28 else label[:27] + "\u2026"
-        body.append(f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="12" fill="#222">'
+        weight = ' font-weight="bold"' if highlight and label == highlight else ""
+        body.append(f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="12" fill="#222"{weight}>'
                     f'{escape(short)}</text>')
         if v is None:
             body.append(f'<text x="{label_w + 4}" y="{cy + 4:.1f}" font-size="12" fill="#222">'
                         f'{escape(text or "no figure")}</text>')
             continue
         body.append(f'<rect x="{label_w}" y="{cy - 8:.1f}" width="{max(x(v) - label_w, 1):.1f}" height="16" '
-                    f'fill="{STYLES[0]["colour"]}"/>')
+                    f'fill="{STYLES[0]["colour"] if not highlight or label == highlight else "#6f8fb5"}"/>')
         body.append(f'<text x="{x(v) + 4:.1f}" y="{cy + 4:.1f}" font-size="12" fill="#222">{escape(text)}</text>')
     ly = TOP + row * len(bars) + 40
     lx = LEFT

@@ -254,6 +254,10 @@ def publish(out, bundle_dir):
               help="YAML group file (a partnership): one table comparing all member councils. Instead of --la.")
 @click.option("--group-id", help="With --group: which group, when the file holds several.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
+@click.option("--years", "n_years", type=int,
+              help="Trend window: the last N years up to --year. Default: every year up to --year.")
+@click.option("--measure", "measure_ids", multiple=True,
+              help="A measure to show (repeatable; ids from 'csww measures'). Default: the key measures.")
 @click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
               help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
                    "definitions and show, labelled provisional. With --la only.")
@@ -265,11 +269,12 @@ def publish(out, bundle_dir):
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
                    "Markdown to standard output.")
-def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
+def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file, fmt, db, output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
     A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
-    change and direction of travel, latest three years), a chart per key measure over all years with its
+    change and direction of travel on last year, latest three years), a chart per key measure over every
+    year up to --year (or the last --years) with its
     data table, a short exception-led summary generated from the numbers, the council's own figures
     aligned to DfE definitions (--local, labelled provisional), definitions, the neighbour list and
     provenance (DfE releases, checksums, toolkit version). HTML is one accessible, self-contained file
@@ -288,7 +293,8 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
         csww report --group examples/north_east.yml -o north-east.md
     """
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
-    pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id)
+    pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
+                       measure_ids=measure_ids or None, years=n_years)
     path = report.write(pack, output, fmt)
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
@@ -312,7 +318,7 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
     For each measure: the council's value, England and region as DfE publishes them, the median and mean
     of DfE's statistical neighbours (which model and which neighbours had a value), rank among all
     councils (1 = lowest), rank in the region, quartile band (A best ... D worst by polarity), change from
-    the previous year, three-year direction of travel and the gap in FTE to the neighbour median and England.
+    the previous year, direction of travel on last year and the gap in FTE to the neighbour median and England.
 
     \b
     Examples:

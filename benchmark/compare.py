@@ -9,14 +9,18 @@ Conventions (all stated once, here):
   ignoring symbols; ``sn_count`` says how many had a value and ``sn_codes`` which. See ``neighbours.py``
   for the model per year, joint returns and dropped neighbours.
 - **Rank**: 1 = lowest value among councils with a value that year; ties share the lowest rank (1, 2, 2, 4).
-  ``region_rank`` is within the English region (London as a whole for boroughs).
+  DfE's ``low`` (a rate that rounds to zero, published without a number) counts as the lowest value: every
+  ``low`` council shares rank 1 and the best band for a lower-is-better measure. ``region_rank`` is within
+  the English region (London as a whole for boroughs).
 - **Quartile**: A best ... D worst by polarity (lower-is-better: lowest values in A). A council's band is
   ``floor(4 * (position - 1) / n)`` where position is its rank counted from the best end, so bands hold
   n/4 councils each and tied councils share a band. Neutral measures and counts (``Measure.is_count``, e.g.
   vacancy_fte, working_days_lost_fte: a small council would look best) have no band.
-- **Change** is from the previous year for the same council code; **direction** compares the value with two
-  years before (three years, all present): within 5 % of the earlier value is "little change", otherwise
-  improving or worsening by polarity ("increasing"/"decreasing" for neutral measures). A reorganised council
+- **Change and direction** (one rule, used by the CLI, the site and the packs): both compare the value with the
+  previous year for the same council code. ``change`` is the difference; ``direction`` is "little change" when
+  the change is within 5 % of last year's value, otherwise improving or worsening by polarity
+  ("increasing"/"decreasing" for neutral measures), so a direction word never disagrees with the change
+  beside it. A reorganised council
   has a new code, so its series starts afresh; ``series_note`` says so.
 - **Gaps in FTE** (FTE rates and caseload): ``numerator - comparator% x denominator`` on the council's own
   published components, e.g. agency FTE above what the comparator agency rate would give with the same
@@ -41,6 +45,9 @@ KEY = tables.OBSERVATION_KEY
 RKEY = KEY + ["return_id"]  # a provisional row's key: its local return too
 BANDS = np.array(["A", "B", "C", "D"])
 LITTLE_CHANGE = 0.05
+LOW = "low"  # DfE's symbol for a rate that rounds to zero: ranked as the lowest value
+DIRECTION_RULE = ("Change and direction of travel both compare with the previous year: within 5% of last year's "
+                  "value is 'little change'; otherwise improving or worsening by whether lower or higher is better.")
 GAP_MEASURES = ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "agency_cover_rate_fte",
                 "vacancy_agency_cover_rate_fte", "caseload_fte")
 
@@ -102,9 +109,13 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
     """Add ``{prefix}rank`` and ``{prefix}rank_of`` (and ``quartile`` when prefix is empty) within ``by``.
 
     ``df`` needs ``value`` and ``polarity``. Rank 1 = lowest value, ties share the lowest rank; rows without a
-    value get no rank. The quartile counts position from the best end for the measure's polarity.
+    value get no rank, except DfE's ``low`` (when ``df`` has ``symbol``), ranked as the lowest value (tied).
+    The quartile counts position from the best end for the measure's polarity.
     """
-    g = df.groupby(by, sort=False)["value"]
+    key = df["value"].astype(float)
+    if "symbol" in df:
+        key = key.mask(df["symbol"].eq(LOW) & key.isna(), -np.inf)
+    g = key.groupby([df[c] for c in by], sort=False)
     df[prefix + "rank"] = g.rank(method="min").astype("Int64")
     counted = g.transform("count").astype("Int64")
     df[prefix + "rank_of"] = counted.where(counted > 0)  # nobody ranked: no "of 0"
@@ -119,9 +130,10 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
 
 
 def direction(value: pd.Series, earlier: pd.Series, polarity: pd.Series) -> pd.Series:
-    """Three-year direction of travel by polarity (see the module note); None when a year is missing."""
-    delta = value - earlier
-    small = delta.abs() <= LITTLE_CHANGE * earlier.abs()
+    """Direction of travel from ``earlier`` (last year's value) by polarity (module note, ``DIRECTION_RULE``);
+    None when either year is missing."""
+    delta = (value - earlier).round(9)  # 15.2 - 16.0 is -0.8, exactly 5% of 16.0: little change
+    small = delta.abs() <= (LITTLE_CHANGE * earlier.abs()).round(9)
     up = delta > 0
     word = np.select([small, polarity == "neutral", (polarity == "lower") ^ up], [
         "little change", np.where(up, "increasing", "decreasing"), "improving"], "worsening")
@@ -153,6 +165,36 @@ def pooled(num: pd.Series, den: pd.Series, by) -> pd.Series:
     n = num.where(ok).groupby(by).sum(min_count=1)
     d = den.where(ok).groupby(by).sum(min_count=1)
     return n / d.where(d != 0)
+
+
+def low_wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """True where DfE published ``low`` for the measure (shaped like :func:`wide`; the frame needs ``symbol``)."""
+    lows = frame[frame["symbol"].eq(LOW)]
+    if lows.empty:
+        return pd.DataFrame()
+    return lows.assign(flag=True).pivot_table(index=["time_period", "area_code"], columns="measure_id",
+                                              values="flag", aggfunc="first")
+
+
+def zero_low_counts(w: pd.DataFrame, lows: pd.DataFrame) -> pd.DataFrame:
+    """``w`` with counts DfE published as ``low`` (agency FTE that rounds to zero) set to 0, so the council's
+    published counts still enter a pooled rate or a sum, as in DfE's own regional and England figures."""
+    if lows.empty:
+        return w
+    w = w.copy()
+    cat = measures.catalogue()
+    for m in lows.columns:
+        if m in w and m in cat and not cat[m].is_rate:
+            w[m] = w[m].mask(lows[m].reindex(w.index).eq(True).to_numpy() & w[m].isna(), 0.0)
+    return w
+
+
+def rate_published(w: pd.DataFrame, lows: pd.DataFrame, measure_id: str) -> pd.Series:
+    """Rows of ``w`` whose rate DfE published: a number, or ``low`` (its counts still count in a pooled rate)."""
+    has = w[measure_id].notna()
+    if measure_id in lows:
+        has |= lows[measure_id].reindex(w.index).eq(True).to_numpy()
+    return has
 
 
 def fte_gap(w: pd.DataFrame, measure_id: str, comparator: pd.Series) -> pd.Series:
@@ -269,7 +311,7 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
         la = la.merge(series.assign(time_period=series["time_period"] + lag).rename(columns={"value": col}),
                       on=KEY, how="left")
     la["change"] = _round(la["value"] - la["previous"], la["decimals"])
-    la["direction"] = direction(la["value"], la["earlier"].where(la["previous"].notna()), la["polarity"])
+    la["direction"] = direction(la["value"], la["previous"], la["polarity"])
 
     stats, per_year = neighbour_stats(la, model, table)
     la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
@@ -347,7 +389,8 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
         on=["comparator_year", "area_code", "measure_id"], how="left")
     rec["polarity"] = _polarity(rec["measure_id"])
     dec = _decimals(rec["measure_id"])
-    others = published[KEY + ["value"]].dropna()
+    others = published[KEY + ["value"]].assign(value=published["value"].mask(
+        published["symbol"].eq(LOW) & published["value"].isna(), -np.inf)).dropna()  # low: the lowest value
     ranks = []
     for r in rec.itertuples():
         vals = others.loc[(others["time_period"] == r.comparator_year) & (others["measure_id"] == r.measure_id)
@@ -448,6 +491,9 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     out["members"] = g["published_code"].nunique()
     w = wide(vals[["time_period", "published_code", "measure_id", "value"]].drop_duplicates()
              .rename(columns={"published_code": "area_code"}))
+    lows = low_wide(vals[["time_period", "published_code", "measure_id", "symbol"]]
+                    .rename(columns={"published_code": "area_code"}))
+    w = zero_low_counts(w, lows)
     link = rows.loc[rows["exists"].notna(), ["group_id", "time_period", "published_code"]]
     pooled_rows = []
     for m in vals["measure_id"].unique():
@@ -457,7 +503,7 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
         if m not in frame:
             continue
         fw = frame.set_index(["time_period", "published_code"]).rename_axis(["time_period", "area_code"])
-        has = fw[m].notna().to_numpy()
+        has = rate_published(fw, lows, m).to_numpy() if spec.is_rate else fw[m].notna().to_numpy()
         if spec.is_rate:
             num, den = components(fw, m)
             num, den = num.where(has), den.where(has)
@@ -519,6 +565,8 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     miss = members[members["value"].isna()]
     out["missing"] = joined(miss, by, miss["area_code"] + " (" + miss["symbol"] + ")")
     w = wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
+    lows = low_wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
+    w = zero_low_counts(w, lows)
     key = [w.index.get_level_values("time_period"), w.index.get_level_values("area_code").str.split("|").str[1]]
     cat = measures.catalogue()
     found = []
@@ -527,9 +575,10 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
             continue
         if spec.is_rate:
             num, den = components(w, m)
-            has = w[m].notna()
+            has = rate_published(w, lows, m)
             res = pooled(num.where(has), den.where(has), key)
-            method = "pooled: sum of numerators / sum of denominators over councils with a published rate"
+            method = ("pooled: sum of numerators / sum of denominators over councils with a published rate "
+                      "(a number or 'low')")
         elif spec.unit in ("FTE", "headcount", "cases", "days"):
             res = w[m].groupby(key).sum(min_count=1)
             method = "sum of council values"

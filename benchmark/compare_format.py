@@ -51,7 +51,7 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
             f"Neighbours: DfE model {first['sn_model']}; SN = median of neighbours with a value (n); "
             "rank 1 = lowest of all councils; quartile A best ... D worst."]
     cols = ["measure", "value", "England", "region", *(["London"] if _clean(first["london"]) is not None else []),
-            "SN median (n)", "SN mean", "rank", "region rank", "quartile", "change", "3-year direction",
+            "SN median (n)", "SN mean", "rank", "region rank", "quartile", "change", "direction",
             "FTE gap to SN"]
     body = []
     for r in rows.to_dict("records"):

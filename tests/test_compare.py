@@ -91,7 +91,7 @@ def test_no_quartile_for_neutral_measures_and_symbols(mini):
 def test_change_direction_and_gap(mini):
     r = rec(mini, 2024, "841", "turnover_rate_fte")
     assert r["change"] == 2.5                     # 20.0 - 17.5
-    assert r["direction"] == "worsening"          # 20.0 against 15.0 two years before, lower is better
+    assert r["direction"] == "worsening"          # 20.0 against 17.5 last year (the change), lower is better
     # 16 leavers on 80 FTE; England 2024 is 21.6 %: 16 - 0.216 * 80 = -1.28 FTE
     assert r["gap_fte_england"] == -1.3
     v = rec(mini, 2024, "841", "vacancy_rate_fte")   # 8 vacancies, 88 establishment

@@ -472,10 +472,14 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
                                                 "Vacancy rate (FTE)"]  # key measures first
     vacancy = next(r for r in rows if r["Measure"] == "Vacancy rate (FTE)")
     # 25.91 vacancies / (25.91 + 68.39 in post) on DfE's formula, beside the council's own 26.73% by headcount
-    assert (vacancy["Aligned to DfE definition"], vacancy["Council's reported figure"]) == ("27.5%", "26.7%")
+    # the council's own figure keeps the precision it gave (26.73 stays 26.73)
+    assert (vacancy["Aligned to DfE definition"], vacancy["Council's reported figure"]) == ("27.5%", "26.73%")
     assert vacancy["Comparable with DfE"] == "no"
     assert vacancy["Darlington DfE 2016"] == ""  # the fixture has no 2016: nothing is set against another year
-    assert "snapshot at 31 Jul 2016, not 30 September" in vacancy["Caveats"]
+    # a caveat shared by several figures is stated once under the table, numbered, with the rows it applies to
+    note = re.search(r"Note (\d+): snapshot at 31 Jul 2016, not 30 September \(applies to \d+ figures: (.*?)\)\.",
+                     page.ids["local"])
+    assert note and f"note {note[1]}" in vacancy["Caveats"] and "Vacancy rate (FTE)" in note[2]
     assert "PROVISIONAL" in page.ids["local-h"]
     assert "Every figure for 01 Apr 2016 to 31 Jul 2016: council's note: Report paragraphs 7" in page.ids["local"]
     defs = [d["Measure id"] for d in rows_by_header(page.table("definitions-table"))]

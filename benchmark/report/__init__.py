@@ -26,14 +26,19 @@ __all__ = ["FORMATS", "TEXT_FORMATS", "Pack", "ReportError", "council_pack", "gr
 
 
 def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
-         local: str | Path | None = None, group_id: str | None = None) -> Pack:
+         local: str | Path | None = None, group_id: str | None = None, measure_ids=None,
+         years: int | None = None) -> Pack:
     """The pack for one council (``la``) or one partnership (``group``, a YAML group file; ``group_id``
     picks one group when the file holds several).
 
     A council pack shows the council's local figures that ``publication`` makes public, as stored by
     ``csww build --local``; with ``local`` (a council file) it shows that file's figures instead, loaded
-    exactly as ``build --local`` loads them (``local.store.load_files``) into an in-memory copy of ``db``."""
-    if bool(la) == bool(group):
+    exactly as ``build --local`` loads them (``local.store.load_files``) into an in-memory copy of ``db``.
+
+    ``la`` with ``group`` highlights that member. ``measure_ids`` (catalogue ids) choose the measures (default
+    the key measures); ``years`` limits the trend window to the last N years up to ``year``. A pack for
+    ``year`` never shows a DfE figure for a later year."""
+    if not la and not group:
         raise ReportError("give either a council (--la) or a group file (--group)")
     if group and local:
         raise ReportError("--local goes with --la: a partnership pack shows published figures only")
@@ -45,7 +50,9 @@ def make(db: str | Path, la: str | None = None, group: str | Path | None = None,
         conn = copy
         conn.row_factory = sqlite3.Row
     try:
-        return council_pack(conn, la, year, local) if la else group_pack(conn, group, year, group_id)
+        if group:
+            return group_pack(conn, group, year, group_id, measure_ids, la)
+        return council_pack(conn, la, year, local, measure_ids, years)
     finally:
         conn.close()
 

@@ -23,6 +23,8 @@ LA = "Local authority"
 
 SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
+SN_MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours",
+                  "sn_2025": "DfE's May 2025 statistical neighbours"}
 
 
 class ReportError(CswwError):

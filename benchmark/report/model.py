@@ -101,13 +101,39 @@ def measure_info(measure_id: str) -> measures.Measure:
                                 group="local")
 
 
+LOW = "low"
+NO_FIGURE = "\u2014"  # an em dash where DfE has no figure; a footnote says so (``NO_FIGURE_NOTE``)
+NO_FIGURE_NOTE = "\u2014 DfE published no figure for this council and year."
+
+
+def low_text(m: measures.Measure, decimals: int | None = None) -> str:
+    """DfE's ``low`` in words: below half the last shown decimal ("below 0.05%")."""
+    d = m.decimals if decimals is None else decimals
+    return f"below {5 * 10 ** -(d + 1):.{d + 1}f}{suffix(m)}"
+
+
+def given_decimals(v, cap: int = 4) -> int | None:
+    """The decimals a council gave a figure with (26.73 -> 2), from its shortest repr; None for a computed
+    value with more than ``cap`` decimals or a non-number."""
+    if not is_number(v):
+        return None
+    text = repr(float(v))
+    if "e" in text or "E" in text:
+        return None
+    tail = text.split(".")[1].rstrip("0") if "." in text else ""
+    return len(tail) if len(tail) <= cap else None
+
+
 def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int | None = None,
                sign: bool = False, unit: bool = True) -> Cell:
-    """A measure's value: the number with its unit, or DfE's symbol when no number is published."""
+    """A measure's value: the number with its unit, or DfE's symbol when no number is published (``low``
+    in words: "below 0.05%")."""
     d = m.decimals if decimals is None else decimals
     if is_number(v):
         return Cell(round_half_up(v, d), fmt_number(v, d, sign) + (suffix(m) if unit else ""),
                     excel_format(d, suffix(m) if unit else "", sign))
+    if symbol == LOW:
+        return Cell(low_text(m, d), low_text(m, d))
     if symbol:
         return Cell(symbol, symbol)
     return Cell(None, "")

@@ -9,15 +9,21 @@ which figure it rests on. The rules are printed in the pack (``RULES``) so a rea
 - **Neighbours**: a difference from the neighbour median of at least ``GAP`` (15 %) of the median, for
   rates and caseload not already mentioned (not for sizes such as FTE in post), largest first.
 - **Missing**: key measures DfE did not publish for the council that year, with the symbol's meaning.
+
+Change and direction follow one rule (``compare.DIRECTION_RULE``): both compare with the previous year, so a
+sentence's verb (rose/fell), its judgement (improvement/deterioration) and the direction of travel beside it
+always agree with the two numbers it quotes. DfE's ``low`` is "below 0.05%" and the lowest value (tied).
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pandas as pd
 
 from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
 from ..measures import round_half_up
-from .model import measure_info
+from .model import LOW, low_text, measure_info
 
 MOVE = 0.10
 GAP = 0.15
@@ -65,16 +71,34 @@ def _sn_clause(r) -> str:
     return f", {amount(diff, r.measure_id)} {side} the neighbour median ({show(r.sn_median, r.measure_id)})"
 
 
-def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str) -> list[str]:
-    """Sentences for one council and year from its comparison records (all years, published only)."""
-    now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(measure_ids)].copy()
-    now["order"] = now["measure_id"].map({m: i for i, m in enumerate(measure_ids)})
-    now = now.sort_values("order")
+ROW_FIELDS = ("measure_id", "value", "symbol", "quartile", "rank", "rank_of", "change", "sn_median", "england",
+              "direction")
+
+
+def year_rows(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> list[SimpleNamespace]:
+    """The records of ``year`` for ``measure_ids``, in that order, as plain objects (one pandas step: a summary
+    is made for every council and year in the tests, so it stays cheap)."""
+    order = {m: i for i, m in enumerate(measure_ids)}
+    cols = [c for c in ROW_FIELDS if c in rec]
+    values = rec.loc[rec["time_period"] == year, cols].to_numpy(dtype=object)
+    rows = [SimpleNamespace(**dict(zip(cols, v))) for v in values if v[0] in order]
+    return sorted(rows, key=lambda r: order[r.measure_id])
+
+
+def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None) -> list[str]:
+    """Sentences for one council and year from its comparison records (all years, published only);
+    ``rows`` is :func:`year_rows` of them when the caller has it already."""
+    rows = year_rows(rec, year, measure_ids) if rows is None else rows
     out: list[str] = []
     mentioned: set[str] = set()
 
-    for r in now.itertuples():
-        if is_number(r.value) and r.quartile in ("A", "D"):
+    for r in rows:
+        if not is_number(r.value) and r.symbol == LOW and isinstance(r.quartile, str):
+            rank = f", rank {int(r.rank)} of {int(r.rank_of)} (1 = lowest)" if is_number(r.rank_of) else ""
+            out.append(f"{short_label(r.measure_id)} is {low_text(measure_info(r.measure_id))} (DfE's 'low'), the "
+                       f"lowest value nationally, tied; band {r.quartile}{rank}.")
+            mentioned.add(r.measure_id)
+        elif is_number(r.value) and r.quartile in ("A", "D"):
             m = measure_info(r.measure_id)
             highest = (r.quartile == "D") == (m.polarity == "lower")
             best = "most favourable" if r.quartile == "A" else "least favourable"
@@ -84,11 +108,11 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
                        f"{'highest' if highest else 'lowest'} quartile nationally{_sn_clause(r)}; band {r.quartile}, "
                        f"the {best} 25% of councils{rank}.")
             mentioned.add(r.measure_id)
-    if now["quartile"].notna().any() and not mentioned:
+    if any(isinstance(r.quartile, str) for r in rows) and not mentioned:
         out.append(f"No key measure for {area_name} is in the best or worst quartile band nationally in {year}.")
 
     moves = []
-    for r in now.itertuples():
+    for r in rows:
         if not (is_number(r.value) and is_number(r.change)) or r.change == 0:
             continue
         before = r.value - r.change
@@ -104,11 +128,11 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
             judged = f" (an improvement{judged})" if better else f" (a deterioration{judged})"
         out.append(f"{short_label(r.measure_id)} {verb} by {amount(r.change, r.measure_id)} since {year - 1}, "
                    f"from {show(before, r.measure_id)} to {show(r.value, r.measure_id)}{judged}.")
-    if now["change"].notna().any() and not moves:
+    if any(is_number(r.change) for r in rows) and not moves:
         out.append(f"No key measure changed by {MOVE:.0%} or more since {year - 1}.")
 
     gaps = []
-    for r in now.itertuples():
+    for r in rows:
         if (r.measure_id in mentioned or measure_info(r.measure_id).polarity == "neutral"
                 or not (is_number(r.value) and is_number(r.sn_median)) or not r.sn_median):
             continue  # a size (FTE in post) differs from neighbours' by nature: not an exception
@@ -120,28 +144,30 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
         out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is "
                    f"{_sn_clause(r)[2:]}{eng}.")
 
-    for r in now.itertuples():
-        if not is_number(r.value) and isinstance(r.symbol, str):
+    for r in rows:
+        if not is_number(r.value) and isinstance(r.symbol, str) and r.symbol != LOW:
             meaning = SYMBOL_MEANINGS.get(r.symbol, "no figure")
             out.append(f"{short_label(r.measure_id)} is not published for {area_name} in {year} "
                        f"(symbol '{r.symbol}': {meaning}).")
-    present = set(now["measure_id"])
+    present = {r.measure_id for r in rows}
     for mid in measure_ids:
         if mid not in present:
             out.append(f"{short_label(mid)}: DfE published no figure for {area_name} in {year}.")
     return out
 
 
-def direction_summary(now: pd.DataFrame, year: int) -> str | None:
-    """One sentence grouping the three-year directions of travel."""
+def direction_summary(now, year: int) -> str | None:
+    """One sentence grouping the directions of travel on last year (``compare.DIRECTION_RULE``); ``now`` is the
+    year's records (a DataFrame or :func:`year_rows`)."""
     words = {}
-    for r in now.itertuples():
+    for r in (now[["measure_id", "direction"]].itertuples() if isinstance(now, pd.DataFrame) else now):
         if isinstance(r.direction, str):
             words.setdefault(r.direction, []).append(short_label(r.measure_id).lower())
     if not words:
         return None
     parts = [f"{w}: {', '.join(ms)}" for w, ms in words.items()]
-    return f"Direction of travel over three years to {year} (compared with {year - 2}) — " + "; ".join(parts) + "."
+    return (f"Direction of travel since {year - 1} (the same comparison as the change above) — "
+            + "; ".join(parts) + ".")
 
 
 def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
@@ -152,13 +178,21 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
     """
     out = []
     for mid in measure_ids:
-        t = table[(table["measure_id"] == mid) & table["value"].notna()]
+        t = table[table["measure_id"] == mid]
+        low = t["symbol"].eq(LOW) if "symbol" in t else False
+        t = t.assign(order=t["value"].astype(float).mask(low & t["value"].isna(), float("-inf")))
+        t = t[t["order"].notna()]  # DfE's low is the lowest value (tied)
         if t.empty:
             continue
-        hi = t.loc[t["value"].idxmax()]
-        lo = t.loc[t["value"].idxmin()]
-        s = (f"{short_label(mid)}: highest {hi['area_name']} {show(hi['value'], mid)}, "
-             f"lowest {lo['area_name']} {show(lo['value'], mid)}")
+        hi = t.loc[t["order"].idxmax()]
+        lows = t[t["order"] == t["order"].min()]
+        lo = lows.iloc[0]
+        lo_names = " and ".join(lows["area_name"]) if len(lows) > 1 else lo["area_name"]
+
+        def said(r):
+            return show(r["value"], mid) if is_number(r["value"]) else low_text(measure_info(mid))
+        s = (f"{short_label(mid)}: highest {hi['area_name']} {said(hi)}, "
+             f"lowest {lo_names} {said(lo)}")
         p = pooled.get(mid, {})
         if (is_number(p.get("pooled")) and is_number(p.get("england"))
                 and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's

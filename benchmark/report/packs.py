@@ -14,11 +14,15 @@ from ..local import teams
 from . import gather, narrative
 from .gather import ReportError
 from .model import (
+    LOW,
+    NO_FIGURE,
+    NO_FIGURE_NOTE,
     Cell,
     Figure,
     Pack,
     Section,
     Table,
+    given_decimals,
     int_cell,
     measure_info,
     text_cell,
@@ -27,11 +31,11 @@ from .model import (
 )
 
 HEADLINE_YEARS = 3
-DIRECTION_NOTE = ("Direction of travel compares the value with two years earlier: within 5% of the earlier value "
-                  "is 'little change'; otherwise improving or worsening by whether lower or higher is better.")
+DIRECTION_NOTE = compare.DIRECTION_RULE  # one rule for change and direction: CLI, site and packs
 QUARTILE_NOTE = ("Quartile band: A is the most favourable 25% of councils nationally for that measure, D the least "
                  "favourable (for turnover, agency, vacancy, caseload and absence, lower is more favourable). "
-                 "Rank 1 is the lowest value. FTE in post has no band.")
+                 "Rank 1 is the lowest value; DfE's 'low' (below 0.05%) counts as the lowest, tied. Region rank is "
+                 "among the councils of the same region. FTE in post has no band.")
 
 
 def _now() -> str:
@@ -42,8 +46,27 @@ def _num(v):
     return float(v) if is_number(v) else None
 
 
-def _key_ids() -> list[str]:
+def _key_ids(measure_ids=None) -> list[str]:
+    """The measures a pack shows: those asked for (``--measure``, catalogue ids, in the order given) or the
+    catalogue's key measures. Raises NotFoundError (naming the known ids) for an unknown id."""
+    if measure_ids:
+        return list(dict.fromkeys(measures.get(m).id for m in measure_ids))
     return [m.id for m in measures.key_measures()]
+
+
+def model_words(model: str | None) -> str:
+    """A neighbour model in words: "DfE's May 2025 statistical neighbours" for ``sn_2025``."""
+    return gather.SN_MODEL_WORDS.get(model, model or "no statistical neighbour model")
+
+
+def window(years_all: list[int], year: int, years: int | None) -> list[int]:
+    """The years a pack for ``year`` shows: those up to ``year`` only, the last ``years`` of them (all when None)."""
+    upto = [y for y in years_all if y <= year]
+    if years is not None:
+        if years < 1:
+            raise ReportError(f"--years {years}: give a number of years, 1 or more")
+        upto = upto[-years:]
+    return upto
 
 
 def _symbol_note(symbols) -> list[str]:
@@ -51,15 +74,19 @@ def _symbol_note(symbols) -> list[str]:
     if not used:
         return []
     return ["Symbols in place of a number (DfE's): " + "; ".join(
-        f"{s} = {SYMBOL_MEANINGS.get(s, 'no figure')}" for s in used) + "."]
+        (f"'below 0.05%' (DfE's symbol {s}) = {SYMBOL_MEANINGS.get(s, 'no figure')}" if s == LOW else
+         f"{s} = {SYMBOL_MEANINGS.get(s, 'no figure')}") for s in used) + "."]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Council pack
 
 
-def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, local: str | Path | None = None
-                 ) -> Pack:
+def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, local: str | Path | None = None,
+                 measure_ids=None, years: int | None = None) -> Pack:
+    """The pack for one council and ``year`` (default the latest): DfE figures up to ``year`` only, trends over
+    the last ``years`` years to ``year`` (all when None), for ``measure_ids`` (default the key measures)."""
+    key = _key_ids(measure_ids)
     area = gather.resolve(conn, la)
     code = gather.published_code(area)
     rec = gather.records(conn, [code])
@@ -71,26 +98,28 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
         raise ReportError(f"no figures for {area['area_name']} in {year}; the database has "
                           f"{years_all[0]}-{years_all[-1]}")
     name = rec["area_name"].dropna().iloc[0] if rec["area_name"].notna().any() else area["area_name"]
-    key = _key_ids()
+    shown_years = window(years_all, year, years)
+    rec = rec[rec["time_period"].isin(shown_years)]  # a pack for year Y shows nothing after Y
     now = rec[rec["time_period"] == year]
     region_name = now["region_name"].dropna().iloc[0] if now["region_name"].notna().any() else "Region"
     engine = gather.has_comparisons(conn)
     model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
 
-    summary = narrative.council_summary(rec, year, key, name)
-    travel = narrative.direction_summary(now[now["measure_id"].isin(key)], year)
-    if travel:
-        summary.append(travel)
+    summary = council_story(rec, year, key, name)
 
-    headline_years = [y for y in years_all if y <= year][-HEADLINE_YEARS:]
+    headline_years = shown_years[-HEADLINE_YEARS:]
     sections = [Section("headline", "Headline figures", intro=[
         f"Key measures for {name} in the {len(headline_years)} years to {year} (years to 30 September), beside the "
-        f"median of its statistical neighbours, {region_name} and England as DfE publishes them."],
+        f"median of its statistical neighbours ({model_words(model)}), {region_name} and England as DfE publishes "
+        f"them, with its rank nationally and in {region_name}."],
         tables=[headline_table(rec, key, headline_years, name, region_name)])]
     sections.append(Section("trends", "Trends for each key measure", intro=[
-        f"Each chart shows {name} against the neighbour median, {region_name} and England for every year in the "
-        "database; its data table sits beside it."], figures=trend_figures(rec, key, name, region_name)))
+        f"Each chart shows {name} against the neighbour median, {region_name} and England for {shown_years[0]} to "
+        f"{year}; its data table sits beside it.", *filter(None, [model_note(rec)])],
+        figures=trend_figures(rec, key, name, region_name)))
     local_rows = gather.local_figures(conn, area, local)
+    if len(local_rows) and year != years_all[-1]:  # an earlier year's pack: no local figure from a later year
+        local_rows = local_rows[local_rows["time_period"].astype(int) <= year]
     if len(local_rows):
         sections.append(local_section(area, code, local_rows, rec))
         sections += team_sections(conn, area, local_rows)
@@ -109,7 +138,17 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
                 subtitle=f"Benchmarking pack for the year to 30 September {year}", year=year, summary=summary,
                 sections=sections, generated_at=_now(), toolkit_version=__version__,
                 facts={"area_code": code, "area_name": name, "region_name": region_name, "sn_model": model,
-                       "years": years_all, "headline_years": headline_years, "engine": engine})
+                       "years": shown_years, "headline_years": headline_years, "engine": engine,
+                       "measures": key})
+
+
+def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str) -> list[str]:
+    """The pack's summary for one council and year from its comparison records (``gather.records``): the
+    exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``)."""
+    rows = narrative.year_rows(rec, year, key)
+    summary = narrative.council_summary(rec, year, key, name, rows)
+    travel = narrative.direction_summary(rows, year)
+    return summary + [travel] if travel else summary
 
 
 def _cell_for(r, col: str, m) -> Cell:
@@ -124,7 +163,8 @@ def _is_borough(rec: pd.DataFrame) -> bool:
 
 
 def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str) -> Table:
-    by = {(r.measure_id, int(r.time_period)): r for r in rec.itertuples()}
+    shown = rec[rec["time_period"].isin(years) & rec["measure_id"].isin(key)]
+    by = {(r.measure_id, int(r.time_period)): r for r in shown.itertuples()}
     london = _is_borough(rec)
     rows = []
     for mid in key:
@@ -136,30 +176,38 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
                 change = Cell(change.value, change.text + " pts", change.number_format)
             rows.append([
                 Cell(m.label, m.label), year_cell(y),
-                value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, "no row"),
+                value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, NO_FIGURE),
                 _cell_for(r, "sn_median", m), _cell_for(r, "region", m),
                 *([_cell_for(r, "london", m)] if london else []), _cell_for(r, "england", m),
                 int_cell(r.rank if r is not None else None), int_cell(r.rank_of if r is not None else None),
+                int_cell(r.region_rank if r is not None else None),
+                int_cell(r.region_rank_of if r is not None else None),
                 text_cell(r.quartile if r is not None else None), change,
                 text_cell(r.direction if r is not None else None)])
     return Table("headline-table", f"Headline figures: {name} against neighbours, {region_name}"
                  f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
                  ["Measure", "Year", name, "Neighbour median", region_name, *(["London"] if london else []),
-                  "England", "Rank (1 = lowest)",
-                  "Councils ranked", "Quartile band", "Change on last year", "Direction of travel"],
+                  "England", "Rank (1 = lowest)", "Councils ranked", f"Rank in {region_name} (1 = lowest)",
+                  f"Councils ranked in {region_name}", "Quartile band", "Change on last year",
+                  "Direction of travel"],
                  rows, sheet="Headline", row_header=0, group_rows=len(years),
                  notes=[QUARTILE_NOTE, DIRECTION_NOTE,
                         "Region and England are DfE's published figures; for FTE in post they are totals."]
-                 + _symbol_note(rec[rec["time_period"].isin(years)]["symbol"]))
+                 + _symbol_note(rec[rec["time_period"].isin(years)]["symbol"])
+                 + ([NO_FIGURE_NOTE] if any(c.text == NO_FIGURE for row in rows for c in row) else []))
+
+
+def model_note(rec: pd.DataFrame) -> str:
+    """Which neighbour model each year's median comes from, in words (empty when one model serves every year)."""
+    models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
+    return ("Neighbour median from the model for each year: " + "; ".join(
+        f"{model_words(k)} for {int(r['min'])}"
+        + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
+            if len(models) > 1 else "")
 
 
 def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
     figs = []
-    models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
-    model_note = ("Neighbour median from the model for each year: " + "; ".join(
-        f"{gather.SN_MODELS.get(k, k).split(', ')[-1]} ({k}) for {int(r['min'])}"
-        + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
-                  if len(models) > 1 else "")
     for mid in key:
         m = measure_info(mid)
         t = rec[rec["measure_id"] == mid].sort_values("time_period")
@@ -185,8 +233,6 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                     "the neighbour median; the totals are in the table.")
         if years[0] <= 2015 and m.unit == "percent":
             note = (note + " " if note else "") + "2015 rates were published as whole numbers."
-        if model_note:
-            table.notes.append(model_note)
         figs.append(Figure(f"chart-{mid}", m.label, svg, alt, table, note))
     return figs
 
@@ -197,6 +243,17 @@ def short_sheet(label: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Local figures
+
+
+def _own_decimals(v, m, f=None) -> int:
+    """The decimals to show a council's own figure with: as many as it gave (26.73 stays 26.73, 53 stays 53).
+    An aligned figure (``f`` given) keeps the council's precision when it is a count from the return or equals
+    the council's reported figure; a rate csww-benchmark computed from counts is shown at DfE's decimals."""
+    if f is not None and m.is_rate and not (is_number(f.reported_value) and is_number(v)
+                                            and float(v) == float(f.reported_value)):
+        return m.decimals
+    given = given_decimals(v)
+    return given if given is not None else m.decimals
 
 
 def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame) -> Section:
@@ -235,14 +292,22 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         per = period_text(group[0])
         dfe_year = int(group[0].time_period)
         rows = []
+        # a caveat on several (not all) figures is stated once, numbered, with the figures it applies to
+        counts: dict[str, list[str]] = {}
+        for f in group:
+            for x in parts(f):
+                if x not in shared[per]:
+                    counts.setdefault(x, []).append(measure_info(f.measure_id).label)
+        numbered = {x: i for i, x in enumerate((x for x, ms in counts.items() if len(ms) > 1), start=1)}
         for f in group:
             m = measure_info(f.measure_id)
             ids.append(f.measure_id)
             p = pub.get((f.measure_id, dfe_year))
-            own = [x for x in parts(f) if x not in shared[per]]
+            own = [f"note {numbered[x]}" if x in numbered else x for x in parts(f) if x not in shared[per]]
             rows.append([
-                Cell(m.label, m.label), value_cell(f.value, m, f.symbol),
-                value_cell(f.reported_value, m) if f.reported_value is not None else Cell(None, ""),
+                Cell(m.label, m.label), value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
+                value_cell(f.reported_value, m, decimals=_own_decimals(f.reported_value, m))
+                if f.reported_value is not None else Cell(None, ""),
                 text_cell(f.reported_definition or None),
                 Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
                 value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
@@ -253,7 +318,9 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                  f"DfE {dfe_year}: the council's and England's published figures for the DfE reporting year to 30 "
                  f"September {dfe_year}, the census nearest the end of this period (blank where this database has none)."]
         if shared[per]:
-            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]) + ".")
+            notes.append(f"Every figure for {per}: " + "; ".join(shared[per]).rstrip(".") + ".")
+        notes += [f"Note {i}: {x.rstrip('.')} (applies to {len(counts[x])} figures: {', '.join(counts[x])})."
+                  for x, i in numbered.items()]
         tables.append(Table(
             f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
             "definitions, beside its reported values",
@@ -323,10 +390,10 @@ def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.Da
              Cell("yes" if r.published else "no", "yes" if r.published else "no")] for r in nb.itertuples()]
     notes = sorted({n for n in rec.loc[rec["time_period"] == year, "sn_note"].dropna()})
     return Section("neighbours", "Statistical neighbours", intro=[
-        f"{gather.SN_MODELS.get(model, model)}: the 10 councils most similar to {area['area_name']}, nearest first. "
+        f"{model_words(model)}: the 10 councils most similar to {area['area_name']}, nearest first. "
         f"The neighbour figure in this pack is the median of the published values of those with a figure for the "
         f"year (not the mean); councils DfE did not publish for {year} are left out."],
-        tables=[Table("neighbour-table", f"Statistical neighbours of {area['area_name']} ({model})",
+        tables=[Table("neighbour-table", f"Statistical neighbours of {area['area_name']} ({model_words(model)})",
                       ["Position", "Code", "Council", "Closeness", f"Figures published for {year}"], rows,
                       sheet="Neighbours", row_header=2, notes=notes)])
 
@@ -407,7 +474,10 @@ def _group_stats(conn, group: dict) -> pd.DataFrame:
 
 
 def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | None = None,
-               group_id: str | None = None) -> Pack:
+               group_id: str | None = None, measure_ids=None, la: str | None = None) -> Pack:
+    """The partnership pack for ``year`` (default the latest): members compared on ``measure_ids`` (default the
+    key measures), bars sorted highest first with ``la`` (a member, as a user types it) highlighted."""
+    key = _key_ids(measure_ids)
     group = read_group(conn, group_file, group_id)
     members = group["areas"]
     codes = list(dict.fromkeys(gather.published_code(a) for a in members))
@@ -418,7 +488,13 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     year = years_all[-1] if year is None else int(year)
     if year not in years_all:
         raise ReportError(f"no figures for {group['name']} in {year}; the database has {years_all[0]}-{years_all[-1]}")
-    key = _key_ids()
+    rec = rec[rec["time_period"] <= year]  # nothing after the pack's year
+    focus = None
+    if la:
+        area = gather.resolve(conn, la)
+        focus = gather.published_code(area)
+        if focus not in codes:
+            raise ReportError(f"--la {la}: {area['area_name']} is not a member of {group['name']}")
     names = {c: (rec.loc[rec["area_code"] == c, "area_name"].dropna().iloc[0]
                  if rec.loc[rec["area_code"] == c, "area_name"].notna().any()
                  else next(a["area_name"] for a in members if gather.published_code(a) == c)) for c in codes}
@@ -443,7 +519,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         return rows
 
     def value_of(r, m):
-        return value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, "no row")
+        return value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, NO_FIGURE)
 
     rows = member_rows(value_of)
     if any(p["pooled"] is not None for p in pooled.values()):
@@ -456,8 +532,10 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     main = Table("members-table", f"{group['name']}: member councils compared, {year}",
                  ["Council", "Code"] + labels, rows, sheet="Members compared",
                  notes=["Pooled: the partnership taken as one workforce (sum of numerators ÷ sum of denominators; "
-                        "FTE in post is the total). Median: the middle member value."]
-                 + _symbol_note(now["symbol"]))
+                        "FTE in post is the total; a member whose rate DfE shows as 'low' counts with its published "
+                        "counts). Median: the middle member value."]
+                 + _symbol_note(now["symbol"]) + ([NO_FIGURE_NOTE] if any(c.text == NO_FIGURE for row in rows
+                                                                         for c in row) else []))
     bands = Table("bands-table", f"{group['name']}: quartile band nationally and rank, {year}",
                   ["Council", "Code"] + labels,
                   member_rows(lambda r, m: text_cell(
@@ -476,15 +554,22 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         for c in codes:
             r = by.get((c, mid))
             v = _num(r.value) if r is not None else None
-            bars.append((names[c], v, value_cell(v, m, r.symbol if r is not None else None).text or "no figure"))
+            sym = r.symbol if r is not None else None
+            bars.append((names[c], 0.0 if v is None and sym == LOW else v,
+                         value_cell(v, m, sym).text or "no figure"))
+        bars.sort(key=lambda b: (b[1] is None, -(b[1] or 0.0)))  # highest first, no figure last
         refs = [(n, pooled[mid][k]) for n, k in (("Partnership", "pooled"), ("England", "england"))
                 if pooled[mid][k] is not None and m.unit not in ("FTE", "headcount")]
+        order = {n: i for i, (n, _, _) in enumerate(bars)}
         t = Table(f"group-{mid}", f"{m.label} by member council, {year}", ["Council", m.label, "Rank (1 = lowest)",
-                  "Councils ranked", "Quartile band"],
+                  "Councils ranked", "Rank in region (1 = lowest)", "Councils ranked in region", "Quartile band"],
                   [[Cell(names[c], names[c]), value_of(by.get((c, mid)), m),
                     int_cell(by[(c, mid)].rank if (c, mid) in by else None),
                     int_cell(by[(c, mid)].rank_of if (c, mid) in by else None),
-                    text_cell(by[(c, mid)].quartile if (c, mid) in by else None)] for c in codes],
+                    int_cell(by[(c, mid)].region_rank if (c, mid) in by else None),
+                    int_cell(by[(c, mid)].region_rank_of if (c, mid) in by else None),
+                    text_cell(by[(c, mid)].quartile if (c, mid) in by else None)]
+                   for c in sorted(codes, key=lambda c: order[names[c]])],
                   sheet=f"Chart {short_sheet(m.label)}")
         shown = [b for b in bars if b[1] is not None]
         alt = (f"Bar chart of {m.label} for the {len(codes)} member councils of {group['name']} in {year}"
@@ -495,7 +580,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             alt += f"Highest {hi[0]} {hi[2]}; lowest {lo[0]} {lo[2]}. "
         alt += "The figures are in the table beside the chart."
         figures.append(Figure(f"chart-{mid}", m.label, charts.bar_chart(
-            f"chart-{mid}", f"{m.label} by member council, {year}", alt, bars, refs, m.decimals, suffix(m)), alt, t))
+            f"chart-{mid}", f"{m.label} by member council, {year}", alt, bars, refs, m.decimals, suffix(m),
+            highlight=names[focus] if focus else None), alt, t))
     member_list = Table("group-members-table", f"Members of {group['name']}", ["As written in the group file",
                         "Council", "DfE code", "Figures published under"],
                         [[text_cell(str(w)), text_cell(a["area_name"]), text_cell(a["area_code"]),
@@ -518,4 +604,6 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     return Pack(kind="group", title=f"Children's social work workforce: {group['name']}",
                 subtitle=f"Partnership benchmarking pack for the year to 30 September {year}", year=year,
                 summary=summary, sections=sections, generated_at=_now(), toolkit_version=__version__,
-                facts={"group_id": group["id"], "group_name": group["name"], "members": codes, "years": years_all})
+                facts={"group_id": group["id"], "group_name": group["name"], "members": codes,
+                       "years": [y for y in years_all if y <= year], "measures": key, "pooled": pooled,
+                       "focus": focus})
