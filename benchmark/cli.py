@@ -315,7 +315,11 @@ def align(file, la, fmt, out):
 @click.option("--version", "version", default=None, metavar="X.Y.Z",
               help="Semantic version of the package. Default: 1.0.0, or the previous package's version bumped "
                    "(minor for added or removed values, patch for revisions only).")
-def package_cmd(db_path, out, version):
+@click.option("--symbols-in-value", is_flag=True,
+              help="Also write DfE's symbols into the value cells, declared as labelled missing values "
+                   "(Data Package v2 readers only). Default: value columns hold numbers only, the symbol is in "
+                   "the symbol column, and any reader (v1 datapackage, frictionless-r, pandas, Excel) reads it.")
+def package_cmd(db_path, out, version, symbols_in_value):
     """Write the Frictionless data package OUT/datapackage/ from a built database.
 
     The package holds datapackage.json (version, licence, sources, every resource's bytes and
@@ -325,11 +329,13 @@ def package_cmd(db_path, out, version):
     \b
     Example:
         csww package --db build/csww.db --out build --version 1.2.0
+        csww package --symbols-in-value     # symbols in the value cells too (Data Package v2)
         frictionless validate build/datapackage/datapackage.json
     """
     if version is not None and not _SEMVER.match(version):
         raise CLIError(f"--version {version!r} is not a semantic version X.Y.Z")
-    path = package.write_package(db_path, out or Path(db_path).parent, version=version)
+    path = package.write_package(db_path, out or Path(db_path).parent, version=version,
+                                 symbols_in_value=symbols_in_value)
     desc = json.loads((path / "datapackage.json").read_text(encoding="utf-8"))
     tables = [r["name"] for r in desc["resources"] if r.get("type") == "table"]
     click.echo(f"wrote {path}: version {desc['version']}, {len(tables)} tables ({', '.join(tables)})")
