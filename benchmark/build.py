@@ -103,13 +103,14 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
 
 
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
-          local_files: list[str | Path] = (), stage=None) -> BuildReport:
+          local_files: list[str | Path] = (), stage=None, sn_method: str | None = None) -> BuildReport:
     """Read every source and write ``OUT/csww.db`` atomically. Raises InputError listing every problem.
 
     ``local_files`` are a council's own returns (aggregate, HR extract or census XML): they are aligned
     to DfE's definitions into ``local_returns``/``local_observations`` and compared, as provisional,
     with the latest published comparators. ``progress(done, total)`` follows the database writes and
-    ``stage(message)`` names each step as it starts.
+    ``stage(message)`` names each step as it starts. ``sn_method`` is the neighbour median method stored in
+    ``comparisons``: ``toolkit`` (default) or ``dashboard`` (see ``compare``).
     """
     stage = stage or (lambda message: None)
     stage("Reading the DfE files")
@@ -142,7 +143,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             if local_ids:
                 set_published(conn, [rid for rid in local_ids if rid in published_before], True)
             stage("Comparing every council with England, its region and its statistical neighbours")
-            compare.write_comparisons(conn)
+            compare.write_comparisons(conn, method=sn_method)
             conn.commit()
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
             if problems:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from . import __version__, compare, compare_format, ees, local, package, report, site, store
 from . import build as build_mod
@@ -70,7 +71,11 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the fetch from EES may take in all (without --from and --offline).")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline):
+@click.option("--sn-method", type=click.Choice(["toolkit", "dashboard"]), default="toolkit", show_default=True,
+              help="Neighbour median stored in comparisons: toolkit (model current for the year, joint-return "
+                   "neighbours as the joint row, one more decimal) or dashboard (exactly DfE's dashboard median). "
+                   "See docs/compare.md.")
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, sn_method):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -108,7 +113,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         def progress(done, total):
             bar.length = total
             bar.update(done - bar.pos)
-        result = build_mod.build(list(sources), out, progress=progress, local_files=local_files,
+        result = build_mod.build(list(sources), out, progress=progress, local_files=local_files, sn_method=sn_method,
                                  stage=None if quiet else lambda message: click.echo(f"{message}...", err=True))
     lines = result.lines()
     for line in lines if not quiet else lines[-1:]:
@@ -248,7 +253,9 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
 
 
 @cli.command("compare")
-@click.option("--la", required=True, help="The council: DfE 3-digit code, 9-character ONS code or name.")
+@click.option("--la", "las", required=True, multiple=True,
+              help="The council: DfE 3-digit code, 9-character ONS code or name. Repeatable; 'all' for every "
+                   "council with figures that year.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--measure", "measure_ids", multiple=True,
               help="Measure id, e.g. agency_rate_fte (repeatable). Default: the key measures.")
@@ -256,10 +263,15 @@ def report_cmd(la, group_file, group_id, year, local_file, fmt, db, output):
               help="YAML file of custom groups (partnerships, chosen comparators) to add.")
 @click.option("--sn-model", type=click.Choice(["sn_2021", "sn_2025"]),
               help="Statistical neighbour model to use instead of the one for the year.")
+@click.option("--sn-method", type=click.Choice(["toolkit", "dashboard"]),
+              help="Neighbour median method. toolkit (what 'csww build' stores by default): the model current for "
+                   "the year, joint-return neighbours mapped to the joint row, median to one more decimal. "
+                   "dashboard: DfE's dashboard median (2025 model every year, joint returns dropped, new councils "
+                   "trimmed, half-up to 1 dp). Default: as the database was built.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database written by 'csww build'.")
-def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
+def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db):
     """Compare a council with England, its region, its statistical neighbours and custom groups.
 
     For each measure: the council's value, England and region as DfE publishes them, the median and mean
@@ -272,10 +284,23 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
         csww compare --la 841
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
         csww compare --la "E06000002" --group partnerships.yml --format csv
+        csww compare --la 841 --la 840 --la 805
+        csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
     conn = store.connect(db)
-    area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
-    click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+    if len(las) == 1 and las[0].lower() != "all":
+        area, rows, groups = compare.council_view(conn, las[0], year, measure_ids, group_file, sn_model, sn_method)
+        click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+        return
+    if group_file:
+        raise CLIError("--group works with one council; give one --la")
+    rows = compare.councils_view(conn, list(las), year, measure_ids, sn_model, sn_method)
+    if fmt == "table":
+        text = "\n\n".join(compare_format.render({}, r, pd.DataFrame(), fmt)
+                            for _, r in rows.groupby("area_code", sort=False))
+    else:
+        text = compare_format.render({}, rows, pd.DataFrame(), fmt)
+    click.echo(text, nl=fmt == "table")
 
 
 @cli.command()
