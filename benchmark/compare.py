@@ -287,6 +287,8 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     for col in ("sn_median", "sn_mean"):
         la[col] = _round(la[col], la["decimals"] + 1)
     if neighbours.check_method(method) == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
+        la["sn_note"] = la["sn_note"].where(la["sn_note"].notna(), "DfE dashboard method. No median: the 2025 model "
+                                            "has no list for this code (a joint return or a former council).")
         # the median of 1-dp values is exact at 2 dp: round(v, 9) first removes float noise (14.649999... -> 14.65)
         la["sn_median"] = [measures.round_half_up(round(v, 9), 1) if pd.notna(v) else np.nan
                            for v in la.pop("sn_median_raw")]
