@@ -106,7 +106,7 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
 
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
           local_files: list[str | Path] = (), stage=None, fingerprint: dict | None = None,
-          wait: float = 600.0) -> BuildReport:
+          wait: float = 600.0, sn_method: str | None = None) -> BuildReport:
     """Read every source and write ``OUT/csww.db`` and ``OUT/datapackage/`` as one unit. Raises InputError
     listing every problem (nothing written), OutputError when ``OUT`` cannot be written or another build
     holds it longer than ``wait`` seconds.
@@ -118,7 +118,8 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     rebuild can be skipped. ``local_files`` are a council's own returns (aggregate, HR extract or census
     XML): they are aligned to DfE's definitions into ``local_returns``/``local_observations`` and compared,
     as provisional, with the latest published comparators. ``progress(done, total)`` follows the database
-    writes and ``stage(message)`` names each step as it starts.
+    writes and ``stage(message)`` names each step as it starts. ``sn_method`` is the neighbour median method
+    stored in ``comparisons``: ``toolkit`` (default) or ``dashboard`` (see ``compare``).
     """
     stage = stage or (lambda message: None)
     fingerprint = fingerprint or buildstate.fingerprint(sources, local_files)
@@ -156,7 +157,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
                 stage("Comparing every council with England, its region and its statistical neighbours")
-                compare.write_comparisons(conn)
+                compare.write_comparisons(conn, method=sn_method)
                 conn.commit()
                 problems = conn.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import pandas as pd
 
 from . import __version__, buildstate
 from .fileio import write_text
@@ -97,7 +98,11 @@ def cli():
 @click.option("--force", is_flag=True, help="Rebuild even when the inputs, toolkit and options are unchanged.")
 @click.option("--wait", default=600.0, show_default=True,
               help="Most seconds to wait for another build writing to the same --out.")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, force, wait):
+@click.option("--sn-method", type=click.Choice(["toolkit", "dashboard"]), default="toolkit", show_default=True,
+              help="Neighbour median stored in comparisons: toolkit (model current for the year, joint-return "
+                   "neighbours as the joint row, one more decimal) or dashboard (exactly DfE's dashboard median). "
+                   "See docs/compare.md.")
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, force, wait, sn_method):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -133,7 +138,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         if not sources:
             raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
     started = time.monotonic()
-    fingerprint = buildstate.fingerprint(sources, local_files)
+    fingerprint = buildstate.fingerprint(sources, local_files, {"sn_method": sn_method})
     state = None if force else buildstate.up_to_date(out, fingerprint)
     if state:
         click.echo(f"{out} is up to date: build {state['build_id']} has the same inputs, toolkit and options "
@@ -145,7 +150,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         def progress(done, total):
             bar.length = total
             bar.update(done - bar.pos)
-        result = build_mod.build(list(sources), out, progress=progress, local_files=local_files,
+        result = build_mod.build(list(sources), out, progress=progress, local_files=local_files, sn_method=sn_method,
                                  stage=None if quiet else lambda message: click.echo(f"{message}...", err=True),
                                  fingerprint=fingerprint, wait=wait)
     lines = result.lines()
@@ -301,7 +306,9 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
 
 
 @cli.command("compare")
-@click.option("--la", required=True, help="The council: DfE 3-digit code, 9-character ONS code or name.")
+@click.option("--la", "las", required=True, multiple=True,
+              help="The council: DfE 3-digit code, 9-character ONS code or name. Repeatable; 'all' for every "
+                   "council with figures that year.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--measure", "measure_ids", multiple=True,
               help="Measure id, e.g. agency_rate_fte (repeatable). Default: the key measures.")
@@ -309,10 +316,15 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
               help="YAML file of custom groups (partnerships, chosen comparators) to add.")
 @click.option("--sn-model", type=click.Choice(["sn_2021", "sn_2025"]),
               help="Statistical neighbour model to use instead of the one for the year.")
+@click.option("--sn-method", type=click.Choice(["toolkit", "dashboard"]),
+              help="Neighbour median method. toolkit (what 'csww build' stores by default): the model current for "
+                   "the year, joint-return neighbours mapped to the joint row, median to one more decimal. "
+                   "dashboard: DfE's dashboard median (2025 model every year, joint returns dropped, new councils "
+                   "trimmed, half-up to 1 dp). Default: as the database was built.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database written by 'csww build'.")
-def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
+def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db):
     """Compare a council with England, its region, its statistical neighbours and custom groups.
 
     For each measure: the council's value, England and region as DfE publishes them, the median and mean
@@ -325,10 +337,23 @@ def compare_cmd(la, year, measure_ids, group_file, sn_model, fmt, db):
         csww compare --la 841
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
         csww compare --la "E06000002" --group partnerships.yml --format csv
+        csww compare --la 841 --la 840 --la 805
+        csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
     conn = store.connect(db)
-    area, rows, groups = compare.council_view(conn, la, year, measure_ids, group_file, sn_model)
-    click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+    if len(las) == 1 and las[0].lower() != "all":
+        area, rows, groups = compare.council_view(conn, las[0], year, measure_ids, group_file, sn_model, sn_method)
+        click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+        return
+    if group_file:
+        raise CLIError("--group works with one council; give one --la")
+    rows = compare.councils_view(conn, list(las), year, measure_ids, sn_model, sn_method)
+    if fmt == "table":
+        text = "\n\n".join(compare_format.render({}, r, pd.DataFrame(), fmt)
+                            for _, r in rows.groupby("area_code", sort=False))
+    else:
+        text = compare_format.render({}, rows, pd.DataFrame(), fmt)
+    click.echo(text, nl=fmt == "table")
 
 
 @cli.command()
@@ -376,7 +401,11 @@ def align(file, la, fmt, out, as_at, annualise):
 @click.option("--version", "version", default=None, metavar="X.Y.Z",
               help="Semantic version of the package. Default: 1.0.0, or the previous package's version bumped "
                    "(minor for added or removed values, patch for revisions only).")
-def package_cmd(db_path, out, version):
+@click.option("--symbols-in-value", is_flag=True,
+              help="Also write DfE's symbols into the value cells, declared as labelled missing values "
+                   "(Data Package v2 readers only). Default: value columns hold numbers only, the symbol is in "
+                   "the symbol column, and any reader (v1 datapackage, frictionless-r, pandas, Excel) reads it.")
+def package_cmd(db_path, out, version, symbols_in_value):
     """Write the Frictionless data package OUT/datapackage/ from a built database.
 
     The package holds datapackage.json (version, licence, sources, every resource's bytes and
@@ -386,11 +415,13 @@ def package_cmd(db_path, out, version):
     \b
     Example:
         csww package --db build/csww.db --out build --version 1.2.0
+        csww package --symbols-in-value     # symbols in the value cells too (Data Package v2)
         frictionless validate build/datapackage/datapackage.json
     """
     if version is not None and not _SEMVER.match(version):
         raise CLIError(f"--version {version!r} is not a semantic version X.Y.Z")
-    path = package.write_package(db_path, out or Path(db_path).parent, version=version)
+    path = package.write_package(db_path, out or Path(db_path).parent, version=version,
+                                 symbols_in_value=symbols_in_value)
     desc = json.loads((path / "datapackage.json").read_text(encoding="utf-8"))
     tables = [r["name"] for r in desc["resources"] if r.get("type") == "table"]
     click.echo(f"wrote {path}: version {desc['version']}, {len(tables)} tables ({', '.join(tables)})")

@@ -5,9 +5,12 @@ Conventions (all stated once, here):
 
 - **England and region** are DfE's published figures, never recomputed. A London borough's region is Inner or
   Outer London as DfE publishes it; ``london`` is London as a whole (E12000007).
-- **Statistical neighbours**: median (as DfE's dashboard shows) and mean of the neighbours' published values,
-  ignoring symbols; ``sn_count`` says how many had a value and ``sn_codes`` which. See ``neighbours.py``
-  for the model per year, joint returns and dropped neighbours.
+- **Statistical neighbours**: median and mean of the neighbours' published values, ignoring symbols;
+  ``sn_count`` says how many had a value and ``sn_codes`` which. Two methods (``neighbours.METHODS``):
+  ``toolkit`` (default) takes the model current for the year, maps a joint-return neighbour to the joint row
+  and keeps the median to one more decimal than the measure; ``dashboard`` reproduces the median DfE's CSC
+  outcomes and enablers dashboard shows (2025 model every year, joint returns dropped, 940/941 before 2022 and
+  942/943 up to 2023 trimmed, rounded half-up to 1 dp). See ``neighbours.py``.
 - **Rank**: 1 = lowest value among councils with a value that year; ties share the lowest rank (1, 2, 2, 4).
   DfE's ``low`` (a rate that rounds to zero, published without a number) counts as the lowest value: every
   ``low`` council shares rank 1 and the best band for a lower-is-better measure. ``region_rank`` is within
@@ -38,7 +41,7 @@ import pandas as pd
 import yaml
 
 from . import councils, geography, measures, neighbours, store, tables
-from .problems import InputError, NotFoundError, Problem
+from .problems import InputError, NotFoundError, Problem, UsageError
 
 LA = "Local authority"
 KEY = tables.OBSERVATION_KEY
@@ -247,19 +250,32 @@ def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     return notes.groupby(["time_period", "area_code"], as_index=False)["series_note"].agg(" ".join)
 
 
-def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None):
+def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None,
+                    method: str | None = None):
     """sn_* columns from the year's neighbour lists: per (time_period, area_code, measure_id) the median, mean,
-    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones."""
-    lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
+    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones.
+    ``method`` is ``toolkit`` (default) or ``dashboard`` (``neighbours.dashboard_lists``; no ``model`` then)."""
+    method = neighbours.check_method(method)
+    if method == "dashboard":
+        if model and model != neighbours.DASHBOARD_MODEL:
+            raise UsageError(f"the dashboard method uses {neighbours.DASHBOARD_MODEL} for every year; "
+                             f"drop --sn-model {model}")
+        model = neighbours.DASHBOARD_MODEL
+        lists = neighbours.dashboard_lists(la[["time_period", "area_code"]], table)
+    else:
+        lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
     per_year = lists.groupby(["time_period", "area_code"]).agg(sn_model=("sn_model", "first"))
     absent = lists[lists["status"] == "absent"]
+    trimmed = set(lists.loc[lists["status"] == "trimmed", ["time_period", "area_code"]].itertuples(index=False, name=None))
     per_year["sn_dropped"] = absent.groupby(["time_period", "area_code"]).size()
     per_year["sn_dropped_codes"] = joined(absent, ["time_period", "area_code"], absent["neighbour_code"])
     per_year["sn_dropped"] = per_year["sn_dropped"].fillna(0).astype(int)
     first_choice = [neighbours.model_for_year(tp, model) for tp in per_year.index.get_level_values(0)]
     notes = []
-    for m, f, codes in zip(per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
-        parts = [f"{m} used: {f} does not list this council." if m != f else "",
+    for key, m, f, codes in zip(per_year.index, per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
+        parts = ["DfE dashboard method." if method == "dashboard" else "",
+                 "No median: the dashboard leaves this council out this year." if key in trimmed else "",
+                 f"{m} used: {f} does not list this council." if m != f else "",
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes
@@ -276,6 +292,7 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
     vals = used.merge(obs, on=["time_period", "p"]).sort_values(["time_period", "a", "m", "position"])
     by = ["time_period", "a", "m"]
     stats = vals.groupby(by)["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
+    stats["sn_median_raw"] = stats["sn_median"]
     names = areas.to_numpy(dtype=object)
     has = vals[vals["value"].notna()]
     stats["sn_codes"] = joined(has, by, pd.Series(names[has["p"].to_numpy()], index=has.index))
@@ -289,8 +306,9 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
 
 
 def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
-            model: str | None = None, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One comparison record per published council row (time_period, area_code, measure_id)."""
+            model: str | None = None, table: pd.DataFrame | None = None, method: str | None = None) -> pd.DataFrame:
+    """One comparison record per published council row (time_period, area_code, measure_id); ``method`` is the
+    neighbour method (``toolkit`` by default, or ``dashboard``: see the module notes)."""
     attrs = _attributes(areas)
     la = obs[obs["level"] == LA].drop(columns="level").merge(attrs, on="area_code", how="left")
     la["polarity"] = _polarity(la["measure_id"])
@@ -313,11 +331,18 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
     la["change"] = _round(la["value"] - la["previous"], la["decimals"])
     la["direction"] = direction(la["value"], la["previous"], la["polarity"])
 
-    stats, per_year = neighbour_stats(la, model, table)
+    stats, per_year = neighbour_stats(la, model, table, method)
     la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
     la["sn_count"] = la["sn_count"].fillna(0).astype(int)
     for col in ("sn_median", "sn_mean"):
         la[col] = _round(la[col], la["decimals"] + 1)
+    if neighbours.check_method(method) == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
+        la["sn_note"] = la["sn_note"].where(la["sn_note"].notna(), "DfE dashboard method. No median: the 2025 model "
+                                            "has no list for this code (a joint return or a former council).")
+        # the median of 1-dp values is exact at 2 dp: round(v, 9) first removes float noise (14.649999... -> 14.65)
+        la["sn_median"] = [measures.round_half_up(round(v, 9), 1) if pd.notna(v) else np.nan
+                           for v in la.pop("sn_median_raw")]
+    la = la.drop(columns="sn_median_raw", errors="ignore")
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
         la[col] = _round(la["value"] - la[comp], la["decimals"] + 1)
@@ -686,19 +711,20 @@ def _reason(status: str, missing, symbol) -> str | None:
 
 
 def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None,
-                      neighbour_table: pd.DataFrame | None = None) -> dict[str, int]:
+                      neighbour_table: pd.DataFrame | None = None, method: str | None = None) -> dict[str, int]:
     """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``.
 
     ``groups`` is a YAML path, a list of paths or a list of group dicts (see :func:`read_groups`). Safe to call
     again on a built database (e.g. after local figures are loaded): every table it owns is replaced.
     ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
-    figures in ``local_observations`` are added as provisional rows when that table exists.
+    figures in ``local_observations`` are added as provisional rows when that table exists. ``method`` is the
+    neighbour method: ``toolkit`` (default) or ``dashboard`` (DfE's dashboard median; see the module notes).
     """
     store.create_compare(conn)
     obs, areas = load(conn)
     changes = store.query(conn, "SELECT * FROM area_changes")
     table = neighbours.shipped() if neighbour_table is None else neighbour_table
-    published = compute(obs, areas, changes, model, table)
+    published = compute(obs, areas, changes, model, table, method)
     local = local_comparisons(conn, published, obs)
     checks = consistency(obs, areas)
     frames = {"neighbours": table, "comparisons": pd.concat([published, local], ignore_index=True),
@@ -720,13 +746,58 @@ def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None =
 # One council's view (``csww compare``)
 
 
+def all_rows(conn: sqlite3.Connection, model: str | None = None, method: str | None = None) -> pd.DataFrame:
+    """Every comparison record: as the build stored them, or recomputed when ``model`` or ``method`` is given."""
+    have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
+    if have and model is None and method is None:
+        return store.query(conn, "SELECT * FROM comparisons")
+    obs, areas = load(conn)
+    return compute(obs, areas, store.query(conn, "SELECT * FROM area_changes"), model, method=method)
+
+
+def councils_view(conn: sqlite3.Connection, las, year: int | None = None, measure_ids=(),
+                  model: str | None = None, method: str | None = None) -> pd.DataFrame:
+    """The published comparison records of several councils (``las``: codes or names, or ``["all"]`` for every
+    council with figures that year) for one year (default: the latest year in the database), key measures by
+    default, ordered by council and measure. Computed once for all councils."""
+    for m in measure_ids:
+        measures.get(m)
+    ids = list(measure_ids) or [m.id for m in measures.key_measures()]
+    rows = all_rows(conn, model, method)
+    published = rows[rows["provisional"] == 0]
+    if published.empty:
+        raise NotFoundError("no published council figures in this database; run 'csww build'")
+    year = int(published["time_period"].max()) if year is None else year
+    sel = published[(published["time_period"] == year) & published["measure_id"].isin(ids)]
+    if sel.empty:
+        raise NotFoundError(f"no figures for {year} for {', '.join(ids)}; years: "
+                            f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
+    if [str(x).lower() for x in las] != ["all"]:
+        codes = []
+        for la in las:
+            area = councils.resolve(conn, la)
+            if area["level"] != LA:
+                raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+            codes.append(area["joint_return_code"] or area["area_code"])
+        missing = [la for la, c in zip(las, codes) if c not in set(sel["area_code"])]
+        if missing:
+            raise NotFoundError(f"no figures in {year} for {', '.join(map(str, missing))}")
+        sel = sel[sel["area_code"].isin(codes)].assign(_c=lambda d: d["area_code"].map({c: i for i, c in
+                                                                                        enumerate(codes)}))
+    else:
+        sel = sel.assign(_c=sel["area_code"])
+    sel = sel.assign(_m=sel["measure_id"].map({m: i for i, m in enumerate(ids)}))
+    return sel.sort_values(["_c", "_m"]).drop(columns=["_c", "_m"]).reset_index(drop=True)
+
+
 def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, measure_ids=(), group_file=None,
-                 model: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+                 model: str | None = None, method: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """The comparison records for one council and year (default: its latest), key measures by default.
 
     Returns the resolved area, the records (published and any provisional rows compared with that year)
     and, when ``group_file`` is given, the group figures for the same year and measures. A joint-return
-    member (314) shows its joint return. ``model`` recomputes with another neighbour model.
+    member (314) shows its joint return. ``model`` recomputes with another neighbour model, ``method`` with
+    another neighbour method (``toolkit`` or ``dashboard``).
     """
     area = councils.resolve(conn, la)
     code = area["joint_return_code"] or area["area_code"]
@@ -735,11 +806,10 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     for m in measure_ids:
         measures.get(m)
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
-    if have and model is None:
+    if have and model is None and method is None:
         rows = store.query(conn, "SELECT * FROM comparisons WHERE area_code = ?", (code,))
     else:
-        obs, areas = load(conn)
-        rows = compute(obs, areas, store.query(conn, "SELECT * FROM area_changes"), model)
+        rows = all_rows(conn, model, method)
         rows = rows[rows["area_code"] == code]
     published = rows[rows["provisional"] == 0]
     if published.empty:

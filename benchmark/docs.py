@@ -42,7 +42,8 @@ def _constraints(f: dict) -> str:
         parts.append(f"pattern `{c.pop('pattern')}`")
     parts += [f"{k}: {v}" for k, v in c.items()]
     if f.get("missingValues"):
-        parts.append("DfE symbols as labelled missing values")
+        parts.append("DfE symbols as labelled missing values with `--symbols-in-value` (by default blank, "
+                     "the symbol in the symbol column)")
     return "; ".join(parts)
 
 

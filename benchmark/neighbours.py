@@ -8,6 +8,15 @@ every local authority its 10 nearest councils by DfE 3-digit code, with a closen
 ``model=`` to override. A council the chosen model does not list (Cumberland and Westmorland and Furness are
 not in the 2021 model) takes its list from the nearest other model that lists it, and the record says so.
 
+**Two methods** (``--sn-method``). ``toolkit`` (the default) is the above: the model current for the year, a
+neighbour that returned jointly mapped to the joint row, and the median kept to one more decimal than the
+measure (x.x5). ``dashboard`` reproduces the neighbour median DfE's CSC outcomes and enablers dashboard shows
+(:func:`dashboard_lists`): the 2025 model for every year; neighbours joined on the integer LA code, so a joint
+return ("314 / 318") matches no neighbour and has no list of its own; North and West Northamptonshire (940, 941)
+trimmed before 2022 and Cumberland and Westmorland and Furness (942, 943) up to 2023 (no median of their own in
+those years; as neighbours they count whenever they have a row, as in the dashboard's output); the median
+rounded half-up to 1 decimal place.
+
 The toolkit ships both models as ``catalogue/statistical_neighbours.csv`` (long format: model, area_code,
 position, neighbour_code, closeness), derived from DfE's files by :func:`read_model`; a test checks the shipped
 copy against the originals when they are present.
@@ -32,6 +41,21 @@ MODELS = {"sn_2021": 2021, "sn_2025": 2025}
 FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
 BANDS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
 CATALOGUE = "catalogue/statistical_neighbours.csv"
+
+
+METHODS = ("toolkit", "dashboard")
+#: The dashboard method's model, for every year.
+DASHBOARD_MODEL = "sn_2025"
+#: The dashboard trims these councils before the year given (first year with a median of their own), by DfE code.
+DASHBOARD_FIRST_YEAR = {"940": 2022, "941": 2022, "942": 2024, "943": 2024}
+
+
+def check_method(method: str | None) -> str:
+    """``method`` or the default ``toolkit``; an unknown method is a UsageError."""
+    method = method or "toolkit"
+    if method not in METHODS:
+        raise UsageError(f"unknown statistical neighbour method {method!r}; known: {', '.join(METHODS)}")
+    return method
 
 
 def model_for_year(time_period: int, override: str | None = None) -> str:
@@ -141,6 +165,32 @@ def year_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None, model:
     nb.loc[dup, "status"] = "duplicate"
     nb.loc[nb["published_code"] == nb["area_code"], "status"] = "self"
     return nb.drop(columns="key").reset_index(drop=True)
+
+
+def dashboard_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each council-year's neighbours as DfE's dashboard takes them; the columns of :func:`year_lists`.
+
+    The 2025 model for every year; a council's list and its neighbours are matched on the plain DfE code, so a
+    joint row ("314 / 318") has no list and a neighbour that returned jointly has no row (``absent``). Every
+    entry of a trimmed council-year (940 and 941 before 2022, 942 and 943 up to 2023) is ``trimmed``, so that
+    council has no median. ``published_code`` is the neighbour code.
+    """
+    table = shipped() if table is None else table
+    ly = la_years[["time_period", "area_code"]].drop_duplicates().copy()
+    model = table[table["model"] == DASHBOARD_MODEL].drop(columns="model")
+    nb = ly.merge(model, on="area_code").assign(sn_model=DASHBOARD_MODEL)
+    nb["published_code"] = nb["neighbour_code"]
+    exists = set(zip(ly["time_period"], ly["area_code"]))
+    nb = nb.sort_values(["time_period", "area_code", "position"])
+    present = pd.Series([(tp, c) in exists for tp, c in zip(nb["time_period"], nb["neighbour_code"])], index=nb.index)
+    trimmed = pd.Series([tp < DASHBOARD_FIRST_YEAR.get(c, 0) for tp, c in zip(nb["time_period"], nb["area_code"])],
+                        index=nb.index)
+    nb["status"] = "used"
+    nb.loc[~present, "status"] = "absent"
+    nb.loc[trimmed, "status"] = "trimmed"
+    cols = ["time_period", "area_code", "sn_model", "position", "neighbour_code", "published_code", "closeness",
+            "status"]
+    return nb[cols].reset_index(drop=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

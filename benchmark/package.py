@@ -5,8 +5,13 @@ table: a table is packaged when its schema exists and the table exists in the da
 ``OUT/datapackage/``: ``datapackage.json``, one CSV per table, ``csww.xlsx`` for Excel users and
 ``CHANGELOG.md`` (what changed since the package that was there before).
 
-DfE's symbols travel in the CSV ``value`` cell, declared as labelled missing values (Data Package v2), and
-again in the ``symbol`` column, because a missing value loads as NULL and its reason would be lost.
+DfE's symbols travel in the ``symbol`` column and the ``value`` cell of a symbol row is blank: ``value`` columns
+are plain numbers and the only missing value is the schema-level ``missingValues: [""]``, so every reader takes
+the package as it is (frictionless v5, the Data Package v1 ``datapackage`` library, frictionless-r, pandas
+``read_csv`` with default options giving float ``value`` columns, Excel seeing numbers). With
+``symbols_in_value=True`` (``csww package --symbols-in-value``) the symbol is also written into the ``value`` cell
+and declared there as a labelled missing value (per-field ``missingValues``, a Data Package v2 feature), as the
+schema files in ``benchmark/datapackages/schemas`` state it.
 """
 
 from __future__ import annotations
@@ -93,17 +98,34 @@ def _select(conn: sqlite3.Connection, table: str, schema: dict) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------- writing
-#: Columns holding a DfE symbol, and the number column whose CSV cell carries it (a labelled missing value).
+#: Columns holding a DfE symbol, and the number column whose CSV cell carries it with ``symbols_in_value``
+#: (a labelled missing value).
 SYMBOL_COLUMNS = {"symbol": "value", "published_symbol": "published"}
 
 
-def _column_values(conn: sqlite3.Connection, sql: str, schema: dict) -> list[list]:
-    """The query's values by column, as they go into the package: symbols in the value cell, source files by
-    name only. One query, transposed in C; the cells are then formatted a column at a time."""
+def symbol_value_fields(schema: dict) -> set[str]:
+    """Names of the number fields whose cell may carry a DfE symbol (``value``, ``published``)."""
+    names = {f["name"] for f in schema["fields"]}
+    return {v for s, v in SYMBOL_COLUMNS.items() if s in names and v in names}
+
+
+def numeric_schema(schema: dict) -> dict:
+    """``schema`` for the default package: the per-field labelled ``missingValues`` of the symbol-carrying number
+    fields removed, so only the schema-level ``missingValues`` (``[""]``) applies and a v1 reader casts every
+    ``value`` cell as a number (blank = missing; the reason is in the ``symbol`` column). ``schema`` is not changed."""
+    drop = symbol_value_fields(schema)
+    return {**schema, "fields": [{k: v for k, v in f.items() if not (k == "missingValues" and f["name"] in drop)}
+                                 for f in schema["fields"]]}
+
+
+def _column_values(conn: sqlite3.Connection, sql: str, schema: dict, symbols_in_value: bool = False) -> list[list]:
+    """The query's values by column, as they go into the package: source files by name only, and with
+    ``symbols_in_value`` the symbols in the value cell too. One query, transposed in C; the cells are then
+    formatted a column at a time."""
     names = [f["name"] for f in schema["fields"]]
     rows = conn.execute(sql).fetchall()
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
-    for s, v in SYMBOL_COLUMNS.items():
+    for s, v in SYMBOL_COLUMNS.items() if symbols_in_value else ():
         if s in names and v in names:
             vi, si = names.index(v), names.index(s)
             cols[vi] = [val if sym is None else sym for val, sym in zip(cols[vi], cols[si])]
@@ -258,7 +280,7 @@ def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> st
 
 def write_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
                   created: str | None = None, schema_dir: str | Path | None = None,
-                  previous: str | Path | None = None) -> Path:
+                  previous: str | Path | None = None, symbols_in_value: bool = False) -> Path:
     """Write ``OUT_DIR/datapackage/`` from ``db_path`` atomically and return its path.
 
     ``version`` is the package's semantic version. Without it: 1.0.0 for a first package; otherwise the
@@ -269,7 +291,9 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     package to bump and compare with instead of the one being replaced (a build writes its package into a
     new build directory). ``x-csww.build_id`` is the database's ``build_info.build_id``. When
     ``OUT_DIR/datapackage`` is a link into a build directory (``csww build``), that build's package is
-    the one replaced, so it stays beside its database.
+    the one replaced, so it stays beside its database. ``symbols_in_value`` writes DfE's symbols into the
+    ``value`` cells as labelled missing values (readable by Data Package v2 readers only); by default
+    ``value`` columns hold numbers only and the symbol is in ``symbol`` alone.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
     store.connect(db_path).close()  # a clear error when there is no database
@@ -297,7 +321,7 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 fields = schema["fields"]
                 names = [f["name"] for f in fields]
                 path = tmp / f"{name}.csv"
-                values = _column_values(conn, sql, schema)
+                values = _column_values(conn, sql, schema, symbols_in_value)
                 cells = [_cells(col, f) for col, f in zip(values, fields)]
                 with open(path, "w", newline="", encoding="utf-8") as fh:
                     w = csv.writer(fh, lineterminator="\n")
@@ -306,8 +330,8 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 if name not in NOT_IN_WORKBOOK:
                     tables[name] = (names, [_xlsx_values(col, c, f) for col, c, f in zip(values, cells, fields)])
                 del values, cells
-                res_schema = {k: v for k, v in without_sql(schema).items()
-                              if k not in ("$schema", "title", "description")}
+                res_schema = {k: v for k, v in without_sql(schema if symbols_in_value else numeric_schema(schema))
+                              .items() if k not in ("$schema", "title", "description")}
                 resources.append({"name": name, "type": "table", "title": schema.get("title", name),
                                   "description": schema.get("description", ""), "path": path.name,
                                   "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
@@ -432,6 +456,12 @@ def _frictionless(descriptor_path: Path) -> list[Problem]:
                                                       for m in f["missingValues"]]
                      for r in raw.get("resources", []) for f in (r.get("schema") or {}).get("fields", [])
                      if isinstance(f, dict) and f.get("missingValues")}
+    in_symbol_column = {}  # the default package: (resource, value field) -> (symbol field, DfE's symbols)
+    for r in raw.get("resources", []):
+        fields = {f.get("name"): f for f in (r.get("schema") or {}).get("fields", []) if isinstance(f, dict)}
+        for s, v in SYMBOL_COLUMNS.items():
+            if s in fields and v in fields and (r.get("name"), v) not in symbol_fields:
+                in_symbol_column[(r.get("name"), v)] = (s, fields[s].get("constraints", {}).get("enum", []))
     for task in report.tasks:
         for e in task.errors:
             fname = getattr(e, "field_name", None) or None
@@ -441,6 +471,11 @@ def _frictionless(descriptor_path: Path) -> list[Problem]:
                 kind = "unknown-symbol"
                 message = (f"{getattr(e, 'cell', '')!r} in row {e.row_number} is neither a number nor one of DfE's "
                            f"symbols ({', '.join(symbols)})")
+            elif kind == "type-error" and (task.name, fname) in in_symbol_column:
+                scol, symbols = in_symbol_column[(task.name, fname)]
+                kind = "unknown-symbol"
+                message = (f"{getattr(e, 'cell', '')!r} in row {e.row_number} is not a number: a DfE symbol "
+                           f"({', '.join(symbols)}) goes in the {scol} column, with this cell blank")
             out.append(Problem(task.name, message, getattr(e, "row_number", None), fname, type=kind))
     return out
 
@@ -484,7 +519,8 @@ def _custom(descriptor_path: Path, found: list[Problem]) -> list[Problem]:
         out += _duplicate_keys(name, df, schema.get("primaryKey") or [], reported_keys, blank_ok)
         out += _years(name, df, release_year, last_year)
         if {"measure_id", "value", "symbol"} <= set(df.columns):
-            out += _symbols(name, df)
+            labelled = any(f.get("name") == "value" and f.get("missingValues") for f in schema.get("fields", []))
+            out += _symbols(name, df, labelled)
             out += _rate_ranges(name, df)
             if "release_id" in df.columns:  # DfE's published tables; comparisons repeat observations' values
                 out += _rate_components(name, df, descriptor_path)
@@ -556,15 +592,22 @@ def _numeric(df: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(df["value"], errors="coerce")
 
 
-def _symbols(name: str, df: pd.DataFrame) -> list[Problem]:
-    """The value cell holds the symbol exactly when the symbol column does."""
-    num = _numeric(df)
-    text = df["value"].where(num.isna(), "")
-    bad = (text != df["symbol"]) & (text != "")  | ((text == "") & (df["symbol"] != ""))
+def _symbols(name: str, df: pd.DataFrame, labelled: bool = True) -> list[Problem]:
+    """``labelled`` (symbols in the value cell): the value cell holds the symbol exactly when the symbol column
+    does. Otherwise (the default package): the value cell is blank exactly when the symbol column is not."""
+    if not labelled:
+        bad = (df["value"] == "") != (df["symbol"] != "")
+    else:
+        num = _numeric(df)
+        text = df["value"].where(num.isna(), "")
+        bad = (text != df["symbol"]) & (text != "")  | ((text == "") & (df["symbol"] != ""))
     out = []
     for i in df.index[bad]:
-        out.append(Problem(name, row=i + 2, column="symbol", type="symbol-mismatch", message=
-                           f"value cell {df.at[i, 'value']!r} and symbol {df.at[i, 'symbol']!r} disagree"))
+        v, sym = df.at[i, "value"], df.at[i, "symbol"]
+        why = ("a blank value needs DfE's symbol saying why" if not labelled and v == "" and sym == ""
+               else "a value beside a symbol" if not labelled else "disagree")
+        out.append(Problem(name, row=i + 2, column="symbol", type="symbol-mismatch",
+                           message=f"value cell {v!r} and symbol {sym!r}: {why}"))
     return out
 
 

@@ -141,13 +141,60 @@ def test_every_resource_has_bytes_and_sha256(tiny):
         assert r["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def test_symbols_travel_in_the_value_cell_and_the_symbol_column(tiny):
+def test_values_are_numbers_and_symbols_travel_in_the_symbol_column(tiny):
     obs = {(r["time_period"], r["area_code"], r["measure_id"]): r for r in rows(tiny, "observations")}
+    assert obs[("2024", "301", "agency_fte")]["value"] == "" and obs[("2024", "301", "agency_fte")]["symbol"] == "low"
+    assert obs[("2025", "302", "leavers_fte")]["value"] == "" and obs[("2025", "302", "leavers_fte")]["symbol"] == "x"
+    assert obs[("2025", "301", "inpost_fte")]["value"] == "100" and obs[("2025", "301", "inpost_fte")]["symbol"] == ""
+    assert obs[("2024", "301", "turnover_rate_fte")]["value"] == "10.5"
+    for r in descriptor(tiny)["resources"]:  # one schema-level missing value, none per field on numbers
+        if r.get("type") == "table":
+            assert r["schema"]["missingValues"] == [""], r["name"]
+            assert not [f["name"] for f in r["schema"]["fields"] if f["type"] == "number" and "missingValues" in f]
+    assert package.is_valid(package.validate(tiny))
+
+
+def test_pandas_reads_value_columns_as_floats(tiny):
+    import pandas as pd
+
+    for name in ("observations", "observation_revisions"):
+        df = pd.read_csv(tiny / f"{name}.csv")
+        assert df["value"].dtype == "float64", name
+    df = pd.read_csv(tiny / "observations.csv", dtype={"area_code": str})
+    row = df[(df["time_period"] == 2024) & (df["area_code"] == "301") & (df["measure_id"] == "agency_fte")].iloc[0]
+    assert pd.isna(row["value"]) and row["symbol"] == "low"
+    wb = load_workbook(tiny / package.WORKBOOK, read_only=True)
+    ws = wb["observations"]
+    kinds = {type(r[3]) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert kinds <= {float, int, type(None)} and float in kinds  # Excel sees numbers, symbols only in column E
+
+
+def test_symbols_in_value_keeps_the_labelled_missing_values_form(tmp_path):
+    db = pkgdata.make_db(tmp_path / "build")
+    pkg = package.write_package(db, tmp_path / "build", created=CREATED, symbols_in_value=True)
+    obs = {(r["time_period"], r["area_code"], r["measure_id"]): r for r in rows(pkg, "observations")}
     assert obs[("2024", "301", "agency_fte")]["value"] == "low" == obs[("2024", "301", "agency_fte")]["symbol"]
     assert obs[("2025", "302", "leavers_fte")]["value"] == "x"
     assert obs[("2025", "301", "inpost_fte")]["value"] == "100" and obs[("2025", "301", "inpost_fte")]["symbol"] == ""
     assert obs[("2024", "301", "turnover_rate_fte")]["value"] == "10.5"
     assert obs[("2025", "301", "inpost_fte")]["source_file"] == "csww_indicators_2017_to_2025.csv"
+    value = next(f for r in descriptor(pkg)["resources"] if r["name"] == "observations"
+                 for f in r["schema"]["fields"] if f["name"] == "value")
+    assert {m["value"] for m in value["missingValues"]} == set(SYMBOLS)
+    assert package.is_valid(package.validate(pkg))
+    res = CliRunner().invoke(cli, ["package", "--db", str(db), "--out", str(tmp_path / "v2"), "--symbols-in-value"])
+    assert res.exit_code == 0, res.output
+    assert rows(tmp_path / "v2" / "datapackage", "observations") == rows(pkg, "observations")
+
+
+def test_validate_finds_a_value_beside_a_symbol(tiny):
+    text = (tiny / "observations.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("2024,301,agency_fte,,low"))
+    lines[i] = lines[i].replace("agency_fte,,low", "agency_fte,7,low")
+    (tiny / "observations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [p for p in package.validate(tiny) if p.type == "symbol-mismatch"]
+    assert [(p.row, p.column) for p in found] == [(i + 1, "symbol")]
 
 
 def test_frictionless_loads_symbols_as_null(tiny):
@@ -174,8 +221,8 @@ def test_workbook_has_frozen_headers_and_no_macros(tiny):
     obs = wb["observations"]
     header = [c.value for c in obs[1]]
     assert header[:5] == ["time_period", "area_code", "measure_id", "value", "symbol"]
-    values = {(r[0], r[1], r[2]): r[3] for r in obs.iter_rows(min_row=2, values_only=True)}
-    assert values[(2025, "301", "inpost_fte")] == 100 and values[(2024, "301", "agency_fte")] == "low"
+    values = {(r[0], r[1], r[2]): r[3:5] for r in obs.iter_rows(min_row=2, values_only=True)}
+    assert values[(2025, "301", "inpost_fte")][0] == 100 and values[(2024, "301", "agency_fte")] == (None, "low")
     names = zipfile.ZipFile(tiny / package.WORKBOOK).namelist()
     assert not any("vba" in n.lower() for n in names)
 

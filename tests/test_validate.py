@@ -111,8 +111,15 @@ def test_an_unknown_symbol(clean, tmp_path):
     assert any(p.type == "constraint-error" and p.column == "symbol" for p in problems)
 
 
-def test_a_blank_value_is_an_error_not_a_missing_value(clean, tmp_path):
+def test_a_blank_value_without_a_symbol_is_an_error(clean, tmp_path):
     pkg = copy(clean, tmp_path)
+    plant(pkg, "observations", replace_row("2025,302,leavers_fte,", f"2025,302,leavers_fte,,,{SRC},21"))
+    hit = [p for p in package.validate(pkg) if p.type == "symbol-mismatch"]
+    assert len(hit) == 1 and "blank value needs DfE's symbol" in hit[0].message
+
+
+def test_a_blank_value_is_an_error_in_the_labelled_form(tmp_path):
+    pkg = package.write_package(pkgdata.make_db(tmp_path / "b"), tmp_path / "b", symbols_in_value=True)
     plant(pkg, "observations", replace_row("2025,302,leavers_fte,", f"2025,302,leavers_fte,,,{SRC},21"))
     assert "unknown-symbol" in types(package.validate(pkg))
 
