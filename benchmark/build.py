@@ -122,7 +122,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     stored in ``comparisons``: ``toolkit`` (default) or ``dashboard`` (see ``compare``).
     """
     stage = stage or (lambda message: None)
-    fingerprint = fingerprint or buildstate.fingerprint(sources, local_files)
+    fingerprint = fingerprint or buildstate.fingerprint(sources, local_files, {"sn_method": sn_method or "toolkit"})
     stage("Reading the DfE files")
     skipped: list[str] = []
     results = read_sources(sources, on_skip=skipped.append)

@@ -103,7 +103,9 @@ def _grid(cols: list[str], body: list[list]) -> list[str]:
     return [line(cols), line(["-" * w for w in widths])] + [line(b) for b in body]
 
 
-def render(area: dict, rows: pd.DataFrame, groups: pd.DataFrame, fmt: str) -> str:
+def render(area: dict, rows: pd.DataFrame, groups: pd.DataFrame | None, fmt: str) -> str:
+    """``rows`` (and the custom ``groups``' figures, or None) as ``fmt``: table, json or csv text."""
+    groups = pd.DataFrame() if groups is None else groups
     if fmt == "json":
         return json.dumps(records(rows, groups), indent=2) + "\n"
     if fmt == "csv":

@@ -7,6 +7,7 @@ Darlington's 2025 vacancy-rate neighbour median, 10.25 in ``comparisons``, is 10
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import urllib.request
 
@@ -45,8 +46,8 @@ def shown_everywhere(out, year: int) -> dict[str, str]:
     with serving(out) as base, urllib.request.urlopen(base + "/la/841") as r:
         page = r.read().decode("utf-8")
     section = page.split('<section class="csww-measure" id="vacancy_rate_fte"')[1].split("</section>")[0]
-    site_row = section.split(f'<tr><th scope="row">{year}</th>')[1].split("</tr>")[0]
-    site_cells = [c.split("</td>")[0].strip() for c in site_row.split('<td class="num">')[1:]]
+    site_row = section.split(f'<th scope="row">{year}</th>')[1].split("</tr>")[0]
+    site_cells = [c.split("</td>")[0].strip() for c in re.split(r'<td class="num[^>]*>', site_row)[1:]]
     tooltip = section.split(f"<title>Neighbour median, {year}: ")[1].split("</title>")[0]  # the chart's point
     return {"cli": cli_row.split()[len(VACANCY.label.split()) + 3], "pack": pack_row["Neighbour median"],
             "site": site_cells[1], "site_tooltip": tooltip}

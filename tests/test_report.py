@@ -477,7 +477,7 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
     assert vacancy["Comparable with DfE"] == "no"
     assert vacancy["Darlington DfE 2016"] == ""  # the fixture has no 2016: nothing is set against another year
     # a caveat shared by several figures is stated once under the table, numbered, with the rows it applies to
-    note = re.search(r"Note (\d+): snapshot at 31 Jul 2016, not 30 September \(applies to \d+ figures: (.*?)\)\.",
+    note = re.search(r"Note (\d+): snapshot at 31 Jul 2016, not 30 September[^(]*\(applies to \d+ figures: (.*?)\)\.",
                      page.ids["local"])
     assert note and f"note {note[1]}" in vacancy["Caveats"] and "Vacancy rate (FTE)" in note[2]
     assert "PROVISIONAL" in page.ids["local-h"]

@@ -287,3 +287,9 @@ def test_real_darlington_and_north_east_word_packs(real_db, tmp_path):
     members = next(t for t in docx.Document(ne).tables if [c.text for c in t.rows[0].cells][:2] == ["Council", "Code"])
     codes = {row.cells[1].text for row in members.rows[1:]}
     assert {"841", "840", "390", "805", "806", "391", "392", "929", "807", "393", "808", "394"} <= codes
+
+
+def test_the_cli_offers_every_pack_format():
+    """The report command lists its formats without importing the report package (``csww build`` stays light)."""
+    option = next(p for p in cli.commands["report"].params if p.name == "fmt")
+    assert tuple(option.type.choices) == report.FORMATS

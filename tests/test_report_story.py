@@ -265,7 +265,7 @@ def test_the_councils_own_figures_keep_their_precision(real_db):
     vacancy = next(r for r in local.rows if r[0].text == "Vacancy rate (FTE)")
     reported = local.headers.index("Council's reported figure")
     assert (vacancy[reported].text, vacancy[reported].value) == ("26.73%", 26.73)
-    assert vacancy[reported].number_format.endswith("0.00")  # two decimals in the XLSX cell too
+    assert vacancy[reported].number_format == '#,##0.00"%"'  # two decimals in the XLSX cell too
     dfe = local.headers.index("Darlington DfE 2016")
     dfe_2016 = one(real_db, "select value from observations where time_period = 2016 and area_code = '841' "
                             "and measure_id = 'vacancy_rate_fte'")[0]
