@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import __version__
-from .fileio import write_text
+from .fileio import sha256_file, write_text
 from .problems import OutputError
 from .tables import SCHEMA_DIR_ENV
 
@@ -52,14 +52,6 @@ def new_build_id() -> str:
     """A new build id: UTC time to the second and 6 random hex digits, e.g. ``20261130T011500Z-3fa9c1``;
     ids sort by time."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _files(path: Path) -> list[Path]:
@@ -89,7 +81,7 @@ def fingerprint(sources, local_files=(), options: dict | None = None) -> dict:
                 out.append({"path": str(src), "sha256": None})
                 continue
             for f in _files(src):
-                out.append({"path": str(f), "sha256": _sha256(f)})
+                out.append({"path": str(f), "sha256": sha256_file(f)})
         return out
     schema_dir = os.environ.get(SCHEMA_DIR_ENV)
     return {"toolkit_version": __version__,

@@ -55,7 +55,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
 from urllib3.util.retry import Retry
 
-from . import readers, store
+from . import readers
+from .fileio import sha256_file
 from .problems import CswwError
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
@@ -716,7 +717,7 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
                             "rows": count_csv_rows(dest)})
         for e in entries:
             p = staged / e["filename"]
-            e.update(size=p.stat().st_size, sha256=store.sha256_file(p), downloaded_at=now())
+            e.update(size=p.stat().st_size, sha256=sha256_file(p), downloaded_at=now())
             echo(f"{slug}: {e['filename']} ({e['size']:,} bytes, sha256 {e['sha256'][:12]}…)")
         manifest = {k: v for k, v in info.items() if k != "files"}
         manifest.update(ees_url=client.base_url, fetched_at=now(), files=entries)

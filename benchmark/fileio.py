@@ -10,6 +10,7 @@ rename fails). A destination that cannot be written is an ``OutputError`` naming
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -98,3 +99,12 @@ def atomic_replace_dir(tmp: str | Path, final: str | Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes as 64 hex digits, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

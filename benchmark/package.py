@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import math
 import sqlite3
@@ -32,7 +31,7 @@ import pandas as pd
 from . import __version__, local, measures, publication, store
 from .cells import safe_text
 from .ees import PAGE_URL
-from .fileio import atomic_dir
+from .fileio import atomic_dir, sha256_file
 from .problems import CswwError, InputError, NotFoundError, Problem
 from .tables import BASE, OBSERVATION_KEY, SCHEMAS, schemas, without_sql  # noqa: F401
 
@@ -175,16 +174,8 @@ def _xlsx_values(col: list, cells: list[str], fld: dict) -> list:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_meta(path: Path) -> dict:
-    return {"bytes": path.stat().st_size, "hash": f"sha256:{_sha256(path)}"}
+    return {"bytes": path.stat().st_size, "hash": f"sha256:{sha256_file(path)}"}
 
 
 def _sources(conn: sqlite3.Connection, base: dict) -> list[dict]:

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__, councils, measures, publication, store
-from .fileio import atomic_dir, atomic_write, write_text
+from .fileio import atomic_dir, atomic_write, sha256_file, write_text
 from .local import store as local_store
 from .problems import NotFoundError, UsageError
 from .tables import key as table_key
@@ -346,8 +346,8 @@ def prepare(db_path: str | Path, site_dir: str | Path | None = None) -> Site:
     folder.mkdir(parents=True, exist_ok=True)
     public, private_path = folder / "csww.db", folder / "private.db"
     stamp_path = folder / "source.json"
-    stamp = {"source_sha256": store.sha256_file(db_path), "toolkit_version": __version__,
-             "site_code_sha256": store.sha256_file(__file__)}
+    stamp = {"source_sha256": sha256_file(db_path), "toolkit_version": __version__,
+             "site_code_sha256": sha256_file(__file__)}
     current = stamp_path.exists() and public.exists() and json.loads(stamp_path.read_text()) == stamp
     src = store.connect(db_path)
     try:

@@ -6,7 +6,6 @@ complete, so a failed build never leaves a half-written ``csww.db``.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -43,14 +42,6 @@ WHERE pr.data_year = (SELECT max(x.data_year) FROM observation_revisions q JOIN 
 """
 COMPARE_INDEXES = "CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);\n"
 
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def create(conn: sqlite3.Connection, tables_only: bool = False) -> None:

@@ -13,8 +13,8 @@ from itertools import groupby
 from pathlib import Path
 
 from .. import tables
+from ..fileio import sha256_file
 from ..problems import NotFoundError
-from ..store import sha256_file
 from . import align
 from .problems import InputError
 from .result import AlignedFigure
