@@ -64,6 +64,16 @@ def sql_key(param: str = ":la") -> str:
             f"',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))")
 
 
+def pick_sql(param: str = "coalesce(nullif(:la, ''), '841')") -> str:
+    """SQL selecting the ``area_code`` of the council ``param`` names (any code or spelling, via ``area_lookup``;
+    a joint-return member gives its joint return): the ``pick`` step of every canned query taking ``:la``."""
+    return ("select coalesce(a.joint_return_code, a.area_code) as area_code\n"
+            "  from area_lookup l join areas a on a.area_code = l.area_code\n"
+            f"  where l.lookup_key = {sql_key(param)}\n"
+            "    and a.level = 'Local authority'\n"
+            "  order by l.preference, a.area_code limit 1")
+
+
 def spellings(name: str) -> tuple[str, set[str]]:
     """The key of ``name`` and its variants (without and with the words DfE's and ONS's spellings differ by)."""
     exact = key(name)

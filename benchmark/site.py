@@ -172,7 +172,7 @@ def query_files(folder: Path = QUERIES) -> dict[str, dict]:
     header, then the SQL."""
     out = {}
     for path in sorted(folder.glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8").replace("{{pick_council}}", councils.pick_sql())
         head = dict(re.findall(r"^--\s*(\w+):\s*(.*)$", text, flags=re.M))
         sql = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
         out[path.stem] = {"title": head.get("title", path.stem), "description": head.get("description", ""),

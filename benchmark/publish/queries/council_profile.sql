@@ -1,12 +1,8 @@
 -- title: Council profile
 -- description: Every measure for one council in one reporting year, beside its statistical-neighbour median, region and England, with its rank among councils and quartile (A best to D worst, by the measure's polarity). :la takes a DfE three-digit code, an ONS code or a council name (default Darlington, 841); :year defaults to the latest year. A blank value with a symbol is DfE's symbol (c, x, z, low, u), never zero.
 -- example: la=841&year=2025
-with pick as (  -- :la as any code or name DfE or ONS has used (area_lookup, benchmark/councils.py); a joint-return member gives its return
-  select coalesce(a.joint_return_code, a.area_code) as area_code
-  from area_lookup l join areas a on a.area_code = l.area_code
-  where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(coalesce(nullif(:la, ''), '841')), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))
-    and a.level = 'Local authority'
-  order by l.preference, a.area_code limit 1
+with pick as (  -- :la as any code or name DfE or ONS has used (benchmark/councils.py pick_sql, put in by site.query_files); a joint-return member gives its return
+  {{pick_council}}
 ),
 yr as (
   select coalesce(nullif(:year, ''), (select max(time_period) from comparisons where provisional = 0)) + 0 as y

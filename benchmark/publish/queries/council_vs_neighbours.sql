@@ -1,12 +1,8 @@
 -- title: Council against its statistical neighbours
 -- description: One council and each of its statistical neighbours (nearest first) for one measure in the latest reporting year, with the neighbour median, region and England alongside. :la takes a code or a council name (default Darlington, 841); :measure a measure id (default turnover_rate_fte). The neighbour median is the median of the neighbours that published a value.
 -- example: la=841&measure=turnover_rate_fte
-with pick as (  -- :la as any code or name DfE or ONS has used (area_lookup, benchmark/councils.py); a joint-return member gives its return
-  select coalesce(a.joint_return_code, a.area_code) as area_code
-  from area_lookup l join areas a on a.area_code = l.area_code
-  where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(coalesce(nullif(:la, ''), '841')), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))
-    and a.level = 'Local authority'
-  order by l.preference, a.area_code limit 1
+with pick as (  -- :la as any code or name DfE or ONS has used (benchmark/councils.py pick_sql, put in by site.query_files); a joint-return member gives its return
+  {{pick_council}}
 ),
 me as (
   select * from comparisons

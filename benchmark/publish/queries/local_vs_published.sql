@@ -1,12 +1,8 @@
 -- title: Local figures against published
 -- description: A council's own figures, aligned to DfE's definitions by csww align, beside DfE's published value for the same reporting year (where there is one), its statistical-neighbour median and England. :la takes a code or a council name (default Darlington, 841). On the public site only returns the council has marked published appear; unpublished returns live only on the private, password-protected instance.
 -- example: la=841
-with pick as (  -- :la as any code or name DfE or ONS has used (area_lookup, benchmark/councils.py); a joint-return member gives its return
-  select coalesce(a.joint_return_code, a.area_code) as area_code
-  from area_lookup l join areas a on a.area_code = l.area_code
-  where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(coalesce(nullif(:la, ''), '841')), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))
-    and a.level = 'Local authority'
-  order by l.preference, a.area_code limit 1
+with pick as (  -- :la as any code or name DfE or ONS has used (benchmark/councils.py pick_sql, put in by site.query_files); a joint-return member gives its return
+  {{pick_council}}
 )
 select lo.time_period, lo.period_end, r.published, m.label as measure, lo.measure_id, m.unit,
        lo.value as local_value, lo.symbol as local_symbol, lo.comparable, lo.caveat,

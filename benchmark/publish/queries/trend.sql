@@ -1,12 +1,8 @@
 -- title: Trend
 -- description: One council's value for one measure in every reporting year, beside its statistical-neighbour median, region and England, with the change from the year before. :la takes a code or a council name (default Darlington, 841); :measure a measure id (default turnover_rate_fte).
 -- example: la=841&measure=turnover_rate_fte
-with pick as (  -- :la as any code or name DfE or ONS has used (area_lookup, benchmark/councils.py); a joint-return member gives its return
-  select coalesce(a.joint_return_code, a.area_code) as area_code
-  from area_lookup l join areas a on a.area_code = l.area_code
-  where l.lookup_key = trim(replace(replace(replace(replace(replace(replace(lower(coalesce(nullif(:la, ''), '841')), '.', ''), '&', ' and '), ',', ' '), '  ', ' '), '  ', ' '), '  ', ' '))
-    and a.level = 'Local authority'
-  order by l.preference, a.area_code limit 1
+with pick as (  -- :la as any code or name DfE or ONS has used (benchmark/councils.py pick_sql, put in by site.query_files); a joint-return member gives its return
+  {{pick_council}}
 )
 select c.time_period, c.area_code, c.area_name, c.measure_id, m.label as measure, m.unit,
        c.value, c.symbol, c.sn_median, c.region_name, c.region, c.england, c.change, c.rank, c.rank_of, c.quartile,
