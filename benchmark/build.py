@@ -34,6 +34,7 @@ class BuildReport:
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
+               + (f", {len(r.breakdowns):,} breakdown values" if r.breakdowns is not None and len(r.breakdowns) else "")
                for r in self.files]
         out += [f"warning: {r.source}: {w}" for r in self.files for w in r.warnings]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
@@ -69,6 +70,17 @@ def combine(results: list[ReadResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     revisions = allobs.sort_values(KEY + ["data_year"], kind="stable")
     latest = revisions.drop_duplicates(KEY, keep="last")
     return revisions, latest
+
+
+def combine_breakdowns(results: list[ReadResult]) -> pd.DataFrame:
+    """Every file's breakdowns (``readers.breakdowns``), the newest release's row for each key."""
+    frames = [r.breakdowns.assign(release_id=r.release_id, data_year=r.data_year, source_file=file_name(r.source))
+              for r in results if r.breakdowns is not None and len(r.breakdowns)]
+    if not frames:
+        return pd.DataFrame(columns=tables.columns("breakdowns"))
+    key = tables.key("breakdowns")
+    allrows = pd.concat(frames, ignore_index=True).sort_values(key + ["data_year"], kind="stable")
+    return allrows.drop_duplicates(key, keep="last")
 
 
 def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.DataFrame) -> None:
@@ -129,6 +141,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     if not results:
         raise InputError([Problem(", ".join(map(str, sources)), "no CSWW indicator files found")])
     revisions, latest = combine(results)
+    breakdowns = combine_breakdowns(results)
 
     sightings = pd.concat([r.sightings for r in results], ignore_index=True)
     areas, area_codes, changes = geography.build_areas(sightings)
@@ -149,6 +162,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 store.create(conn, tables_only=True)
                 stage("Writing the database")
                 _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id)
+                store.insert_frame(conn, "breakdowns", breakdowns.reindex(columns=tables.columns("breakdowns")))
                 store.create_rest(conn)  # the indexes, built once over the loaded rows
                 councils.write_lookup(conn)
                 if local_files:

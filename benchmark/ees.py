@@ -62,7 +62,10 @@ from .problems import CswwError
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
 PAGE_URL = "https://explore-education-statistics.service.gov.uk/find-statistics"
-WANTED = re.compile(r"^csww_(indicators|headline_measures)_.*\.csv$", re.I)
+#: The data files ``csww fetch`` downloads from a release: the indicators (headline measures in 2022) and the
+#: breakdowns by role and characteristics (``benchmark.readers.breakdowns``).
+WANTED = re.compile(r"^csww_(indicators|headline_measures|workforce_role_by_ethnicity|role_by_characteristics)_.*\.csv$",
+                    re.I)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "csww-benchmark (+https://github.com/csww-benchmark)"
 

@@ -46,6 +46,11 @@ def joint_return_of(la_code: str, time_period: int) -> str | None:
     return None
 
 
+def joint_return_members() -> frozenset[str]:
+    """Every council code that is a member of a joint return in some year (e.g. ``"314"``, ``"941"``)."""
+    return frozenset(_joint_members())
+
+
 def normalise_la_code(code: str) -> str:
     """DfE's 3-digit code as text: '301', '314 / 318' (tolerating '301.0' and odd spacing)."""
     parts = [p.strip() for p in str(code).split("/")]

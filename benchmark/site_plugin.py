@@ -27,7 +27,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from . import charts, measures, site_security
+from . import charts, consistency, ethnicity, measures, site_security
 from . import councils as resolver
 from .formatting import fmt_number
 
@@ -242,6 +242,10 @@ async def profile(request, datasette):
                                                           "sn_count", "region_name", "region", "england", "rank",
                                                           "rank_of", "quartile", "change", "direction")}
                          | ({} if m.banded else {"quartile": None}) for r in series]})
+    flagged = await db.execute_fn(lambda conn: consistency.notes(conn, code, year))
+    for s in sections:
+        s["consistency"] = flagged.get(s["id"], [])
+    eth = await db.execute_fn(lambda conn: ethnicity.by_seniority(conn, code, year))
     model = next(iter(models_seen), None)
     neighbours = await _neighbours(db, code, model)
     lineage = await _changes(db, code)
@@ -263,7 +267,7 @@ async def profile(request, datasette):
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
             "came_from": came_from, "neighbour_model": model, "neighbour_model_name": model_words(model) if model else None,
-            "neighbours": neighbours, **lineage, "measures": data,
+            "neighbours": neighbours, **lineage, "measures": data, "ethnicity": eth, "consistency": flagged,
             "local": [{"year": r["year"], "comparator_year": r["comparator_year"], "measure_id": r["measure_id"],
                        "value": r["raw_value"], "symbol": r["symbol"] or None, "quartile": r["quartile"],
                        "note": r["note"]} for r in local],
@@ -275,6 +279,9 @@ async def profile(request, datasette):
             "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections,
             "headlines": headlines, "latest": latest, "year": year, "years": years, "year_asked": bool(asked),
             "neighbours": neighbours, "neighbour_model": model_words(model) if model else None, **lineage,
+            "ethnicity": eth and {**eth, "svg": Markup(ethnicity.chart(eth)[0]),
+                                  "model": model_words(eth["neighbour_model"]) if eth["neighbour_model"] else None},
+            "fmt": fmt_number,
             "la_base": datasette.urls.path("/la/"),
             "json_url": datasette.urls.path(f"/la/{quote(slug(code))}.json" + (f"?year={year}" if asked else "")),
             "database": db.name, "metadata": datasette.metadata(),

@@ -16,7 +16,7 @@ from .problems import DatabaseError, NotFoundError
 
 #: The tables ``csww build`` bulk-loads, in order; their columns and constraints come from the Table Schemas.
 BUILD_TABLES = ["build_info", "releases", "source_files", "measures", "areas", "area_codes", "area_changes",
-                "observations", "observation_revisions"]
+                "observations", "observation_revisions", "breakdowns"]
 #: Written by compare.write_comparisons at the end of a build (and again whenever groups or local figures change).
 COMPARE_TABLES = ["neighbours", "comparisons", "groups", "group_members", "group_comparisons", "consistency_checks"]
 
@@ -25,6 +25,7 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS observations_area ON observations(area_code, measure_id, time_period);
 CREATE INDEX IF NOT EXISTS observations_measure ON observations(measure_id, time_period);
 CREATE INDEX IF NOT EXISTS revisions_release ON observation_revisions(release_id);
+CREATE INDEX IF NOT EXISTS breakdowns_area ON breakdowns(area_code, breakdown_topic, time_period);
 CREATE VIEW IF NOT EXISTS revised_values AS
 SELECT r.time_period, r.area_code, a.area_name, r.measure_id,
        p.release_id AS earlier_release, p.value AS earlier_value, p.symbol AS earlier_symbol,

@@ -23,12 +23,13 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def real_db(shared, tmp_path_factory) -> Path:
-    """csww.db built from the 2025 and 2024 indicator files and the 2015-2016 SFR files (the issue's command)."""
+    """csww.db built from the 2025 and 2024 indicator files, the 2019-2022 role-by-ethnicity file and the 2015-2016
+    SFR files (the issue's command)."""
     from benchmark.build import build
 
     out = tmp_path_factory.mktemp("real")
-    build([shared / "csww_indicators_2017_to_2025.csv", shared / "csww_indicators_2017_to_2024.csv", shared / "sfr"],
-          out)
+    build([shared / "csww_indicators_2017_to_2025.csv", shared / "csww_indicators_2017_to_2024.csv",
+           shared / "csww_workforce_role_by_ethnicity_2019_to_2022.csv", shared / "sfr"], out)
     return out / "csww.db"
 
 

@@ -76,7 +76,7 @@ def server(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("browser")
     build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
-           SHARED / "sfr"], out)
+           SHARED / "csww_workforce_role_by_ethnicity_2019_to_2022.csv", SHARED / "sfr"], out)
     with serving(out) as base:
         yield base
 
@@ -158,7 +158,7 @@ def test_pick_a_council_and_see_its_profile(page, server):
     page.wait_for_url(server + "/la/841")
     assert page.locator("h1").inner_text() == "Darlington"
 
-    figures = page.locator("figure.csww-chart")
+    figures = page.locator("section.csww-measure figure.csww-chart")
     assert figures.count() == 6
     for i in range(6):
         fig = figures.nth(i)
@@ -195,7 +195,32 @@ def test_every_council_page_draws_without_errors(page, server):
     """A joint return and a council whose latest figures are all DfE symbols still render cleanly."""
     for code in ("207", "314-318", "940-941"):
         page.goto(f"{server}/la/{code}")
-        assert page.locator("figure.csww-chart svg[role=img]").count() == 6
+        assert page.locator("section.csww-measure figure.csww-chart svg[role=img]").count() == 6
+    assert page.problems == []
+
+
+def test_ethnicity_by_seniority_on_the_profile(page, server):
+    """Darlington's social workers by ethnicity and role (DfE's 2022 role-by-ethnicity file) beside the neighbour
+    median, the North East and England, with the share whose ethnicity is not known stated."""
+    page.goto(server + "/la/841")
+    section = page.locator("#ethnicity")
+    assert section.locator("h2").inner_text() == "Ethnicity by seniority, 2022"
+    assert ("Ethnicity is recorded for 89 of Darlington's 94 social workers (headcount) in 2022; 5 (5.3%) are not "
+            "known") in section.inner_text()
+    chart = section.locator("figure.csww-chart svg[role=img]")
+    assert chart.locator("rect[height='16']").count() == 7            # a bar per role
+    assert "Case holder 2.6%" in chart.locator("desc").text_content()
+    table = section.locator("figure.csww-chart + div table")
+    assert table.locator("caption").inner_text().startswith("Social workers from ethnic minority groups by role")
+    cells = [c.strip() for c in table.locator("tbody tr").nth(0).inner_text().split("\t")]
+    assert cells == ["All children and family social workers", "1.1", "5.0", "3.2", "23.9", "89"]
+    case = [c.strip() for c in table.locator("tbody tr", has_text="Case holder").inner_text().split("\t")]
+    assert case == ["Case holder", "2.6", "4.9", "4.6", "27.3", "38"]      # England: 100 - 72.7 (black 16.3%)
+    detail = section.locator("table").nth(1)
+    black = [c.strip() for c in detail.locator("tbody tr", has_text="Case holder").inner_text().split("\t")]
+    assert black == ["Case holder", "97.4", "0.0", "0.0", "2.6", "0.0"]
+    page.locator("#ethnicity").screenshot(path=str(ARTIFACTS / "council-841-ethnicity.png"))
+    assert page.evaluate(A11Y_CHECK) == []
     assert page.problems == []
 
 

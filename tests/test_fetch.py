@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, value
+from conftest import FIXTURES, one, value
 from ees_server import EESServer, Release, data_rows
 
 from benchmark import ees
@@ -213,12 +213,16 @@ def test_real_releases_served_in_ees_shapes(shared, tmp_path):
             ees.fetch(client(server), cache, slug, progress=False, echo=lambda m: None)
         ees.fetch(client(server), cache, whole_zip=True, progress=False, echo=lambda m: None)  # latest, as a ZIP
     assert [d.name for d in cache.release_dirs()] == ["2022", "2023", "2024", "2025"]
-    assert [f["filename"] for f in cache.manifest("2022")["files"]] == ["csww_headline_measures_2017_to_2022.csv"]
+    assert sorted(f["filename"] for f in cache.manifest("2022")["files"]) == [
+        "csww_headline_measures_2017_to_2022.csv", "csww_workforce_role_by_ethnicity_2019_to_2022.csv"]
     report = build(cache.release_dirs(), tmp_path / "out")
     db = tmp_path / "out" / "csww.db"
     assert sorted({r.release_id for r in report.files}) == ["2022", "2023", "2024", "2025"]
     assert value(db, 2025, "E92000001", "inpost_fte") == (36186.3, None)
     assert value(db, 2023, "E12000002", "absence_rate_fte") == (3.9, None)  # North West: 3.7 in 2023 release, 3.9 in 2025
+    assert one(db, "select value, release_id from breakdowns where time_period=2022 and area_code='E92000001' and "
+                   "role='Case holder' and breakdown like 'Black%' and measure_id='inpost_headcount_percentage'") \
+        == (16.3, "2022")  # the breakdown file fetched with its release
     import sqlite3
     with sqlite3.connect(db) as conn:
         nw = conn.execute("select release_id, value from observation_revisions where time_period=2023 and "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import ees, sfr
+from . import breakdowns, ees, sfr
 from .base import InputError, Problem, ReadResult
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
@@ -24,9 +24,10 @@ __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout",
 
 #: Files from CSWW releases that are not indicator data; recognised so a folder can hold them.
 KNOWN_OTHER = {
-    "ees-role-by-ethnicity": {"OrgRole", "known_headcount", "white_perc"},
     "cla-sw-count": {"cla_group", "sw_stability"},
 }
+#: EES files of breakdowns (filter columns), loaded into the ``breakdowns`` table.
+BREAKDOWNS = "ees-breakdowns"
 
 
 @dataclass
@@ -47,6 +48,10 @@ def detect_layout(columns: list[str]) -> str | None:
         for layout, (_, mapping) in ees.LAYOUTS.items():
             if set(mapping) <= cols:
                 return layout
+        if not any(needed <= cols for needed in KNOWN_OTHER.values()) and (
+                {"breakdown_topic", "breakdown"} <= cols or breakdowns.is_ethnicity_by_role(cols)
+                or {c.lower() for c in cols} & breakdowns.ROLE_FILTERS):
+            return BREAKDOWNS
     if set(sfr.GEOGRAPHY_COLUMNS) <= cols and sfr.data_year(columns):
         return "sfr"
     for layout, needed in KNOWN_OTHER.items():
@@ -128,6 +133,8 @@ def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
     release_id = (source.release_meta or {}).get("release_slug")
     if layout == "sfr":
         return sfr.read(df, source.name, release_id=None)
+    if layout == BREAKDOWNS:
+        return ees.read_breakdowns(df, source.name, release_id=release_id)
     return ees.read(df, source.name, layout, release_id=release_id)
 
 

@@ -57,6 +57,7 @@ class ReadResult:
     size: int | None = None
     release_meta: dict | None = None  # release details from a fetch manifest
     warnings: list[str] = field(default_factory=list)  # printed by the build: e.g. a column not loaded
+    breakdowns: pd.DataFrame | None = None  # the file's breakdowns (readers.breakdowns.COLUMNS), if any
 
 
 def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
@@ -116,19 +117,14 @@ def unknown_councils(codes: pd.Series, is_la: pd.Series, file: str, column: str,
                                 codes[idx]))
 
 
-def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, symbols: dict, rows: pd.Series,
-                    source: str) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """Fold joint-return members into their joint row and melt a wide file into tidy observations.
-
-    ``geo`` has one row per file row with ``time_period``, ``level``, ``area_code``, ``old_la_code``
-    and ``area_name``. A member of a joint return (e.g. Kingston, 314) that carries figures becomes
-    the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
-    Returns the observations, the mask of file rows kept, and the notes.
-    """
-    all_symbols = pd.DataFrame(symbols).notna().all(axis=1)
+def fold_joint_returns(geo: pd.DataFrame, all_symbols: pd.Series, rows: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Give a joint return's member rows (e.g. Kingston, 314, in 2022) the joint return's code ("314 / 318") in
+    ``geo`` (changed in place); a member row whose every cell is a symbol (``all_symbols``) is not kept.
+    Returns the mask of rows kept and a note for each row dropped."""
     keep = pd.Series(True, index=geo.index)
     notes = []
-    for idx in geo.index[geo["level"].eq("Local authority")]:
+    members = geo["level"].eq("Local authority") & geo["area_code"].isin(geography.joint_return_members())
+    for idx in geo.index[members]:
         year = int(geo.at[idx, "time_period"])
         joint = geography.joint_return_of(geo.at[idx, "area_code"], year)
         if not joint:
@@ -139,6 +135,19 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
                          f"{joint}; its all-symbol row was not loaded")
         else:
             geo.at[idx, "area_code"] = geo.at[idx, "old_la_code"] = joint
+    return keep, notes
+
+
+def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, symbols: dict, rows: pd.Series,
+                    source: str) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Fold joint-return members into their joint row and melt a wide file into tidy observations.
+
+    ``geo`` has one row per file row with ``time_period``, ``level``, ``area_code``, ``old_la_code``
+    and ``area_name``. A member of a joint return (e.g. Kingston, 314) that carries figures becomes
+    the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
+    Returns the observations, the mask of file rows kept, and the notes.
+    """
+    keep, notes = fold_joint_returns(geo, pd.DataFrame(symbols).notna().all(axis=1), rows)
     parts = [pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure,
                            "value": values[measure], "symbol": symbols[measure], "source_row": rows,
                            "source_column": col})[keep] for col, measure in mapping.items()]

@@ -5,7 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import geography, measures
-from .base import EES_SYMBOLS, LEVELS, InputError, Problem, ReadResult, parse_cells, to_observations, unknown_councils
+from . import breakdowns
+from .base import (
+    EES_SYMBOLS,
+    LEVELS,
+    OBSERVATION_COLUMNS,
+    InputError,
+    Problem,
+    ReadResult,
+    parse_cells,
+    to_observations,
+    unknown_councils,
+)
 
 GEOGRAPHY_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
                      "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
@@ -70,7 +81,51 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     mapping = {**mapping, **extra}
     problems: list[Problem] = []
     rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
+    check_geography(df, source, rows, problems)
 
+    values, symbols = {}, {}
+    for col, measure in mapping.items():
+        values[measure], symbols[measure] = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems)
+    if problems:
+        raise InputError(problems)
+
+    geo = geography_frame(df)
+
+    # 2022-style joint returns: member rows appear separately, one with the figures, the rest all "z".
+    observations, keep, notes = to_observations(geo, mapping, values, symbols, rows, source)
+
+    data_year = int(geo["time_period"].max())
+    rid = release_id or str(data_year)
+    sightings = geo[keep].assign(data_year=data_year, release_id=rid)
+    return ReadResult(source=source, layout=layout, release_id=rid,
+                      release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
+                      data_year=data_year, observations=observations, sightings=sightings, notes=notes,
+                      warnings=warnings)
+
+
+def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None) -> ReadResult:
+    """Read an EES file of breakdowns (filter columns: role, breakdown topic, breakdown) into
+    ``ReadResult.breakdowns`` (see :mod:`benchmark.readers.breakdowns`); it has no indicator observations."""
+    problems: list[Problem] = []
+    rows = pd.Series(df.index + 2, index=df.index)
+    check_geography(df, source, rows, problems)
+    if problems:
+        raise InputError(problems)
+    geo = geography_frame(df)
+    tidy, keep, notes = breakdowns.read_ees(df, geo, rows, source, GEOGRAPHY_COLUMNS, problems)
+    if problems:
+        raise InputError(problems)
+    data_year = int(geo["time_period"].max())
+    rid = release_id or str(data_year)
+    observations = pd.DataFrame({c: pd.Series(dtype=object) for c in OBSERVATION_COLUMNS})
+    return ReadResult(source=source, layout="ees-breakdowns", release_id=rid,
+                      release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
+                      data_year=data_year, observations=observations,
+                      sightings=geo[keep].assign(data_year=data_year, release_id=rid), notes=notes, breakdowns=tidy)
+
+
+def check_geography(df: pd.DataFrame, source: str, rows: pd.Series, problems: list[Problem]) -> None:
+    """Append a problem for each row whose year, level or codes (the EES geography columns) cannot be read."""
     years = pd.to_numeric(df["time_period"], errors="coerce")
     for idx in df.index[years.isna() | (years < 2000) | (years > 2100)]:
         problems.append(Problem(source, "time_period must be a four-digit reporting year", int(rows[idx]),
@@ -89,12 +144,14 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     for idx in df.index[reg_rows & df["region_code"].str.strip().eq("")]:
         problems.append(Problem(source, "regional row without region_code", int(rows[idx]), "region_code", ""))
 
-    values, symbols = {}, {}
-    for col, measure in mapping.items():
-        values[measure], symbols[measure] = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems)
-    if problems:
-        raise InputError(problems)
 
+def geography_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per file row: ``time_period``, ``level``, ``old_la_code``, ``new_la_code``, ``area_name``,
+    ``region_code``, ``region_name``, ``country_code`` and the DfE ``area_code`` (3-digit LA code, else the
+    region's or England's ONS code). Call after :func:`check_geography` found no problem."""
+    years = pd.to_numeric(df["time_period"], errors="coerce")
+    la_rows = df["geographic_level"].eq("Local authority")
+    reg_rows = df["geographic_level"].eq("Regional")
     geo = pd.DataFrame({
         "time_period": years.astype(int),
         "level": df["geographic_level"],
@@ -108,15 +165,4 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     geo["area_code"] = geo["old_la_code"].where(la_rows, geo["region_code"].where(reg_rows, geo["country_code"]))
     geo.loc[reg_rows, "area_name"] = geo.loc[reg_rows, "region_name"]
     geo.loc[df["geographic_level"].eq("National"), "area_name"] = df["country_name"]
-
-    # 2022-style joint returns: member rows appear separately, one with the figures, the rest all "z".
-    observations, keep, notes = to_observations(geo, mapping, values, symbols, rows, source)
-
-    data_year = int(geo["time_period"].max())
-    rid = release_id or str(data_year)
-    sightings = geo[keep].assign(data_year=data_year, release_id=rid)
-    return ReadResult(source=source, layout=layout, release_id=rid,
-                      release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
-                      data_year=data_year, observations=observations, sightings=sightings, notes=notes,
-                      warnings=warnings)
-
+    return geo

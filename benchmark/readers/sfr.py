@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from .. import geography
+from . import breakdowns
 from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells, to_observations, unknown_councils
 
 GEOGRAPHY_COLUMNS = ["Country_code", "Country_name", "Region_code", "Region_name", "LA_code (9 digit)", "LA_name",
@@ -72,6 +73,7 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     rows = pd.Series(df.index + 2, index=df.index)
 
     mapping: dict[str, str] = {}
+    breakdown_columns: dict[str, tuple[str, str, str]] = {}
     ignored = 0
     for col in df.columns:
         if col.strip() == "" or col in GEOGRAPHY_COLUMNS:
@@ -84,8 +86,10 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
         base = norm[: m.start()] if m else norm
         if base in MEASURES:
             mapping[col] = MEASURES[base]
+        elif breakdowns.sfr_column(norm):
+            breakdown_columns[col] = breakdowns.sfr_column(norm)
         else:
-            ignored += 1  # age, time-in-service and role breakdowns: not canonical measures
+            ignored += 1
 
     la = df["LA_code (3 digit)"].str.strip()
     region = df["Region_code"].str.strip()
@@ -101,6 +105,7 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     for col, measure in mapping.items():
         values[measure], symbols[measure] = parse_cells(df[col], SFR_SYMBOLS, source, col, rows, problems,
                                                         allow_thousands=True)
+    cells = breakdowns.parse_sfr(df, breakdown_columns, rows, source, problems)
     if problems:
         raise InputError(problems)
 
@@ -118,11 +123,12 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     geo.loc[level.eq("Regional"), "area_name"] = geo["region_code"].map(geography.regions())
     geo.loc[level.eq("National"), "area_name"] = "England"
 
-    notes = [f"{ignored} breakdown columns (age, time in service, role) not loaded"] if ignored else []
+    notes = [f"{ignored} columns not loaded (not a measure or breakdown this toolkit knows)"] if ignored else []
     observations, keep, folded = to_observations(geo, mapping, values, symbols, rows, source)
     notes += folded
+    tidy = breakdowns.sfr_breakdowns(cells, geo, keep, rows, source)
     rid = release_id or PUBLICATIONS.get(year, f"SFR {year}")
     return ReadResult(source=source, layout=layout, release_id=rid,
                       release_title=f"{rid}: children's social work workforce at 30 September {year} (underlying data)",
                       release_kind="sfr", data_year=year, observations=observations,
-                      sightings=geo[keep].assign(data_year=year, release_id=rid), notes=notes)
+                      sightings=geo[keep].assign(data_year=year, release_id=rid), notes=notes, breakdowns=tidy)

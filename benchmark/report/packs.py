@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, charts, compare, measures, store
-from ..formatting import SYMBOL_MEANINGS, is_number, suffix
+from .. import __version__, charts, compare, consistency, ethnicity, measures, store
+from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
 from ..local import teams
 from . import gather, narrative
 from .gather import ReportError
@@ -22,6 +22,7 @@ from .model import (
     Pack,
     Section,
     Table,
+    excel_format,
     given_decimals,
     int_cell,
     measure_info,
@@ -117,6 +118,8 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
         f"Each chart shows {name} against the neighbour median, {region_name} and England for {shown_years[0]} to "
         f"{year}; its data table sits beside it.", *filter(None, [model_note(rec)])],
         figures=trend_figures(rec, key, name, region_name)))
+    add_consistency_notes(sections[-1].figures, consistency.notes(conn, code, year))
+    sections += filter(None, [ethnicity_section(conn, code, year)])
     local_rows = gather.local_figures(conn, area, local)
     if len(local_rows) and year != years_all[-1]:  # an earlier year's pack: no local figure from a later year
         local_rows = local_rows[local_rows["time_period"].astype(int) <= year]
@@ -379,6 +382,51 @@ def team_sections(conn: sqlite3.Connection, area: dict, local: pd.DataFrame) -> 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Neighbours, definitions, provenance
+
+
+def add_consistency_notes(figures: list[Figure], flagged: dict[str, list[dict]]) -> None:
+    """Say under a measure's chart where DfE's published rate and its own published counts disagree
+    (``consistency.notes``), so the pack and the site say the same."""
+    for f in figures:
+        found = flagged.get(f.id.removeprefix("chart-"), [])
+        if found:
+            f.note = " ".join(filter(None, [f.note, "DfE's rate and its own counts disagree:",
+                                            *(c["text"] for c in found), "The rate is shown as DfE published it."]))
+
+
+def ethnicity_section(conn: sqlite3.Connection, code: str, year: int) -> Section | None:
+    """Ethnicity by seniority (:func:`benchmark.ethnicity.by_seniority`): a chart with its table of the share from
+    ethnic minority groups by role beside the neighbour median, region and England, and the council's
+    ethnic groups by role; None when the database has no ethnicity breakdown for the council up to ``year``."""
+    view = ethnicity.by_seniority(conn, code, year)
+    if view is None:
+        return None
+    name, y = view["area_name"], view["year"]
+    region = view["region_name"] or "Region"
+
+    def pct(v, symbol=None) -> Cell:
+        return Cell(v, fmt_number(v, 1) + "%", excel_format(1, "%")) if v is not None else Cell(None, symbol or NO_FIGURE)
+
+    rows = [[text_cell(r["role"]), pct(r["council"], r["council_symbol"]), pct(r["sn_median"]), pct(r["region"]),
+             pct(r["england"]), int_cell(r["known"])] for r in view["rows"]]
+    table = Table("ethnicity-by-role", f"Social workers from ethnic minority groups by role, % of those whose "
+                  f"ethnicity is known: {name}, neighbour median, {region} and England, {y}",
+                  ["Role", name, "Neighbour median", region, "England", f"Ethnicity known ({name}, headcount)"],
+                  rows, sheet="Ethnicity by role")
+    svg, alt = ethnicity.chart(view)
+    detail = Table("ethnic-groups-by-role", f"{name}: social workers by ethnic group and role, % of those whose "
+                   f"ethnicity is known, {y}", ["Role", *view["groups"]],
+                   [[text_cell(d["role"]), *(pct(*d["values"][g]) for g in view["groups"])] for d in view["detail"]],
+                   sheet="Ethnic groups by role")
+    intro = [view["definition"]]
+    if y != year:
+        intro.append(f"{y} is the latest year DfE published this breakdown for, up to {year}.")
+    if view["note"]:
+        intro.append(view["note"])
+    return Section("ethnicity", f"Ethnicity by seniority, {y}", intro=intro, tables=[detail], figures=[
+        Figure("chart-ethnicity", f"Social workers from ethnic minority groups by role, {y}", svg, alt, table,
+               "The lines are England, the region and the neighbour median for all social workers; the table gives "
+               "each of them by role.")])
 
 
 def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.DataFrame) -> Section:

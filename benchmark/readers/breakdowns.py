@@ -1,0 +1,212 @@
+"""Breakdowns: DfE's workforce figures split by a characteristic (ethnicity, age, time in service, role).
+
+Three shapes, one tidy result (the ``breakdowns`` table: time_period, area_code, measure_id,
+breakdown_topic, breakdown, role, value, symbol, source_row, source_column):
+
+* **Long EES files** (2023 release onwards, e.g. ``csww_role_by_characteristics_inpost_2019_to_2025.csv``):
+  the file's own filter columns (text) and indicator columns (numbers or DfE symbols) are told apart by
+  their cells, so a new characteristics file loads without code. ``breakdown_topic``/``breakdown`` columns
+  are used as they are; a role filter (``role``, ``OrgRole``) fills ``role``; any other filter becomes the
+  topic (its column name) and the breakdown (its value). The indicator's name, in lower case, is the
+  ``measure_id`` (``inpost_FTE_percentage`` → ``inpost_fte_percentage``).
+* **The 2019-2022 role-by-ethnicity file** (2022 release), whose ethnic groups are columns: described in
+  ``catalogue/breakdowns.yml`` (``ethnicity_by_role``).
+* **The 2015-2016 SFR files**: the age, time-in-service and role columns of the in-post workforce, and the
+  age and time-in-service columns of starters and leavers (band letters in ``catalogue/breakdowns.yml``).
+
+A joint return's member rows are folded into the joint return (:func:`base.fold_joint_returns`, as for
+the indicators; a member row that is all symbols is dropped).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "breakdowns.yml"
+
+#: Columns of the tidy frame a breakdown reader returns.
+COLUMNS = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role", "value", "symbol",
+           "source_row", "source_column"]
+#: Filter columns naming the role a row describes.
+ROLE_FILTERS = {"role", "orgrole", "social_worker_role"}
+#: Filter columns whose values say nothing beyond the geography and year (EES's time identifier).
+_NOT_FILTERS = {"time_identifier"}
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict:
+    """``catalogue/breakdowns.yml``: role labels and the wide layouts."""
+    return yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+
+
+def all_roles() -> str:
+    """DfE's label for the whole workforce in a role breakdown."""
+    return catalogue()["all_roles"]
+
+
+def is_ethnicity_by_role(columns) -> bool:
+    return set(catalogue()["ethnicity_by_role"]["detect"]) <= set(columns)
+
+
+def _part(geo: pd.DataFrame, rows: pd.Series, column: str, measure_id: str, topic, breakdown, role,
+          values: pd.Series, symbols: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure_id,
+                         "breakdown_topic": topic, "breakdown": breakdown, "role": role, "value": values,
+                         "symbol": symbols, "source_row": rows, "source_column": column})
+
+
+def _finish(parts: list[pd.DataFrame], keep: pd.Series, rows: pd.Series, source: str) -> pd.DataFrame:
+    """The parts of the rows kept, without blank cells, with a unique key (else InputError)."""
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out = out[(out["value"].notna() | out["symbol"].notna()) & out["source_row"].isin(set(rows[keep]))]
+    key = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"]
+    dup = out[out.duplicated(key, keep=False)].drop_duplicates(key)
+    if len(dup):
+        raise InputError([Problem(source, f"more than one {r.measure_id} for {r.area_code} {r.time_period}, "
+                                  f"{r.breakdown_topic} {r.breakdown!r}, {r.role}", int(r.source_row), r.source_column)
+                          for r in dup.head(20).itertuples()])
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def _folded(cells: list[tuple], geo: pd.DataFrame, rows: pd.Series, source: str):
+    """Fold joint-return members (``base.fold_joint_returns``) and make the tidy frame from ``cells``:
+    (column, measure_id, topic, breakdown, role, values, symbols) for each column read."""
+    if not cells:
+        return pd.DataFrame(columns=COLUMNS), pd.Series(True, index=geo.index), []
+    all_symbols = pd.DataFrame({i: c[6].notna() | c[5].isna() for i, c in enumerate(cells)}).all(axis=1)
+    keep, notes = fold_joint_returns(geo, all_symbols, rows)
+    parts = [_part(geo, rows, *c) for c in cells]
+    return _finish(parts, keep, rows, source), keep, notes
+
+
+def _is_indicator(cells: pd.Series) -> bool:
+    """A column whose every cell is a number, a DfE symbol or blank (an indicator, not a filter)."""
+    text = cells.fillna("").astype(str).str.strip()
+    text = text[text.ne("") & ~text.isin(list(EES_SYMBOLS))]
+    return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").notna().all())
+
+
+def read_ees(df: pd.DataFrame, geo: pd.DataFrame, rows: pd.Series, source: str, geography_columns,
+             problems: list[Problem]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Breakdowns of an EES file with filter columns (all cells text; ``geo`` from ``ees.geography_frame``,
+    changed in place as joint-return members are folded).
+
+    Returns the tidy frame, the mask of file rows kept and notes; unreadable cells are appended to
+    ``problems`` (file, row, column, value) and nothing is returned for them.
+    """
+    if is_ethnicity_by_role(df.columns):
+        return _read_ethnicity_by_role(df, geo, rows, source, problems)
+    others = [c for c in df.columns if c not in geography_columns and str(c).strip()
+              and c not in _NOT_FILTERS]
+    indicators = [c for c in others if _is_indicator(df[c])]
+    filters = [c for c in others if c not in indicators]
+    roles = [c for c in filters if c.lower() in ROLE_FILTERS]
+    role = df[roles[0]].str.strip() if roles else all_roles()
+    rest = [c for c in filters if c not in roles]
+    if "breakdown_topic" in rest and "breakdown" in rest:
+        topic, breakdown = df["breakdown_topic"].str.strip(), df["breakdown"].str.strip()
+        rest = [c for c in rest if c not in ("breakdown_topic", "breakdown")]
+        for c in rest:  # any further filter refines the breakdown
+            breakdown = breakdown + ", " + _label(c) + ": " + df[c].str.strip()
+    elif rest:
+        topic = " and ".join(_label(c) for c in rest)
+        breakdown = df[rest[0]].str.strip()
+        for c in rest[1:]:
+            breakdown = breakdown + " / " + df[c].str.strip()
+    elif roles:
+        topic, breakdown, role = "Role", df[roles[0]].str.strip(), all_roles()
+    else:
+        indicators = []
+    cells = []
+    for col in indicators:
+        values, symbols = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems, allow_blank=True)
+        cells.append((col, col.strip().lower(), topic, breakdown, role, values, symbols))
+    return _folded([] if problems else cells, geo, rows, source)
+
+
+def _label(column: str) -> str:
+    """A filter column's name as a topic: ``ethnicity_major`` → ``Ethnicity major``."""
+    text = re.sub(r"[_\s]+", " ", str(column)).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _read_ethnicity_by_role(df, geo, rows, source, problems):
+    spec = catalogue()["ethnicity_by_role"]
+    role = df[spec["role_column"]].str.strip()
+    cells = []
+    for col, label in spec["columns"].items():
+        for name, measure in ((col, spec["measure"]), (col + spec["percentage_suffix"], spec["measure"] + "_percentage")):
+            if name not in df.columns:
+                continue
+            values, symbols = parse_cells(df[name], EES_SYMBOLS, source, name, rows, problems)
+            cells.append((name, measure, spec["topic"], label, role, values, symbols))
+    return _folded([] if problems else cells, geo, rows, source)
+
+
+# SFR column names, lower case without spaces and year (``sfr.normalise``): what each breakdown column holds.
+_SFR_PATTERNS = [
+    # in post by age / time in service (band letter), and their "data not available" (not known) column
+    (re.compile(r"^a1a([a-e])_(fte|headcount)_(number|percentage)_+childrenssocialworkers_age"), "inpost", "age"),
+    (re.compile(r"^a1b([a-f])_(fte|headcount)_(number|percentage)_+childrenssocialworkers_timeinservice"),
+     "inpost", "time_in_service"),
+    (re.compile(r"^a1a_(fte|headcount)_(number)_childrenssocialworkers_age_datanotavailable"), "inpost", "age"),
+    (re.compile(r"^a1b_(fte|headcount)_(number)_childrenssocialworkers_timeinservice_datanotavailable"),
+     "inpost", "time_in_service"),
+    # in post by role
+    (re.compile(r"^a1([a-f])_(fte|headcount)_(?:seniormanager|senior_practitioner|middle_manager|first_line_manager"
+                r"|case_holder|qualified_without_cases)(_percentage)?_\d{4}$"), "inpost", "roles"),
+    # starters and leavers by age, leavers by time in service
+    (re.compile(r"^b1c([a-e])_(fte|headcount)_+(percentage_)?ageofstarters"), "starters", "age"),
+    (re.compile(r"^b2c([a-e])_(fte|headcount)_+(percentage_)?age_leavers"), "leavers", "age"),
+    (re.compile(r"^b2a([a-f])_(fte|headcount)_+(percentage_)?timeinserviceleavers"), "leavers", "time_in_service"),
+]
+_SFR_TOPICS = {"age": "Age", "time_in_service": "Time in service", "roles": "Role"}
+
+
+def sfr_column(normalised: str) -> tuple[str, str, str] | None:
+    """``(measure_id, breakdown_topic, breakdown)`` of an SFR breakdown column (name as ``sfr.normalise`` gives
+    it), or None when the column is not one. E.g. ``a1ab_fte_percentage_childrenssocialworkers_age_2016`` →
+    ``("inpost_fte_percentage", "Age", "30 to 39")``."""
+    labels = catalogue()["sfr"]
+    for pattern, flow, kind in _SFR_PATTERNS:
+        m = pattern.match(normalised)
+        if not m:
+            continue
+        groups = m.groups()
+        if "datanotavailable" in normalised:
+            unit, band = groups[0], "Not known"
+            percentage = False
+        else:
+            letter, unit = groups[0], groups[1]
+            percentage = any(g and "percentage" in g for g in groups[2:])
+            band = labels[kind][letter]
+        return f"{flow}_{unit}" + ("_percentage" if percentage else ""), _SFR_TOPICS[kind], band
+    return None
+
+
+def parse_sfr(df: pd.DataFrame, columns: dict[str, tuple[str, str, str]], rows: pd.Series, source: str,
+              problems: list[Problem]) -> list[tuple]:
+    """The cells of an SFR file's breakdown columns (``columns``: column -> :func:`sfr_column`'s answer), for
+    :func:`sfr_breakdowns`; unreadable cells are appended to ``problems``."""
+    cells = []
+    for col, (measure, topic, band) in columns.items():
+        values, symbols = parse_cells(df[col], SFR_SYMBOLS, source, col, rows, problems, allow_thousands=True,
+                                      allow_blank=True)
+        cells.append((col, measure, topic, band, all_roles(), values, symbols))
+    return cells
+
+
+def sfr_breakdowns(cells: list[tuple], geo: pd.DataFrame, keep: pd.Series, rows: pd.Series,
+                   source: str) -> pd.DataFrame:
+    """The tidy breakdowns of an SFR file whose rows ``geo`` the indicator reader has already folded (joint
+    returns) and kept (``keep``)."""
+    return _finish([_part(geo, rows, *c) for c in cells], keep, rows, source)
