@@ -123,3 +123,22 @@ def test_pack_shows_ethnicity_and_dfes_inconsistencies(real_db):
     assert not any(s.id == "ethnicity" for s in early.sections)   # a 2018 pack has no later breakdown
     turnover = next(f for s in kr.sections for f in s.figures if f.id == "chart-turnover_rate_fte")
     assert "DfE published 17.4, but its own published counts give 17.65" in turnover.note
+
+
+def test_an_ees_file_with_unnamed_filter_columns_loads_generically(tmp_path):
+    """A release file this toolkit has no name for (a caseload-band filter) is read from its own columns; an EES
+    file with no filter column and an unknown indicator is still an unknown layout."""
+    geo = "2024,Reporting year,Local authority,E92000001,England,E12000001,North East,841,E06000005,Darlington"
+    head = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+            "old_la_code,new_la_code,la_name")
+    p = tmp_path / "csww_caseload_groups_2024.csv"
+    p.write_text(f"{head},caseload_band,case_holders_headcount\n{geo},Under 15,12\n{geo},15 to 20,c\n")
+    [r] = readers.read_sources([p])
+    assert r.layout == "ees-breakdowns"
+    rows = r.breakdowns.sort_values("breakdown")[["breakdown_topic", "breakdown", "role", "value", "symbol"]]
+    assert rows.values.tolist()[1][:3] == ["Caseload band", "Under 15", ALL] and rows.values.tolist()[1][3] == 12
+    assert rows.values.tolist()[0][4] == "c"
+    q = tmp_path / "odd.csv"
+    q.write_text(f"{head},mystery_measure\n{geo},12\n")
+    with pytest.raises(readers.InputError, match="not a CSWW layout"):
+        readers.read_sources([q])

@@ -120,6 +120,8 @@ def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
     df, header = _frame(source)
     columns = [str(c) for c in df.columns]
     layout = detect_layout(columns)
+    if layout is None and set(ees.GEOGRAPHY_COLUMNS) <= set(columns) and breakdowns.has_filters(df, ees.GEOGRAPHY_COLUMNS):
+        layout = BREAKDOWNS  # an EES file with filter columns this toolkit has no name for: read them generically
     if layout is None or layout in KNOWN_OTHER:
         if strict and layout is None:
             raise InputError([header_problem(source.name, columns)])

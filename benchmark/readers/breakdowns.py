@@ -95,6 +95,13 @@ def _is_indicator(cells: pd.Series) -> bool:
     return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").notna().all())
 
 
+def has_filters(df: pd.DataFrame, geography_columns) -> bool:
+    """Whether an EES file (all cells text) has at least one filter column (text) and one indicator column."""
+    others = [c for c in df.columns if c not in geography_columns and str(c).strip() and c not in _NOT_FILTERS]
+    indicators = [c for c in others if _is_indicator(df[c])]
+    return bool(indicators) and len(indicators) < len(others)
+
+
 def read_ees(df: pd.DataFrame, geo: pd.DataFrame, rows: pd.Series, source: str, geography_columns,
              problems: list[Problem]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """Breakdowns of an EES file with filter columns (all cells text; ``geo`` from ``ees.geography_frame``,
