@@ -70,7 +70,9 @@ def test_sfr_2015_thousands_separators_symbols_and_older_measures():
     assert obs(r, 2015, "E12000001", "cin_per_sw_headcount") == (13.0, None)
     assert obs(r, 2015, "318", "agency_cover_fte") == (None, "-")
     assert obs(r, 2015, "314", "inpost_fte") == (67.6, None)                # before the joint return
-    assert any("breakdown columns" in n for n in r.notes)
+    b = r.breakdowns.set_index(["area_code", "measure_id", "breakdown_topic", "breakdown"])
+    assert b.loc[("841", "inpost_fte_percentage", "Age", "60 and over"), "symbol"] == "x"   # a symbol, never zero
+    assert b.loc[("841", "inpost_fte", "Time in service", "30 years or more"), "value"] == 0.0
 
 
 def test_sfr_2016_blank_lines_joint_return_and_aggregate_caseload():
