@@ -513,7 +513,10 @@ def _custom(descriptor_path: Path, found: list[Problem]) -> list[Problem]:
             labelled = any(f.get("name") == "value" and f.get("missingValues") for f in schema.get("fields", []))
             out += _symbols(name, df, labelled)
             out += _rate_ranges(name, df)
-            if "release_id" in df.columns:  # DfE's published tables; comparisons repeat observations' values
+            key = schema.get("primaryKey") or []
+            if "release_id" in df.columns and set(key) <= {*OBSERVATION_KEY, "release_id"}:
+                # DfE's published rates (observations and their revisions; comparisons repeat their values and
+                # breakdowns are shares, not rates with components)
                 out += _rate_components(name, df, descriptor_path)
     return out
 

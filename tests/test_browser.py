@@ -229,7 +229,7 @@ def test_hand_made_build_draws_without_errors(page, small_server):
     2025 absence is c, agency FTE low) still draws every chart beside its table, cleanly."""
     page.goto(small_server + "/la/841")
     assert page.locator("h1").inner_text() == "Darlington"
-    assert page.locator("figure.csww-chart svg[role=img]").count() == 6
+    assert page.locator("section.csww-measure figure.csww-chart svg[role=img]").count() == 6
     turnover = page.locator("#turnover_rate_fte table").locator("tbody tr", has_text="2025").inner_text().split()
     assert turnover[:2] == ["2025", "12.5"]  # 10.1 leavers / 80.5 FTE in post, the fixture's own figures
     absence = page.locator("#absence_rate_fte table").locator("tbody tr", has_text="2025").inner_text()
@@ -268,7 +268,7 @@ def test_council_and_query_pages_work_at_phone_width(page, request, site):
     assert page.evaluate(FITS_CHECK) == []
     headline = page.locator("#headlines table tbody tr").first.locator("th, td")
     assert headline.count() == 7                       # every column there, reachable by scrolling the table's box
-    assert page.locator("figure.csww-chart svg[role=img]").count() == 6
+    assert page.locator("section.csww-measure figure.csww-chart svg[role=img]").count() == 6
     for svg in page.locator("figure.csww-chart svg").all():
         box = svg.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375.5
