@@ -98,7 +98,8 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
                 continue
             drawn_at = x(i)
         if positions is not None or i % step == 0 or i == len(years) - 1:
-            body.append(f'<text x="{x(i):.1f}" y="{TOP + ph + 18}" text-anchor="middle" font-size="12" '
+            anchor = "end" if positions is not None and x(i) > W - RIGHT - 4 * len(str(yr)) else "middle"
+            body.append(f'<text x="{x(i):.1f}" y="{TOP + ph + 18}" text-anchor="{anchor}" font-size="12" '
                         f'fill="#222">{yr}</text>')
     body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}" stroke="#222"/>')
     for k, (name, vals) in enumerate(series):

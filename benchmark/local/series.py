@@ -284,7 +284,7 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
     years = {y: v for y, v in dfe.items() if date(y, 9, 30) >= year_before(first) - timedelta(days=366)}
     dates = sorted({date(y, 9, 30) for y in years} | {d for _, pts in local for d, _, _ in pts})
     at = {d: i for i, d in enumerate(dates)}
-    dfe_name = f"{name}, DfE at 30 September"
+    dfe_name = f"{name} (DfE)"
     series = [(dfe_name, [years.get(d.year) if (d.month, d.day) == (9, 30) else None for d in dates])]
     symbols = [{}]
     for label, pts in local:
@@ -300,7 +300,7 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
     positions = [(d - dates[0]).days / span for d in dates]
     labels = [f"{d:%b %Y}" for d in dates]
     unit = suffix(m)
-    title = f"{m.label}: {name}'s own returns on DfE's series, {labels[0]} to {labels[-1]}"
+    title = f"{m.label}: {name}'s own returns (provisional) on DfE's series, {labels[0]} to {labels[-1]}"
     last = [(label, next(((dates[i], v) for i, v in reversed(list(enumerate(vals))) if v is not None), None))
             for label, vals in series]
     alt = (f"Line chart of {m.label} for {name}: DfE's published figures at 30 September and the council's own "
@@ -317,10 +317,10 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
 
 #: Local series drawn beside a DfE measure besides its own figures: the in-year views of turnover.
 IN_YEAR_LINES = {
-    "turnover_rate_fte": [("Rolling 12 months, own returns", "rolling_12m_turnover_rate_fte"),
-                          ("Year to date, own returns", "ytd_turnover_rate_fte")],
-    "turnover_rate_headcount": [("Rolling 12 months, own returns", "rolling_12m_turnover_rate_headcount"),
-                                ("Year to date, own returns", "ytd_turnover_rate_headcount")],
+    "turnover_rate_fte": [("Rolling 12 months (own)", "rolling_12m_turnover_rate_fte"),
+                          ("Year to date (own)", "ytd_turnover_rate_fte")],
+    "turnover_rate_headcount": [("Rolling 12 months (own)", "rolling_12m_turnover_rate_headcount"),
+                                ("Year to date (own)", "ytd_turnover_rate_headcount")],
 }
 
 
@@ -344,11 +344,11 @@ def charts_for(rows: pd.DataFrame, name: str, dfe: dict[str, dict[int, float | N
         if rules.is_flow(mid):
             year = [rules.months(s, e) == 12 for s, e in zip(own["period_start"], own["period_end"])]
             own = own[pd.Series(year, index=own.index, dtype=bool)]
-        local = [("Own returns", _points(own.drop_duplicates("period_end")))]
+        local = [("Own returns (provisional)", _points(own.drop_duplicates("period_end")))]
         for label, lid in IN_YEAR_LINES.get(mid, []):
             both = pd.concat([rows[rows["measure_id"] == lid], derived[derived["measure_id"] == lid]])
             local.append((label, _points(both.drop_duplicates("period_end"))))
-        local = [(f"{label} (provisional)", pts) for label, pts in local if pts]
+        local = [(label, pts) for label, pts in local if pts]
         got = chart(f"{prefix}-{mid}", mid, name, dfe.get(mid, {}), local) if local else None
         if got:
             out.append(got)
