@@ -9,13 +9,13 @@ import shutil
 import sqlite3
 
 import pytest
+from conftest import FIXTURES
 from datasette_auth_passwords.utils import hash_password
-from test_browser import A11Y_CHECK, ARTIFACTS, ARGS, CHROMIUM, page  # noqa: F401  (page: the browser test page fixture)
+from test_browser import A11Y_CHECK, ARGS, ARTIFACTS, CHROMIUM, page  # noqa: F401  (page: the browser test page fixture)
 from test_site_security import start, stop
 
 from benchmark import site
 from benchmark.local import store as local_store
-from conftest import FIXTURES
 
 PASSWORD = "series test password"
 # The Oct-Dec 2023 and Jan-Mar 2024 returns (the second with three teams in two services), not published.
