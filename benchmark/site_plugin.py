@@ -7,6 +7,9 @@
   ``?year=YYYY`` picks the year of the headline figures; the page names the council's statistical neighbours
   and marks where DfE's neighbour model changes (``model_changes``); counts (``Measure.banded`` false) show no
   quartile; predecessors and successors (``area_changes``) link to each other.
+  With local returns in the served database (all of them on the private instance, published ones on the public),
+  the page also charts the council's own series on its DfE series with the in-year turnover views
+  (``local.series``) and shows its team table with service subtotals (the pack's ``packs.team_sections``).
 * ``/la/<code>.json`` is the same page's figures as JSON (unrounded values; the same ``?year=``).
 * Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
   shown through ``templates/query.html``, which extends Datasette's own ``query.html``).

@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from conftest import FIXTURES
 from datasette_auth_passwords.utils import hash_password
-from test_browser import A11Y_CHECK, ARGS, ARTIFACTS, CHROMIUM, page  # noqa: F401  (page: the browser test page fixture)
+from test_browser import A11Y_CHECK, ARGS, ARTIFACTS, CHROMIUM, page  # noqa: F401  (page: test_browser's fixture)
 from test_site_security import start, stop
 
 from benchmark import site

@@ -95,7 +95,8 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
     cell = {}
     for x in r.itertuples(index=False):
         cell.setdefault((x.period_start, x.period_end, x.measure_id),
-                        (None if pd.isna(x.value) else float(x.value), x.symbol if isinstance(x.symbol, str) and x.symbol else None))
+                        (None if pd.isna(x.value) else float(x.value),
+                         x.symbol if isinstance(x.symbol, str) and x.symbol else None))
     given = {(e, m) for (_, e, m) in cell}
     out = []
     for end in sorted(set(r["period_end"])):
@@ -124,7 +125,8 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
                 if den is None or (den[0] is None and den[1] is None):
                     continue
                 rm = measures.get(rate_id)
-                value = None if hidden or den[1] == "c" else measures.rate(rate_id, {mid: total, RATES[rate_id][1]: den[0]})
+                value = None if hidden or den[1] == "c" else \
+                    measures.rate(rate_id, {mid: total, RATES[rate_id][1]: den[0]})
                 out.append({"period_end": end, "measure_id": rate_id, "symbol": "c" if value is None else None,
                             "basis": f"DfE formula {mid} / {RATES[rate_id][1]} at {end:%d %b %Y}; {basis}",
                             "caveat": caveat, "value": None if value is None else round_half_up(value, rm.decimals)})
@@ -142,9 +144,12 @@ def _caveat(end: date, ytd: bool) -> str:
 
 def stored(conn, area_code: str) -> pd.DataFrame:
     """The whole-council ``local_observations`` rows of a council, every return in ``conn`` (the caller serves a
-    database ``publication`` has already stripped, or applies its rule), oldest snapshot first."""
+    database ``publication`` has already stripped, or applies its rule), oldest snapshot first; of two returns for
+    the same snapshot (a revised file), the one loaded last comes first, and is the one ``in_year`` and the charts
+    use."""
     cur = conn.execute("SELECT o.*, r.input_kind FROM local_observations o JOIN local_returns r USING (return_id) "
-                       "WHERE o.area_code = ? AND o.team = '' ORDER BY o.period_end, o.rowid", (area_code,))
+                       "WHERE o.area_code = ? AND o.team = '' ORDER BY o.period_end, r.loaded_at DESC, o.rowid",
+                       (area_code,))
     names = [c[0] for c in cur.description]
     return pd.DataFrame([tuple(r) for r in cur], columns=names)
 
@@ -274,9 +279,9 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
     """The council's local series drawn on its DfE series for one measure, dates on the x axis (DfE's figures at
     30 September of each year), one line per series: ``dfe`` maps DfE years to the council's published value;
     ``local`` is (series name, [(snapshot date, value, symbol)]). Returns None when no local point has a value,
-    else ``{"svg", "alt", "title", "headers", "rows", "raw", "measure_id"}`` where rows (date text, then each
-    series' figure as the formatter writes it, its symbol, or "" where the series has no point) are the chart's
-    table, and raw the same as (date, [(value or None, symbol or None) per series])."""
+    else ``{"svg", "alt", "title", "headers", "rows", "raw", "measure_id", "label"}`` where rows (date text,
+    then each series' figure as the formatter writes it, its symbol, or "" where the series has no point) are the
+    chart's table, and raw the same as (date, [(value or None, symbol or None) per series])."""
     m = measures.get(measure_id)
     if not any(v is not None for _, pts in local for _, v, _ in pts):
         return None
@@ -305,14 +310,15 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
             for label, vals in series]
     alt = (f"Line chart of {m.label} for {name}: DfE's published figures at 30 September and the council's own "
            f"provisional figures at each snapshot, {labels[0]} to {labels[-1]}. "
-           + " ".join(f"Latest {label}: {fmt_number(p[1], m.decimals)}{unit} at {p[0]:%d %b %Y}." for label, p in last if p)
+           + " ".join(f"Latest {label}: {fmt_number(p[1], m.decimals)}{unit} at {p[0]:%d %b %Y}."
+                      for label, p in last if p)
            + " The figures are in the table beside the chart.")
     svg = charts.line_chart(chart_id, title, alt, labels, series, m.decimals, unit, positions=positions, join_gaps=True)
     rows = [[f"{d:%d %b %Y}", *[fmt_number(vals[i], m.decimals) if vals[i] is not None else syms.get(i, "")
                                  for (_, vals), syms in zip(series, symbols)]] for i, d in enumerate(dates)]
     raw = [(d, [(vals[i], syms.get(i)) for (_, vals), syms in zip(series, symbols)]) for i, d in enumerate(dates)]
     return {"svg": svg, "alt": alt, "title": title, "headers": ["Date", *[s for s, _ in series]], "rows": rows,
-            "raw": raw, "measure_id": measure_id}
+            "raw": raw, "measure_id": measure_id, "label": m.label}
 
 
 #: Local series drawn beside a DfE measure besides its own figures: the in-year views of turnover.

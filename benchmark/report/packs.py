@@ -387,8 +387,9 @@ def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list
     figs = []
     for c in local_series.charts_for(local, name, dfe, key, prefix="local-series"):
         m = measure_info(c["measure_id"])
-        rows = [[Cell(f"{d:%d %b %Y}", f"{d:%d %b %Y}"), *[value_cell(v, m, s) if v is not None or s else text_cell(None)
-                                                          for v, s in points]] for d, points in c["raw"]]
+        rows = [[Cell(f"{d:%d %b %Y}", f"{d:%d %b %Y}"),
+                 *[value_cell(v, m, s) if v is not None or s else text_cell(None) for v, s in points]]
+                for d, points in c["raw"]]
         table = Table(f"{c['measure_id']}-series", c["title"], c["headers"], rows,
                       sheet=f"Series {short_sheet(m.label)}"[:31])
         figs.append(Figure(f"local-series-{c['measure_id']}", m.label, c["svg"], c["alt"], table,
@@ -399,7 +400,8 @@ def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list
     return [Section("local-series", "The council's own series", intro=[
         f"{name}'s own returns at each snapshot date on DfE's published series (30 September each year)."],
         figures=figs, provisional=True,
-        measure_ids=[lid for f in figs for _, lid in local_series.IN_YEAR_LINES.get(f.id.removeprefix("local-series-"), [])])]
+        measure_ids=[lid for f in figs
+                     for _, lid in local_series.IN_YEAR_LINES.get(f.id.removeprefix("local-series-"), [])])]
 
 
 # ---------------------------------------------------------------------------------------------------------------
