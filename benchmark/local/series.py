@@ -125,9 +125,11 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
                 if den is None or (den[0] is None and den[1] is None):
                     continue
                 rm = measures.get(rate_id)
-                value = None if hidden or den[1] == "c" else \
-                    measures.rate(rate_id, {mid: total, RATES[rate_id][1]: den[0]})
-                out.append({"period_end": end, "measure_id": rate_id, "symbol": "c" if value is None else None,
+                suppressed = hidden or den[1] == "c"
+                value = None if suppressed else measures.rate(rate_id, {mid: total, RATES[rate_id][1]: den[0]})
+                if value is None and not suppressed:  # no one in post: the rate is undefined
+                    continue
+                out.append({"period_end": end, "measure_id": rate_id, "symbol": "c" if suppressed else None,
                             "basis": f"DfE formula {mid} / {RATES[rate_id][1]} at {end:%d %b %Y}; {basis}",
                             "caveat": caveat, "value": None if value is None else round_half_up(value, rm.decimals)})
     return pd.DataFrame(out, columns=cols)
@@ -164,8 +166,8 @@ def from_extract(path: str | Path, ends: list[date], la: str | None = None, *,
     extract's reference date), counted from a worker-level extract on DfE's rules, as ``AlignedFigure`` records
     (``IN_YEAR`` measures; period = the 12 months to the date). Figures resting on 1 to ``min_count - 1`` people
     are ``c``, and so is any date whose leavers could otherwise be worked out to be 1 to ``min_count - 1`` people
-    by subtraction (the year to date from its 12 months; one date from the date before it, the extract's own
-    reference date included). Raises ``InputError`` (the file's problems, as ``csww align`` names them) or
+    by subtraction (the year to date from its 12 months; one date's figures from those of any date published
+    before it, starting with the extract's reference date, whose figures ``csww align`` publishes). Raises ``InputError`` (the file's problems, as ``csww align`` names them) or
     ``UsageError`` (a date after the reference date, no dates)."""
     path = Path(path)
     if not ends:
