@@ -64,14 +64,20 @@ def _frame(chart_id: str, title: str, alt: str, body: list[str]) -> str:
 
 
 def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: list[tuple[str, list]],
-               decimals: int = 1, unit: str = "") -> str:
-    """Lines over ``years``; each series is (name, values aligned with years, None for a gap)."""
+               decimals: int = 1, unit: str = "", positions: list[float] | None = None,
+               join_gaps: bool = False) -> str:
+    """Lines over ``years``; each series is (name, values aligned with years, None for a gap). ``years`` may be
+    any labels (e.g. dates as "Mar 2024"); ``positions`` (0 to 1, one per label) places them in proportion, e.g.
+    to time, instead of evenly; ``join_gaps`` draws a series' line across its gaps (a series observed at other
+    dates than the others) instead of breaking it."""
     values = [v for _, vals in series for v in vals if v is not None]
     top = nice_max(max(values) if values else 1.0)
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
     n = max(len(years) - 1, 1)
 
     def x(i: int) -> float:
+        if positions is not None:
+            return LEFT + pw * positions[i]
         return LEFT + (pw * i / n if len(years) > 1 else pw / 2)
 
     def y(v: float) -> float:
@@ -85,9 +91,15 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
         body.append(f'<text x="{LEFT - 8}" y="{y(t) + 4:.1f}" text-anchor="end" font-size="12" fill="#222">'
                     f'{fmt_number(t, tick_dec)}{escape(unit)}</text>')
     step = max(1, math.ceil(len(years) / 11))
+    drawn_at = -1e9
     for i, yr in enumerate(years):
-        if i % step == 0 or i == len(years) - 1:
-            body.append(f'<text x="{x(i):.1f}" y="{TOP + ph + 18}" text-anchor="middle" font-size="12" '
+        if positions is not None:  # labels placed by time: skip one that would overlap the one before
+            if x(i) - drawn_at < 8 * len(str(yr)):
+                continue
+            drawn_at = x(i)
+        if positions is not None or i % step == 0 or i == len(years) - 1:
+            anchor = "end" if positions is not None and x(i) > W - RIGHT - 4 * len(str(yr)) else "middle"
+            body.append(f'<text x="{x(i):.1f}" y="{TOP + ph + 18}" text-anchor="{anchor}" font-size="12" '
                         f'fill="#222">{yr}</text>')
     body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}" stroke="#222"/>')
     for k, (name, vals) in enumerate(series):
@@ -95,7 +107,7 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
         path, pen = [], False
         for i, v in enumerate(vals):
             if v is None:
-                pen = False
+                pen = pen and join_gaps
                 continue
             path.append(f"{'L' if pen else 'M'}{x(i):.1f},{y(v):.1f}")
             pen = True

@@ -7,6 +7,9 @@
   ``?year=YYYY`` picks the year of the headline figures; the page names the council's statistical neighbours
   and marks where DfE's neighbour model changes (``model_changes``); counts (``Measure.banded`` false) show no
   quartile; predecessors and successors (``area_changes``) link to each other.
+  With local returns in the served database (all of them on the private instance, published ones on the public),
+  the page also charts the council's own series on its DfE series with the in-year turnover views
+  (``local.series``) and shows its team table with service subtotals (the pack's ``packs.team_sections``).
 * ``/la/<code>.json`` is the same page's figures as JSON (unrounded values; the same ``?year=``).
 * Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
   shown through ``templates/query.html``, which extends Datasette's own ``query.html``).
@@ -30,6 +33,8 @@ from markupsafe import Markup
 from . import charts, consistency, ethnicity, measures, site_security
 from . import councils as resolver
 from .formatting import fmt_number
+from .local import series as local_series
+from .report import packs
 
 
 def slug(code: str) -> str:
@@ -263,6 +268,7 @@ async def profile(request, datasette):
                       "symbol": r["symbol"] or "", "sn_median": fmt_number(r["sn_median"], dec),
                       "england": fmt_number(r["england"], dec), "quartile": r["quartile"] if banded else None,
                       "note": r["series_note"]})
+    series_charts, team_tables = await _local_views(db, dict(area), by_measure)
     if as_json:
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
@@ -277,6 +283,7 @@ async def profile(request, datasette):
     else:
         context = {
             "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections,
+            "series_charts": [{**c, "svg": Markup(c["svg"])} for c in series_charts], "team_tables": team_tables,
             "headlines": headlines, "latest": latest, "year": year, "years": years, "year_asked": bool(asked),
             "neighbours": neighbours, "neighbour_model": model_words(model) if model else None, **lineage,
             "ethnicity": eth and {**eth, "svg": Markup(ethnicity.chart(eth)[0]),
@@ -293,6 +300,24 @@ async def profile(request, datasette):
         response = Response.html(await datasette.render_template("csww_council.html", context, request=request))
     response.headers["Cache-Control"] = _cache_control(datasette, request)
     return response
+
+
+async def _local_views(db, area: dict, by_measure: dict[str, list[dict]]) -> tuple[list[dict], list]:
+    """The council's local series charted on its DfE series (``local.series.charts_for``, key measures) and its
+    team tables with service subtotals (the pack's ``packs.team_sections``), from every return in the served
+    database: the private instance's holds them all, the public one only published returns (``publication``)."""
+    if not (await db.execute("select 1 from sqlite_master where name = 'local_observations'")).first():
+        return [], []
+    dfe = {mid: {r["time_period"]: _number(r["value"]) for r in rs} for mid, rs in by_measure.items()}
+
+    def work(conn):
+        rows = local_series.stored(conn, area["area_code"])
+        if rows.empty:
+            return [], []
+        figs = local_series.charts_for(rows, area["area_name"], dfe, [m.id for m in measures.key_measures()])
+        return figs, [t for sec in packs.team_sections(conn, area, rows) for t in sec.tables]
+
+    return await db.execute_fn(work)
 
 
 def _cache_control(datasette, request) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import __version__, charts, compare, consistency, ethnicity, measures, store
 from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
+from ..local import series as local_series
 from ..local import teams
 from . import gather, narrative
 from .gather import ReportError
@@ -126,6 +127,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     if len(local_rows):
         sections.append(local_section(area, code, local_rows, rec))
         sections += team_sections(conn, area, local_rows)
+        sections += series_sections(name, local_rows, rec, key)
     sections.append(neighbour_section(conn, area, model, year, rec))
     sections.append(definitions_section(_shown_measures(sections, key)))
     sections.append(provenance_section(conn))
@@ -378,6 +380,31 @@ def team_sections(conn: sqlite3.Connection, area: dict, local: pd.DataFrame) -> 
     return [Section("teams", "Teams and services", intro=[
         f"{area['area_name']}'s figures team by team, grouped into services with subtotals, as in its own report."],
         tables=tables, provisional=True)]
+
+
+def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list[str]) -> list[Section]:
+    """The council's own returns over two or more snapshots drawn on its DfE series, with the rolling 12-month
+    and year-to-date turnover (``local.series.charts_for``), each chart beside its table. Empty with fewer than
+    two snapshots."""
+    dfe = {mid: {int(r.time_period): _num(r.value) for r in t.itertuples()} for mid, t in rec.groupby("measure_id")}
+    figs = []
+    for c in local_series.charts_for(local, name, dfe, key, prefix="local-series"):
+        m = measure_info(c["measure_id"])
+        rows = [[Cell(f"{d:%d %b %Y}", f"{d:%d %b %Y}"),
+                 *[value_cell(v, m, s) if v is not None or s else text_cell(None) for v, s in points]]
+                for d, points in c["raw"]]
+        table = Table(f"{c['measure_id']}-series", c["title"], c["headers"], rows,
+                      sheet=f"Series {short_sheet(m.label)}"[:31])
+        figs.append(Figure(f"local-series-{c['measure_id']}", m.label, c["svg"], c["alt"], table,
+                           "Provisional: the council's own figures at each snapshot. Rolling 12-month and year-to-date "
+                           "turnover are in-year views; only at 30 September are they DfE's turnover rate."))
+    if not figs:
+        return []
+    return [Section("local-series", "The council's own series", intro=[
+        f"{name}'s own returns at each snapshot date on DfE's published series (30 September each year)."],
+        figures=figs, provisional=True,
+        measure_ids=[lid for f in figs
+                     for _, lid in local_series.IN_YEAR_LINES.get(f.id.removeprefix("local-series-"), [])])]
 
 
 # ---------------------------------------------------------------------------------------------------------------
