@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
-from .. import tables
+from .. import publication, tables
 from ..fileio import sha256_file
 from ..problems import NotFoundError
-from . import align
+from . import align, export
 from .problems import InputError
 from .result import AlignedFigure
 
@@ -50,7 +50,12 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
         raise InputError(problems)
     create_tables(conn)
     with conn:
-        return [rid for path, figures in aligned for rid in _insert(conn, figures, path)]
+        ids = []
+        for path, figures in aligned:
+            loaded = _insert(conn, figures, path)
+            export.apply_level(conn, path, loaded)  # an exported return brings its publication level
+            ids += loaded
+        return ids
 
 
 def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
@@ -97,6 +102,5 @@ def set_published(conn: sqlite3.Connection, return_ids: list[str], published: bo
     unknown = [rid for rid in return_ids if rid not in known]
     if unknown:
         raise NotFoundError(f"no local return {', '.join(map(repr, unknown))}; 'csww returns' lists them")
-    with conn:
-        conn.executemany("UPDATE local_returns SET published = ? WHERE return_id = ?",
-                         [(int(published), rid) for rid in return_ids])
+    with conn:  # public, or back to private (``publication`` keeps the levels and the older flag in step)
+        publication.set_level(conn, return_ids, "public" if published else "private")
