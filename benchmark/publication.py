@@ -32,7 +32,25 @@ LEVELS = ("private", "shared", "public")
 ALL_ROWS = "1"
 #: A database with no ``local_returns`` table has no published return.
 _PUBLISHED_RETURNS = "SELECT return_id FROM local_returns WHERE published = 1"
-_PUBLIC_RETURNS = "SELECT return_id FROM local_returns WHERE publication = 'public'"
+_PUBLIC_RETURNS = "SELECT return_id FROM local_returns WHERE publication = 'public' AND published = 1"
+#: Keep the older flag and the level in step whichever one a statement sets (``csww returns``, a script, an
+#: ``UPDATE ... SET published = 1`` written before levels): 1 is public; 0 takes a public return back to private.
+#: On insert, either one saying public makes the return public. (Created with the local tables, ``local.store``.)
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS local_returns_flag AFTER UPDATE OF published ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET publication = CASE WHEN NEW.published = 1 THEN 'public' ELSE 'private' END,
+    partnership = NULL WHERE return_id = NEW.return_id;
+END;
+CREATE TRIGGER IF NOT EXISTS local_returns_level AFTER UPDATE OF publication ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET published = (NEW.publication = 'public') WHERE return_id = NEW.return_id;
+END;
+CREATE TRIGGER IF NOT EXISTS local_returns_insert AFTER INSERT ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET publication = 'public', published = 1, partnership = NULL WHERE return_id = NEW.return_id;
+END;
+"""
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -64,8 +82,8 @@ def where(conn: sqlite3.Connection, table: str) -> str | None:
     has_returns = levelled or "published" in return_cols
     public_returns = _PUBLIC_RETURNS if levelled else _PUBLISHED_RETURNS
     if table in LOCAL_TABLES:
-        if table == "local_returns" and levelled:
-            return "publication = 'public'"
+        if table == "local_returns" and levelled:  # both must say so (the triggers keep them in step)
+            return "publication = 'public' AND published = 1"
         if "published" in cols:
             return "published = 1"
         if "return_id" in cols and has_returns:

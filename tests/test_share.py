@@ -248,7 +248,7 @@ def test_shared_returns_reach_neither_the_public_database_nor_the_package(partne
 
 def _levels_db() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
-    conn.executescript(tables.ddl("local_returns") + tables.ddl("local_observations"))
+    conn.executescript(tables.ddl("local_returns") + tables.ddl("local_observations") + publication.TRIGGERS)
     rows = [("a", "private", None), ("b", "shared", "Tees Valley"), ("c", "shared", "Durham"), ("d", "public", None)]
     for rid, level, partner in rows:
         conn.execute("INSERT INTO local_returns (return_id, area_code, period_start, period_end, time_period, "
@@ -268,8 +268,16 @@ def test_publication_levels_one_rule():
     publication.set_level(conn, ["b"], "public")  # csww returns --publish on a shared return
     assert conn.execute("SELECT publication, partnership, published FROM local_returns WHERE return_id = 'b'"
                         ).fetchone() == ("public", None, 1)
-    with pytest.raises(sqlite3.IntegrityError):  # the old flag cannot disagree with the level
-        conn.execute("UPDATE local_returns SET published = 1 WHERE return_id = 'a'")
+    # the older flag, set as scripts written before levels set it, moves the level with it, and back
+    conn.execute("UPDATE local_returns SET published = 1 WHERE return_id = 'c'")
+    assert conn.execute("SELECT publication, partnership FROM local_returns WHERE return_id = 'c'").fetchone() == \
+        ("public", None)
+    conn.execute("UPDATE local_returns SET published = 0 WHERE return_id = 'c'")
+    conn.execute("UPDATE local_returns SET publication = 'public' WHERE return_id = 'a'")
+    assert conn.execute("SELECT return_id, publication, published FROM local_returns WHERE return_id IN ('a', 'c') "
+                        "ORDER BY 1").fetchall() == [("a", "public", 1), ("c", "private", 0)]
+    with pytest.raises(sqlite3.IntegrityError):  # a shared return names its partnership
+        conn.execute("UPDATE local_returns SET publication = 'shared' WHERE return_id = 'd'")
     with pytest.raises(ValueError):
         publication.set_level(conn, ["a"], "shared")
 

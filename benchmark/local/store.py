@@ -26,7 +26,7 @@ INDEXES = ("CREATE INDEX IF NOT EXISTS local_observations_measure"
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript("".join(tables.ddl(t) for t in TABLES) + INDEXES)
+    conn.executescript("".join(tables.ddl(t) for t in TABLES) + INDEXES + publication.TRIGGERS)
 
 
 def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
