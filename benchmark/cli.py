@@ -567,5 +567,7 @@ def returns(db, to_publish, to_unpublish):
         return
     for r in rows:
         state = "published" if r["published"] else "unpublished"
+        if r.get("publication") == "shared":  # loaded from a member's export (csww align --export)
+            state = f"shared with {r['partnership']}"
         click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
                    f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")

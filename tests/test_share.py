@@ -78,6 +78,8 @@ def test_export_holds_aggregates_only_and_its_suppressed_cells_stay_suppressed(t
     assert {m for m, f in back.items() if f.symbol == "c"} == suppressed
     assert back["inpost_headcount"].value == 6 and back["agency_headcount"].value is None
     assert back["inpost_headcount"].source_file == "hr_extract.csv"
+    checked = run("validate", path)  # a partnership checks a member's file before loading it
+    assert checked.exit_code == 0 and "hr_extract.json: valid: 0 errors" in checked.output
 
 
 def test_export_options_are_checked(tmp_path):
@@ -121,6 +123,8 @@ def test_a_tampered_or_disguised_export_is_refused_naming_the_file(tmp_path):
     result = run("build", "--from", FIXTURES / "indicators_mini.csv", "--out", out, "--local", tampered, "-q")
     assert result.exit_code == 1
     assert "tampered.json" in result.output and "checksum does not match" in result.output
+    invalid = run("validate", tampered)
+    assert invalid.exit_code == 1 and "checksum does not match" in invalid.output
     assert "Traceback" not in result.output and not (out / "csww.db").exists()  # nothing half-written
 
     # a worker-level file renamed .json
@@ -186,6 +190,8 @@ def test_exports_load_with_their_publication_level(partnership_build):
     assert [rows[c][2:5] for c in ("807", "808", "841")] == [("shared", "Tees Valley", 0)] * 3
     assert rows["806"][2:5] == ("public", None, 1)
     assert rows["807"][5] == "redcar_2024.json"
+    listing = run("returns", "--db", out / "csww.db").output
+    assert listing.count("shared with Tees Valley") == 3 and listing.count("  published  ") == 1
     with sqlite3.connect(out / "csww.db") as conn:
         got = dict(conn.execute("SELECT area_code, value FROM local_observations "
                                 "WHERE measure_id = 'turnover_rate_fte' AND team = ''").fetchall())

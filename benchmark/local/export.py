@@ -77,6 +77,14 @@ def looks_like_export(path: str | Path) -> bool:
     return head.startswith(b"{")
 
 
+def declares_export(path: str | Path) -> bool:
+    """True when the file opens as an exported return does (``{"format": "csww-local-return"``): told apart
+    from a data package's ``datapackage.json`` without reading the whole file."""
+    with open(path, "rb") as fh:
+        head = fh.read(256).decode("utf-8", "replace")
+    return f'"format": "{FORMAT}"' in head or f'"format":"{FORMAT}"' in head
+
+
 def canonical(doc: dict) -> bytes:
     """The bytes the checksum is taken over: ``doc`` without ``checksum``, keys sorted, no spaces, UTF-8."""
     body = {k: v for k, v in doc.items() if k != "checksum"}

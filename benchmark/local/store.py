@@ -86,11 +86,14 @@ def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str 
 
 
 def list_returns(conn: sqlite3.Connection) -> list[dict]:
-    """Every local return loaded, with its publication flag and how many figures it holds."""
+    """Every local return loaded, with its publication flag (and level and partnership, where the database has
+    them) and how many figures it holds."""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_returns'").fetchone():
         return []
+    levels = ("r.publication, r.partnership, " if "publication" in {c[1] for c in conn.execute(
+        "PRAGMA table_info(local_returns)")} else "")  # publication levels: databases built since they came
     cur = conn.execute("SELECT r.return_id, r.area_code, r.period_start, r.period_end, r.time_period, r.input_kind, "
-                       "r.source_file, r.published, count(o.measure_id) AS figures FROM local_returns r "
+                       f"r.source_file, r.published, {levels}count(o.measure_id) AS figures FROM local_returns r "
                        "LEFT JOIN local_observations o USING (return_id) GROUP BY r.return_id ORDER BY r.return_id")
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, row)) for row in cur]
