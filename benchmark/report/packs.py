@@ -656,7 +656,7 @@ def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[st
                          f"'{NO_FIGURE}' where this database has no DfE figure for that year.",
                          "Shared returns appear only in this partnership's pack and private site, never in the data "
                          "package or the public site."])
-    return [Section("member-returns", "Members' own figures (provisional)", intro=[
+    return [Section("member-returns", "Members' own returns", intro=[
         f"The returns members of {group['name']} have shared, each figure on DfE's definition beside DfE's published "
         "figure for the same council and England."], tables=[table], provisional=True,
         measure_ids=list(dict.fromkeys(f.measure_id for f in figures)))]
