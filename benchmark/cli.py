@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the names below are; at run time each is imported on f
     from . import build as build_mod
     from . import compare, compare_format, ees, local, package, report, site, store
     from . import docs as docs_mod
+    from .local import export as local_export
     from .local import output
     from .local import store as local_store
 else:
@@ -45,6 +46,7 @@ else:
     ees, local, package, report, site, store = (_Lazy(f".{m}") for m in ("ees", "local", "package", "report",
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
+    local_export = _Lazy(".local.export")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -90,7 +92,8 @@ def cli():
 @click.option("--offline", is_flag=True, help="Without --from: build from the download cache only, never the network.")
 @click.option("--local", "local_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A council's own return (aggregate CSV/XLSX, HR extract or census XML) to align and compare, "
-                   "as provisional figures. Repeatable.")
+                   "as provisional figures, or a member's return exported with 'csww align --export' (checksum "
+                   "checked; it keeps its publication level). Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the fetch from EES may take in all (without --from and --offline).")
@@ -254,8 +257,9 @@ def publish(out, bundle_dir):
 
 @cli.command("report")
 @click.option("--la", help="The council: DfE 3-digit code (841), ONS code (E06000005) or name.")
-@click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
-              help="YAML group file (a partnership): one table comparing all member councils. Instead of --la.")
+@click.option("--group", "--partnership", "group_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML group file (a partnership): one table comparing all member councils, and the members' "
+                   "provisional returns (loaded with 'csww build --local') beside DfE's. Instead of --la.")
 @click.option("--group-id", help="With --group: which group, when the file holds several.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--years", "n_years", type=int,
@@ -367,7 +371,14 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
                    "instead of the census nearest its snapshot.")
 @click.option("--annualise", is_flag=True,
               help="Scale flows (starters, leavers, days lost) over a period other than 12 months to a year.")
-def align(file, la, fmt, out, as_at, annualise):
+@click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the aggregate-only return to send to a partnership (JSON: no worker rows, small "
+                   "counts suppressed, a SHA-256 checksum, the toolkit version); 'csww build --local' loads it.")
+@click.option("--publication", type=click.Choice(["private", "shared", "public"]),
+              help="With --export: who may see the return. Default: shared when --partnership is given, else private.")
+@click.option("--partnership", metavar="NAME",
+              help="With --export: the partnership the return is shared with (its group file's id or name).")
+def align(file, la, fmt, out, as_at, annualise, export_to, publication, partnership):
     """Align a council's own workforce figures to DfE's definitions.
 
     FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
@@ -382,8 +393,16 @@ def align(file, la, fmt, out, as_at, annualise):
         csww align examples/darlington.csv
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
         csww align examples/darlington.csv --as-at 2016-07-31
+        csww align hr_extract.xlsx --la 841 --export darlington-q2.json --partnership "North East councils"
     """
+    if (publication or partnership) and not export_to:
+        raise CLIError("--publication and --partnership go with --export")
     figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise)
+    if export_to:
+        level = publication or ("shared" if partnership else "private")
+        local_export.write(export_to, figures, level, partnership)
+        click.echo(f"{level} return of {figures[0].area_code} exported to {export_to}"
+                   + (f" (shared with {partnership})" if level == "shared" else ""), err=True)
     text = output.render(figures, fmt)
     if out:
         write_text(out, text)
@@ -548,5 +567,7 @@ def returns(db, to_publish, to_unpublish):
         return
     for r in rows:
         state = "published" if r["published"] else "unpublished"
+        if r.get("publication") == "shared":  # loaded from a member's export (csww align --export)
+            state = f"shared with {r['partnership']}"
         click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
                    f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")

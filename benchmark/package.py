@@ -406,8 +406,8 @@ def validate(path: str | Path, checks: bool = True) -> list[Problem]:
     the package invalid.
     """
     path = Path(path)
-    if path.is_file() and not path.name.endswith(".json"):
-        return validate_local_return(path)
+    if path.is_file() and (not path.name.endswith(".json") or local.export.declares_export(path)):
+        return validate_local_return(path)  # a council's file, or a return exported with csww align --export
     descriptor_path = _locate(path)
     problems = _frictionless(descriptor_path)
     if checks:

@@ -1,9 +1,13 @@
 """What may be published: the one rule the data package, the site's public database and the report share.
 
-A council's own figures stay private until the council marks their return published
-(``local_returns.published = 1``, ``csww returns --publish``). So, table by table:
+A council's return is at one of three publication levels (``local_returns.publication``, ``LEVELS``):
+``private`` (when loaded from the council's own file: its own build only), ``shared`` with a named partnership
+(``local_returns.partnership``; set by the exported return, ``csww align --export``: the partnership's build,
+pack and private site) or ``public`` (``csww returns --publish``, or an export made public). The older flag
+``local_returns.published`` is 1 exactly when the level is public, and is read where there is no level
+(a database written before levels). What is public, table by table:
 
-* ``local_returns``: the rows marked published.
+* ``local_returns``: the public returns.
 * ``local_observations``: the rows whose return is published (none when ``local_returns`` is absent: we
   cannot tell such rows are published).
 * ``comparisons``: DfE's rows (``provisional = 0``), and a provisional row when its return (``return_id``,
@@ -12,6 +16,8 @@ A council's own figures stay private until the council marks their return publis
 * every other table: all of its rows (DfE's published statistics and what the toolkit derives from them).
 
 ``where(conn, table)`` gives the rule as a SQL condition; ``strip`` deletes every other row in place.
+``partnership_where(conn, table, names)`` is the rule for a partnership's own pack: public returns, the
+builder's own private ones and those shared with that partnership (never those shared with another).
 """
 
 from __future__ import annotations
@@ -20,10 +26,31 @@ import sqlite3
 
 #: Tables holding a council's own figures, public only row by row.
 LOCAL_TABLES = ("local_returns", "local_observations")
+#: A return's publication levels, least public first.
+LEVELS = ("private", "shared", "public")
 #: Every row of these tables is public.
 ALL_ROWS = "1"
 #: A database with no ``local_returns`` table has no published return.
 _PUBLISHED_RETURNS = "SELECT return_id FROM local_returns WHERE published = 1"
+_PUBLIC_RETURNS = "SELECT return_id FROM local_returns WHERE publication = 'public' AND published = 1"
+#: Keep the older flag and the level in step whichever one a statement sets (``csww returns``, a script, an
+#: ``UPDATE ... SET published = 1`` written before levels): 1 is public; 0 takes a public return back to private.
+#: On insert, either one saying public makes the return public. (Created with the local tables, ``local.store``.)
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS local_returns_flag AFTER UPDATE OF published ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET publication = CASE WHEN NEW.published = 1 THEN 'public' ELSE 'private' END,
+    partnership = NULL WHERE return_id = NEW.return_id;
+END;
+CREATE TRIGGER IF NOT EXISTS local_returns_level AFTER UPDATE OF publication ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET published = (NEW.publication = 'public') WHERE return_id = NEW.return_id;
+END;
+CREATE TRIGGER IF NOT EXISTS local_returns_insert AFTER INSERT ON local_returns
+WHEN NEW.published IS NOT (NEW.publication = 'public') BEGIN
+  UPDATE local_returns SET publication = 'public', published = 1, partnership = NULL WHERE return_id = NEW.return_id;
+END;
+"""
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -50,18 +77,63 @@ def where(conn: sqlite3.Connection, table: str) -> str | None:
     if is_private_table(table):
         return None
     cols = _columns(conn, table)
-    has_returns = "published" in _columns(conn, "local_returns")
+    return_cols = _columns(conn, "local_returns")
+    levelled = "publication" in return_cols
+    has_returns = levelled or "published" in return_cols
+    public_returns = _PUBLIC_RETURNS if levelled else _PUBLISHED_RETURNS
     if table in LOCAL_TABLES:
+        if table == "local_returns" and levelled:  # both must say so (the triggers keep them in step)
+            return "publication = 'public' AND published = 1"
         if "published" in cols:
             return "published = 1"
         if "return_id" in cols and has_returns:
-            return f"return_id IN ({_PUBLISHED_RETURNS})"
+            return f"return_id IN ({public_returns})"
         return None
     if table == "comparisons" and "provisional" in cols:
         if "return_id" in cols and has_returns:
-            return f"provisional = 0 OR return_id IN ({_PUBLISHED_RETURNS})"
+            return f"provisional = 0 OR return_id IN ({public_returns})"
         return "provisional = 0"
     return ALL_ROWS
+
+
+def partnership_where(conn: sqlite3.Connection, table: str, names: list[str]) -> tuple[str, tuple] | None:
+    """The SQL condition (and its parameters) selecting the rows of a local table (``local_returns``,
+    ``local_observations``) that a partnership's own pack shows: public returns, the builder's own private
+    ones (a private return is only ever in the build of the council that loaded it) and those shared with the
+    partnership called one of ``names`` (a group file's id and name; compared case-insensitively). ``None``
+    when no row may be shown (a worker-level table, a table with no return to tell by). A database without
+    publication levels shows its published returns only."""
+    if is_private_table(table) or table not in LOCAL_TABLES:
+        return None
+    if "publication" not in _columns(conn, "local_returns"):
+        rule = where(conn, table)
+        return (rule, ()) if rule else None
+    marks = ", ".join("?" * len(names))
+    own = (f"publication IN ('public', 'private') OR (publication = 'shared' AND lower(partnership) IN ({marks}))")
+    params = tuple(n.lower() for n in names)
+    if table == "local_returns":
+        return own, params
+    if "return_id" not in _columns(conn, table):
+        return None
+    return f"return_id IN (SELECT return_id FROM local_returns WHERE {own})", params
+
+
+def set_level(conn: sqlite3.Connection, return_ids: list[str], level: str, partnership: str | None = None) -> None:
+    """Set the publication level of returns (in the caller's transaction): ``public``, ``private`` or
+    ``shared`` with ``partnership`` (required then, and only then). ``published`` follows (1 for public).
+    A database written before levels has only the flag: there ``shared`` is a ``ValueError``."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown publication level {level!r}; one of {', '.join(LEVELS)}")
+    if (level == "shared") != bool(partnership):
+        raise ValueError("a shared return names its partnership, and only a shared one")
+    if "publication" not in _columns(conn, "local_returns"):
+        if level == "shared":
+            raise ValueError("this database was written before publication levels; rebuild it to share returns")
+        conn.executemany("UPDATE local_returns SET published = ? WHERE return_id = ?",
+                         [(int(level == "public"), rid) for rid in return_ids])
+        return
+    conn.executemany("UPDATE local_returns SET publication = ?, partnership = ?, published = ? WHERE return_id = ?",
+                     [(level, partnership or None, int(level == "public"), rid) for rid in return_ids])
 
 
 def has_unpublished(conn: sqlite3.Connection) -> bool:

@@ -47,8 +47,9 @@ def add_local_returns(db: Path) -> None:
     for rid, published, source, value, period_end in (
             ("841:2024-10-01:2025-03-31:aaaa", 1, "darlington-q2-published.csv", 14.1, "2025-03-31"),
             ("841:2025-04-01:2025-09-30:bbbb", 0, SECRET, SECRET_VALUE, "2025-09-30")):
-        conn.execute("insert into local_returns values (?, '841', '2024-10-01', ?, 2025, 'aggregate', ?, 'ff', "
-                     "'2025-10-01T00:00:00+00:00', ?)", (rid, period_end, source, published))
+        conn.execute("insert into local_returns (return_id, area_code, period_start, period_end, time_period, "
+                     "input_kind, source_file, sha256, loaded_at, published) values (?, '841', '2024-10-01', ?, 2025, "
+                     "'aggregate', ?, 'ff', '2025-10-01T00:00:00+00:00', ?)", (rid, period_end, source, published))
         conn.execute("insert into local_observations (return_id, team, area_code, time_period, period_start, "
                      "period_end, measure_id, value, symbol, basis, comparable, caveat, reported_value, "
                      "reported_definition, provisional, source_file, rows_used) values (?, '', '841', 2025, '2024-10-01', ?, "

@@ -1,7 +1,8 @@
 """A council's own workforce figures aligned to DfE's definitions.
 
 ``align(path)`` reads an aggregate local return (CSV/XLSX), a worker-level HR extract (CSV/XLSX) or the
-statutory CSWW census XML return, telling them apart by content, and returns ``AlignedFigure`` records.
+statutory CSWW census XML return, telling them apart by content, and returns ``AlignedFigure`` records. A
+return another council exported with ``csww align --export`` (``export``) is read back, checked, as aligned.
 Worker-level rows never leave this package: what it returns is aggregates, with small counts suppressed.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from . import census_xml, parse, template, workers
+from . import census_xml, export, parse, template, workers
 from .problems import InputError, Problem
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW
@@ -30,6 +31,8 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "no such file", None, None, None)])
+    if export.looks_like_export(path):  # a return another council exported (csww align --export): checked
+        return export.read(path, la).figures
     if census_xml.looks_like_xml(path):
         return census_xml.read(path, la, min_count, salt, **match)
     df = parse.read_table(path)

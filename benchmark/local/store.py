@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
-from .. import tables
+from .. import publication, tables
 from ..fileio import sha256_file
 from ..problems import NotFoundError
-from . import align
+from . import align, export
 from .problems import InputError
 from .result import AlignedFigure
 
@@ -26,7 +26,7 @@ INDEXES = ("CREATE INDEX IF NOT EXISTS local_observations_measure"
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript("".join(tables.ddl(t) for t in TABLES) + INDEXES)
+    conn.executescript("".join(tables.ddl(t) for t in TABLES) + INDEXES + publication.TRIGGERS)
 
 
 def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
@@ -50,7 +50,12 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
         raise InputError(problems)
     create_tables(conn)
     with conn:
-        return [rid for path, figures in aligned for rid in _insert(conn, figures, path)]
+        ids = []
+        for path, figures in aligned:
+            loaded = _insert(conn, figures, path)
+            export.apply_level(conn, path, loaded)  # an exported return brings its publication level
+            ids += loaded
+        return ids
 
 
 def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:
@@ -81,11 +86,14 @@ def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str 
 
 
 def list_returns(conn: sqlite3.Connection) -> list[dict]:
-    """Every local return loaded, with its publication flag and how many figures it holds."""
+    """Every local return loaded, with its publication flag (and level and partnership, where the database has
+    them) and how many figures it holds."""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'local_returns'").fetchone():
         return []
+    levels = ("r.publication, r.partnership, " if "publication" in {c[1] for c in conn.execute(
+        "PRAGMA table_info(local_returns)")} else "")  # publication levels: databases built since they came
     cur = conn.execute("SELECT r.return_id, r.area_code, r.period_start, r.period_end, r.time_period, r.input_kind, "
-                       "r.source_file, r.published, count(o.measure_id) AS figures FROM local_returns r "
+                       f"r.source_file, r.published, {levels}count(o.measure_id) AS figures FROM local_returns r "
                        "LEFT JOIN local_observations o USING (return_id) GROUP BY r.return_id ORDER BY r.return_id")
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, row)) for row in cur]
@@ -97,6 +105,5 @@ def set_published(conn: sqlite3.Connection, return_ids: list[str], published: bo
     unknown = [rid for rid in return_ids if rid not in known]
     if unknown:
         raise NotFoundError(f"no local return {', '.join(map(repr, unknown))}; 'csww returns' lists them")
-    with conn:
-        conn.executemany("UPDATE local_returns SET published = ? WHERE return_id = ?",
-                         [(int(published), rid) for rid in return_ids])
+    with conn:  # public, or back to private (``publication`` keeps the levels and the older flag in step)
+        publication.set_level(conn, return_ids, "public" if published else "private")

@@ -146,3 +146,28 @@ def local_figures(conn: sqlite3.Connection, area: dict, path=None) -> pd.DataFra
         df[col] = pd.to_datetime(df[col]).dt.date
     df["comparable"] = df["comparable"].astype(bool)
     return df.astype(object).where(df.notna(), None)
+
+
+def partnership_local_figures(conn: sqlite3.Connection, group: dict) -> pd.DataFrame:
+    """The members' whole-council local figures a partnership's pack shows (``publication.partnership_where``:
+    public returns, the builder's own private ones and those shared with this partnership, by its id or name),
+    with each return's ``publication`` and ``partnership``; dates as ``date``. Empty when none is loaded."""
+    if not has_table(conn, "local_observations") or not has_table(conn, "local_returns"):
+        return pd.DataFrame()
+    rule = publication.partnership_where(conn, "local_observations", [str(group["id"]), str(group["name"])])
+    if rule is None:
+        return pd.DataFrame()
+    codes = sorted({c for a in group["areas"] for c in (a["area_code"], published_code(a))})
+    sql, params = rule
+    df = store.query(conn, f"SELECT * FROM local_observations WHERE ({sql}) AND team = '' AND area_code IN "
+                           f"({','.join('?' * len(codes))}) ORDER BY rowid", params + tuple(codes))
+    if df.empty:
+        return df
+    have = {r[1] for r in conn.execute("PRAGMA table_info(local_returns)")}
+    cols = [c for c in ("publication", "partnership") if c in have]
+    levels = store.query(conn, f"SELECT return_id, {', '.join(cols) or 'NULL AS publication'} FROM local_returns")
+    df = df.merge(levels, on="return_id", how="left")
+    for col in ("period_start", "period_end"):
+        df[col] = pd.to_datetime(df[col]).dt.date
+    df["comparable"] = df["comparable"].astype(bool)
+    return df.astype(object).where(df.notna(), None)

@@ -563,6 +563,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     year = years_all[-1] if year is None else int(year)
     if year not in years_all:
         raise ReportError(f"no figures for {group['name']} in {year}; the database has {years_all[0]}-{years_all[-1]}")
+    dfe_all = rec  # members' returns are set beside DfE's year for their snapshot, whatever the pack's year
     rec = rec[rec["time_period"] <= year]  # nothing after the pack's year
     focus = None
     if la:
@@ -667,6 +668,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             f"The key measures for every member of {group['name']} in the year to 30 September {year}, with the "
             "partnership as a whole and England."], tables=[main, bands, change]),
         Section("charts", "Each measure by member council", figures=figures),
+        *member_returns_section(conn, group, codes, names, dfe_all, key),
         Section("group", "The partnership", intro=[group.get("description") or
                                                     f"{group['name']}: {len(members)} councils."],
                 tables=[member_list]),
@@ -682,3 +684,54 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                 facts={"group_id": group["id"], "group_name": group["name"], "members": codes,
                        "years": [y for y in years_all if y <= year], "measures": key, "pooled": pooled,
                        "focus": focus})
+
+
+def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[str], names: dict,
+                           dfe: pd.DataFrame, key: list[str]) -> list[Section]:
+    """The members' own returns (``gather.partnership_local_figures``: shared with this partnership, public, or
+    the builder's own), each figure beside DfE's published figure for the council and England in the DfE year
+    its snapshot is set beside. One row per measure and member return, measures in catalogue order (key
+    measures first). No section when no member return is loaded."""
+    local = gather.partnership_local_figures(conn, group)
+    if local.empty:
+        return []
+    member_of = {}
+    for a in group["areas"]:
+        member_of[a["area_code"]] = member_of[gather.published_code(a)] = gather.published_code(a)
+    pub = {(r.area_code, r.measure_id, int(r.time_period)): r for r in dfe.itertuples()}
+    order = {mid: i for i, mid in enumerate(list(measures.catalogue()))}
+    figures = sorted(local.itertuples(index=False), key=lambda f: (
+        f.measure_id not in key, order.get(f.measure_id, 999), f.measure_id, codes.index(member_of[f.area_code]),
+        -f.period_end.toordinal()))
+    level_words = {"shared": "shared with the partnership", "private": "this build's own (private)",
+                   "public": "public"}
+    rows = []
+    for f in figures:
+        m = measure_info(f.measure_id)
+        code = member_of[f.area_code]
+        year = int(f.time_period)
+        p = pub.get((code, f.measure_id, year))
+        rows.append([
+            Cell(m.label, m.label), text_cell(names.get(code, code)),
+            text_cell(f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"),
+            value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
+            Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
+            year_cell(year),
+            value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, NO_FIGURE),
+            value_cell(_num(p.england), m) if p is not None else Cell(None, NO_FIGURE),
+            text_cell(level_words.get(getattr(f, "publication", None) or "", None))])
+    table = Table("member-returns-table", f"{group['name']}: members' own figures (provisional) beside DfE's",
+                  ["Measure", "Council", "Return period", "Provisional figure (aligned to DfE definition)",
+                   "Comparable with DfE", "DfE year set beside", "Council, DfE published", "England, DfE published",
+                   "Return"], rows, sheet="Members' returns provisional",
+                  notes=["Provisional: each member council's own figures, re-derived on DfE's definitions by "
+                         "csww-benchmark from the return it exported (csww align --export). DfE has not validated or "
+                         "published them.",
+                         "DfE year set beside: the DfE census (30 September) nearest the end of the return's period; "
+                         f"'{NO_FIGURE}' where this database has no DfE figure for that year.",
+                         "Shared returns appear only in this partnership's pack and private site, never in the data "
+                         "package or the public site."])
+    return [Section("member-returns", "Members' own returns", intro=[
+        f"The returns members of {group['name']} have shared, each figure on DfE's definition beside DfE's published "
+        "figure for the same council and England."], tables=[table], provisional=True,
+        measure_ids=list(dict.fromkeys(f.measure_id for f in figures)))]
