@@ -35,7 +35,7 @@ class _Lazy:
 
 if TYPE_CHECKING:  # what the names below are; at run time each is imported on first use
     from . import build as build_mod
-    from . import compare, compare_format, ees, local, package, report, site, store
+    from . import compare, compare_format, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
     from .local import output
     from .local import store as local_store
@@ -45,6 +45,7 @@ else:
     ees, local, package, report, site, store = (_Lazy(f".{m}") for m in ("ees", "local", "package", "report",
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
+    snapshot = _Lazy(".snapshot")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -94,6 +95,8 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the fetch from EES may take in all (without --from and --offline).")
+@click.option("--retries", envvar="CSWW_RETRIES", default=4, show_default=True,
+              help="Retries on connection errors, 429 and 5xx when fetching (env CSWW_RETRIES).")
 @click.option("--force", is_flag=True, help="Rebuild even when the inputs, toolkit and options are unchanged.")
 @click.option("--wait", default=600.0, show_default=True,
               help="Most seconds to wait for another build writing to the same --out.")
@@ -101,7 +104,7 @@ def cli():
               help="Neighbour median stored in comparisons: toolkit (model current for the year, joint-return "
                    "neighbours as the joint row, one more decimal) or dashboard (exactly DfE's dashboard median). "
                    "See docs/compare.md.")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, force, wait, sn_method):
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, retries, force, wait, sn_method):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -110,7 +113,8 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     package beside the database (see 'csww package'). Both are written into OUT/builds/<build id>/
     and made current together; OUT/csww.db and OUT/datapackage lead to the current build. When the
     inputs (by checksum), the toolkit and the options are those of the current build, nothing is
-    done (--force rebuilds).
+    done (--force rebuilds). With no network and an empty download cache, it builds from the offline
+    snapshot of DfE's files bundled with csww-benchmark and says which releases it used.
 
     \b
     Examples:
@@ -122,8 +126,9 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     """
     if not sources:
         cache = ees.Cache(cache_dir)
+        failed = None
         if not offline:
-            client = ees.Client(ees_url, deadline=deadline)
+            client = ees.Client(ees_url, deadline=deadline, retries=retries)
             try:
                 ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
             except ees.FetchError as exc:
@@ -132,10 +137,18 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
                     raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
                                          f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
                                          "builds from them.") from None
-                raise
+                if snapshot.manifest() is None:
+                    raise
+                failed = exc
         sources = cache.release_dirs()
         if not sources:
-            raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+            if snapshot.manifest() is None:
+                raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+            if failed is not None:
+                click.echo(f"EES could not be reached: {str(failed).splitlines()[0]}", err=True)
+            used = snapshot.install(cache)
+            click.echo("\n".join(used.lines()))
+            sources = used.folders
     started = time.monotonic()
     fingerprint = buildstate.fingerprint(sources, local_files, {"sn_method": sn_method})
     state = None if force else buildstate.up_to_date(out, fingerprint)
