@@ -35,7 +35,7 @@ class _Lazy:
 
 if TYPE_CHECKING:  # what the names below are; at run time each is imported on first use
     from . import build as build_mod
-    from . import compare, compare_format, ees, local, package, report, site, snapshot, store
+    from . import compare, compare_format, compare_one, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
     from .local import output
     from .local import store as local_store
@@ -45,7 +45,7 @@ else:
     ees, local, package, report, site, store = (_Lazy(f".{m}") for m in ("ees", "local", "package", "report",
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
-    snapshot = _Lazy(".snapshot")
+    snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -352,8 +352,13 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
         csww compare --la 841 --la 840 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
-    conn = store.connect(db)
+    conn = buildstate.connect(db)
     if len(las) == 1 and las[0].lower() != "all":
+        if not (group_file or sn_model or sn_method):  # the stored comparisons, read without pandas
+            found = compare_one.council_rows(conn, las[0], year, measure_ids)
+            if found is not None:
+                click.echo(compare_format.render(found[0], found[1], None, fmt), nl=fmt == "table")
+                return
         area, rows, groups = compare.council_view(conn, las[0], year, measure_ids, group_file, sn_model, sn_method)
         click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
         return

@@ -13,6 +13,8 @@ from importlib import resources
 import pandas as pd
 import yaml
 
+from .councils import normalise_la_code  # noqa: F401  (readers and neighbours call geography.normalise_la_code)
+
 ENGLAND = "E92000001"
 
 
@@ -44,13 +46,6 @@ def joint_return_of(la_code: str, time_period: int) -> str | None:
     if hit and time_period >= hit[1]:
         return hit[0]
     return None
-
-
-def normalise_la_code(code: str) -> str:
-    """DfE's 3-digit code as text: '301', '314 / 318' (tolerating '301.0' and odd spacing)."""
-    parts = [p.strip() for p in str(code).split("/")]
-    parts = [p[:-2] if p.endswith(".0") else p for p in parts]
-    return " / ".join(parts)
 
 
 def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
