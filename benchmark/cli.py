@@ -133,22 +133,26 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
                 ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
             except ees.FetchError as exc:
                 cached = cache.release_dirs()
-                if cached:  # say what the user can do now
+                from_snapshot = [d for d in cached if (cache.manifest(d.name) or {}).get("from_snapshot")]
+                if cached and from_snapshot != cached:  # say what the user can do now
                     raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
                                          f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
                                          "builds from them.") from None
-                if snapshot.manifest() is None:
+                if not cached and snapshot.manifest() is None:
                     raise
                 failed = exc
+        if failed is not None:
+            click.echo(f"EES could not be reached: {str(failed).splitlines()[0]}", err=True)
         sources = cache.release_dirs()
         if not sources:
             if snapshot.manifest() is None:
                 raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
-            if failed is not None:
-                click.echo(f"EES could not be reached: {str(failed).splitlines()[0]}", err=True)
             used = snapshot.install(cache)
             click.echo("\n".join(used.lines()))
             sources = used.folders
+        elif failed is not None:  # only the snapshot, installed by an earlier offline build
+            click.echo(f"Building from the offline snapshot put in the cache earlier ({', '.join(d.name for d in sources)}"
+                       f", in {cache.root}); when online, run 'csww fetch' and then 'csww build' to update.")
     started = time.monotonic()
     fingerprint = buildstate.fingerprint(sources, local_files, {"sn_method": sn_method})
     state = None if force else buildstate.up_to_date(out, fingerprint)

@@ -61,7 +61,7 @@ def test_csww_compare_for_one_council_never_imports_pandas(real_db):
     assert (turnover["area_code"], turnover["time_period"], turnover["value"]) == ("841", 2025, 15.4)
     conn = store.connect(real_db)
     area, rows, groups = compare.council_view(conn, "841")
-    assert run.stdout == compare_format.render(area, rows, groups, "json") + "\n"
+    assert run.stdout == compare_format.render(area, rows, groups, "json")
 
 
 def test_errors_are_the_pandas_path_messages(real_db):

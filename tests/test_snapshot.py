@@ -35,12 +35,12 @@ def offline_build(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CSWW_EES_URL": f"http://127.0.0.1:{_closed_port()}/api",
            "CSWW_CACHE": str(work / "cache"), "CSWW_RETRIES": "0"}
     run = subprocess.run([sys.executable, "-m", "benchmark", "build"], capture_output=True, text=True, env=env,
-                         cwd=work, timeout=300)
-    return work, run
+                         cwd=work, timeout=600)
+    return work, run, env
 
 
 def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offline_build):
-    work, run = offline_build
+    work, run, _ = offline_build
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert "EES could not be reached" in run.stderr and "cannot connect" in run.stderr
@@ -69,9 +69,23 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
     assert m["from_snapshot"] is True and m["files"][0]["sha256"].startswith("9e058bac")
 
 
+def test_run_again_offline_it_uses_the_snapshot_in_the_cache(offline_build):
+    """The second 'csww build' on the same offline machine: the cache holds only the snapshot, so it says so and
+    finds the build up to date (no error telling it to use --offline)."""
+    work, first, env = offline_build
+    assert first.returncode == 0, first.stderr
+    run = subprocess.run([sys.executable, "-m", "benchmark", "build"], capture_output=True, text=True, env=env,
+                         cwd=work, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "EES could not be reached" in run.stderr
+    assert run.stdout.startswith("Building from the offline snapshot put in the cache earlier (2025, sfr07-2016, "
+                                 "sfr08-2017, in ")
+    assert "build is up to date: build " in run.stdout
+
+
 def test_snapshot_values_equal_the_real_files(offline_build, shared):
     """Darlington 2025 turnover from the snapshot build equals the value in ../shared/dfe's 2025 file."""
-    work, run = offline_build
+    work, run, _ = offline_build
     with open(shared / "csww_indicators_2017_to_2025.csv", encoding="utf-8", newline="") as fh:
         row = next(r for r in csv.DictReader(fh) if r["time_period"] == "2025" and r["old_la_code"] == "841")
     conn = sqlite3.connect(work / "build" / "csww.db")
