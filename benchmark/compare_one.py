@@ -23,9 +23,9 @@ def _as_pandas_reads(columns: list[str], rows: list[tuple]) -> list[dict]:
     numbers with a gap (or any fraction) holds floats and None, whole numbers alone stay int, text as it is."""
     out = [dict(zip(columns, r)) for r in rows]
     for i, c in enumerate(columns):
-        present = [r[i] for r in rows if r[i] is not None]
-        numeric = bool(present) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
-        if numeric and (len(present) < len(rows) or any(isinstance(v, float) for v in present)):
+        kinds = {type(r[i]) for r in rows}  # sqlite3 gives None, int, float, str or bytes
+        numbers = kinds - {type(None)}
+        if numbers and numbers <= {int, float} and (float in numbers or type(None) in kinds):
             for rec in out:
                 if rec[c] is not None:
                     rec[c] = float(rec[c])
