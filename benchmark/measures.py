@@ -162,7 +162,8 @@ def rates(measure_id: str, components: dict, time_periods):
     import numpy as np
 
     values = {k: np.asarray(v, dtype=float) for k, v in components.items()}
-    num, den, scale = rate_parts(measure_id, values, np.asarray(time_periods))
+    years = np.asarray(time_periods)
+    num, den, scale = rate_parts(measure_id, values, years.item() if years.ndim == 0 else years)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
     return out * scale
