@@ -35,7 +35,7 @@ class _Lazy:
 
 if TYPE_CHECKING:  # what the names below are; at run time each is imported on first use
     from . import build as build_mod
-    from . import compare, compare_format, ees, local, package, report, site, store
+    from . import compare, compare_format, compare_one, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
     from .local import export as local_export
     from .local import output
@@ -47,6 +47,7 @@ else:
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
     local_export = _Lazy(".local.export")
+    snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -97,6 +98,8 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the fetch from EES may take in all (without --from and --offline).")
+@click.option("--retries", envvar="CSWW_RETRIES", default=4, show_default=True,
+              help="Retries on connection errors, 429 and 5xx when fetching (env CSWW_RETRIES).")
 @click.option("--force", is_flag=True, help="Rebuild even when the inputs, toolkit and options are unchanged.")
 @click.option("--wait", default=600.0, show_default=True,
               help="Most seconds to wait for another build writing to the same --out.")
@@ -104,7 +107,7 @@ def cli():
               help="Neighbour median stored in comparisons: toolkit (model current for the year, joint-return "
                    "neighbours as the joint row, one more decimal) or dashboard (exactly DfE's dashboard median). "
                    "See docs/compare.md.")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, force, wait, sn_method):
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, retries, force, wait, sn_method):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -113,7 +116,8 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     package beside the database (see 'csww package'). Both are written into OUT/builds/<build id>/
     and made current together; OUT/csww.db and OUT/datapackage lead to the current build. When the
     inputs (by checksum), the toolkit and the options are those of the current build, nothing is
-    done (--force rebuilds).
+    done (--force rebuilds). With no network and an empty download cache, it builds from the offline
+    snapshot of DfE's files bundled with csww-benchmark and says which releases it used.
 
     \b
     Examples:
@@ -125,20 +129,33 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     """
     if not sources:
         cache = ees.Cache(cache_dir)
+        failed = None
         if not offline:
-            client = ees.Client(ees_url, deadline=deadline)
+            client = ees.Client(ees_url, deadline=deadline, retries=retries)
             try:
                 ees.fetch(client, cache, progress=not quiet, echo=(lambda m: None) if quiet else click.echo)
             except ees.FetchError as exc:
                 cached = cache.release_dirs()
-                if cached:  # say what the user can do now
+                from_snapshot = [d for d in cached if (cache.manifest(d.name) or {}).get("from_snapshot")]
+                if cached and from_snapshot != cached:  # say what the user can do now
                     raise ees.FetchError(f"{exc}\nThe cache holds {len(cached)} release(s) fetched earlier "
                                          f"({', '.join(d.name for d in cached)}): 'csww build --offline' "
                                          "builds from them.") from None
-                raise
+                if not cached and snapshot.manifest() is None:
+                    raise
+                failed = exc
+        if failed is not None:
+            click.echo(f"EES could not be reached: {str(failed).splitlines()[0]}", err=True)
         sources = cache.release_dirs()
         if not sources:
-            raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+            if snapshot.manifest() is None:
+                raise CLIError(f"{cache.root}: the download cache is empty; run 'csww fetch' or give --from")
+            used = snapshot.install(cache)
+            click.echo("\n".join(used.lines()))
+            sources = used.folders
+        elif failed is not None:  # only the snapshot, installed by an earlier offline build
+            click.echo(f"Building from the offline snapshot put in the cache earlier ({', '.join(d.name for d in sources)}"
+                       f", in {cache.root}); when online, run 'csww fetch' and then 'csww build' to update.")
     started = time.monotonic()
     fingerprint = buildstate.fingerprint(sources, local_files, {"sn_method": sn_method})
     state = None if force else buildstate.up_to_date(out, fingerprint)
@@ -343,8 +360,13 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
         csww compare --la 841 --la 840 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
-    conn = store.connect(db)
+    conn = buildstate.connect(db)
     if len(las) == 1 and las[0].lower() != "all":
+        if not (group_file or sn_model or sn_method):  # the stored comparisons, read without pandas
+            found = compare_one.council_rows(conn, las[0], year, measure_ids)
+            if found is not None:
+                click.echo(compare_format.render(found[0], found[1], None, fmt), nl=fmt == "table")
+                return
         area, rows, groups = compare.council_view(conn, las[0], year, measure_ids, group_file, sn_model, sn_method)
         click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
         return

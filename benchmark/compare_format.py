@@ -1,11 +1,16 @@
-"""Render one council's comparison records as a terminal table, JSON records or CSV (``csww compare``)."""
+"""Render one council's comparison records as a terminal table, JSON records or CSV (``csww compare``).
+
+Plain Python, without pandas: the records come as a list of dicts (``compare_one``, straight from SQLite) or
+as a DataFrame (``compare.council_view`` / ``councils_view``); the CSV is written as pandas' ``to_csv`` writes
+the same records (a column of whole numbers with a gap is a float column: "3.0"), so both give the same text.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
-
-import pandas as pd
 
 from . import measures, tables
 from .formatting import fmt_number
@@ -15,25 +20,37 @@ GROUP_FIELDS = ["group_id", "name", "pooled", "pooled_count", "member_median", "
 
 
 def _clean(v):
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+    """A plain Python value: None for a gap (None, NaN, pandas' NA), numpy scalars as int/float/str."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":
         return None
     if hasattr(v, "item"):
         v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
     return v
 
 
-def records(rows: pd.DataFrame, groups: pd.DataFrame) -> list[dict]:
-    """One JSON-ready dict per comparison row, its keys in the order of the ``comparisons`` Table Schema, plus
-    ``groups`` (the custom groups' figures for the row's measure) when ``groups`` has rows."""
+def _dicts(rows) -> list[dict]:
+    """Rows as a list of dicts: a DataFrame's records, or the list itself (None: no rows)."""
+    if rows is None:
+        return []
+    return rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+
+
+def records(rows, groups) -> list[dict]:
+    """One JSON-ready dict per comparison row (``rows``: a DataFrame or a list of dicts), its keys in the order of
+    the ``comparisons`` Table Schema, plus ``groups`` (the custom groups' figures for the row's measure) when
+    ``groups`` has rows."""
     out, fields = [], tables.columns("comparisons")
-    for r in rows.to_dict("records"):
+    groups = _dicts(groups)
+    for r in _dicts(rows):
         rec = {k: _clean(r.get(k)) for k in fields}
         for k in ("rank", "rank_of", "region_rank", "region_rank_of", "sn_count", "sn_dropped", "provisional",
                   "time_period", "comparator_year"):
             rec[k] = None if rec[k] is None else int(rec[k])
-        if len(groups):
-            g = groups[groups["measure_id"] == r["measure_id"]]
-            rec["groups"] = [{k: _clean(x.get(k)) for k in GROUP_FIELDS} for x in g.to_dict("records")]
+        if groups:
+            rec["groups"] = [{k: _clean(x.get(k)) for k in GROUP_FIELDS} for x in groups
+                             if x["measure_id"] == r["measure_id"]]
         out.append(rec)
     return out
 
@@ -43,8 +60,11 @@ def _num(v, decimals: int, sign: bool = False) -> str:
     return fmt_number(_clean(v), decimals, sign, minus="-")
 
 
-def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
-    first = rows.iloc[0]
+def table(area: dict, rows, groups) -> str:
+    """The terminal table of one council's records (``rows``, a DataFrame or list of dicts) and its groups."""
+    rows = [{k: _clean(v) for k, v in r.items()} for r in _dicts(rows)]
+    groups = [{k: _clean(v) for k, v in g.items()} for g in _dicts(groups)]
+    first = rows[0]
     year = int(first["comparator_year"])
     region = first["region_name"] or ""
     head = [f"{first['area_name']} ({first['area_code']}), {region}: reporting year to 30 September {year}",
@@ -54,7 +74,7 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
             "SN median (n)", "SN mean", "rank", "region rank", "quartile", "change", "direction",
             "FTE gap to SN"]
     body = []
-    for r in rows.to_dict("records"):
+    for r in rows:
         m = measures.get(r["measure_id"])
         d = m.decimals
         value = _num(r["value"], d) if _clean(r["value"]) is not None else (r["symbol"] or "")
@@ -69,10 +89,10 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
                   _clean(r["direction"]) or "", _num(r["gap_fte_sn"], 1, True)]
         body.append(cells)
     out = head + [""] + _grid(cols, body)
-    if len(groups):
-        order = {m: i for i, m in enumerate(rows["measure_id"])}
+    if groups:
+        order = {r["measure_id"]: i for i, r in enumerate(rows)}
         gbody = []
-        for g in sorted(groups.to_dict("records"), key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
+        for g in sorted(groups, key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
             d = measures.get(g["measure_id"]).decimals
             gbody.append([g["name"], measures.get(g["measure_id"]).label, _num(g["pooled"], d),
                           f"{_num(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
@@ -80,15 +100,15 @@ def table(area: dict, rows: pd.DataFrame, groups: pd.DataFrame) -> str:
         out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
                                                 "England", "pooled - England"], gbody)
     notes = []
-    codes = rows["sn_codes"].dropna()
-    if len(codes):
-        notes.append(f"Neighbours with a value ({first['sn_model']}): {codes.iloc[0]}")
-    missing = rows["sn_missing"].dropna()
-    if len(missing):
-        notes.append(f"Neighbours without a value: {missing.iloc[0]}")
+    codes = [r["sn_codes"] for r in rows if r["sn_codes"] is not None]
+    if codes:
+        notes.append(f"Neighbours with a value ({first['sn_model']}): {codes[0]}")
+    missing = [r["sn_missing"] for r in rows if r["sn_missing"] is not None]
+    if missing:
+        notes.append(f"Neighbours without a value: {missing[0]}")
     for col in ("sn_note", "series_note"):
-        notes += [n for n in dict.fromkeys(rows[col].dropna()) if n]
-    if len(groups):
+        notes += [n for n in dict.fromkeys(r[col] for r in rows if r[col] is not None) if n]
+    if groups:
         notes.append("Groups: pooled = sum of numerators / sum of denominators across members (sum for counts); "
                      "median = median of members' published values.")
     return "\n".join(out + ([""] + notes if notes else []))
@@ -103,15 +123,44 @@ def _grid(cols: list[str], body: list[list]) -> list[str]:
     return [line(cols), line(["-" * w for w in widths])] + [line(b) for b in body]
 
 
-def render(area: dict, rows: pd.DataFrame, groups: pd.DataFrame | None, fmt: str) -> str:
-    """``rows`` (and the custom ``groups``' figures, or None) as ``fmt``: table, json or csv text."""
-    groups = pd.DataFrame() if groups is None else groups
+def _csv_cells(values: list) -> list[str]:
+    """One column's cells as pandas writes them: a column of numbers with a gap (or any fraction) is a float
+    column (3 -> "3.0"; the gap ""), whole numbers alone stay whole, text and mixed columns as they are."""
+    present = [v for v in values if v is not None]
+    numeric = bool(present) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    as_float = numeric and (len(present) < len(values) or any(isinstance(v, float) for v in present))
+    return ["" if v is None else repr(float(v)) if as_float else str(v) if not isinstance(v, float) else repr(v)
+            for v in values]
+
+
+def csv_text(recs: list[dict]) -> str:
+    """``recs`` (dicts with the same keys) as CSV text, exactly as ``pandas.DataFrame(recs).to_csv(index=False,
+    lineterminator="\\n")`` writes them (tests/test_compare_one.py holds the two equal)."""
+    if not recs:
+        return "\n"
+    cols = list(dict.fromkeys(k for r in recs for k in r))
+    cells = [_csv_cells([r.get(c) for r in recs]) for c in cols]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows(zip(*cells))
+    return buf.getvalue()
+
+
+def render(area: dict, rows, groups, fmt: str) -> str:
+    """``rows`` (a DataFrame or list of dicts; and the custom ``groups``' figures, or None) as ``fmt``: table,
+    json or csv text."""
     if fmt == "json":
         return json.dumps(records(rows, groups), indent=2) + "\n"
     if fmt == "csv":
-        flat = pd.DataFrame(records(rows, pd.DataFrame()))
-        for g in groups.to_dict("records") if len(groups) else []:
+        flat = records(rows, None)
+        for g in _dicts(groups):
             for k in ("pooled", "member_median"):
-                flat.loc[flat["measure_id"] == g["measure_id"], f"group:{g['group_id']}:{k}"] = g[k]
-        return flat.to_csv(index=False, lineterminator="\n")
+                col = f"group:{g['group_id']}:{k}"
+                for rec in flat:
+                    if rec["measure_id"] == g["measure_id"]:
+                        rec[col] = _clean(g[k])
+                    else:
+                        rec.setdefault(col, None)
+        return csv_text(flat)
     return table(area, rows, groups)

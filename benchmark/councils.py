@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import sqlite3
 
-from .geography import normalise_la_code
 from .problems import NotFoundError
 
 LOOKUP_SCHEMA = """
@@ -41,6 +40,13 @@ CREATE TABLE area_lookup (
 _SUFFIXES = (" county of", " city of", " borough council", " county council", " city council", " council",
              " borough")
 _PREFIXES = ("county ",)
+
+
+def normalise_la_code(code: str) -> str:
+    """DfE's 3-digit code as text: '301', '314 / 318' (tolerating '301.0' and odd spacing)."""
+    parts = [p.strip() for p in str(code).split("/")]
+    parts = [p[:-2] if p.endswith(".0") else p for p in parts]
+    return " / ".join(parts)
 
 
 class AreaNotFound(NotFoundError, LookupError):

@@ -56,8 +56,8 @@ from urllib3.poolmanager import ProxyManager
 from urllib3.util.retry import Retry
 
 from . import readers
-from .fileio import sha256_file
-from .problems import CswwError
+from .fileio import atomic_replace_dir, sha256_file
+from .problems import CswwError, OutputError
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
@@ -86,10 +86,10 @@ MAX_PAGES = 20
 #: Size caps, in bytes: one download, one JSON answer, one ZIP member (uncompressed), all members.
 MAX_DOWNLOAD_BYTES = 512 * 2**20
 MAX_JSON_BYTES = 16 * 2**20
-MAX_MEMBER_BYTES = 256 * 2**20
-MAX_ZIP_TOTAL_BYTES = 1024 * 2**20
-#: Largest uncompressed:compressed ratio of a ZIP member. DfE CSVs deflate 3:1 to 11:1.
-MAX_RATIO = 100
+MAX_MEMBER_BYTES = readers.ZIP_LIMITS.member
+MAX_ZIP_TOTAL_BYTES = readers.ZIP_LIMITS.total
+#: Largest uncompressed:compressed ratio of a ZIP member (see ``readers.ZipLimits``, the same caps for --from).
+MAX_RATIO = readers.ZIP_LIMITS.ratio
 
 
 class FetchError(CswwError):
@@ -491,21 +491,31 @@ class Cache:
         p = self.release_dir(release_slug) / "manifest.json"
         return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
 
-    def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
-        """Move a fully downloaded and checked staging folder into place, replacing any older copy."""
-        final = self.release_dir(release_slug)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        old = None
-        if final.exists():
-            old = final.with_name(final.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            final.rename(old)
-        staged.rename(final)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+    def unwritable(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.root}: cannot write to the download cache here ({exc.strerror or exc}); "
+                           "give a folder you can write to with --cache-dir or CSWW_CACHE; nothing was written")
 
+    def staging(self, release_slug: str) -> Path:
+        """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root).
+
+        Raises OutputError (naming the cache folder and the reason) when the cache cannot be written."""
+        check_name(release_slug, SLUG, "release slug", str(self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
+        except OSError as exc:
+            raise self.unwritable(exc) from None
+
+    def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
+        """Move a fully downloaded and checked staging folder into place, replacing any older copy
+        (``fileio.atomic_replace_dir``: the old copy is deleted only once the new one is in place)."""
+        final = self.release_dir(release_slug)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        except OSError as exc:
+            raise self.unwritable(exc) from None
+        return atomic_replace_dir(staged, final)
 
 
 def _count_rows(text: io.TextIOBase, name: str) -> int:
@@ -575,19 +585,9 @@ def check_zip(path: Path, name: str, listed_rows: dict[str, int] | None = None) 
     try:
         with zipfile.ZipFile(path) as z:
             infos = [i for i in z.infolist() if not i.is_dir()]
-            total = 0
-            for i in infos:
-                ratio = i.file_size / max(i.compress_size, 1)
-                if i.file_size > MAX_MEMBER_BYTES:
-                    raise FetchError(f"{name}: member {i.filename} is {i.file_size:,} bytes uncompressed, more than "
-                                     f"the {MAX_MEMBER_BYTES:,} csww accepts; not extracted, nothing was written")
-                if i.file_size > 2**20 and ratio > MAX_RATIO:  # small files may compress well
-                    raise FetchError(f"{name}: member {i.filename} expands {ratio:,.0f}:1, beyond the {MAX_RATIO}:1 "
-                                     "csww accepts (a ZIP bomb?); not extracted, nothing was written")
-                total += i.file_size
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise FetchError(f"{name}: members total {total:,} bytes uncompressed, more than the "
-                                 f"{MAX_ZIP_TOTAL_BYTES:,} csww accepts; nothing was written")
+            refused = readers.ZipLimits(MAX_MEMBER_BYTES, MAX_ZIP_TOTAL_BYTES, MAX_RATIO).problem(infos)
+            if refused:
+                raise FetchError(f"{name}: {refused}; nothing was written")
             bad = z.testzip()
             if bad:
                 raise FetchError(f"{name}: damaged member {bad} in the ZIP (CRC check failed)")
@@ -691,8 +691,7 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
                          f"({', '.join(str(f['filename'])[:60] for f in info['files'][:20])}); "
                          "try --zip to take the whole release")
     made_root = not cache.root.exists()
-    cache.root.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".partial-{slug}-", dir=cache.root))
+    staged = cache.staging(slug)
     try:
         entries = []
         now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731

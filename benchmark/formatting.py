@@ -8,7 +8,7 @@ sign. A figure DfE did not publish shows DfE's symbol (``SYMBOL_MEANINGS``), nev
 from __future__ import annotations
 
 from .measures import Measure, round_half_up
-from .readers.base import SYMBOLS
+from .symbols import SYMBOLS
 
 #: DfE's symbols in place of a number, with their meanings (c, x, z, u, low, and the SFR's older ones).
 SYMBOL_MEANINGS = dict(SYMBOLS)

@@ -13,6 +13,8 @@ from importlib import resources
 import pandas as pd
 import yaml
 
+from .councils import normalise_la_code  # noqa: F401  (readers and neighbours call geography.normalise_la_code)
+
 ENGLAND = "E92000001"
 
 
@@ -49,13 +51,6 @@ def joint_return_of(la_code: str, time_period: int) -> str | None:
 def joint_return_members() -> frozenset[str]:
     """Every council code that is a member of a joint return in some year (e.g. ``"314"``, ``"941"``)."""
     return frozenset(_joint_members())
-
-
-def normalise_la_code(code: str) -> str:
-    """DfE's 3-digit code as text: '301', '314 / 318' (tolerating '301.0' and odd spacing)."""
-    parts = [p.strip() for p in str(code).split("/")]
-    parts = [p[:-2] if p.endswith(".0") else p for p in parts]
-    return " / ".join(parts)
 
 
 def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

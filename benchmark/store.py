@@ -7,12 +7,11 @@ complete, so a failed build never leaves a half-written ``csww.db``.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pandas as pd
 
 from . import tables
-from .problems import DatabaseError, NotFoundError
+from .buildstate import connect  # noqa: F401  (store.connect, as every caller knows it)
 
 #: The tables ``csww build`` bulk-loads, in order; their columns and constraints come from the Table Schemas.
 BUILD_TABLES = ["build_info", "releases", "source_files", "measures", "areas", "area_codes", "area_changes",
@@ -73,24 +72,6 @@ def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None
     rows[pd.isna(rows)] = None
     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                      rows.tolist())
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open a built database read-only. Raises NotFoundError when there is no file at ``path`` and
-    DatabaseError when the file is not a database ``csww build`` wrote (not SQLite, or no observations table)."""
-    path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'observations'").fetchone():
-            return conn
-        why = "it has no observations table"
-    except sqlite3.DatabaseError as exc:
-        why = str(exc)
-    conn.close()
-    raise DatabaseError(f"{path}: not a CSWW database ({why}); give the csww.db that 'csww build' wrote")
 
 
 def query(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:

@@ -15,9 +15,10 @@ from click.testing import CliRunner
 from conftest import FIXTURES, one, value
 from ees_server import EESServer, Release, data_rows
 
-from benchmark import ees
+from benchmark import ees, readers
 from benchmark.build import build
 from benchmark.cli import cli
+from benchmark.problems import InputError
 
 
 def fixture_releases():
@@ -520,3 +521,54 @@ def test_malformed_ees_url_is_a_message(tmp_path):
                                 env={"CSWW_EES_URL": "localhost:8000/api", "CSWW_CACHE": str(tmp_path / "cache")})
     assert_failed_cleanly(result, r"EES URL 'localhost:8000/api' \(--ees-url or CSWW_EES_URL\) must start with "
                                   r"http:// or https://", tmp_path, {})
+
+
+# ------------------------------------------------------------------ small fetch fixes (issue 14/15, offline branch)
+
+def test_an_unwritable_cache_is_one_message_not_a_traceback(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cache_dir = blocker / "cache"  # under a file: cannot be made, whoever runs the test (root too)
+    with EESServer(fixture_releases()) as server:
+        result = CliRunner().invoke(cli, ["fetch", "--ees-url", server.url, "--cache-dir", str(cache_dir),
+                                          "--retries", "0"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert (f"Error: {cache_dir}: cannot write to the download cache here (Not a directory); give a folder you can "
+            "write to with --cache-dir or CSWW_CACHE; nothing was written") in result.output
+    with pytest.raises(ees.OutputError):
+        ees.Cache(cache_dir).staging("2025")
+
+
+def test_install_replaces_an_older_copy_whole(tmp_path):
+    """Cache.install goes through fileio.atomic_replace_dir: the new copy in place, the old one gone, no leftovers."""
+    cache = ees.Cache(tmp_path / "cache")
+    with EESServer(fixture_releases()) as server:
+        first = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+        (first / "stale.txt").write_text("from the older copy")
+        again = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+    assert again == first and not (again / "stale.txt").exists()
+    assert (again / "csww_indicators_2017_to_2025.csv").read_bytes() == (FIXTURES / "indicators_2025_small.csv").read_bytes()
+    assert cache_is_clean(cache) and sorted(p.name for p in (cache.root / ees.PUBLICATION).iterdir()) == ["2025"]
+
+
+def test_zip_caps_hold_for_build_from(tmp_path):
+    """A ZIP given to 'csww build --from' meets the same caps as one from EES: checked from its directory before
+    anything is read, the build stops with one message and nothing is written."""
+    good = (FIXTURES / "indicators_2025_small.csv").read_bytes()
+    bomb = tmp_path / "bomb.zip"  # 3 MiB of blank lines after a real file: about 1,000:1
+    bomb.write_bytes(_zip({"csww_indicators_2017_to_2025.csv": good + b"\n" * (3 * 2**20)}))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "--from", str(bomb), "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert re.search(rf"{re.escape(str(bomb))}: member csww_indicators_2017_to_2025.csv expands [\d,]+:1, beyond the "
+                     r"100:1 csww accepts \(a ZIP bomb\?\); not extracted", result.output), result.output
+    assert not out.exists()
+    # the caps are a parameter: a plain 4 kB ZIP against a 1,000-byte member cap
+    small = tmp_path / "small.zip"
+    small.write_bytes(_zip({"data/csww_indicators_2017_to_2025.csv": good}))
+    with pytest.raises(InputError) as err:
+        readers.read_sources([small], limits=readers.ZipLimits(member=1000))
+    assert str(err.value.problems[0]) == (f"{small}: member data/csww_indicators_2017_to_2025.csv is {len(good):,} "
+                                          "bytes uncompressed, more than the 1,000 csww accepts; not extracted")
+    assert [r.release_id for r in readers.read_sources([small])] == ["2025"]  # within the default caps

@@ -30,6 +30,39 @@ KNOWN_OTHER = {
 BREAKDOWNS = "ees-breakdowns"
 
 
+@dataclass(frozen=True)
+class ZipLimits:
+    """Caps on a ZIP's members, checked from its directory before any member is read, so a ZIP bomb is refused
+    unopened. Bytes: ``member`` (one member uncompressed), ``total`` (all members); ``ratio``: the largest
+    uncompressed:compressed ratio of a member bigger than ``ratio_from`` bytes (small files may compress well;
+    DfE CSVs deflate 3:1 to 11:1). The same caps hold for a ZIP from EES (``csww fetch``) and one given to
+    ``csww build --from``."""
+
+    member: int = 256 * 2**20
+    total: int = 1024 * 2**20
+    ratio: float = 100
+    ratio_from: int = 2**20
+
+    def problem(self, infos: list[zipfile.ZipInfo]) -> str | None:
+        """Why these members (``ZipFile.infolist()``) are refused, or None when they are within the caps."""
+        total = 0
+        for i in infos:
+            ratio = i.file_size / max(i.compress_size, 1)
+            if i.file_size > self.member:
+                return (f"member {i.filename} is {i.file_size:,} bytes uncompressed, more than the {self.member:,} "
+                        "csww accepts; not extracted")
+            if i.file_size > self.ratio_from and ratio > self.ratio:
+                return (f"member {i.filename} expands {ratio:,.0f}:1, beyond the {self.ratio:g}:1 csww accepts "
+                        "(a ZIP bomb?); not extracted")
+            total += i.file_size
+        if total > self.total:
+            return f"members total {total:,} bytes uncompressed, more than the {self.total:,} csww accepts"
+        return None
+
+
+ZIP_LIMITS = ZipLimits()
+
+
 @dataclass
 class SourceFile:
     name: str  # display name: a path, or "archive.zip!data/file.csv"
@@ -140,8 +173,9 @@ def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
     return ees.read(df, source.name, layout, release_id=release_id)
 
 
-def iter_source_files(path: str | Path) -> tuple[list[SourceFile], bool]:
-    """The CSV files behind ``path`` and whether they were named explicitly (a file) or found (folder, ZIP)."""
+def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple[list[SourceFile], bool]:
+    """The CSV files behind ``path`` and whether they were named explicitly (a file) or found (folder, ZIP).
+    ZIPs (given, or found in a folder) are refused with an InputError when they break ``limits``."""
     p = Path(path)
     if not p.exists():
         raise InputError([Problem(str(path), "no such file or folder")])
@@ -151,10 +185,10 @@ def iter_source_files(path: str | Path) -> tuple[list[SourceFile], bool]:
             if f.suffix.lower() == ".csv" and f.is_file():
                 files.append(SourceFile(str(f), f.read_bytes(), _manifest_for(f)))
             elif f.suffix.lower() == ".zip" and f.is_file():
-                files.extend(_zip_members(f, _manifest_for(f)))
+                files.extend(_zip_members(f, _manifest_for(f), limits))
         return files, False
     if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
-        return _zip_members(p), False
+        return _zip_members(p, None, limits), False
     return [SourceFile(str(p), p.read_bytes(), _manifest_for(p))], True
 
 
@@ -173,9 +207,12 @@ def _manifest_for(f: Path) -> dict | None:
     return None
 
 
-def _zip_members(p: Path, meta: dict | None = None) -> list[SourceFile]:
+def _zip_members(p: Path, meta: dict | None = None, limits: ZipLimits = ZIP_LIMITS) -> list[SourceFile]:
     try:
         with zipfile.ZipFile(p) as z:
+            refused = limits.problem([i for i in z.infolist() if not i.is_dir()])
+            if refused:
+                raise InputError([Problem(str(p), refused)])
             bad = z.testzip()
             if bad:
                 raise InputError([Problem(f"{p}!{bad}", "damaged member in ZIP file (CRC check failed)")])
@@ -185,8 +222,9 @@ def _zip_members(p: Path, meta: dict | None = None) -> list[SourceFile]:
         raise InputError([Problem(str(p), f"not a readable ZIP file ({exc}); was the download cut short?")]) from None
 
 
-def read_sources(paths, on_skip=None) -> list[ReadResult]:
-    """Read every CSWW data file behind ``paths``; identical files (same SHA-256) are read once.
+def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS) -> list[ReadResult]:
+    """Read every CSWW data file behind ``paths``; identical files (same SHA-256) are read once. ZIPs must keep
+    within ``limits`` (:class:`ZipLimits`).
 
     Every problem in every file is collected before raising, so one run reports them all.
     """
@@ -195,7 +233,7 @@ def read_sources(paths, on_skip=None) -> list[ReadResult]:
     seen: set[str] = set()
     for path in paths:
         try:
-            files, explicit = iter_source_files(path)
+            files, explicit = iter_source_files(path, limits)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

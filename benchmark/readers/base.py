@@ -10,26 +10,8 @@ import pandas as pd
 
 from .. import geography, neighbours
 from ..problems import InputError, Problem
+from ..symbols import EES_SYMBOLS, SFR_SYMBOLS, SYMBOLS  # noqa: F401  (readers' names for them)
 from ..tables import OBSERVATION_KEY
-
-#: DfE's symbols in EES files (2024 data guidance); ":" and "~" are older, obsolete EES symbols.
-EES_SYMBOLS = {
-    "c": "suppressed for confidentiality",
-    "x": "not available",
-    "z": "not applicable",
-    "u": "low reliability",
-    "low": "rounds to zero but is not zero",
-    ":": "not available (older releases)",
-    "~": "rounds to zero (older releases)",
-}
-#: Symbols in the 2015-2016 SFR underlying data.
-SFR_SYMBOLS = {
-    "x": "suppressed or not available",
-    "..": "not available",
-    ".": "not applicable",
-    "-": "nil or rounds to zero",
-}
-SYMBOLS = {**SFR_SYMBOLS, **EES_SYMBOLS}
 
 #: Columns of every tidy observation frame a reader returns.
 OBSERVATION_COLUMNS = ["time_period", "area_code", "measure_id", "value", "symbol", "source_row", "source_column"]

@@ -1,0 +1,87 @@
+"""``csww compare`` for one council without pandas (issue 14, item 7): the same text as the pandas path in every
+format, on the real build; pandas is never imported. Timings are in perf/compare_one.py, not here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+from benchmark import compare, compare_format, compare_one, store
+from benchmark.cli import cli
+from benchmark.problems import NotFoundError
+
+CASES = [  # council, year, measures: a unitary, a joint return, a London borough, reorganised councils, SFR years
+    ("841", None, ()), ("Darlington", 2016, ()), ("314", None, ()), ("Westminster", 2020, ()), ("909", 2022, ()),
+    ("942", None, ()), ("Barnet", 2015, ()), ("841", 2025, ("turnover_rate_fte", "caseload_fte", "vacancy_fte")),
+]
+
+
+@pytest.mark.parametrize("la, year, ids", CASES)
+def test_fast_path_gives_the_pandas_path_text_in_every_format(real_db, la, year, ids):
+    conn = store.connect(real_db)
+    area, rows, groups = compare.council_view(conn, la, year, ids)
+    found = compare_one.council_rows(conn, la, year, ids)
+    assert found is not None
+    assert [r["measure_id"] for r in found[1]] == rows["measure_id"].tolist()
+    for fmt in ("table", "csv", "json"):
+        assert compare_format.render(found[0], found[1], None, fmt) == compare_format.render(area, rows, groups, fmt)
+
+
+def test_the_csv_is_what_pandas_writes(real_db):
+    """The CSV writer (no pandas) against pandas' own to_csv of the same records, for every council in two years:
+    whole-number columns with a gap are floats ("3.0"), gaps are empty."""
+    conn = store.connect(real_db)
+    for year in (2016, 2025):
+        rows = compare.councils_view(conn, ["all"], year)
+        recs = compare_format.records(rows, None)
+        assert compare_format.csv_text(recs) == pd.DataFrame(recs).to_csv(index=False, lineterminator="\n")
+        assert compare_format.render({}, rows, None, "csv").count("\n") == len(rows) + 1
+
+
+def test_csww_compare_for_one_council_never_imports_pandas(real_db):
+    code = ("import json, runpy, sys\n"
+            "sys.argv = ['csww', 'compare', '--la', '841', '--format', 'json', '--db', sys.argv[1]]\n"
+            "try:\n    runpy.run_module('benchmark', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "print(json.dumps(sorted(m for m in ('pandas', 'numpy') if m in sys.modules)), file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(real_db)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == []  # neither pandas nor numpy
+    recs = json.loads(run.stdout)
+    turnover = next(r for r in recs if r["measure_id"] == "turnover_rate_fte")
+    assert (turnover["area_code"], turnover["time_period"], turnover["value"]) == ("841", 2025, 15.4)
+    conn = store.connect(real_db)
+    area, rows, groups = compare.council_view(conn, "841")
+    assert run.stdout == compare_format.render(area, rows, groups, "json")
+
+
+def test_errors_are_the_pandas_path_messages(real_db):
+    conn = store.connect(real_db)
+    for la, year, ids in [("841", 2014, ()), ("841", 2025, ("starters_fte_nope",)), ("North East", None, ()),
+                          ("841", 2025, ("cin_per_sw_fte",))]:
+        with pytest.raises(NotFoundError) as slow:
+            compare.council_view(conn, la, year, ids)
+        with pytest.raises(NotFoundError) as fast:
+            compare_one.council_rows(conn, la, year, ids)
+        assert (type(fast.value), str(fast.value)) == (type(slow.value), str(slow.value))
+
+
+def test_a_database_without_comparisons_takes_the_pandas_path(mini_db, tmp_path):
+    db = tmp_path / "csww.db"
+    db.write_bytes(mini_db.read_bytes())
+    before = CliRunner().invoke(cli, ["compare", "--la", "841", "--format", "csv", "--db", str(db)])
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE comparisons")
+    assert compare_one.council_rows(store.connect(db), "841") is None
+    after = CliRunner().invoke(cli, ["compare", "--la", "841", "--format", "csv", "--db", str(db)])
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert after.output == before.output
