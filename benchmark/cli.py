@@ -367,7 +367,12 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
                    "instead of the census nearest its snapshot.")
 @click.option("--annualise", is_flag=True,
               help="Scale flows (starters, leavers, days lost) over a period other than 12 months to a year.")
-def align(file, la, fmt, out, as_at, annualise):
+@click.option("--categories", type=click.Path(dir_okay=False, path_type=Path), metavar="MAP.csv",
+              help="Map a worker extract's own leaving reasons and starting origins to DfE's census codes "
+                   "(columns column, local_category, dfe_code; blank code keeps a category as the council's own).")
+@click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DfE's figures, to check the comparators a return quotes (quoted_<measure_id>) against.")
+def align(file, la, fmt, out, as_at, annualise, categories, db):
     """Align a council's own workforce figures to DfE's definitions.
 
     FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
@@ -383,7 +388,9 @@ def align(file, la, fmt, out, as_at, annualise):
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
         csww align examples/darlington.csv --as-at 2016-07-31
     """
-    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise)
+    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
+                          categories=categories)
+    figures = local.check_quoted(figures, db)
     text = output.render(figures, fmt)
     if out:
         write_text(out, text)

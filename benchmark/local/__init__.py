@@ -12,11 +12,12 @@ from pathlib import Path
 
 from . import categories as categories_mod
 from . import census_xml, parse, template, workers
+from .quoted import check as check_quoted
 from .problems import InputError, Problem
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW
 
-__all__ = ["AlignedFigure", "InputError", "Problem", "align", "SUPPRESS_BELOW"]
+__all__ = ["AlignedFigure", "InputError", "Problem", "align", "check_quoted", "SUPPRESS_BELOW"]
 
 
 def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_BELOW, salt: bytes | None = None,
