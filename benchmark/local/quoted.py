@@ -84,16 +84,18 @@ def check(figures: list[AlignedFigure], conn: sqlite3.Connection | str | Path | 
             out[i] = replace(f, quoted_match=note)
             continue
         name, own_year = area[1], f.time_period
-        beside = (f"DfE's {name} {own_year} is {rows[own_year]:g}" if own_year in rows
+        d = measures.get(f.measure_id).decimals
+        rows = {y: f"{v:.{d}f}" for y, v in rows.items()}  # as DfE publishes them (10.0, not 10)
+        beside = (f"DfE's {name} {own_year} is {rows[own_year]}" if own_year in rows
                   else f"DfE's {name} {own_year} is not in the database")
         if not years:
-            text = f"matches no {name} figure DfE published ({', '.join(f'{y}: {v:g}' for y, v in rows.items())})"
+            text = f"matches no {name} figure DfE published ({', '.join(f'{y}: {v}' for y, v in rows.items())})"
         elif own_year in years:
-            text = f"matches DfE's {name} {own_year} ({rows[own_year]:g}), the census this return is set beside"
+            text = f"matches DfE's {name} {own_year} ({rows[own_year]}), the census this return is set beside"
             if len(years) > 1:
                 text += f" (and {', '.join(str(y) for y in years if y != own_year)})"
         else:
-            text = (f"matches {name} {' and '.join(str(y) for y in years)} ({rows[years[0]]:g}), not {own_year}, "
+            text = (f"matches {name} {' and '.join(str(y) for y in years)} ({rows[years[0]]}), not {own_year}, "
                     f"the census this return is set beside: {beside}")
         if quoted[area] > 1 and common[area] and not (own_year in years and common[area] == {own_year}):
             text += (f"; the return's {quoted[area]} quoted {name} figures all match "
