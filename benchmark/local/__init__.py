@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import categories as categories_mod
 from . import census_xml, parse, template, workers
-from .quoted import check as check_quoted
 from .problems import InputError, Problem
+from .quoted import check as check_quoted
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW
 
