@@ -207,7 +207,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
         out.append(AlignedFigure(
             area_code=c.area_code, team=c.team, period_start=c.period_start, period_end=c.period_end,
             time_period=tp, measure_id=m.id,
-            value=None if value is None else _rounded(c, m, value), symbol=symbol, basis=basis,
+            value=None if value is None else _rounded(c, m, value, scale != 1 and is_flow(m.id)), symbol=symbol, basis=basis,
             comparable=value is not None and not any(b for _, b in caveats),
             caveat="; ".join(dict.fromkeys(t for t, _ in caveats)),
             reported_value=reported, reported_definition=definition, provisional=True,
@@ -219,11 +219,11 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
     return out
 
 
-def _rounded(c: Components, m: measures.Measure, value: float) -> float:
+def _rounded(c: Components, m: measures.Measure, value: float, scaled: bool = False) -> float:
     """A figure as stored: a count the council gave in its aggregate return keeps the precision it was given
     (68.39 FTE stays 68.39; 6 decimals at most, to drop float noise); whatever is computed here (rates, counts
-    from worker records) is rounded half up to DfE's decimals for the measure."""
-    if c.input_kind == "aggregate" and not m.is_rate and m.id in c.values and m.id not in c.basis:
+    from worker records, flows annualised, ``scaled``) is rounded half up to DfE's decimals for the measure."""
+    if c.input_kind == "aggregate" and not m.is_rate and m.id in c.values and m.id not in c.basis and not scaled:
         return round(value, 6)
     return round_half_up(value, m.decimals)
 
