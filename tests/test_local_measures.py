@@ -8,6 +8,8 @@ year runs 1 October 2023 to 30 September 2024.
 
 import csv
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from click.testing import CliRunner
 
 from benchmark.cli import cli
 from benchmark.local import InputError, align, check_quoted
+from benchmark.local.store import load_files
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -184,7 +187,7 @@ def test_quoted_comparator_without_a_database(tmp_path):
     assert f["vacancy_rate_fte"].quoted_match.startswith("not checked: no database")
 
 
-def test_middlesbrough_quoted_comparators_are_england_2018(real_db):
+def test_middlesbrough_quoted_comparators_are_england_2018(real_db, tmp_path):
     # Middlesbrough's January 2020 report: "a vacancy rate of 3.95%, compared with the national average of
     # 16.5%" and "3.15% ... agency staff. This figure was 15.4% nationally" (seed 003). DfE's England figures:
     # vacancy 2018 16.5, 2019 16.4; agency 2018 15.4, 2019 15.8, 2020 15.4. The return is set beside 2019.
@@ -208,3 +211,12 @@ def test_middlesbrough_quoted_comparators_are_england_2018(real_db):
     assert "2018: 10.0, 2019: 7.9" in region["vacancy_rate_fte"]
     nowhere = check_quoted([type(x)(**{**x.__dict__, "quoted_area": "Atlantis"}) for x in figures], real_db)
     assert nowhere[0].quoted_match == "not checked: no area called 'Atlantis' in the database"
+    # csww build --local: checked against the database being built, and stored in local_observations
+    db = tmp_path / "csww.db"
+    shutil.copy(real_db, db)
+    with sqlite3.connect(db) as conn:
+        load_files(conn, [EXAMPLES / "middlesbrough.csv"])
+        stored = dict(conn.execute("SELECT measure_id, quoted_match FROM local_observations "
+                                   "WHERE quoted_value = 16.5").fetchall())
+    conn.close()
+    assert stored["vacancy_rate_fte"] == vac["quoted_match"]
