@@ -400,7 +400,12 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
               help="With --export: who may see the return. Default: shared when --partnership is given, else private.")
 @click.option("--partnership", metavar="NAME",
               help="With --export: the partnership the return is shared with (its group file's id or name).")
-def align(file, la, fmt, out, as_at, annualise, export_to, publication, partnership):
+@click.option("--categories", type=click.Path(dir_okay=False, path_type=Path), metavar="MAP.csv",
+              help="Map a worker extract's own leaving reasons and starting origins to DfE's census codes "
+                   "(columns column, local_category, dfe_code; blank code keeps a category as the council's own).")
+@click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DfE's figures, to check the comparators a return quotes (quoted_<measure_id>) against.")
+def align(file, la, fmt, out, as_at, annualise, export_to, publication, partnership, categories, db):
     """Align a council's own workforce figures to DfE's definitions.
 
     FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
@@ -419,7 +424,9 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
     """
     if (publication or partnership) and not export_to:
         raise CLIError("--publication and --partnership go with --export")
-    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise)
+    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
+                          categories=categories)
+    figures = local.check_quoted(figures, db)
     if export_to:
         level = publication or ("shared" if partnership else "private")
         local_export.write(export_to, figures, level, partnership)

@@ -81,7 +81,8 @@ def tables_markdown() -> str:
     for m in measures.catalogue().values():
         formula = f" ({m.numerator} ÷ {' + '.join(m.denominator_ids)})" if m.is_rate else ""
         lines.append(f"| `{m.id}` | {_md_escape(m.label)} | {m.unit} | {m.polarity} | "
-                     f"{_md_escape(' '.join(m.definition.split()))}{formula} |")
+                     f"{_md_escape(' '.join(m.definition.split()))}{formula}"
+                     f"{_md_escape(' Caveat: ' + ' '.join(m.caveat.split())) if m.caveat else ''} |")
     lines.append("")
     symbols = next((f["missingValues"] for s in found.values() for f in s["fields"] if f.get("missingValues")), [])
     if symbols:

@@ -35,6 +35,7 @@ class Measure:
     denominator: str | None = None
     may_exceed_100: bool = False  # a percentage whose numerator is not part of its denominator
     per_working_day: bool = False  # the denominator is multiplied by DfE's working days in the year (absence)
+    caveat: str = ""  # a local measure's known departures: how councils' records can make it differ
 
     @property
     def is_rate(self) -> bool:

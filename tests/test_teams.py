@@ -70,16 +70,16 @@ def _darlington_rollup():
 def test_rollup_matches_darlingtons_report():
     t = _darlington_rollup()
     front = t["Total Front line"]["values"]  # report para 22: TOTAL FRONT LINE 30 / 28.04 in post, 19.41 vacant, 23 / 22.41 agency
-    assert (front["inpost_headcount"], front["inpost_fte"], front["vacancy_fte"]) == (30, 28.0, 19.4)
-    assert (front["agency_headcount"], front["agency_fte"], front["establishment_fte"]) == (23, 22.4, 47.4)
+    assert (front["inpost_headcount"], front["inpost_fte"], front["vacancy_fte"]) == (30, 28.04, 19.41)
+    assert (front["agency_headcount"], front["agency_fte"], front["establishment_fte"]) == (23, 22.41, 47.45)
     assert (front["caseload_18_or_less_headcount"], front["caseload_19_to_24_headcount"],
             front["caseload_25_plus_headcount"]) == (35, 7, 3)                        # para 24: TEAMS A-D, CAP, MASH
     spec = t["Total Specialist services"]["values"]  # TOTAL SPECIALIST 34 / 31.16, 4.5 vacant, 1 agency
     assert (spec["inpost_headcount"], spec["vacancy_fte"], spec["agency_headcount"]) == (34, 4.5, 1)
-    assert abs(spec["inpost_fte"] - 31.16) <= 0.1                                     # teams rounded to 1 decimal
+    assert spec["inpost_fte"] == 31.17                    # the teams' own figures, kept as given, sum to 31.17
     assert "Total Independent reviewing" not in t                                       # one team: no subtotal
     total = t["Total of the teams"]["values"]
-    assert (total["inpost_headcount"], total["agency_fte"]) == (74, 25.2)               # the council row: 74, 25.22
+    assert (total["inpost_headcount"], total["agency_fte"]) == (74, 25.22)              # the council row: 74, 25.22
     kinds = [v["kind"] for v in t.values()]
     assert kinds.count("subtotal") == 2 and kinds[-1] == "total"
 

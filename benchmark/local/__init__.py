@@ -11,22 +11,26 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from . import categories as categories_mod
 from . import census_xml, export, parse, template, workers
 from .problems import InputError, Problem
+from .quoted import check as check_quoted
 from .result import AlignedFigure
 from .rules import SUPPRESS_BELOW
 
-__all__ = ["AlignedFigure", "InputError", "Problem", "align", "SUPPRESS_BELOW"]
+__all__ = ["AlignedFigure", "InputError", "Problem", "align", "check_quoted", "SUPPRESS_BELOW"]
 
 
 def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_BELOW, salt: bytes | None = None,
-          as_at: date | None = None, annualise: bool = False) -> list[AlignedFigure]:
+          as_at: date | None = None, annualise: bool = False,
+          categories: str | Path | None = None) -> list[AlignedFigure]:
     """Align one council file. ``la`` picks one council (aggregate returns) or names it (worker extracts without
     an area_code column). Each return is set beside the DfE census nearest its snapshot (``census.match``); with
     ``as_at``, beside the latest census DfE had published by that date. Flows over a period other than DfE's
     1 October-30 September year are scaled to 12 months only with ``annualise`` (else caveated). Raises
     ``InputError`` listing every problem (nothing is returned then), ``UsageError`` for an ``as_at`` before any
-    release."""
+    release. ``categories`` is a category mapping file (``categories.load``) for a worker extract whose
+    leave_reason / start_origin hold the council's own categories."""
     match = {"as_at": as_at, "annualise": annualise}
     path = Path(path)
     if not path.is_file():
@@ -40,7 +44,8 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
         raise InputError([Problem(str(path), "no data rows: fill in one row per council (or worker) "
                                   "below the header", 2, None, None)])
     if workers.is_extract(df.columns):
-        return workers.read(path, df, la, min_count, salt, **match)
+        cats = categories_mod.load(categories) if categories is not None else None
+        return workers.read(path, df, la, min_count, salt, categories=cats, **match)
     if "period_end" in df.columns or "area_code" in df.columns:
         return template.read(path, df, la, min_count, **match)
     raise InputError([Problem(str(path), "cannot tell what this file is: an aggregate return needs area_code, period_start and "

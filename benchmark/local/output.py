@@ -13,7 +13,8 @@ from .result import AlignedFigure
 FORMATS = ("table", "json", "csv")
 COLUMNS = ["area_code", "team", "period", "time_period", "measure_id", "value", "symbol", "reported_value",
            "comparable", "basis", "caveat", "reported_definition", "provisional", "input_kind", "source_file",
-           "rows_used", "period_start", "period_end", "dfe_year", "months_from_census", "service"]
+           "rows_used", "period_start", "period_end", "dfe_year", "months_from_census", "service", "quoted_value",
+           "quoted_area", "quoted_match", "comparator_value", "comparator_name"]
 
 
 def render(figures: list[AlignedFigure], fmt: str = "table") -> str:
@@ -58,5 +59,9 @@ def _table(figures: list[AlignedFigure]) -> str:
             rest = "; ".join(c for c in cav if c not in common)
             lines.append(f"  {measures.get(f.measure_id).label[:48]:<48} {_show(f.value, f.symbol):>10} "
                          f"{_show(f.reported_value, decimals=2):>10}  {'yes' if f.comparable else 'no':<10}  {rest}".rstrip())
+            if f.comparator_value is not None:
+                lines.append(f"    {f.comparator_name or 'internal comparator'}: {_show(f.comparator_value, decimals=2)}")
+            if f.quoted_value is not None:
+                lines.append(f"    quoted {f.quoted_area or 'England'} {_show(f.quoted_value, decimals=2)}: {f.quoted_match}")
         lines.append("")
     return "\n".join(lines)

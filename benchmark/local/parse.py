@@ -321,8 +321,9 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
     return out
 
 
-def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str]) -> pd.Series:
-    """Code column as text ("" where blank); values outside ``allowed`` become problems."""
+def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str],
+          hint: str | None = None) -> pd.Series:
+    """Code column as text ("" where blank); values outside ``allowed`` become problems (``hint`` added)."""
     raw = df[column].astype(str)
     out = raw.copy()
     sub, fixed = _retry_stripped(raw, ~raw.isin(allowed | {""}),
@@ -330,7 +331,8 @@ def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], all
     if sub is not None:
         out[sub.index] = fixed
         report(file, column, raw, raw.index.isin(sub.index[(fixed != "") & ~fixed.isin(allowed)]),
-               f"must be one of {', '.join(sorted(allowed, key=_natural))}", problems)
+               f"must be one of {', '.join(sorted(allowed, key=_natural))}" + (f" ({hint})" if hint else ""),
+               problems)
     return out
 
 

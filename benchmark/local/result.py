@@ -28,6 +28,11 @@ class AlignedFigure:
     rows_used: str              # provenance: which rows/records of the file the figure came from
     months_from_census: int = 0  # whole months from DfE's 30 Sep census of time_period to period_end; < 0 before
     service: str = ""            # a team row's service grouping (front line, specialist, IRO...); "" if none
+    quoted_value: float | None = None  # a comparator the council's report quotes ("national vacancy 16.5%")
+    quoted_area: str = ""        # the area the report says it is ("England", a region); "" = England
+    quoted_match: str = ""       # which DfE year and area the quoted figure matches (``quoted.check``)
+    comparator_value: float | None = None  # an internal reference figure ("council-wide turnover 15.02")
+    comparator_name: str = ""    # what the internal reference figure is ("council-wide")
 
     @property
     def dfe_year(self) -> int:

@@ -43,6 +43,13 @@ DOMINANCE_SUMS = ("working_days_lost_fte", "cases")
 # Counts published beside their FTE: suppressing one suppresses the other (an FTE of whole-time people is a count).
 FTE_TWINS = {"inpost_headcount": "inpost_fte", "starters_headcount": "starters_fte",
              "leavers_headcount": "leavers_fte", "agency_headcount": "agency_fte"}
+# Components that count local authority and agency workers together, each with the local authority-only
+# component published beside it: their difference bounds the agency workers' part. When the agency count is
+# suppressed and that difference is above zero (it would show at least that much agency FTE or headcount),
+# the mixed component is suppressed too. Caseload bands: their sum less the headcount in post.
+AGENCY_PARTS = {"case_holders_fte": "inpost_fte", "caseload_18_or_less_headcount": "inpost_headcount",
+                "caseload_19_to_24_headcount": "inpost_headcount", "caseload_25_plus_headcount": "inpost_headcount"}
+AGENCY_COUNTS = ("agency_headcount", "agency_fte")
 # Record counts in ``rows_used`` of worker-level input are published only as one of these bands.
 ROW_BANDS = [50, 100, 250, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000]
 
@@ -130,6 +137,10 @@ class Components:
     basis: dict[str, str] = field(default_factory=dict)          # per component, how it was obtained
     reported: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # council's own (value, definition)
     contributors: dict[str, tuple[int, float]] = field(default_factory=dict)  # DOMINANCE_SUMS: (people > 0, largest)
+    # AGENCY_PARTS: the agency workers' share of a component that counts local authority and agency workers
+    agency_parts: dict[str, float] = field(default_factory=dict)
+    quoted: dict[str, tuple[float, str]] = field(default_factory=dict)       # a report's comparator: (value, area)
+    comparators: dict[str, tuple[float, str]] = field(default_factory=dict)  # internal reference: (value, name)
 
     def note(self, component: str, text: str, breaks: bool = True) -> None:
         self.notes.setdefault(component, []).append((text, breaks))
@@ -177,8 +188,10 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
             caveats.append(("only a headcount was given; DfE counts FTE", True))
         if m.per_working_day and n_months != 12 and all(i in c.values for i in inputs):
             caveats.append(("DfE's absence rate needs a 12-month period (253 or 254 working days)", True))
-        elif value is None and reported is None:
+        elif value is None and reported is None and m.id not in c.quoted and m.id not in c.comparators:
             continue
+        if m.caveat:
+            caveats.append((" ".join(m.caveat.split()), False))
         for i in used:
             caveats += c.notes.get(i, [])
         symbol = None
@@ -194,13 +207,25 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
         out.append(AlignedFigure(
             area_code=c.area_code, team=c.team, period_start=c.period_start, period_end=c.period_end,
             time_period=tp, measure_id=m.id,
-            value=None if value is None else round_half_up(value, m.decimals), symbol=symbol, basis=basis,
+            value=None if value is None else _rounded(c, m, value, scale != 1 and is_flow(m.id)), symbol=symbol, basis=basis,
             comparable=value is not None and not any(b for _, b in caveats),
             caveat="; ".join(dict.fromkeys(t for t, _ in caveats)),
             reported_value=reported, reported_definition=definition, provisional=True,
             input_kind=c.input_kind, source_file=PurePath(c.source_file).name, rows_used=c.rows_used,
-            months_from_census=match.months_from_census, service=c.service))
+            months_from_census=match.months_from_census, service=c.service,
+            quoted_value=c.quoted.get(m.id, (None, ""))[0], quoted_area=c.quoted.get(m.id, (None, ""))[1],
+            comparator_value=c.comparators.get(m.id, (None, ""))[0],
+            comparator_name=c.comparators.get(m.id, (None, ""))[1]))
     return out
+
+
+def _rounded(c: Components, m: measures.Measure, value: float, scaled: bool = False) -> float:
+    """A figure as stored: a count the council gave in its aggregate return keeps the precision it was given
+    (68.39 FTE stays 68.39; 6 decimals at most, to drop float noise); whatever is computed here (rates, counts
+    from worker records, flows annualised, ``scaled``) is rounded half up to DfE's decimals for the measure."""
+    if c.input_kind == "aggregate" and not m.is_rate and m.id in c.values and m.id not in c.basis and not scaled:
+        return round(value, 6)
+    return round_half_up(value, m.decimals)
 
 
 def _value(c: Components, m: measures.Measure, inputs: list[str], tp: int, n_months: int, caveats: list):
@@ -253,6 +278,14 @@ def breakdowns(c: Components) -> list[tuple[str, list[str]]]:
               ("inpost_headcount", "service_"), ("inpost_headcount", "pqe_"), ("", "caseload_")]
     out = [(t, [i for i in ids if i.startswith(p) and i.endswith("_headcount")]) for t, p in groups]
     out += [("inpost_headcount", ["stable_headcount"])]
+    # stability at 2 and 5 years is what the service bands under 2 and 2 to 5 years leave of those in post
+    out += [("inpost_headcount", ["stable_2y_headcount", "service_under_2_years_headcount"]),
+            ("inpost_headcount", ["stable_5y_headcount", "service_under_2_years_headcount",
+                                  "service_2_to_5_years_headcount"])]
+    out += [(f"{flow}_headcount", [f"{flow}_nq_headcount", f"{flow}_experienced_headcount"])
+            for flow in ("starters", "leavers")]
+    out += [("leavers_headcount", ["asye_left_before_completing_headcount", "asye_left_after_completing_headcount"]),
+            ("agency_headcount", ["agency_over_12m_headcount"])]
     out += [(f"nqsw_cohort_{k}_headcount", [f"nqsw_retained_{k}_headcount"]) for k in ("12m", "24m")]
     return [(t, [p for p in parts if p in c.values]) for t, parts in out
             if any(p in c.values for p in parts) and (not t or t in c.values)]
@@ -282,6 +315,14 @@ def protect(c: Components, min_count: int = SUPPRESS_BELOW) -> dict[str, str]:
                 hidden.setdefault(i, f"suppressed: fewer than {min_count} people contribute to this total")
             elif top > c.values[i] / 2:
                 hidden.setdefault(i, "suppressed: one person accounts for more than half of this total")
+    if any(a in hidden for a in AGENCY_COUNTS):
+        for mixed, la_only in AGENCY_PARTS.items():
+            if c.agency_parts.get(mixed, 0) > 0 and mixed in c.values and la_only in c.values:
+                bound = c.values[mixed] - c.values[la_only] if mixed.endswith("_fte") else \
+                    sum(c.values.get(b, 0) for b in AGENCY_PARTS if b.endswith("_headcount")) - c.values[la_only]
+                if bound > 0:
+                    hidden.setdefault(mixed, f"suppressed: it includes agency workers, whose count is suppressed, "
+                                             f"and less {la_only} it would show at least part of it")
     cells = dict(c.values)
     equations = []
     for total, parts in breakdowns(c):

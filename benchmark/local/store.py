@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import publication, tables
 from ..fileio import sha256_file
 from ..problems import NotFoundError
-from . import align, export
+from . import align, check_quoted, export
 from .problems import InputError
 from .result import AlignedFigure
 
@@ -43,7 +43,7 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
     aligned, problems = [], []
     for path in paths:
         try:
-            aligned.append((path, align(path, la)))
+            aligned.append((path, check_quoted(align(path, la), conn)))  # quoted comparators against DfE's
         except InputError as exc:
             problems += exc.problems
     if problems:

@@ -42,7 +42,25 @@ TEMPLATE_COLUMNS = [
     "stable_headcount",
     *[f"reported_{m}{s}" for m in ("turnover_rate_fte", "agency_rate_fte", "vacancy_rate_fte", "caseload_fte",
                                    "absence_rate_fte") for s in ("", "_definition")],
+    "stable_2y_headcount", "stable_5y_headcount", "asye_registered_headcount", "asye_completed_headcount",
+    "asye_deferred_headcount", "asye_left_before_completing_headcount", "asye_left_after_completing_headcount",
+    "starters_nq_headcount", "starters_experienced_headcount", "leavers_nq_headcount",
+    "leavers_experienced_headcount", "agency_over_12m_headcount",
+    "comparator_turnover_rate_fte", "comparator_turnover_rate_fte_name",
+    *[f"quoted_{m}{s}" for m in ("turnover_rate_fte", "vacancy_rate_fte", "agency_rate_fte", "absence_rate_fte")
+      for s in ("", "_area")],
 ]
+# Named figures kept beside a measure: an internal comparator ("council-wide turnover 15.02") and a comparator
+# the council's report quotes ("national vacancy 16.5"), each with the text column naming it.
+EXTRAS = {"comparator_": "_name", "quoted_": "_area"}
+
+
+def _extra(col: str) -> tuple[str, str] | None:
+    """(prefix, measure id) of a comparator_ or quoted_ value column, else None."""
+    for prefix, text in EXTRAS.items():
+        if col.startswith(prefix) and not col.endswith(text):
+            return prefix, col.removeprefix(prefix)
+    return None
 
 
 def components() -> list[str]:
@@ -53,7 +71,8 @@ def components() -> list[str]:
 def allowed_columns() -> set[str]:
     ids = [m.id for m in rules.aligned_measures()]
     return {*IDENTITY, *STAND_INS, *components(), *(f"reported_{i}" for i in ids),
-            *(f"reported_{i}_definition" for i in ids)}
+            *(f"reported_{i}_definition" for i in ids),
+            *(f"{p}{i}{s}" for p, text in EXTRAS.items() for i in ids for s in ("", text))}
 
 
 def column_descriptions() -> dict[str, str]:
@@ -61,6 +80,16 @@ def column_descriptions() -> dict[str, str]:
     for c in TEMPLATE_COLUMNS[len(IDENTITY):]:
         if c in STAND_INS:
             out[c] = STAND_INS[c]
+        elif c.startswith("comparator_"):
+            mid = c.removeprefix("comparator_").removesuffix("_name")
+            out[c] = (f"What the internal reference figure for {mid} is, e.g. 'council-wide' or 'whole directorate'."
+                      if c.endswith("_name") else f"An internal reference figure for {mid} (rates 0-100), e.g. "
+                      "the council-wide turnover, shown beside the figure.")
+        elif c.startswith("quoted_"):
+            mid = c.removeprefix("quoted_").removesuffix("_area")
+            out[c] = (f"The area the report says its quoted {mid} is for: England (blank), or a region's name."
+                      if c.endswith("_area") else f"A comparator for {mid} the council's report quotes (rates "
+                      "0-100), e.g. national vacancy 16.5; csww align --db checks which DfE year and area it matches.")
         elif c.startswith("reported_"):
             mid = c.removeprefix("reported_").removesuffix("_definition")
             out[c] = (f"How the council defined its own figure for {mid}." if c.endswith("_definition")
@@ -101,12 +130,13 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) 
                   "a second row for the same area_code, team and period", problems)
     values = {}
     for col in df.columns:
-        if col in IDENTITY or col.endswith("_definition"):
+        if col in IDENTITY or col.endswith("_definition") or (col.startswith(tuple(EXTRAS)) and not _extra(col)):
             continue
-        mid = col.removeprefix("reported_")
+        mid = _extra(col)[1] if _extra(col) else col.removeprefix("reported_")
         unit = measures.get(mid).unit if mid in measures.catalogue() else "FTE"
         values[col] = parse.numbers(df, col, file, problems, high=100 if unit == "percent" else None,
-                                    integer=unit in {"headcount", "cases"} and not col.startswith("reported_"),
+                                    integer=unit in {"headcount", "cases"} and not col.startswith("reported_")
+                                    and not _extra(col),
                                     what=" (rates are percentages 0-100)" if unit == "percent" else "",
                                     percent=unit == "percent")
     if la is not None:
@@ -116,7 +146,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) 
             problems.append(Problem(file, "no rows for this area_code (--la)", None, "area_code", la))
     else:
         keep = pd.Series(True, index=area.index)
-    problems += teams.check(file, df, values, area, start, end, keep)
+    problems += teams.check(file, df, {k: s for k, s in values.items() if not _extra(k)}, area, start, end, keep)
     if problems:
         raise InputError(problems)
     out = []
@@ -130,7 +160,12 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) 
             v = s[row]
             if pd.isna(v):
                 continue
-            if col.startswith("reported_"):
+            if _extra(col):
+                prefix, mid = _extra(col)
+                text = col + EXTRAS[prefix]
+                named = df.at[row, text].strip() if text in df.columns else ""
+                (c.quoted if prefix == "quoted_" else c.comparators)[mid] = (float(v), named)
+            elif col.startswith("reported_"):
                 c.reported[col.removeprefix("reported_")] = (float(v), df.at[row, col + "_definition"].strip()
                                                              if col + "_definition" in df.columns else "")
             elif col in STAND_INS:

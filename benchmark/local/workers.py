@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import categories as categories_mod
 from . import parse, rules
 from .problems import InputError, Problem
 
 REQUIRED = ["worker_id", "agency", "fte", "start_date", "end_date", "reference_date"]
 OPTIONAL = ["area_code", "role", "start_origin", "leave_reason", "cases", "working_days_lost",
-            "qualification_date", "covers_vacancy"]
+            "qualification_date", "covers_vacancy", "asye_start_date", "asye_end_date", "asye_deferred"]
 # Census element names (reference section 7.3) accepted as the columns of a flat file, as some regional
 # pipelines produce from the census XML. FTE30 stands in for FTE where a leaver's FTE is recorded as 0.
 CENSUS_COLUMNS = {"SWENo": "worker_id", "AgencyWorker": "agency", "FTE": "fte", "RoleStartDate": "start_date",
@@ -46,6 +47,8 @@ CENSUS_UNUSED = {"FTE30", "PersonBirthDate", "GenderCurrent", "Ethnicity", "Qual
                  "LeaverDestination", "ContractWeeks", "FrontlineGrad", "Absat30Sept", "ReasonAbsence", "CFKSSstatus",
                  "Year", "Collection", "SourceLevel", "SoftwareCode", "DateTime"}
 CODES10 = {str(i) for i in range(1, 11)}
+CATEGORY_HINT = ("DfE census code 1-10; for the council's own categories give a mapping to DfE's codes with "
+                 "--categories FILE")
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)
 REASONS = ["resignation", "voluntary_redundancy", "compulsory_redundancy", "dismissed", "retired", "deceased",
@@ -92,7 +95,8 @@ def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FT
     return zero
 
 
-def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None, **match) -> list:
+def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None,
+         categories: categories_mod.Categories | None = None, **match) -> list:
     """Align a worker-level HR extract (our column names, or the census element names of a flat census file)."""
     file = str(path)
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
@@ -135,7 +139,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     if area is not None and not rules.AREA_CODE.match(area):
         problems.append(Problem(file, "must be a DfE 3-digit LA number (old_la_code), e.g. 841", None, "area_code", area))
     cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
-    frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False) \
+    frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
+                  categories=categories) \
         if first is not None else None
     if problems:
         raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems]))
@@ -151,8 +156,10 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
 
 
 def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],
-          salt: bytes | None, end_within_year: bool) -> pd.DataFrame:
-    """The standard worker frame from text columns; ``names`` maps standard names to the file's columns."""
+          salt: bytes | None, end_within_year: bool, categories: categories_mod.Categories | None = None) -> pd.DataFrame:
+    """The standard worker frame from text columns; ``names`` maps standard names to the file's columns.
+    With ``categories``, a council's own leaving reasons and starting origins are mapped to DfE's codes
+    (``categories.Categories``); the unmapped ones are kept in ``reason_local`` / ``origin_local``."""
     start_year = ref - pd.DateOffset(years=1) + DAY
     col = names.get
     ids = df[col("worker_id")]
@@ -181,12 +188,21 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
                      f"is before the census year starting {start_year.date().isoformat()}", problems)
     optional = {"origin": ("start_origin", "codes"), "reason": ("leave_reason", "codes"),
                 "cases": ("cases", "count"), "wdl": ("working_days_lost", "days"),
-                "qual": ("qualification_date", "date"), "cover": ("covers_vacancy", "flag")}
+                "qual": ("qualification_date", "date"), "cover": ("covers_vacancy", "flag"),
+                "asye_start": ("asye_start_date", "date"), "asye_end": ("asye_end_date", "date"),
+                "asye_deferred": ("asye_deferred", "flag")}
     for std, (name, kind) in optional.items():
         if col(name) is None:
             continue
         if kind == "codes":
-            w[std] = parse.codes(df, col(name), file, problems, CODES10)
+            raw = df[col(name)]
+            if categories is not None:
+                raw, unmapped = categories.apply(name, raw)
+                w[std + "_local"] = unmapped
+                w.attrs[std + "_local"] = categories.unmapped(name)
+            w[std] = parse.codes(df.assign(**{col(name): raw}), col(name), file, problems, CODES10,
+                                 hint=CATEGORY_HINT if categories is None else
+                                 f"or add it to the category mapping {categories.source}")
         elif kind == "flag":
             w[std] = parse.codes(df, col(name), file, problems, {"0", "1"}).eq("1")
         elif kind == "date":
@@ -239,6 +255,11 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     ag_active = (ag.start.isna() | (ag.start <= ref)) & (ag.end.isna() | (ag.end > ref))
     v["agency_headcount"] = int(ag_active.sum())
     v["agency_fte"] = ag.fte[ag_active].sum()
+    v["agency_over_12m_headcount"] = int((ag_active & (ag.start <= _years_ago(ref, 1))).sum())
+    undated = int((ag_active & ag.start.isna()).sum())
+    if undated:
+        c.note("agency_over_12m_headcount", f"{rules.few(undated)} agency record(s) in post without a start date "
+               "counted as under 12 months", False)
     if "cover" in w:
         covering = ag_active & ag.cover
         v["agency_cover_fte"] = ag.fte[covering].sum()
@@ -254,8 +275,11 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         c.people["cases"] = c.people["case_holders_fte"] = len(per_worker)
         c.contributors["cases"] = (int((per_worker > 0).sum()), float(per_worker.max()) if len(per_worker) else 0.0)
         band = np.searchsorted([18.5, 24.5], per_worker.to_numpy())
+        ag_band = np.searchsorted([18.5, 24.5], ag.cases[holders_ag].to_numpy())
         for i, name in enumerate(CASELOAD_BANDS):
             v[f"caseload_{name}_headcount"] = int((band == i).sum())
+            c.agency_parts[f"caseload_{name}_headcount"] = int((ag_band == i).sum())
+        c.agency_parts["case_holders_fte"] = float(ag.fte[holders_ag].sum())
 
     if "wdl" in w:
         v["working_days_lost_fte"] = la.wdl[active].sum()
@@ -272,6 +296,8 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     edges = [_years_ago(ref, k) for k in (2, 5, 10, 20, 30)]
     _bands(v, "service", "years_headcount", SERVICE_BANDS, people_in_post, edges)
     v["stable_headcount"] = int((people_in_post <= _years_ago(ref, 1)).sum())
+    for years in (2, 5):
+        v[f"stable_{years}y_headcount"] = int((people_in_post <= _years_ago(ref, years)).sum())
     if "qual" in w:
         qual = la.qual[active].groupby(la.pid[active]).min().dropna()
         _bands(v, "pqe", "years_headcount", PQE_BANDS, qual, [ref - pd.DateOffset(years=k) for k in (2, 5, 10)])
@@ -280,12 +306,26 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
             for b in PQE_BANDS:
                 c.note(f"pqe_{b}_years_headcount", f"{rules.few(unknown)} in post without a qualification date "
                        "left out", False)
+    if "qual" in w:  # experienced (2 years or more since qualifying) and newly qualified starters and leavers
+        for flow, rows, day in (("starters", starter, la.start), ("leavers", leaver, end)):
+            nq = (la.qual[rows] > day[rows] - pd.DateOffset(years=2)).groupby(spell[rows]).first()
+            known = la.qual[rows].notna().groupby(spell[rows]).first()
+            v[f"{flow}_nq_headcount"] = int((nq & known).sum())
+            v[f"{flow}_experienced_headcount"] = int((~nq & known).sum())
+    if "asye_start" in w:
+        _asye(v, la, spell, active, leaver, end, start_year, ref)
     if "reason" in w:
         reasons = la.reason[leaver].groupby(spell[leaver]).first()
         _codes(v, "leavers_reason", REASONS, reasons)
+        if "reason_local" in w:
+            _unmapped(c, "leavers_reason", la.reason_local[leaver].groupby(spell[leaver]).first(),
+                      w.attrs.get("reason_local", []))
     if "origin" in w:
         origins = la.origin[starter].groupby(spell[starter]).first()
         _codes(v, "starters_origin", ORIGINS, origins)
+        if "origin_local" in w:
+            _unmapped(c, "starters_origin", la.origin_local[starter].groupby(spell[starter]).first(),
+                      w.attrs.get("origin_local", []))
         first_origin = la.origin.groupby(spell).transform("first")
         for months, years in (("12m", 1), ("24m", 2)):
             cohort = (first_origin == "1") & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
@@ -298,6 +338,32 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                        "newly qualified starter of that year, including those who left before this year", False)
     c.rows_used = f"{rules.band(len(w))} records"
     return c
+
+
+def _asye(v: dict, la: pd.DataFrame, spell: pd.Series, active: pd.Series, leaver: pd.Series, end: pd.Series,
+          start_year: pd.Timestamp, ref: pd.Timestamp) -> None:
+    """The newly qualified (ASYE) funnel, per person: registered and completed in the period, deferred at the
+    snapshot, and leavers who left before completing or within 24 months after completing."""
+    started, done = la.asye_start, la.asye_end if "asye_end" in la else pd.Series(pd.NaT, index=la.index)
+    per = lambda s, rows: s[rows].groupby(la.pid[rows]).min()  # noqa: E731  one date per person
+    v["asye_registered_headcount"] = int(per(started, started.notna()).between(start_year, ref).sum())
+    v["asye_completed_headcount"] = int(per(done, done.notna()).between(start_year, ref).sum())
+    deferred = la.asye_deferred if "asye_deferred" in la else pd.Series(False, index=la.index)
+    v["asye_deferred_headcount"] = la.pid[active & started.notna() & done.isna() & deferred].nunique()
+    on_leaving = started.notna() & leaver
+    before = on_leaving & (done.isna() | (done > end))
+    after = on_leaving & done.notna() & (done <= end) & (done > end - pd.DateOffset(years=2))
+    v["asye_left_before_completing_headcount"] = spell[before].nunique()
+    v["asye_left_after_completing_headcount"] = spell[after & ~spell.isin(spell[before])].nunique()
+
+
+def _unmapped(c: rules.Components, prefix: str, local: pd.Series, declared: list[str]) -> None:
+    """The people whose category the mapping keeps as the council's own: counted apart; the caveat names every
+    category the mapping keeps (whether used or not), so that it tells nothing about who left or started."""
+    c.values[f"{prefix}_unmapped_headcount"] = int((local != "").sum())
+    if declared:
+        c.note(f"{prefix}_unmapped_headcount", "the council's own categories, not mapped to a DfE code: "
+               + ", ".join(declared), True)
 
 
 def _bands(v: dict, prefix: str, suffix: str, names: list[str], since: pd.Series, edges: list[pd.Timestamp]):

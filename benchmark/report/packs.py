@@ -495,7 +495,7 @@ def definitions_section(ids: list[str]) -> Section:
             if m.per_working_day:
                 calc = f"{num} ÷ ({den} × working days) × 100"
         better = {"lower": "Lower", "higher": "Higher", "neutral": "Neither"}[m.polarity]
-        rows.append([Cell(m.label, m.label), Cell(mid, mid), text_cell(" ".join(m.definition.split())),
+        rows.append([Cell(m.label, m.label), Cell(mid, mid), text_cell(" ".join((m.definition + (" Caveat: " + m.caveat if m.caveat else "")).split())),
                      text_cell(calc or None), text_cell(m.unit), Cell(better, better)])
     return Section("definitions", "Definitions", intro=[
         "DfE's definitions in plain words. Figures are at 30 September, or for the year to 30 September."],
