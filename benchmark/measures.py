@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
@@ -36,7 +36,8 @@ class Measure:
     denominator: str | None = None
     may_exceed_100: bool = False  # a percentage whose numerator is not part of its denominator
     per_working_day: bool = False  # the denominator is multiplied by DfE's working days in the year (absence)
-    formula: Mapping | None = None  # a rate in words: {over, under, times}; ``formula_line`` writes it on one line
+    # a rate in words, {over, under, times} (catalogue ``formula``); ``formula_line`` writes it on one line
+    formula: Mapping | None = field(default=None, hash=False)
 
     @property
     def is_rate(self) -> bool:

@@ -22,7 +22,8 @@ class Cell:
     value: Any = None          # number, text or None
     text: str = ""             # what a reader sees in HTML and Markdown
     number_format: str | None = None  # Excel number format for numbers
-    formula: Any = None        # a catalogue formula ({over, under, times}): HTML sets it as a fraction, others use text
+    # a catalogue formula ({over, under, times}): HTML sets it as a fraction, other formats show ``text``
+    formula: Any = field(default=None, hash=False, compare=False)
 
     def __str__(self) -> str:
         return self.text
