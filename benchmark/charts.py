@@ -30,18 +30,68 @@ W, H = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 74
 
 
-def nice_max(v: float) -> float:
-    if v <= 0:
+#: The steps an axis may take (times a power of ten): every tick is then a round number a reader can use.
+NICE_STEPS = (1, 2, 2.5, 5)
+#: Estimated width of one character of the charts' 12 px Arial text (for keeping labels clear of lines).
+CHAR_W = 7.2
+
+
+def nice_step(span: float, most: int = 5) -> float:
+    """The smallest step of the form 1, 2, 2.5 or 5 × 10^k that covers ``span`` in at most ``most`` steps
+    (Heckbert's "nice numbers", Graphics Gems 1990, with 2.5 added as in Wilkinson's axis labelling)."""
+    if span <= 0:
         return 1.0
-    exp = 10 ** math.floor(math.log10(v))
-    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if step * exp >= v:
-            return step * exp
-    return 10 * exp
+    k = math.floor(math.log10(span / most))
+    for exp in (k, k + 1):
+        for m in NICE_STEPS:
+            step = m * 10 ** exp
+            if span / step <= most + 1e-9:
+                return float(step)
+    return float(10 ** (k + 2))  # pragma: no cover - the loop always finds one
 
 
-def _ticks(top: float, n: int = 5) -> list[float]:
-    return [top * i / n for i in range(n + 1)]
+def nice_ticks(v: float, most: int = 5) -> list[float]:
+    """Axis ticks from 0 up to the first tick at or above ``v`` (at most ``most`` steps), all at round numbers:
+    ``nice_ticks(27.3)`` -> 0, 10, 20, 30 (not 0, 8, 15, 23, 30); ``nice_ticks(9.1)`` -> 0, 2, 4, 6, 8, 10."""
+    step = nice_step(v, most)
+    n = max(1, math.ceil(v / step - 1e-9))
+    return [round(step * i, 10) for i in range(n + 1)]
+
+
+def tick_decimals(ticks: list[float]) -> int:
+    """The decimals every tick needs to be written exactly (2.5 -> 1; 0, 10, 20 -> 0)."""
+    for d in range(0, 4):
+        if all(abs(t * 10 ** d - round(t * 10 ** d)) < 1e-6 for t in ticks):
+            return d
+    return 4
+
+
+def nice_max(v: float) -> float:
+    """The top of an axis that shows ``v``: the last of :func:`nice_ticks`."""
+    return nice_ticks(v)[-1] if v > 0 else 1.0
+
+
+def text_span(x: float, text: str, anchor: str = "start") -> tuple[float, float]:
+    """The horizontal extent (left, right) of a 12 px label at ``x`` with ``anchor``, estimated."""
+    w = CHAR_W * len(text)
+    return {"start": (x, x + w), "end": (x - w, x), "middle": (x - w / 2, x + w / 2)}[anchor]
+
+
+def clear_of(x: float, text: str, lines: list[float], limit: float, gap: float = 4) -> tuple[float, str]:
+    """Where to put an end label that starts ``gap`` after ``x`` so that no vertical line at ``lines`` crosses it:
+    ``(x, anchor)``. The label moves past each line it would cross; if it would then run past ``limit`` it is
+    set before ``x`` instead (inside the bar's end), or, failing that, right-aligned at ``limit``."""
+    lx = x + gap
+    for rx in sorted(lines):
+        left, right = text_span(lx, text)
+        if left - 2 <= rx <= right + 2:
+            lx = rx + gap
+    if text_span(lx, text)[1] <= limit:
+        return lx, "start"
+    inside = x - gap
+    if not any(text_span(inside, text, "end")[0] - 2 <= rx <= inside + 2 for rx in lines):
+        return inside, "end"
+    return limit, "end"
 
 
 def _marker(kind: str, x: float, y: float, colour: str, tip: str = "") -> str:
@@ -71,7 +121,8 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
     to time, instead of evenly; ``join_gaps`` draws a series' line across its gaps (a series observed at other
     dates than the others) instead of breaking it."""
     values = [v for _, vals in series for v in vals if v is not None]
-    top = nice_max(max(values) if values else 1.0)
+    ticks = nice_ticks(max(values) if values and max(values) > 0 else 1.0)
+    top = ticks[-1]
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
     n = max(len(years) - 1, 1)
 
@@ -83,9 +134,9 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
     def y(v: float) -> float:
         return TOP + ph * (1 - v / top)
 
-    tick_dec = 0 if top >= 10 else 1
+    tick_dec = tick_decimals(ticks)
     body = ['<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>']
-    for t in _ticks(top):
+    for t in ticks:
         body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#d0d0d0" '
                     f'stroke-width="1"/>')
         body.append(f'<text x="{LEFT - 8}" y="{y(t) + 4:.1f}" text-anchor="end" font-size="12" fill="#222">'
@@ -141,7 +192,8 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
     """Horizontal bars (label, value, display text) with vertical reference lines (name, value); the bar
     labelled ``highlight`` is drawn in the council colour with a bold label, the others in grey-blue."""
     values = [v for _, v, _ in bars if v is not None] + [v for _, v in references]
-    top = nice_max(max(values) if values else 1.0)
+    ticks = nice_ticks(max(values) if values and max(values) > 0 else 1.0, 4)
+    top = ticks[-1]
     label_w = 190
     row = 24
     height = TOP + row * len(bars) + 70
@@ -151,11 +203,13 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
         return label_w + pw * v / top
 
     body = ['<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>']
-    for t in _ticks(top, 4):
+    tick_dec = tick_decimals(ticks)
+    for t in ticks:
         body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{TOP}" y2="{TOP + row * len(bars)}" '
                     f'stroke="#d0d0d0"/>')
         body.append(f'<text x="{x(t):.1f}" y="{TOP + row * len(bars) + 16}" text-anchor="middle" font-size="12" '
-                    f'fill="#222">{fmt_number(t, 0 if top >= 10 else 1)}{escape(unit)}</text>')
+                    f'fill="#222">{fmt_number(t, tick_dec)}{escape(unit)}</text>')
+    ref_x = [x(v) for _, v in references]
     for i, (label, v, text) in enumerate(bars):
         cy = TOP + row * i + row / 2
         short = label if len(label) <= 28 else label[:27] + "\u2026"
@@ -168,7 +222,13 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
             continue
         body.append(f'<rect x="{label_w}" y="{cy - 8:.1f}" width="{max(x(v) - label_w, 1):.1f}" height="16" '
                     f'fill="{STYLES[0]["colour"] if not highlight or label == highlight else "#6f8fb5"}"/>')
-        body.append(f'<text x="{x(v) + 4:.1f}" y="{cy + 4:.1f}" font-size="12" fill="#222">{escape(text)}</text>')
+        lx, anchor = clear_of(x(v), text, ref_x, W - 2)  # never crossed by a reference line
+        if anchor == "end":  # set on the bar's end: on a white ground, so it reads as well as outside
+            left, right = text_span(lx, text, "end")
+            body.append(f'<rect x="{left - 2:.1f}" y="{cy - 7:.1f}" width="{right - left + 4:.1f}" height="14" '
+                        'fill="#ffffff"/>')
+        body.append(f'<text x="{lx:.1f}" y="{cy + 4:.1f}" font-size="12" text-anchor="{anchor}" fill="#222" '
+                    f'class="bar-label">{escape(text)}</text>')
     ly = TOP + row * len(bars) + 40
     lx = LEFT
     for k, (name, v) in enumerate(references, start=1):

@@ -286,6 +286,9 @@ def publish(out, bundle_dir):
 @click.option("--local", "local_file", type=click.Path(exists=True, dir_okay=False),
               help="The council's own figures (aggregate return, worker extract or census XML) to align to DfE "
                    "definitions and show, labelled provisional. With --la only.")
+@click.option("--as-at", "as_at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="With --local: set each return beside the latest DfE census published by this date, as "
+                   "'csww align --as-at' does (a July 2016 report read against 2015).")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md", "docx", "pdf"]),
               help="Output format. Default: from the -o extension (.html, .xlsx, .md, .docx, .pdf); another "
                    "extension is an error. PDF is the HTML pack printed by Chromium.")
@@ -294,7 +297,7 @@ def publish(out, bundle_dir):
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
                    "Markdown to standard output.")
-def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file, fmt, db, output):
+def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file, as_at, fmt, db, output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
     A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
@@ -315,11 +318,13 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
         csww report --la 841 --year 2025 -o darlington-2025.pdf
         csww report --la 841 --format md -o - | less
         csww report --la 841 --local examples/darlington.csv -o darlington-local.html
+        csww report --la 841 --year 2015 --local examples/darlington.csv --as-at 2016-07-31 -o d2016.pdf
         csww report --group examples/north_east.yml -o north-east.md
     """
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
-                       measure_ids=measure_ids or None, years=n_years)
+                       measure_ids=measure_ids or None, years=n_years,
+                       as_at=as_at.date() if as_at else None)
     path = report.write(pack, output, fmt)
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
@@ -36,6 +36,8 @@ class Measure:
     may_exceed_100: bool = False  # a percentage whose numerator is not part of its denominator
     per_working_day: bool = False  # the denominator is multiplied by DfE's working days in the year (absence)
     caveat: str = ""  # a local measure's known departures: how councils' records can make it differ
+    # a rate in words, {over, under, times} (catalogue ``formula``); ``formula_line`` writes it on one line
+    formula: Mapping | None = field(default=None, hash=False)
 
     @property
     def is_rate(self) -> bool:
@@ -51,6 +53,15 @@ class Measure:
     def banded(self) -> bool:
         """Whether the measure gets a quartile band: it has a polarity and is not a count."""
         return self.polarity != "neutral" and not self.is_count
+
+    @property
+    def formula_line(self) -> str:
+        """The catalogue's formula on one line, for Word, Markdown and spreadsheets: "Leavers (FTE) ÷ Social
+        workers in post (FTE) × 100" (empty for a measure that is not a rate). HTML sets it as a fraction."""
+        if not self.formula:
+            return ""
+        times = self.formula.get("times")
+        return f"{self.formula['over']} ÷ {self.formula['under']}" + (f" × {times}" if times else "")
 
     @property
     def denominator_ids(self) -> tuple[str, ...]:
@@ -73,6 +84,8 @@ def catalogue() -> dict[str, Measure]:
         m = Measure(**raw)
         if m.unit not in UNITS or m.polarity not in POLARITIES:
             raise ValueError(f"measures.yml: {m.id} has unknown unit or polarity")
+        if m.numerator and not (m.formula and m.formula.get("over") and m.formula.get("under")):
+            raise ValueError(f"measures.yml: {m.id} is a rate without its formula in words (formula: over, under)")
         out[m.id] = m
     for m in out.values():
         for ref in (m.numerator, *m.denominator_ids):

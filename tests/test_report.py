@@ -227,8 +227,11 @@ def test_definitions_neighbours_and_provenance_are_shown(packs, report_db):
     defs = rows_by_header(page.table("definitions-table"))
     assert [d["Measure id"] for d in defs] == KEY
     assert all(len(d["Definition"]) > 30 for d in defs)
+    # the catalogue's formula set as a fraction (read out as its one-line text)
     assert next(d for d in defs if d["Measure id"] == "turnover_rate_fte")["How it is calculated"] == (
-        "Leavers (FTE) ÷ Social workers in post (FTE) × 100")
+        "Leavers (FTE)Social workers in post (FTE) × 100")
+    assert ('role="math" aria-label="Leavers (FTE) ÷ Social workers in post (FTE) × 100"'
+            in packs["council", "html"].read_text(encoding="utf-8"))
     files = rows_by_header(page.table("files-table"))
     with sqlite3.connect(report_db) as conn:
         sha = conn.execute("select sha256 from source_files").fetchone()[0]

@@ -37,13 +37,15 @@ def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: s
         return _insert(conn, figures, source)
 
 
-def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None = None) -> list[str]:
+def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None = None, *,
+               as_at=None) -> list[str]:
     """Align every file, then load them all in one transaction. If any file has problems, ``InputError`` lists
-    the problems of every file and nothing is loaded."""
+    the problems of every file and nothing is loaded. ``as_at`` (a date) sets each return beside the latest
+    census DfE had published by then (``local.align``)."""
     aligned, problems = [], []
     for path in paths:
         try:
-            aligned.append((path, check_quoted(align(path, la), conn)))  # quoted comparators against DfE's
+            aligned.append((path, check_quoted(align(path, la, as_at=as_at) if as_at else align(path, la), conn)))
         except InputError as exc:
             problems += exc.problems
     if problems:

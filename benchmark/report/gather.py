@@ -120,16 +120,17 @@ def areas(conn: sqlite3.Connection) -> pd.DataFrame:
     return store.query(conn, "SELECT * FROM areas")
 
 
-def local_figures(conn: sqlite3.Connection, area: dict, path=None) -> pd.DataFrame:
+def local_figures(conn: sqlite3.Connection, area: dict, path=None, as_at=None) -> pd.DataFrame:
     """The council's whole-council local figures (``local_observations`` rows, dates as ``date``).
 
     With ``path`` (``csww report --local FILE``), the file is loaded into ``conn`` exactly as ``csww build
-    --local`` loads it (``local.store.load_files``; ``conn`` should be a copy) and its returns are read.
+    --local`` loads it (``local.store.load_files``; ``conn`` should be a copy) and its returns are read; ``as_at``
+    (a date) sets each return beside the latest census DfE had published by then (``--as-at``).
     Without, the council's returns already in the database that ``publication`` makes public.
     Raises ReportError when the file holds no whole-council figure for the council.
     """
     if path is not None:
-        ids = local_store.load_files(conn, [path], la=area["area_code"])
+        ids = local_store.load_files(conn, [path], la=area["area_code"], as_at=as_at)
         where, params = f"return_id IN ({','.join('?' * len(ids))})", tuple(ids)
     elif has_table(conn, "local_observations"):
         rule = publication.where(conn, "local_observations")

@@ -22,6 +22,8 @@ class Cell:
     value: Any = None          # number, text or None
     text: str = ""             # what a reader sees in HTML and Markdown
     number_format: str | None = None  # Excel number format for numbers
+    # a catalogue formula ({over, under, times}): HTML sets it as a fraction, other formats show ``text``
+    formula: Any = field(default=None, hash=False, compare=False)
 
     def __str__(self) -> str:
         return self.text
@@ -134,9 +136,15 @@ def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int 
                     excel_format(d, suffix(m) if unit else "", sign))
     if symbol == LOW:
         return Cell(low_text(m, d), low_text(m, d))
-    if symbol:
-        return Cell(symbol, symbol)
+    if symbol:  # an em dash with DfE's symbol as its footnote mark; the table's note says what it means
+        return Cell(symbol, no_figure_text(symbol))
     return Cell(None, "")
+
+
+def no_figure_text(symbol: str) -> str:
+    """What a table shows where DfE published a symbol, not a number: an em dash marked with the symbol,
+    "— (c)", explained in words under the table (``packs._symbol_note``). A spreadsheet keeps the symbol."""
+    return f"{NO_FIGURE} ({symbol})"
 
 
 def excel_format(decimals: int, unit: str = "", sign: bool = False) -> str:

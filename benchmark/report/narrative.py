@@ -10,6 +10,9 @@ which figure it rests on. The rules are printed in the pack (``RULES``) so a rea
   rates and caseload not already mentioned (not for sizes such as FTE in post), largest first.
 - **Missing**: key measures DfE did not publish for the council that year, with the symbol's meaning.
 
+- **Quartile movement**: key measures whose national quartile band differs from the previous year's, in one
+  sentence of their own (``QUARTILE_RULE``): towards A is more favourable, towards D less favourable.
+
 Change and direction follow one rule (``compare.DIRECTION_RULE``): both compare with the previous year, so a
 sentence's verb (rose/fell), its judgement (improvement/deterioration) and the direction of travel beside it
 always agree with the two numbers it quotes. DfE's ``low`` is "below 0.05%" and the lowest value (tied).
@@ -30,11 +33,15 @@ GAP = 0.15
 MAX_MOVES = 3
 MAX_GAPS = 2
 
+QUARTILE_RULE = ("Quartile movement compares the band with the previous year's, as change and direction do: a move "
+                 "towards A (the most favourable 25% of councils) is more favourable, towards D less favourable.")
+
 RULES = (f"The summary is generated from the figures by fixed rules: it names key measures in the best (A) or "
          f"worst (D) quartile band nationally; changes on last year of {MOVE:.0%} or more of last year's value "
          f"(up to {MAX_MOVES}); other differences from the neighbour median of {GAP:.0%} or more of the median "
          f"(up to {MAX_GAPS}); and key measures not published. Band A is the most favourable quarter of councils "
-         "for that measure (lowest turnover, agency, vacancy, caseload and absence); band D the least favourable.")
+         "for that measure (lowest turnover, agency, vacancy, caseload and absence); band D the least favourable. "
+         + QUARTILE_RULE)
 
 UNIT_WORDS = {"percent": "points", "cases per FTE": "cases per FTE", "FTE": "FTE", "headcount": "", "days": "days",
               "cases": "", "children per social worker": ""}
@@ -168,6 +175,32 @@ def direction_summary(now, year: int) -> str | None:
     parts = [f"{w}: {', '.join(ms)}" for w, ms in words.items()]
     return (f"Direction of travel since {year - 1} (the same comparison as the change above) — "
             + "; ".join(parts) + ".")
+
+
+def quartile_summary(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> str | None:
+    """One sentence naming the key measures whose quartile band nationally moved since the previous year
+    (``QUARTILE_RULE``), e.g. "Quartile band since 2024 (the same comparison as the change above): agency worker
+    rate moved from C to D (less favourable)."; a sentence saying none moved when both years have bands;
+    None when ``rec`` lacks either year's bands (a measure without a band, such as FTE in post, is left out)."""
+    if "quartile" not in rec:
+        return None
+    bands = rec[rec["time_period"].isin([year - 1, year]) & rec["measure_id"].isin(measure_ids)
+                & rec["quartile"].isin(list("ABCD"))]
+    by = {(r.measure_id, int(r.time_period)): r.quartile for r in bands[["measure_id", "time_period",
+                                                                         "quartile"]].itertuples()}
+    both = [mid for mid in measure_ids if (mid, year - 1) in by and (mid, year) in by]
+    if not both:
+        return None
+    moves = []
+    for mid in both:
+        was, now = by[(mid, year - 1)], by[(mid, year)]
+        if was != now:
+            word = "more favourable" if now < was else "less favourable"
+            moves.append(f"{short_label(mid).lower()} moved from {was} to {now} ({word})")
+    if not moves:
+        return f"No key measure changed quartile band nationally since {year - 1}."
+    return (f"Quartile band nationally since {year - 1} (the same comparison as the change above): "
+            + "; ".join(moves) + ".")
 
 
 def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:

@@ -27,6 +27,7 @@ from .model import (
     given_decimals,
     int_cell,
     measure_info,
+    no_figure_text,
     text_cell,
     value_cell,
     year_cell,
@@ -72,12 +73,15 @@ def window(years_all: list[int], year: int, years: int | None) -> list[int]:
 
 
 def _symbol_note(symbols) -> list[str]:
+    """The footnote for DfE's symbols in a table, each once, in words: "— (c): DfE published no figure, its
+    symbol c: suppressed for confidentiality"; DfE's ``low`` is shown as "below 0.05%" and said so."""
     used = sorted({s for s in symbols if isinstance(s, str)})
     if not used:
         return []
-    return ["Symbols in place of a number (DfE's): " + "; ".join(
-        (f"'below 0.05%' (DfE's symbol {s}) = {SYMBOL_MEANINGS.get(s, 'no figure')}" if s == LOW else
-         f"{s} = {SYMBOL_MEANINGS.get(s, 'no figure')}") for s in used) + "."]
+    return ["Where DfE published no number: " + "; ".join(
+        (f"'below 0.05%' is DfE's 'low': {SYMBOL_MEANINGS.get(s, 'no figure')}" if s == LOW else
+         f"{no_figure_text(s)} means DfE published no figure (its symbol {s}: {SYMBOL_MEANINGS.get(s, 'no figure')})")
+        for s in used) + "."]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -85,9 +89,10 @@ def _symbol_note(symbols) -> list[str]:
 
 
 def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, local: str | Path | None = None,
-                 measure_ids=None, years: int | None = None) -> Pack:
+                 measure_ids=None, years: int | None = None, as_at=None) -> Pack:
     """The pack for one council and ``year`` (default the latest): DfE figures up to ``year`` only, trends over
-    the last ``years`` years to ``year`` (all when None), for ``measure_ids`` (default the key measures)."""
+    the last ``years`` years to ``year`` (all when None), for ``measure_ids`` (default the key measures); a
+    ``local`` file's returns set beside the census DfE had published by ``as_at`` (a date) when given."""
     key = _key_ids(measure_ids)
     area = gather.resolve(conn, la)
     code = gather.published_code(area)
@@ -121,7 +126,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
         figures=trend_figures(rec, key, name, region_name)))
     add_consistency_notes(sections[-1].figures, consistency.notes(conn, code, year))
     sections += filter(None, [ethnicity_section(conn, code, year)])
-    local_rows = gather.local_figures(conn, area, local)
+    local_rows = gather.local_figures(conn, area, local, as_at)
     if len(local_rows) and year != years_all[-1]:  # an earlier year's pack: no local figure from a later year
         local_rows = local_rows[local_rows["time_period"].astype(int) <= year]
     if len(local_rows):
@@ -153,7 +158,8 @@ def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str) -> li
     rows = narrative.year_rows(rec, year, key)
     summary = narrative.council_summary(rec, year, key, name, rows)
     travel = narrative.direction_summary(rows, year)
-    return summary + [travel] if travel else summary
+    bands = narrative.quartile_summary(rec, year, key)  # needs last year's records: absent from a one-year slice
+    return summary + [s for s in (travel, bands) if s]
 
 
 def _cell_for(r, col: str, m) -> Cell:
@@ -230,7 +236,7 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                       f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
                       ["Year", name, "Neighbour median", region_name, *(["London"] if london else []), "England",
                        "Neighbours with a figure"],
-                      rows, sheet=f"Trend {short_sheet(m.label)}")
+                      rows, sheet=f"Trend {short_sheet(m.label)}", notes=_symbol_note(t["symbol"]))
         svg, alt = charts.trend(f"chart-{mid}", m, name, t, cols)
         note = ""
         if is_count:
@@ -297,18 +303,19 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         per = period_text(group[0])
         dfe_year = int(group[0].time_period)
         rows = []
-        # a caveat on several (not all) figures is stated once, numbered, with the figures it applies to
+        # each caveat not shared by every figure is stated once under the table, numbered, with the figures it
+        # applies to; a figure's row carries the numbers (footnote marks) of its caveats
         counts: dict[str, list[str]] = {}
         for f in group:
             for x in parts(f):
                 if x not in shared[per]:
                     counts.setdefault(x, []).append(measure_info(f.measure_id).label)
-        numbered = {x: i for i, x in enumerate((x for x, ms in counts.items() if len(ms) > 1), start=1)}
+        numbered = {x: i for i, x in enumerate(counts, start=1)}
         for f in group:
             m = measure_info(f.measure_id)
             ids.append(f.measure_id)
             p = pub.get((f.measure_id, dfe_year))
-            own = [f"note {numbered[x]}" if x in numbered else x for x in parts(f) if x not in shared[per]]
+            own = [f"note {numbered[x]}" for x in parts(f) if x not in shared[per]]
             rows.append([
                 Cell(m.label, m.label), value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
                 value_cell(f.reported_value, m, decimals=_own_decimals(f.reported_value, m))
@@ -324,8 +331,8 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                  f"September {dfe_year}, the census nearest the end of this period (blank where this database has none)."]
         if shared[per]:
             notes.append(f"Every figure for {per}: " + "; ".join(shared[per]).rstrip(".") + ".")
-        notes += [f"Note {i}: {x.rstrip('.')} (applies to {len(counts[x])} figures: {', '.join(counts[x])})."
-                  for x, i in numbered.items()]
+        notes += [f"Note {i}: {x.rstrip('.')} (applies to {len(counts[x])} "
+                  f"figure{'s' if len(counts[x]) > 1 else ''}: {', '.join(counts[x])})." for x, i in numbered.items()]
         tables.append(Table(
             f"local-table-{n}", f"Provisional: {area['area_name']}'s own figures for {per}, aligned to DfE "
             "definitions, beside its reported values",
@@ -483,22 +490,19 @@ def _shown_measures(sections: list[Section], key: list[str]) -> list[str]:
 
 
 def definitions_section(ids: list[str]) -> Section:
-    cat = measures.catalogue()
+    """Each measure's definition in DfE's words and, for a rate, its formula from the catalogue (``formula``):
+    a fraction in HTML, one line ("Leavers (FTE) ÷ Social workers in post (FTE) × 100") elsewhere."""
     rows = []
     for mid in ids:
         m = measure_info(mid)
-        calc = ""
-        if m.numerator:
-            num = cat[m.numerator].label if m.numerator in cat else m.numerator
-            den = " plus ".join(cat[d].label if d in cat else d for d in m.denominator_ids)
-            calc = f"{num} ÷ {den}" + (" × 100" if m.unit == "percent" else "")
-            if m.per_working_day:
-                calc = f"{num} ÷ ({den} × working days) × 100"
         better = {"lower": "Lower", "higher": "Higher", "neutral": "Neither"}[m.polarity]
-        rows.append([Cell(m.label, m.label), Cell(mid, mid), text_cell(" ".join((m.definition + (" Caveat: " + m.caveat if m.caveat else "")).split())),
-                     text_cell(calc or None), text_cell(m.unit), Cell(better, better)])
+        calc = Cell(m.formula_line, m.formula_line, formula=m.formula) if m.formula else Cell(None, "")
+        rows.append([Cell(m.label, m.label), Cell(mid, mid),
+                     text_cell(" ".join((m.definition + (" Caveat: " + m.caveat if m.caveat else "")).split())),
+                     calc, text_cell(m.unit), Cell(better, better)])
     return Section("definitions", "Definitions", intro=[
-        "DfE's definitions in plain words. Figures are at 30 September, or for the year to 30 September."],
+        "DfE's definitions in plain words. Figures are at 30 September, or for the year to 30 September. A rate "
+        "is the count above the line divided by the count below it; percentages are then multiplied by 100."],
         tables=[Table("definitions-table", "Definitions of every measure in this pack",
                       ["Measure", "Measure id", "Definition", "How it is calculated", "Unit", "Better when"], rows,
                       sheet="Definitions")])
