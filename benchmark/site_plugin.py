@@ -27,7 +27,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from . import charts, measures, site_security
+from . import charts, measures, site_cache, site_security
 from . import councils as resolver
 from .formatting import fmt_number
 
@@ -154,7 +154,14 @@ async def _problem(datasette, request, status: int, message: str) -> Response:
 
 
 async def profile(request, datasette):
+    """The council page; drawn once per build and variant for anonymous visitors (``site_cache``)."""
     db = await _db_and_check(datasette, request)
+    if request.actor is None and site_cache.anonymous(request.scope.get("headers") or []):
+        site_cache.mark_cacheable(request, await site_cache.current_build(datasette, db))
+    return await _profile(request, datasette, db)
+
+
+async def _profile(request, datasette, db):
     as_json = bool(request.url_vars.get("format"))
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
@@ -362,4 +369,5 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return site_security.asgi_wrapper(datasette)
+    secure, cached = site_security.asgi_wrapper(datasette), site_cache.asgi_wrapper(datasette)
+    return lambda app: secure(cached(app))     # cached profile pages get the security headers too
