@@ -1,26 +1,31 @@
-"""Council profile pages drawn once per build and served from memory (issue 12 item 3, fast pages).
+"""Pages of the public site drawn once per build and served from memory (issue 12 item 3, fast pages).
 
-``/la/<code>`` and ``/la/<code>.json`` cost tens of milliseconds to draw (a dozen SQL queries and an SVG chart per
-key measure; 200-300 ms under load) yet change only when the site is rebuilt. :func:`asgi_wrapper` keeps each
-page an anonymous visitor was sent, exactly as Datasette sent it (status, headers, body), in the Datasette
-instance's :class:`PageCache`, and answers the next request for the same page with the same bytes before
-Datasette's router: no SQLite, pandas or Jinja.
+The council profile page (``/la/<code>``, ``/la/<code>.json``) costs tens of milliseconds to draw (a dozen SQL
+queries and an SVG chart per key measure; 200-300 ms on a busy machine), a table page with 100 rows of 37 columns
+as much again (Datasette renders every cell), yet neither changes until the site is rebuilt. :func:`asgi_wrapper`
+keeps each such page an anonymous visitor was sent, exactly as Datasette sent it (status, headers, body), in the
+Datasette instance's :class:`PageCache`, and answers the next request for the same page with the same bytes
+before Datasette's router: no SQLite, pandas or Jinja.
 
-* **Key**: ``(database name, code as in the URL, format, year, from)`` (:func:`page_key`) within one build.
-  ``?year=`` and ``?from=`` are the only arguments the page reads, so each variant is its own entry and any other
-  argument is ignored, as the page ignores it. Only whole 200 responses that set no cookie are stored; redirects
-  and errors are drawn each time.
+* **What**: the profile page (the route marks it, :func:`mark_cacheable`) and the public database's own pages
+  (database, tables, rows, canned queries; ``.json``/``.csv`` too) whose response Datasette marked
+  ``Cache-Control: max-age=N`` — its mark of a page any shared cache (a CDN) may keep, which it gives pages of
+  immutable databases for anonymous visitors. Never arbitrary ``?sql=`` (a key per query typed), streamed
+  downloads (``_stream``), errors, redirects, or responses that set a cookie.
+* **Key**: for the profile page ``(database, "la", code as in the URL, format, year, from)`` (:func:`page_key`):
+  ``?year=`` and ``?from=`` are the only arguments it reads, so each variant is its own entry and any other
+  argument is ignored, as the page ignores it. For other pages the path and the whole query string.
 * **Build**: the served file's identity (device, inode, size, modification time; one ``os.stat`` per request),
-  the database's ``build_info.build_id`` and Datasette's hash of it. A different file empties the cache, so a
-  new build is never answered with pages of the old one. (Datasette serves the site's databases immutable:
-  restart ``csww serve`` after ``csww build`` to serve the new figures; the check is the safety net.)
-* **Public only**: the profile route marks a response storable (:func:`mark_cacheable`) only for a request with
-  no actor, after Datasette's permission checks passed; the middleware stores and answers only requests with no
-  cookie and no ``Authorization`` header (:func:`anonymous`), which Datasette would answer the same for everyone.
-  The private instance needs a signed-in actor for every page, so its pages are never stored; each Datasette
-  instance has its own cache, so a public and a private instance in one process share nothing.
+  the database's ``build_info.build_id`` and Datasette's hash of it (:func:`current_build`). A different file
+  empties the cache, so a new build is never answered with pages of the old one. (Datasette serves the site's
+  databases immutable: restart ``csww serve`` after ``csww build`` to serve the new figures; the check is the
+  safety net.)
+* **Public only**: only requests with no cookie and no ``Authorization`` header (:func:`anonymous`) are stored or
+  answered from memory: Datasette would answer them the same for everyone, and marks any other response
+  ``private, no-store``. The private instance needs a signed-in actor for every page, so its pages are never
+  stored; each Datasette instance has its own cache, so a public and a private instance share nothing.
 * **Bounded**: least recently used pages are dropped past :data:`MAX_BYTES` (64 MB; a profile page is about
-  85 kB, its JSON 20 kB, so every council's latest page and data fit several times over).
+  85 kB, its JSON 20 kB), and no page over a sixteenth of that is kept.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ class Page:
 def page_key(database: str, code: str, fmt: str | None, args) -> tuple:
     """The cache key of the profile page of ``code`` (as in the URL) in ``fmt`` ('.json' or None) for the query
     arguments ``args`` (a mapping of name to first value, as ``request.args``)."""
-    return (database, code, fmt or "", *((args.get(a) or "").strip() for a in PAGE_ARGS))
+    return (database, "la", code, fmt or "", *((args.get(a) or "").strip() for a in PAGE_ARGS))
 
 
 def file_identity(path: str | None) -> tuple | None:
@@ -70,13 +75,14 @@ def file_identity(path: str | None) -> tuple | None:
 
 
 class PageCache:
-    """Rendered pages of one Datasette instance for one build, least recently used dropped past ``max_bytes``.
+    """Responses of one Datasette instance for one build, least recently used dropped past ``max_bytes``.
 
     Thread-safe. ``build`` is (file identity, build id) of the database the pages were drawn from; ``reset``
     empties the cache for another build. ``hits`` and ``misses`` count lookups (for tests and perf)."""
 
-    def __init__(self, max_bytes: int = MAX_BYTES):
+    def __init__(self, max_bytes: int = MAX_BYTES, max_page_bytes: int | None = None):
         self.max_bytes = max_bytes
+        self.max_page_bytes = max_bytes // 16 if max_page_bytes is None else max_page_bytes
         self.build: tuple | None = None
         self.hits = self.misses = 0
         self._pages: OrderedDict[tuple, Page] = OrderedDict()
@@ -103,9 +109,11 @@ class PageCache:
             return page
 
     def put(self, build: tuple, key: tuple, page: Page) -> None:
-        """Store ``page`` drawn from ``build``; ignored when the cache has moved to another build meanwhile."""
+        """Store ``page`` drawn from ``build``; ignored when the cache has moved to another build meanwhile, or
+        when the page is larger than ``max_page_bytes`` (a sixteenth of the budget: one big download never empties
+        the cache)."""
         size = len(page.body)
-        if size > self.max_bytes:
+        if size > self.max_page_bytes:
             return
         with self._lock:
             if build != self.build:
@@ -160,30 +168,54 @@ def mark_cacheable(request, build: tuple) -> None:
         holder["build"] = build
 
 
+def max_age(headers) -> int:
+    """Seconds a response with these ASGI ``headers`` says any cache may keep it: N for ``Cache-Control: max-age=N``
+    alone, 0 for anything else (``private``, ``no-store``, no header)."""
+    values = [v.decode("latin-1").strip().lower() for k, v in headers if k.lower() == b"cache-control"]
+    m = re.fullmatch(r"max-age=(\d+)", values[0]) if len(values) == 1 else None
+    return int(m[1]) if m else 0
+
+
+def request_key(datasette, db, scope) -> tuple | None:
+    """The cache key of an anonymous GET ``scope``, or None when its response is never stored: not the public
+    database's pages (``/la/…``, ``/<db>``, ``/<db>/…``, ``/<db>.json``), arbitrary ``?sql=`` (a key per query
+    typed) or a streamed download (``_stream``)."""
+    if scope["type"] != "http" or scope.get("method") != "GET" or not anonymous(scope.get("headers") or []):
+        return None
+    raw = scope.get("raw_path")
+    path = raw.decode("ascii", "replace").partition("?")[0] if raw else scope.get("path", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    m = PROFILE_PATH.match(path)
+    if m is not None:
+        return page_key(db.name, m["code"], m["format"], args)
+    base = f"/{db.name}"
+    if not (path == base or path.startswith((base + "/", base + "."))) or "sql" in args or "_stream" in args:
+        return None
+    return (db.name, "data", path, query)
+
+
 def asgi_wrapper(datasette):
-    """ASGI middleware: answers a cached profile page for an anonymous GET before Datasette's router, and stores
-    the response Datasette sends when the route marked it cacheable (status 200, whole body, no cookie set)."""
+    """ASGI middleware: answers an anonymous GET for a page of the public database from memory before Datasette's
+    router, and otherwise stores the response Datasette sends when it may: status 200, whole body, no cookie set,
+    ``Cache-Control: max-age`` (Datasette's own mark of a page any shared cache may keep, given to pages of
+    immutable databases for anonymous visitors), and for the profile page the route's :func:`mark_cacheable`."""
 
     def wrap(app):
         async def fast(scope, receive, send):
             if scope["type"] != "http" or scope.get("method") != "GET":
                 return await app(scope, receive, send)
-            raw = scope.get("raw_path")
-            path = raw.decode("ascii", "replace").partition("?")[0] if raw else scope.get("path", "")
-            m = PROFILE_PATH.match(path)
-            if m is None or not anonymous(scope.get("headers") or []):
-                return await app(scope, receive, send)
             db = datasette.get_database()
+            key = request_key(datasette, db, scope)
+            if key is None:
+                return await app(scope, receive, send)
             cache = cache_for(datasette)
-            args = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1"),
-                                                  keep_blank_values=True).items()}
-            key = page_key(db.name, m["code"], m["format"], args)
-            if cache.build is not None and file_identity(db.path) == cache.build[0]:
-                page = cache.get(key)
-                if page is not None:
-                    await send({"type": "http.response.start", "status": page.status, "headers": list(page.headers)})
-                    await send({"type": "http.response.body", "body": page.body})
-                    return
+            build = await current_build(datasette, db)
+            page = cache.get(key)
+            if page is not None:
+                await send({"type": "http.response.start", "status": page.status, "headers": list(page.headers)})
+                await send({"type": "http.response.body", "body": page.body})
+                return
             holder: dict = {}
             start: dict = {}
             chunks: list[bytes] = []
@@ -199,9 +231,11 @@ def asgi_wrapper(datasette):
 
             await app({**scope, SCOPE_KEY: holder}, receive, recording)
             headers = tuple((bytes(k), bytes(v)) for k, v in start.get("headers") or [])
-            if (holder.get("build") is not None and start.get("status") == 200 and whole[0] and len(chunks) == 1
-                    and not any(k.lower() == b"set-cookie" for k, _ in headers)):
-                cache.put(holder["build"], key, Page(200, headers, chunks[0]))
+            profile = key[1] == "la"
+            if (start.get("status") == 200 and whole[0] and len(chunks) == 1 and max_age(headers) > 0
+                    and not any(k.lower() == b"set-cookie" for k, _ in headers)
+                    and (not profile or holder.get("build") == build)):
+                cache.put(build, key, Page(200, headers, chunks[0]))
 
         return fast
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sqlite3
 
@@ -148,7 +149,7 @@ def test_a_rebuild_with_a_changed_value_changes_the_served_page(mini_db, tmp_pat
 
 
 def test_least_recently_used_pages_are_dropped_past_the_byte_budget():
-    cache = site_cache.PageCache(max_bytes=250)
+    cache = site_cache.PageCache(max_bytes=250, max_page_bytes=250)
     cache.reset(("file", "build-1", None))
     build1 = cache.build
     for n in range(3):
@@ -158,3 +159,33 @@ def test_least_recently_used_pages_are_dropped_past_the_byte_budget():
     assert cache.get(("csww", "9", "", "", "")) is None     # drawn from an older build: never stored
     cache.reset(("file", "build-2", None))
     assert len(cache) == 0 and cache.get(("csww", "1", "", "", "")) is None
+
+
+def timeless(body: bytes) -> bytes:
+    """``body`` without the time Datasette's queries took (its footer and ``query_ms``), which differs per draw."""
+    return re.sub(rb'Queries took [0-9.]+ms|"query_ms": [0-9.e-]+', b"", body)
+
+
+@pytest.mark.parametrize("path", ["/csww/comparisons?measure_id=turnover_rate_fte&time_period=2024",
+                                  "/csww/comparisons.json?measure_id=turnover_rate_fte&time_period=2024&_shape=array",
+                                  "/csww/council_profile.json?la=841&_shape=array", "/csww/councils"])
+def test_table_and_query_pages_are_stored_as_datasette_drew_them(pub, path):
+    first = pub.get(path)
+    hits = pub.cache.hits
+    second = pub.get(path)
+    assert pub.cache.hits == hits + 1
+    fresh = pub.get(path, cookies={"consent": "1"})
+    assert first.status_code == second.status_code == fresh.status_code == 200
+    assert second.content == first.content and timeless(second.content) == timeless(fresh.content)
+    assert sorted(second.headers.items()) == sorted(first.headers.items())
+    if path.startswith("/csww/comparisons.json"):
+        assert [r["value"] for r in second.json() if r["area_code"] == "841"] == [20.0]   # Darlington, fixture CSV
+
+
+def test_arbitrary_sql_streams_and_errors_are_never_stored(pub):
+    before = len(pub.cache)
+    for path in ("/csww.json?sql=select+1", "/csww/observations.csv?_stream=on&_size=5",
+                 "/csww/comparisons?_sort=no_such_column", "/csww/no_such_table", "/la/999999"):
+        for _ in range(2):
+            pub.get(path)
+    assert len(pub.cache) == before
