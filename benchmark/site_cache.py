@@ -7,7 +7,7 @@ keeps each such page an anonymous visitor was sent, exactly as Datasette sent it
 Datasette instance's :class:`PageCache`, and answers the next request for the same page with the same bytes
 before Datasette's router: no SQLite, pandas or Jinja.
 
-* **What**: the profile page (the route marks it, :func:`mark_cacheable`) and the public database's own pages
+* **What**: for an immutable database only, the profile page (the route marks it, :func:`mark_cacheable`) and the public database's own pages
   (database, tables, rows, canned queries; ``.json``/``.csv`` too) whose response Datasette marked
   ``Cache-Control: max-age=N`` — its mark of a page any shared cache (a CDN) may keep, which it gives pages of
   immutable databases for anonymous visitors. Never arbitrary ``?sql=`` (a key per query typed), streamed
@@ -177,11 +177,12 @@ def max_age(headers) -> int:
 
 
 def request_key(datasette, db, scope) -> tuple | None:
-    """The cache key of an anonymous GET ``scope``, or None when its response is never stored: not the public
-    database's pages (``/la/…``, ``/<db>``, ``/<db>/…``, ``/<db>.json``), arbitrary ``?sql=`` (a key per query
-    typed) or a streamed download (``_stream``)."""
-    if scope["type"] != "http" or scope.get("method") != "GET" or not anonymous(scope.get("headers") or []):
-        return None
+    """The cache key of an anonymous GET ``scope``, or None when its response is never stored: a mutable database
+    (the site serves its databases immutable), not the first database's pages (``/la/…``, ``/<db>``, ``/<db>/…``,
+    ``/<db>.json``), arbitrary ``?sql=`` (a key per query typed) or a streamed download (``_stream``)."""
+    if (scope["type"] != "http" or scope.get("method") != "GET" or db.is_mutable
+            or not anonymous(scope.get("headers") or [])):
+        return None                       # a mutable database may change under a kept page: never kept
     raw = scope.get("raw_path")
     path = raw.decode("ascii", "replace").partition("?")[0] if raw else scope.get("path", "")
     query = scope.get("query_string", b"").decode("latin-1")
@@ -205,7 +206,10 @@ def asgi_wrapper(datasette):
         async def fast(scope, receive, send):
             if scope["type"] != "http" or scope.get("method") != "GET":
                 return await app(scope, receive, send)
-            db = datasette.get_database()
+            try:
+                db = datasette.get_database()
+            except (IndexError, KeyError):      # an instance serving no database: nothing of ours to keep
+                return await app(scope, receive, send)
             key = request_key(datasette, db, scope)
             if key is None:
                 return await app(scope, receive, send)

@@ -189,3 +189,17 @@ def test_arbitrary_sql_streams_and_errors_are_never_stored(pub):
         for _ in range(2):
             pub.get(path)
     assert len(pub.cache) == before
+
+
+def test_a_mutable_database_is_never_kept(mini_db, tmp_path):
+    """Only immutable databases (as the site serves them) are kept: a mutable one may change under a page."""
+    from datasette.app import Datasette
+
+    shutil.copy(mini_db, tmp_path / "csww.db")
+    c = Client(Datasette([str(tmp_path / "csww.db")]))
+    try:
+        for _ in range(2):
+            assert c.get("/csww/areas").status_code == c.get("/la/841.json").status_code == 200
+        assert len(c.cache) == 0 and c.cache.hits == 0
+    finally:
+        c.close()
