@@ -11,6 +11,7 @@
 * Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
   shown through ``templates/query.html``, which extends Datasette's own ``query.html``).
 * The home page gets the council list for its picker.
+* Pages for anonymous visitors are drawn once per build and then answered from memory (``site_cache``).
 
 A Datasette plugin registered through the ``datasette`` entry point in ``pyproject.toml``. It reads the site's
 database (the first one served) and draws with the toolkit's own ``charts`` and ``formatting``, so a page shows
@@ -370,4 +371,4 @@ def prepare_connection(conn, database, datasette):
 @hookimpl
 def asgi_wrapper(datasette):
     secure, cached = site_security.asgi_wrapper(datasette), site_cache.asgi_wrapper(datasette)
-    return lambda app: secure(cached(app))     # cached profile pages get the security headers too
+    return lambda app: secure(cached(app))     # pages answered from memory get the security headers too
