@@ -228,9 +228,12 @@ def asgi_wrapper(datasette):
             async def recording(message):
                 if message["type"] == "http.response.start":
                     start.update(message)
-                elif message["type"] == "http.response.body":
-                    chunks.append(message.get("body", b""))
-                    whole[0] = whole[0] and not message.get("more_body", False)
+                elif message["type"] == "http.response.body" and whole[0]:
+                    if message.get("more_body", False) or chunks:   # streamed (the .db file, CSV): never kept,
+                        whole[0] = False                            # nor held in memory while it is sent
+                        chunks.clear()
+                    else:
+                        chunks.append(message.get("body", b""))
                 await send(message)
 
             await app({**scope, SCOPE_KEY: holder}, receive, recording)

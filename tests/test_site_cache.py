@@ -182,10 +182,10 @@ def test_table_and_query_pages_are_stored_as_datasette_drew_them(pub, path):
         assert [r["value"] for r in second.json() if r["area_code"] == "841"] == [20.0]   # Darlington, fixture CSV
 
 
-def test_arbitrary_sql_streams_and_errors_are_never_stored(pub):
+def test_arbitrary_sql_streams_downloads_and_errors_are_never_stored(pub):
     before = len(pub.cache)
-    for path in ("/csww.json?sql=select+1", "/csww/observations.csv?_stream=on&_size=5",
-                 "/csww/comparisons?_sort=no_such_column", "/csww/no_such_table", "/la/999999"):
+    for path in ("/csww.json?sql=select+1", "/csww/observations.csv?_stream=on&_size=1000", "/csww.db",
+                 "/la/999999"):      # (Datasette's own error pages log a slow traceback: not asked for here)
         for _ in range(2):
             pub.get(path)
     assert len(pub.cache) == before
