@@ -71,6 +71,10 @@ REQUIREMENTS = [
     "datasette-block-robots>=1.1.1,<1.2",
 ]
 
+#: Rows on a page of the big, wide tables (thousands of rows, up to 37 columns) unless ``?_size=`` asks for more:
+#: Datasette draws every cell, so 100 rows of comparisons cost ~400 kB of HTML (issue 12 item 3).
+BIG_TABLE_PAGE = 30
+
 PRIVATE_HASH_ENV = "CSWW_PRIVATE_PASSWORD_HASH"
 PRIVATE_USER = "council"
 
@@ -214,14 +218,14 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
     licence = {"license": OGL, "license_url": OGL_URL, "source": SOURCE, "source_url": SOURCE_URL}
     tables = {
         "comparisons": {"facets": ["measure_id", "time_period", "region_name", "quartile"],
-                        "label_column": "area_name", **licence},
+                        "label_column": "area_name", "size": BIG_TABLE_PAGE, **licence},
         "latest_comparison": {
             "description": "The latest year's key measures for every council, one row per council.",
             "facets": ["region_name"], "columns": _measure_columns(), **licence},
         "councils": {"description": "Every council, with a link to its profile page.",
                      "facets": ["region_name", "status"], **licence},
-        "observations": {"facets": ["measure_id", "time_period", "symbol"], **licence},
-        "observation_revisions": {"facets": ["release_id", "measure_id"], **licence},
+        "observations": {"facets": ["measure_id", "time_period", "symbol"], "size": BIG_TABLE_PAGE, **licence},
+        "observation_revisions": {"facets": ["release_id", "measure_id"], "size": BIG_TABLE_PAGE, **licence},
         "areas": {"label_column": "area_name", "facets": ["level", "region_name", "status"],
                   "fts_table": "areas_fts", "fts_pk": "rowid", **licence},
         "measures": {"label_column": "label", "facets": ["measure_group", "unit", "polarity"], **licence},
@@ -231,7 +235,7 @@ def metadata(private: bool = False, allow_sql: bool = True) -> dict:
             "This private database holds returns not yet cleared for publication." if private else
             "Only returns the council has marked published appear here.")), "facets": ["area_code", "published"]},
         "local_observations": {"description": "Local figures aligned to DfE definitions.",
-                               "facets": ["measure_id", "area_code", "comparable"]},
+                               "facets": ["measure_id", "area_code", "comparable"], "size": BIG_TABLE_PAGE},
         "areas_fts": {"hidden": True},
     }
     for suffix in ("_config", "_data", "_docsize", "_idx"):

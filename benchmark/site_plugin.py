@@ -14,6 +14,7 @@
 * Canned query pages given an ``:la`` no council matches say so, with suggestions (``no_council_message``,
   shown through ``templates/query.html``, which extends Datasette's own ``query.html``).
 * The home page gets the council list for its picker.
+* Pages for anonymous visitors are drawn once per build and then answered from memory (``site_cache``).
 
 A Datasette plugin registered through the ``datasette`` entry point in ``pyproject.toml``. It reads the site's
 database (the first one served) and draws with the toolkit's own ``charts`` and ``formatting``, so a page shows
@@ -30,7 +31,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from . import charts, consistency, ethnicity, measures, site_security
+from . import charts, consistency, ethnicity, measures, site_cache, site_security
 from . import councils as resolver
 from .formatting import fmt_number
 from .local import series as local_series
@@ -159,7 +160,14 @@ async def _problem(datasette, request, status: int, message: str) -> Response:
 
 
 async def profile(request, datasette):
+    """The council page; drawn once per build and variant for anonymous visitors (``site_cache``)."""
     db = await _db_and_check(datasette, request)
+    if request.actor is None and site_cache.anonymous(request.scope.get("headers") or []):
+        site_cache.mark_cacheable(request, await site_cache.current_build(datasette, db))
+    return await _profile(request, datasette, db)
+
+
+async def _profile(request, datasette, db):
     as_json = bool(request.url_vars.get("format"))
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
@@ -394,4 +402,5 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return site_security.asgi_wrapper(datasette)
+    secure, cached = site_security.asgi_wrapper(datasette), site_cache.asgi_wrapper(datasette)
+    return lambda app: secure(cached(app))     # pages answered from memory get the security headers too
