@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
 
 KEY = tables.OBSERVATION_KEY
+#: The tables whose writing ``progress`` follows.
+LONG_TABLES = ("observations", "observation_revisions")
 
 
 @dataclass
@@ -144,11 +147,20 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         try:
             db_path = unit / buildstate.DATABASE
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
+            previous = _reusable(out, fingerprint)
+            if previous:
+                shutil.copyfile(out / buildstate.DATABASE, db_path)
             conn = sqlite3.connect(db_path)
             try:
+                frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
+                hashes = {t: table_hash(t, df) for t, df in frames.items()}
+                keep = {t for t, h in hashes.items() if previous and previous.get(t) == h}
+                if previous:
+                    _drop_all_but(conn, keep)
                 store.create(conn, tables_only=True)
-                stage("Writing the database")
-                _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id)
+                stage("Writing the database" if not keep else
+                      f"Writing the database (kept {len(keep)} unchanged tables of the previous build)")
+                _write(conn, {t: df for t, df in frames.items() if t not in keep}, progress)
                 store.create_rest(conn)  # the indexes, built once over the loaded rows
                 councils.write_lookup(conn)
                 if local_files:
@@ -166,7 +178,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 conn.close()
             stage("Writing the data package")
             write_package(db_path, unit, previous=out / buildstate.PACKAGE)
-            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint})
+            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes})
         except BaseException:
             shutil.rmtree(unit, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -190,12 +202,45 @@ def _published_before(db_path: Path) -> set[str]:
         conn.close()
 
 
-def _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id) -> None:
+def table_hash(table: str, df: pd.DataFrame) -> str:
+    """SHA-256 of a table as the build writes it: its DDL, column names and every cell (pandas' row hashes
+    in order). Equal hashes mean the rows a build would write equal those already in the table."""
+    h = hashlib.sha256(tables.ddl(table).encode())
+    h.update("\0".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _reusable(out: Path, fingerprint: dict) -> dict | None:
+    """The table hashes of ``OUT``'s current build when its database can be copied and only the changed tables
+    replaced: built by this toolkit and schemas (same code digest), with its tables' hashes recorded."""
+    state = buildstate.current(out)
+    if not state or not isinstance(state.get("tables"), dict):
+        return None
+    before = state.get("fingerprint") or {}
+    if any(before.get(k) != fingerprint.get(k) for k in ("toolkit_version", "toolkit", "schema_dir")):
+        return None
+    return state["tables"]
+
+
+def _drop_all_but(conn: sqlite3.Connection, keep: set[str]) -> None:
+    """Drop every table and view of a copied database except the build tables in ``keep`` (their indexes go
+    with them): what is dropped is written again, exactly as into a new database."""
+    objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
+                           "AND name NOT LIKE 'sqlite_%'").fetchall()
+    for kind, name in objects:
+        if name not in keep:
+            conn.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+    conn.commit()
+
+
+def _frames(results, revisions, latest, areas, area_codes, changes, build_id) -> dict[str, pd.DataFrame]:
+    """Every build table (``store.BUILD_TABLES``) as the rows to insert, columns as the schema names them."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    store.insert_frame(conn, "build_info", pd.DataFrame(
+    frames = {"build_info": pd.DataFrame(
         {"key": ["build_id", "toolkit_version", "built_at", "latest_release", "years"],
          "value": [build_id, __version__, now, max(results, key=lambda r: r.data_year).release_id,
-                   f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]}))
+                   f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]})}
     releases = {}
     for r in results:
         meta = r.release_meta or {}
@@ -203,29 +248,32 @@ def _write(conn, results, revisions, latest, areas, area_codes, changes, progres
             "release_id": r.release_id, "title": meta.get("release_title") or r.release_title, "kind": r.release_kind,
             "data_year": r.data_year, "release_version_id": meta.get("release_version_id"),
             "published": meta.get("published"), "url": meta.get("release_url")})
-    store.insert_frame(conn, "releases", pd.DataFrame(list(releases.values())))
+    frames["releases"] = pd.DataFrame(list(releases.values()))
     counts = revisions.groupby("source_file").size()
-    store.insert_frame(conn, "source_files", pd.DataFrame([{
+    frames["source_files"] = pd.DataFrame([{
         "sha256": r.sha256, "release_id": r.release_id, "file_name": file_name(r.source), "layout": r.layout,
         "size": r.size,
         "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
-        "observations": int(counts.get(file_name(r.source), 0))} for r in results]))
-    store.insert_frame(conn, "measures", pd.DataFrame([{
+        "observations": int(counts.get(file_name(r.source), 0))} for r in results])
+    frames["measures"] = pd.DataFrame([{
         "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
         "definition": " ".join(m.definition.split()), "numerator": m.numerator, "denominator": m.denominator,
         "decimals": m.decimals, "measure_group": m.group, "key_measure": int(m.key)}
-        for m in measures.catalogue().values()]))
-    store.insert_frame(conn, "areas", areas)
-    store.insert_frame(conn, "area_codes", area_codes)
-    store.insert_frame(conn, "area_changes", changes)
-    chunks = [(t, df.reindex(columns=tables.columns(t))) for t, df in
-              (("observations", latest), ("observation_revisions", revisions))]
-    total = sum(len(df) for _, df in chunks)
+        for m in measures.catalogue().values()])
+    frames["areas"], frames["area_codes"], frames["area_changes"] = areas, area_codes, changes
+    frames["observations"] = latest.reindex(columns=tables.columns("observations"))
+    frames["observation_revisions"] = revisions.reindex(columns=tables.columns("observation_revisions"))
+    return frames
+
+
+def _write(conn, frames: dict[str, pd.DataFrame], progress) -> None:
+    """Insert ``frames`` (table -> rows), the long tables 20,000 rows at a time, telling ``progress``."""
+    total = sum(len(df) for t, df in frames.items() if t in LONG_TABLES)
     done = 0
-    for table, df in chunks:
-        for start in range(0, len(df), 20000):
+    for table, df in frames.items():
+        for start in range(0, max(len(df), 1), 20000):
             part = df.iloc[start:start + 20000]
             store.insert_frame(conn, table, part)
-            done += len(part)
-            if progress:
+            if progress and table in LONG_TABLES:
+                done += len(part)
                 progress(done, total)
