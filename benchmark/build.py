@@ -34,6 +34,8 @@ class BuildReport:
     local_returns: list[str] = field(default_factory=list)
     package: Path | None = None
     build_id: str | None = None
+    kept: list[str] = field(default_factory=list)  # build tables copied unchanged from the previous build
+    previous_id: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
@@ -45,6 +47,8 @@ class BuildReport:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
         out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
                    f"{self.areas} areas")
+        if self.kept:
+            out.append(f"unchanged since build {self.previous_id}, so not written again: {', '.join(self.kept)}")
         return out
 
 
@@ -147,7 +151,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         try:
             db_path = unit / buildstate.DATABASE
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
-            previous = _reusable(out, fingerprint)
+            previous, previous_id = _reusable(out, fingerprint)
             if previous:
                 shutil.copyfile(out / buildstate.DATABASE, db_path)
             conn = sqlite3.connect(db_path)
@@ -178,14 +182,16 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 conn.close()
             stage("Writing the data package")
             write_package(db_path, unit, previous=out / buildstate.PACKAGE)
-            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes})
+            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes,
+                                                "kept": sorted(keep), "previous": previous_id if keep else None})
         except BaseException:
             shutil.rmtree(unit, ignore_errors=True)
             with contextlib.suppress(OSError):
                 unit.parent.rmdir()  # builds/ when this was the first
             raise
     return BuildReport(out / buildstate.DATABASE, results, len(latest), len(revisions), len(areas), skipped,
-                       local_ids, out / buildstate.PACKAGE, build_id)
+                       local_ids, out / buildstate.PACKAGE, build_id, [t for t in frames if t in keep],
+                       previous_id if keep else None)
 
 
 def _published_before(db_path: Path) -> set[str]:
@@ -211,16 +217,17 @@ def table_hash(table: str, df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _reusable(out: Path, fingerprint: dict) -> dict | None:
-    """The table hashes of ``OUT``'s current build when its database can be copied and only the changed tables
-    replaced: built by this toolkit and schemas (same code digest), with its tables' hashes recorded."""
+def _reusable(out: Path, fingerprint: dict) -> tuple[dict | None, str | None]:
+    """The table hashes and build id of ``OUT``'s current build when its database can be copied and only the
+    changed tables replaced: built by this toolkit and schemas (same code digest), with its tables' hashes
+    recorded; else (None, None)."""
     state = buildstate.current(out)
     if not state or not isinstance(state.get("tables"), dict):
-        return None
+        return None, None
     before = state.get("fingerprint") or {}
     if any(before.get(k) != fingerprint.get(k) for k in ("toolkit_version", "toolkit", "schema_dir")):
-        return None
-    return state["tables"]
+        return None, None
+    return state["tables"], state.get("build_id")
 
 
 def _drop_all_but(conn: sqlite3.Connection, keep: set[str]) -> None:

@@ -410,11 +410,12 @@ _WORKBOOK_CODE = hashlib.sha256(Path(cells.__file__).read_bytes() + Path(__file_
 
 def workbook_key(descriptor: dict, tables: dict, row_limit: int) -> str:
     """What the workbook is made from: the toolkit version, the package's title, version, description and
-    licence, each table resource's name, title, description, schema and CSV hash (the sheets are the CSV
-    files' rows), which tables are sheets, and the row limit. Equal keys give the same workbook."""
+    licence, each table resource's name, title, description, schema and path, the CSV hash of each table that
+    is a sheet (a sheet holds its CSV file's rows), and the row limit. Equal keys give the same workbook."""
     parts = {"toolkit": __version__, "code": _WORKBOOK_CODE, "row_limit": row_limit, "sheets": sorted(tables),
              **{k: descriptor.get(k) for k in ("title", "version", "description", "licenses")},
-             "resources": [{k: r.get(k) for k in ("name", "title", "description", "schema", "hash")}
+             "resources": [{k: r.get(k) for k in ("name", "title", "description", "schema", "path")
+                            + (("hash",) if r["name"] in tables else ())}
                            for r in descriptor["resources"] if r.get("type") == "table"]}
     return "sha256:" + hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -22,7 +22,7 @@ from typing import IO, Iterator
 import pandas as pd
 
 from . import ees, sfr
-from .base import InputError, Problem, ReadResult
+from .base import InputError, Problem, ReadResult, check_repeated_rows
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
            "iter_source_files"]
@@ -263,10 +263,17 @@ def _join(parts: list[ReadResult], release_id: str | None) -> ReadResult:
     head = max(parts, key=lambda r: r.data_year)
     data_year = head.data_year
     observations = pd.concat([r.observations for r in parts], ignore_index=True)
+    # In the order of the whole file read at once: measure by measure, each in file order.
+    rank = {m: i for i, m in enumerate(pd.unique(observations["measure_id"]))}
+    observations = (observations.assign(_rank=observations["measure_id"].map(rank))
+                    .sort_values(["_rank", "source_row"], kind="stable").drop(columns="_rank")
+                    .reset_index(drop=True))
+    check_repeated_rows(observations, head.source)  # an area and year repeated in two pieces
     sightings = pd.concat([r.sightings for r in parts], ignore_index=True).assign(
         data_year=data_year, release_id=head.release_id)
     return dataclasses.replace(head, observations=observations, sightings=sightings,
-                               notes=[n for r in parts for n in r.notes], warnings=parts[0].warnings)
+                               notes=list(dict.fromkeys(n for r in parts for n in r.notes)),
+                               warnings=parts[0].warnings)
 
 
 def iter_source_files(path: str | Path) -> tuple[list[SourceFile], bool]:
