@@ -222,29 +222,31 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
     """An .xlsx for Excel users: an About sheet with every column's description, then one sheet per table
     (a table longer than ``row_limit`` rows with its header is split over sheets, and the About sheet says so).
 
-    ``tables`` holds each sheet's values by column. openpyxl's write-only mode writes it; its XML writer is
-    most of the package's time (about 3 s for the 45,000 rows), a price worth paying to keep the format to
-    a well-kept library.
+    ``tables`` holds each sheet's values by column. XlsxWriter writes it a row at a time in its
+    ``constant_memory`` mode (about four times faster than openpyxl's write-only mode, which was 40 % of a
+    build), with text never turned into formulas or links.
     """
-    from openpyxl import Workbook  # optional heavy import: only when a package is written
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    import xlsxwriter  # optional heavy import: only when a package is written
 
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False, "strings_to_numbers": False})
+    bold = wb.add_format({"bold": True})
+
+    class Sheet:  # one sheet, appended to a row at a time
+        def __init__(self, name):
+            self.ws, self.row = wb.add_worksheet(name), 0
+            self.ws.freeze_panes(1, 0)
+
+        def append(self, values, fmt=None):
+            self.ws.write_row(self.row, 0, values, fmt)
+            self.row += 1
 
     def header(ws, names):
-        cells = []
-        for n in names:
-            c = WriteOnlyCell(ws, value=n)
-            c.font = bold
-            cells.append(c)
-        ws.append(cells)
+        ws.append(names, bold)
 
     parts = {name: sheet_parts(name, len(columns[0]) if columns else 0, row_limit)
              for name, (_, columns) in tables.items()}
-    about = wb.create_sheet("About")
-    about.freeze_panes = "A2"
+    about = Sheet("About")
     header(about, ["sheet", "column", "title", "unit", "description"])
     about.append([descriptor["title"], "", f"version {descriptor['version']}", "", descriptor["description"]])
     about.append(["licence", "", descriptor["licenses"][0]["title"], "", descriptor["licenses"][0]["path"]])
@@ -273,12 +275,13 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
             about.append([safe_text(x) for x in (where, f["name"], f.get("title"), f.get("unit"), f.get("description"))])
     for name, (names, columns) in tables.items():
         for sheet, start, end in parts[name]:
-            ws = wb.create_sheet(sheet)
-            ws.freeze_panes = "A2"
+            ws = Sheet(sheet)
             header(ws, names)
+            write_row, r = ws.ws.write_row, 1
             for row in zip(*(c[start:end] for c in columns)):
-                ws.append(list(row))
-    wb.save(path)
+                write_row(r, 0, row)
+                r += 1
+    wb.close()
 
 
 def _xlsx_value(cell: str, fld: dict):

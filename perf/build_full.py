@@ -51,7 +51,7 @@ def floor(sources: list[Path], db: Path) -> int:
 
     rows = 0
     conn = sqlite3.connect(db)
-    for f in csv_files(sources):
+    for i, f in enumerate(csv_files(sources)):
         try:
             df = pd.read_csv(f, dtype=str, keep_default_na=False)
         except UnicodeDecodeError:
@@ -60,7 +60,7 @@ def floor(sources: list[Path], db: Path) -> int:
                                                                                               "geographic_level")]
         long = df.melt(id_vars=ids, var_name="measure", value_name="value")
         long["value"] = pd.to_numeric(long["value"], errors="coerce")
-        long.to_sql("observations", conn, if_exists="append", index=False)
+        long.to_sql(f"file{i}", conn, index=False)  # one table per file: their id columns differ
         rows += len(long)
     conn.commit()
     conn.close()
