@@ -124,12 +124,22 @@ def numeric_schema(schema: dict) -> dict:
                                  for f in schema["fields"]]}
 
 
-def _column_values(conn: sqlite3.Connection, sql: str, schema: dict, symbols_in_value: bool = False) -> list[list]:
-    """The query's values by column, as they go into the package: source files by name only, and with
-    ``symbols_in_value`` the symbols in the value cell too. One query, transposed in C; the cells are then
+#: Rows fetched, formatted and written at a time: memory follows this, not the table's length.
+BATCH_ROWS = 50_000
+
+
+def _column_batches(conn: sqlite3.Connection, sql: str, schema: dict, symbols_in_value: bool = False):
+    """The query's values by column (:func:`_column_values`), ``BATCH_ROWS`` rows at a time."""
+    cur = conn.execute(sql)
+    while rows := cur.fetchmany(BATCH_ROWS):
+        yield _column_values(rows, schema, symbols_in_value)
+
+
+def _column_values(rows: list[tuple], schema: dict, symbols_in_value: bool = False) -> list[list]:
+    """Rows' values by column, as they go into the package: source files by name only, and with
+    ``symbols_in_value`` the symbols in the value cell too. Transposed in C; the cells are then
     formatted a column at a time."""
     names = [f["name"] for f in schema["fields"]]
-    rows = conn.execute(sql).fetchall()
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
     for s, v in SYMBOL_COLUMNS.items() if symbols_in_value else ():
         if s in names and v in names:
@@ -353,15 +363,18 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 fields = schema["fields"]
                 names = [f["name"] for f in fields]
                 path = tmp / f"{name}.csv"
-                values = _column_values(conn, sql, schema, symbols_in_value)
-                cells = [_cells(col, f) for col, f in zip(values, fields)]
+                sheet = [[] for _ in names] if name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY else None
                 with open(path, "w", newline="", encoding="utf-8") as fh:
                     w = csv.writer(fh, lineterminator="\n")
                     w.writerow(names)
-                    w.writerows(zip(*cells))
-                if name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY:
-                    tables[name] = (names, [_xlsx_values(col, c, f) for col, c, f in zip(values, cells, fields)])
-                del values, cells
+                    for values in _column_batches(conn, sql, schema, symbols_in_value):
+                        cells = [_cells(col, f) for col, f in zip(values, fields)]
+                        w.writerows(zip(*cells))
+                        for into, col, c, f in zip(sheet or (), values, cells, fields):
+                            into.extend(_xlsx_values(col, c, f))
+                        del values, cells
+                if sheet is not None:
+                    tables[name] = (names, sheet)
                 res_schema = {k: v for k, v in without_sql(schema if symbols_in_value else numeric_schema(schema))
                               .items() if k not in ("$schema", "title", "description")}
                 resources.append({"name": name, "type": "table", "title": schema.get("title", name),
