@@ -119,31 +119,32 @@ def _encoding(source: SourceFile) -> str:
     """The file's encoding: UTF-8 (with or without a BOM), else Windows-1252 (what Excel's "CSV" saves).
     Checked over the whole file a block at a time; a byte that is neither raises InputError naming its row."""
     for enc in ("utf-8-sig", "cp1252"):
-        decoder = codecs.getincrementaldecoder(enc)()
-        lines = 0
-        try:
-            with source.stream() as fh:
-                while block := fh.read(BLOCK):
-                    try:
-                        decoder.decode(block)
-                    except UnicodeDecodeError as exc:
-                        # the decoder may hold back up to 3 bytes of the block before: count rows to the byte
-                        start = max(exc.start - (len(exc.object) - len(block)), 0)
-                        raise _BadByte(lines + block.count(b"\n", 0, start) + 1, block[start:start + 1]) from None
-                    lines += block.count(b"\n")
-                decoder.decode(b"", final=True)
+        bad = _first_bad_byte(source, enc)
+        if bad is None:
             return enc
-        except _BadByte as bad:
-            where = bad
-        except UnicodeDecodeError:  # a sequence cut short at the end of the file
-            where = _BadByte(lines + 1, b"")
-    raise InputError([Problem(source.name, f"byte 0x{where.byte.hex()} is neither UTF-8 nor Windows-1252 text; "
-                              "save the file as UTF-8 CSV", where.row)])
+    row, byte = bad
+    raise InputError([Problem(source.name, f"byte 0x{byte.hex()} is neither UTF-8 nor Windows-1252 text; "
+                              "save the file as UTF-8 CSV", row)])
 
 
-class _BadByte(Exception):
-    def __init__(self, row: int, byte: bytes):
-        self.row, self.byte = row, byte
+def _first_bad_byte(source: SourceFile, enc: str) -> tuple[int, bytes] | None:
+    """(row, byte) of the first byte that is not ``enc`` text, or None when the whole file is."""
+    decoder = codecs.getincrementaldecoder(enc)()
+    lines = 0
+    with source.stream() as fh:
+        while block := fh.read(BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # the decoder may hold back up to 3 bytes of the block before: count rows to the byte
+                start = max(exc.start - (len(exc.object) - len(block)), 0)
+                return lines + block.count(b"\n", 0, start) + 1, block[start:start + 1]
+            lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # a sequence cut short at the end of the file
+        return lines + 1, b""
+    return None
 
 
 @contextlib.contextmanager
