@@ -45,10 +45,10 @@ class BuildReport:
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
         if self.package:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
-        out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
-                   f"{self.areas} areas")
         if self.kept:
             out.append(f"unchanged since build {self.previous_id}, so not written again: {', '.join(self.kept)}")
+        out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
+                   f"{self.areas} areas")  # the last line: all that --quiet prints
         return out
 
 
