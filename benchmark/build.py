@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
 
 KEY = tables.OBSERVATION_KEY
+#: The tables whose writing ``progress`` follows.
+LONG_TABLES = ("observations", "observation_revisions")
 
 
 @dataclass
@@ -31,6 +34,8 @@ class BuildReport:
     local_returns: list[str] = field(default_factory=list)
     package: Path | None = None
     build_id: str | None = None
+    kept: list[str] = field(default_factory=list)  # build tables copied unchanged from the previous build
+    previous_id: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
@@ -41,8 +46,10 @@ class BuildReport:
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
         if self.package:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
+        if self.kept:
+            out.append(f"unchanged since build {self.previous_id}, so not written again: {', '.join(self.kept)}")
         out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
-                   f"{self.areas} areas")
+                   f"{self.areas} areas")  # the last line: all that --quiet prints
         return out
 
 
@@ -157,12 +164,21 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         try:
             db_path = unit / buildstate.DATABASE
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
+            previous, previous_id = _reusable(out, fingerprint)
+            if previous:
+                shutil.copyfile(out / buildstate.DATABASE, db_path)
             conn = sqlite3.connect(db_path)
             try:
+                frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
+                frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
+                hashes = {t: table_hash(t, df) for t, df in frames.items()}
+                keep = {t for t, h in hashes.items() if previous and previous.get(t) == h}
+                if previous:
+                    _drop_all_but(conn, keep)
                 store.create(conn, tables_only=True)
-                stage("Writing the database")
-                _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id)
-                store.insert_frame(conn, "breakdowns", breakdowns.reindex(columns=tables.columns("breakdowns")))
+                stage("Writing the database" if not keep else
+                      f"Writing the database (kept {len(keep)} unchanged tables of the previous build)")
+                _write(conn, {t: df for t, df in frames.items() if t not in keep}, progress)
                 store.create_rest(conn)  # the indexes, built once over the loaded rows
                 councils.write_lookup(conn)
                 if local_files:
@@ -180,14 +196,16 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 conn.close()
             stage("Writing the data package")
             write_package(db_path, unit, previous=out / buildstate.PACKAGE)
-            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint})
+            buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes,
+                                                "kept": sorted(keep), "previous": previous_id if keep else None})
         except BaseException:
             shutil.rmtree(unit, ignore_errors=True)
             with contextlib.suppress(OSError):
                 unit.parent.rmdir()  # builds/ when this was the first
             raise
     return BuildReport(out / buildstate.DATABASE, results, len(latest), len(revisions), len(areas), skipped,
-                       local_ids, out / buildstate.PACKAGE, build_id)
+                       local_ids, out / buildstate.PACKAGE, build_id, [t for t in frames if t in keep],
+                       previous_id if keep else None)
 
 
 def _published_before(db_path: Path) -> set[str]:
@@ -204,12 +222,46 @@ def _published_before(db_path: Path) -> set[str]:
         conn.close()
 
 
-def _write(conn, results, revisions, latest, areas, area_codes, changes, progress, build_id) -> None:
+def table_hash(table: str, df: pd.DataFrame) -> str:
+    """SHA-256 of a table as the build writes it: its DDL, column names and every cell (pandas' row hashes
+    in order). Equal hashes mean the rows a build would write equal those already in the table."""
+    h = hashlib.sha256(tables.ddl(table).encode())
+    h.update("\0".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _reusable(out: Path, fingerprint: dict) -> tuple[dict | None, str | None]:
+    """The table hashes and build id of ``OUT``'s current build when its database can be copied and only the
+    changed tables replaced: built by this toolkit and schemas (same code digest), with its tables' hashes
+    recorded; else (None, None)."""
+    state = buildstate.current(out)
+    if not state or not isinstance(state.get("tables"), dict):
+        return None, None
+    before = state.get("fingerprint") or {}
+    if any(before.get(k) != fingerprint.get(k) for k in ("toolkit_version", "toolkit", "schema_dir")):
+        return None, None
+    return state["tables"], state.get("build_id")
+
+
+def _drop_all_but(conn: sqlite3.Connection, keep: set[str]) -> None:
+    """Drop every table and view of a copied database except the build tables in ``keep`` (their indexes go
+    with them): what is dropped is written again, exactly as into a new database."""
+    objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
+                           "AND name NOT LIKE 'sqlite_%'").fetchall()
+    for kind, name in objects:
+        if name not in keep:
+            conn.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+    conn.commit()
+
+
+def _frames(results, revisions, latest, areas, area_codes, changes, build_id) -> dict[str, pd.DataFrame]:
+    """Every build table (``store.BUILD_TABLES``) as the rows to insert, columns as the schema names them."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    store.insert_frame(conn, "build_info", pd.DataFrame(
+    frames = {"build_info": pd.DataFrame(
         {"key": ["build_id", "toolkit_version", "built_at", "latest_release", "years"],
          "value": [build_id, __version__, now, max(results, key=lambda r: r.data_year).release_id,
-                   f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]}))
+                   f"{int(latest.time_period.min())}-{int(latest.time_period.max())}"]})}
     releases = {}
     for r in results:
         meta = r.release_meta or {}
@@ -217,29 +269,32 @@ def _write(conn, results, revisions, latest, areas, area_codes, changes, progres
             "release_id": r.release_id, "title": meta.get("release_title") or r.release_title, "kind": r.release_kind,
             "data_year": r.data_year, "release_version_id": meta.get("release_version_id"),
             "published": meta.get("published"), "url": meta.get("release_url")})
-    store.insert_frame(conn, "releases", pd.DataFrame(list(releases.values())))
+    frames["releases"] = pd.DataFrame(list(releases.values()))
     counts = revisions.groupby("source_file").size()
-    store.insert_frame(conn, "source_files", pd.DataFrame([{
+    frames["source_files"] = pd.DataFrame([{
         "sha256": r.sha256, "release_id": r.release_id, "file_name": file_name(r.source), "layout": r.layout,
         "size": r.size,
         "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
-        "observations": int(counts.get(file_name(r.source), 0))} for r in results]))
-    store.insert_frame(conn, "measures", pd.DataFrame([{
+        "observations": int(counts.get(file_name(r.source), 0))} for r in results])
+    frames["measures"] = pd.DataFrame([{
         "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
         "definition": " ".join(m.definition.split()), "numerator": m.numerator, "denominator": m.denominator,
         "decimals": m.decimals, "measure_group": m.group, "key_measure": int(m.key)}
-        for m in measures.catalogue().values()]))
-    store.insert_frame(conn, "areas", areas)
-    store.insert_frame(conn, "area_codes", area_codes)
-    store.insert_frame(conn, "area_changes", changes)
-    chunks = [(t, df.reindex(columns=tables.columns(t))) for t, df in
-              (("observations", latest), ("observation_revisions", revisions))]
-    total = sum(len(df) for _, df in chunks)
+        for m in measures.catalogue().values()])
+    frames["areas"], frames["area_codes"], frames["area_changes"] = areas, area_codes, changes
+    frames["observations"] = latest.reindex(columns=tables.columns("observations"))
+    frames["observation_revisions"] = revisions.reindex(columns=tables.columns("observation_revisions"))
+    return frames
+
+
+def _write(conn, frames: dict[str, pd.DataFrame], progress) -> None:
+    """Insert ``frames`` (table -> rows), the long tables 20,000 rows at a time, telling ``progress``."""
+    total = sum(len(df) for t, df in frames.items() if t in LONG_TABLES)
     done = 0
-    for table, df in chunks:
-        for start in range(0, len(df), 20000):
+    for table, df in frames.items():
+        for start in range(0, max(len(df), 1), 20000):
             part = df.iloc[start:start + 20000]
             store.insert_frame(conn, table, part)
-            done += len(part)
-            if progress:
+            if progress and table in LONG_TABLES:
+                done += len(part)
                 progress(done, total)

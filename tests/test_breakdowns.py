@@ -142,3 +142,13 @@ def test_an_ees_file_with_unnamed_filter_columns_loads_generically(tmp_path):
     q.write_text(f"{head},mystery_measure\n{geo},12\n")
     with pytest.raises(readers.InputError, match="not a CSWW layout"):
         readers.read_sources([q])
+
+
+def test_breakdowns_read_in_chunks_equal_the_whole_file(shared):
+    """Large files are read in pieces (bounded memory); the pieces give exactly the whole file's breakdowns."""
+    p = shared / "csww_workforce_role_by_ethnicity_2019_to_2022.csv"
+    whole = readers.read_file(readers.SourceFile(str(p), path=p)).breakdowns
+    parts = readers.read_file(readers.SourceFile(str(p), path=p), chunk_rows=500).breakdowns
+    key = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"]
+    assert len(whole) == 49896
+    assert whole.sort_values(key).reset_index(drop=True).equals(parts.sort_values(key).reset_index(drop=True))

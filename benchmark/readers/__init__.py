@@ -6,18 +6,23 @@ returns one :class:`ReadResult` per CSWW data file found.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Iterator
 
 import pandas as pd
 
 from . import breakdowns, ees, sfr
-from .base import InputError, Problem, ReadResult
+from .base import InputError, Problem, ReadResult, check_repeated_rows
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
            "iter_source_files"]
@@ -63,15 +68,59 @@ class ZipLimits:
 ZIP_LIMITS = ZipLimits()
 
 
+#: Rows read at a time: a file of any size is read in pieces of this many rows, so memory follows the
+#: tidy values kept rather than the file's text (issue 14 item 4).
+CHUNK_ROWS = 50_000
+#: Bytes read at a time when checking a file's encoding or hashing it.
+BLOCK = 1 << 20
+#: A file with this many problems stops being read: the first ones say what is wrong.
+MAX_PROBLEMS = 1000
+
+
 @dataclass
 class SourceFile:
+    """One CSV to read: its bytes in memory (``data``), a file on disk (``path``), or a member of a ZIP
+    (``path`` and ``member``). Files on disk and in ZIPs are streamed, never held whole in memory."""
+
     name: str  # display name: a path, or "archive.zip!data/file.csv"
-    data: bytes
+    data: bytes | None = None
     release_meta: dict | None = None  # from a fetch manifest, when the file came from the cache
+    path: Path | None = None
+    member: str | None = None
+    _sha256: str | None = field(default=None, repr=False)
+    _size: int | None = field(default=None, repr=False)
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[IO[bytes]]:
+        """The file's bytes as a binary stream, closed on leaving the ``with`` block."""
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+        elif self.member is not None:
+            with zipfile.ZipFile(self.path) as z, z.open(self.member) as fh:
+                yield fh
+        else:
+            with open(self.path, "rb") as fh:
+                yield fh
+
+    def _digest(self) -> None:
+        h, size = hashlib.sha256(), 0
+        with self.stream() as fh:
+            while block := fh.read(BLOCK):
+                h.update(block)
+                size += len(block)
+        self._sha256, self._size = h.hexdigest(), size
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        if self._sha256 is None:
+            self._digest()
+        return self._sha256
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            self._digest()
+        return self._size
 
 
 def detect_layout(columns: list[str]) -> str | None:
@@ -104,29 +153,82 @@ def header_problem(name: str, columns: list[str]) -> Problem:
     return Problem(name, msg, 1, None, ",".join(columns[:6]) + (",..." if len(columns) > 6 else ""))
 
 
-def _text(source: SourceFile) -> str:
-    """The file as text: UTF-8 (with or without a BOM), else Windows-1252 (what Excel's "CSV" saves)."""
+def _encoding(source: SourceFile) -> str:
+    """The file's encoding: UTF-8 (with or without a BOM), else Windows-1252 (what Excel's "CSV" saves).
+    Checked over the whole file a block at a time; a byte that is neither raises InputError naming its row."""
+    for enc in ("utf-8-sig", "cp1252"):
+        bad = _first_bad_byte(source, enc)
+        if bad is None:
+            return enc
+    row, byte = bad
+    raise InputError([Problem(source.name, f"byte 0x{byte.hex()} is neither UTF-8 nor Windows-1252 text; "
+                              "save the file as UTF-8 CSV", row)])
+
+
+def _first_bad_byte(source: SourceFile, enc: str) -> tuple[int, bytes] | None:
+    """(row, byte) of the first byte that is not ``enc`` text, or None when the whole file is."""
+    decoder = codecs.getincrementaldecoder(enc)()
+    lines = 0
+    with source.stream() as fh:
+        while block := fh.read(BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # the decoder may hold back up to 3 bytes of the block before: count rows to the byte
+                start = max(exc.start - (len(exc.object) - len(block)), 0)
+                return lines + block.count(b"\n", 0, start) + 1, block[start:start + 1]
+            lines += block.count(b"\n")
     try:
-        return source.data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return source.data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        row = source.data.count(b"\n", 0, exc.start) + 1
-        byte = source.data[exc.start:exc.start + 1]
-        raise InputError([Problem(source.name, f"byte 0x{byte.hex()} is neither UTF-8 nor Windows-1252 text; "
-                                  "save the file as UTF-8 CSV", row)]) from None
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # a sequence cut short at the end of the file
+        return lines + 1, b""
+    return None
+
+
+@contextlib.contextmanager
+def _chunks(source: SourceFile, rows: int = CHUNK_ROWS) -> Iterator[tuple[list[str], Iterator[pd.DataFrame]]]:
+    """The file's header exactly as written (pandas renames repeated names) and its cells as text, ``rows``
+    rows at a time (row labels continue from chunk to chunk: file line = label + 2). A file with a header
+    and no rows gives one empty frame with the header's columns."""
+    enc = _encoding(source)
+    with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
+        try:
+            header = next(csv.reader(text), [])
+        except csv.Error as exc:
+            raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
+        try:
+            reader = pd.read_csv(text, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=rows)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+            raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+
+        def frames():
+            any_chunk = False
+            try:
+                for chunk in reader:
+                    any_chunk = True
+                    yield chunk
+            except (pd.errors.ParserError, csv.Error) as exc:
+                raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+            if not any_chunk:
+                yield pd.DataFrame(columns=_pandas_names(header))
+        with reader:
+            yield header, frames()
+
+
+def _pandas_names(header: list[str]) -> list[str]:
+    """The column names pandas gives ``header`` (a repeated name ``x`` becomes ``x.1``)."""
+    line = io.StringIO()
+    csv.writer(line).writerow(header)
+    line.seek(0)
+    return list(pd.read_csv(line, dtype=str).columns)
 
 
 def _frame(source: SourceFile) -> tuple[pd.DataFrame, list[str]]:
-    """The file's cells as text, and its header exactly as written (pandas renames repeated names)."""
-    text = _text(source)
-    try:
-        header = next(csv.reader(io.StringIO(text)), [])
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False), header
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-        raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    """The whole file's cells as text, and its header exactly as written (the reference the chunked path
+    :func:`read_file` is tested against)."""
+    with _chunks(source, rows=10**12) as (header, frames):
+        return next(frames), header
 
 
 def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
@@ -145,32 +247,81 @@ def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
     return out
 
 
-def read_file(source: SourceFile, strict: bool = True) -> ReadResult | None:
-    """Read one CSV. Unknown headers raise (strict) or return None (files met while walking a folder).
+def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_ROWS) -> ReadResult | None:
+    """Read one CSV, ``chunk_rows`` rows at a time. Unknown headers raise (strict) or return None (files met
+    while walking a folder).
 
-    A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError.
+    A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError
+    listing every problem (reading stops after ``MAX_PROBLEMS``). The result is the same whatever
+    ``chunk_rows``: each piece is read by the layout's reader and the tidy pieces joined.
     """
-    df, header = _frame(source)
-    columns = [str(c) for c in df.columns]
-    layout = detect_layout(columns)
-    if layout is None and set(ees.GEOGRAPHY_COLUMNS) <= set(columns) and breakdowns.has_filters(df, ees.GEOGRAPHY_COLUMNS):
-        layout = BREAKDOWNS  # an EES file with filter columns this toolkit has no name for: read them generically
-    if layout is None or layout in KNOWN_OTHER:
-        if strict and layout is None:
-            raise InputError([header_problem(source.name, columns)])
-        return None
-    repeated = _repeated_columns(source.name, header)
-    if repeated:
-        raise InputError(repeated)
-    if not (df.to_numpy() != "").any():  # nothing below the header but blank lines
+    with _chunks(source, chunk_rows) as (header, frames):
+        first = next(frames)
+        columns = [str(c) for c in first.columns]
+        layout = detect_layout(columns)
+        if layout is None and set(ees.GEOGRAPHY_COLUMNS) <= set(columns) and breakdowns.has_filters(
+                first, ees.GEOGRAPHY_COLUMNS):
+            layout = BREAKDOWNS  # an EES file with filter columns this toolkit has no name for: read them generically
+        if layout is None or layout in KNOWN_OTHER:
+            if strict and layout is None:
+                raise InputError([header_problem(source.name, columns)])
+            return None
+        repeated = _repeated_columns(source.name, header)
+        if repeated:
+            raise InputError(repeated)
+        release_id = (source.release_meta or {}).get("release_slug")
+        parts: list[ReadResult] = []
+        problems: list[Problem] = []
+        has_data = False
+        for chunk in itertools.chain([first], frames):
+            filled = bool((chunk.to_numpy() != "").any())
+            has_data |= filled
+            if not len(chunk) or (layout == "sfr" and not filled):
+                continue  # SFR08/2017 ends with comma-only lines; the SFR reader drops them
+            try:
+                if layout == "sfr":
+                    parts.append(sfr.read(chunk, source.name, release_id=None))
+                elif layout == BREAKDOWNS:
+                    parts.append(ees.read_breakdowns(chunk, source.name, release_id=release_id))
+                else:
+                    parts.append(ees.read(chunk, source.name, layout, release_id=release_id))
+            except InputError as exc:
+                problems.extend(exc.problems)
+                if len(problems) >= MAX_PROBLEMS:
+                    problems.append(Problem(source.name, f"stopped reading after {len(problems):,} problems; "
+                                            "mend these and run again", int(chunk.index[-1]) + 2))
+                    break
+            del chunk
+    if not has_data:  # nothing below the header but blank lines
         raise InputError([Problem(source.name, "the file has a header but no data rows; was the download cut "
                                   "short?", 2)])
-    release_id = (source.release_meta or {}).get("release_slug")
-    if layout == "sfr":
-        return sfr.read(df, source.name, release_id=None)
-    if layout == BREAKDOWNS:
-        return ees.read_breakdowns(df, source.name, release_id=release_id)
-    return ees.read(df, source.name, layout, release_id=release_id)
+    if problems:
+        raise InputError(problems)
+    return _join(parts, release_id if layout != "sfr" else None)
+
+
+def _join(parts: list[ReadResult], release_id: str | None) -> ReadResult:
+    """One file's result from the results of its pieces: the reporting year and release are the file's."""
+    if len(parts) == 1:
+        return parts[0]
+    head = max(parts, key=lambda r: r.data_year)
+    data_year = head.data_year
+    observations = pd.concat([r.observations for r in parts], ignore_index=True)
+    # In the order of the whole file read at once: measure by measure, each in file order.
+    rank = {m: i for i, m in enumerate(pd.unique(observations["measure_id"]))}
+    observations = (observations.assign(_rank=observations["measure_id"].map(rank))
+                    .sort_values(["_rank", "source_row"], kind="stable").drop(columns="_rank")
+                    .reset_index(drop=True))
+    check_repeated_rows(observations, head.source)  # an area and year repeated in two pieces
+    sightings = pd.concat([r.sightings for r in parts], ignore_index=True).assign(
+        data_year=data_year, release_id=head.release_id)
+    pieces = [r.breakdowns for r in parts if r.breakdowns is not None]
+    tidy = pd.concat(pieces, ignore_index=True) if pieces else None
+    if tidy is not None:
+        breakdowns.check_unique(tidy, head.source)  # a row repeated in two pieces
+    return dataclasses.replace(head, observations=observations, sightings=sightings, breakdowns=tidy,
+                               notes=list(dict.fromkeys(n for r in parts for n in r.notes)),
+                               warnings=parts[0].warnings)
 
 
 def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple[list[SourceFile], bool]:
@@ -183,13 +334,13 @@ def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple
         files = []
         for f in sorted(p.rglob("*")):
             if f.suffix.lower() == ".csv" and f.is_file():
-                files.append(SourceFile(str(f), f.read_bytes(), _manifest_for(f)))
+                files.append(SourceFile(str(f), release_meta=_manifest_for(f), path=f))
             elif f.suffix.lower() == ".zip" and f.is_file():
                 files.extend(_zip_members(f, _manifest_for(f), limits))
         return files, False
     if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
         return _zip_members(p, None, limits), False
-    return [SourceFile(str(p), p.read_bytes(), _manifest_for(p))], True
+    return [SourceFile(str(p), release_meta=_manifest_for(p), path=p)], True
 
 
 def _manifest_for(f: Path) -> dict | None:
@@ -216,7 +367,7 @@ def _zip_members(p: Path, meta: dict | None = None, limits: ZipLimits = ZIP_LIMI
             bad = z.testzip()
             if bad:
                 raise InputError([Problem(f"{p}!{bad}", "damaged member in ZIP file (CRC check failed)")])
-            return [SourceFile(f"{p}!{name}", z.read(name), meta) for name in sorted(z.namelist())
+            return [SourceFile(f"{p}!{name}", release_meta=meta, path=p, member=name) for name in sorted(z.namelist())
                     if name.lower().endswith(".csv") and not name.endswith("/")]
     except zipfile.BadZipFile as exc:
         raise InputError([Problem(str(p), f"not a readable ZIP file ({exc}); was the download cut short?")]) from None
@@ -253,7 +404,7 @@ def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS) -> list[Re
                     on_skip(source.name)
                 continue
             result.sha256 = source.sha256
-            result.size = len(source.data)
+            result.size = source.size
             result.release_meta = source.release_meta
             results.append(result)
     if problems:

@@ -134,8 +134,13 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
                            "value": values[measure], "symbol": symbols[measure], "source_row": rows,
                            "source_column": col})[keep] for col, measure in mapping.items()]
     observations = pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
+    check_repeated_rows(observations, source)
+    return observations, keep, notes
+
+
+def check_repeated_rows(observations: pd.DataFrame, source: str) -> None:
+    """Raise InputError when a file gives an area and year on more than one row (the first 20 named)."""
     dup = observations[observations.duplicated(OBSERVATION_KEY, keep=False)].drop_duplicates(OBSERVATION_KEY)
     if len(dup):
         raise InputError([Problem(source, f"more than one row for area {r.area_code} in {r.time_period}",
                                   int(r.source_row)) for r in dup.head(20).itertuples()])
-    return observations, keep, notes

@@ -68,13 +68,18 @@ def _finish(parts: list[pd.DataFrame], keep: pd.Series, rows: pd.Series, source:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     out = out[(out["value"].notna() | out["symbol"].notna()) & out["source_row"].isin(set(rows[keep]))]
+    check_unique(out, source)
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def check_unique(tidy: pd.DataFrame, source: str) -> None:
+    """InputError naming the rows when a key (year, area, measure, topic, breakdown, role) appears twice."""
     key = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"]
-    dup = out[out.duplicated(key, keep=False)].drop_duplicates(key)
+    dup = tidy[tidy.duplicated(key, keep=False)].drop_duplicates(key)
     if len(dup):
         raise InputError([Problem(source, f"more than one {r.measure_id} for {r.area_code} {r.time_period}, "
                                   f"{r.breakdown_topic} {r.breakdown!r}, {r.role}", int(r.source_row), r.source_column)
                           for r in dup.head(20).itertuples()])
-    return out[COLUMNS].reset_index(drop=True)
 
 
 def _folded(cells: list[tuple], geo: pd.DataFrame, rows: pd.Series, source: str):
