@@ -559,3 +559,21 @@ def test_joint_return_members_redirect_to_the_joint_page_saying_why(real, typed,
     assert 'id="came-from"' in page and "has no figures of its own: DfE publishes them within this joint return" in page
     got = rows(real, f"/csww/trend.json?la={typed}&_shape=array")
     assert got and {g["area_code"] for g in got} == {joint.replace("-", " / ")}
+
+
+def test_prepare_writes_the_datasette_1_0_pair_and_pages_declare_english(fixture_site, fx):
+    """site/datasette-1.0/: queries, permissions and settings in datasette.yaml, descriptions in metadata.yaml
+    (1.0 ignores queries left in metadata). Every page is <html lang="en"> on 0.65 (site_compat.html_lang) as on 1.0."""
+    one_oh = fixture_site.config_1_0.parent
+    cfg = yaml.safe_load(fixture_site.config_1_0.read_text())
+    md = yaml.safe_load((one_oh / "metadata.yaml").read_text())
+    assert set(cfg["databases"]["csww"]["queries"]) == set(QUERY_EXAMPLES)
+    assert cfg["settings"]["sql_time_limit_ms"] == 2000 and "allow" not in cfg
+    assert "queries" not in md["databases"]["csww"] and md["license"] == "OGL-UK-3.0"
+    private = yaml.safe_load((one_oh / "private-datasette.yaml").read_text())
+    assert private["allow"] == {"id": "*"} and set(private["databases"]["private"]["queries"]) == set(QUERY_EXAMPLES)
+    for path in ("/", "/la/841", "/csww/trend?la=841", "/csww/councils", "/la?q=north"):
+        r = fx.get(path)
+        assert r.status_code == 200 and '<html lang="en">' in r.text[:300], path
+        if "content-length" in r.headers:
+            assert int(r.headers["content-length"]) == len(r.content), path
