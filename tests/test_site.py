@@ -252,7 +252,7 @@ def test_production_settings_and_cache_headers(real):
     assert real.get("/csww.json?sql=select+count(*)+from+observations").status_code == 200
     slow = real.get("/csww.json", params={"sql": "with recursive r(i) as (select 1 union all select i+1 from r) "
                                              "select count(*) from r"})
-    assert slow.status_code == 400 and "interrupted" in slow.text.lower()
+    assert slow.status_code == 400 and ("interrupted" in slow.text.lower() or "took too long" in slow.text)  # 0.65/1.0
 
 
 def test_no_sql_closes_arbitrary_sql_but_not_the_queries(real_site):
