@@ -11,6 +11,9 @@
   does not stop ``?sql=``, so unpublished figures are never put in a publicly served file.
 * ``metadata.yml`` / ``private-metadata.yml`` — Datasette 0.65 metadata: title, licence, source, table and
   column descriptions, facets, sort orders, label columns, and the canned queries in ``publish/queries``.
+* ``datasette-1.0/`` — the same site in Datasette 1.0's split (``split_for_1_0``): ``datasette.yaml`` (settings,
+  queries, permissions, plugins, table options) and ``metadata.yaml`` (descriptions), and their ``private-``
+  pair. ``datasette_kwargs`` passes the configuration the way the installed Datasette expects.
 * ``inspect-data.json`` — hashes and row counts, so the databases are served immutable with fast start-up.
 
 Templates and static files live in ``publish/``; the pages are the Datasette plugin ``site_plugin``, registered
@@ -20,6 +23,7 @@ through the ``datasette`` entry point, so a bundle (``publish_bundle``) installs
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import re
@@ -99,6 +103,7 @@ class Site:
     metadata: Path
     private_metadata: Path | None
     inspect: Path
+    config_1_0: Path | None = None          # datasette-1.0/datasette.yaml (with metadata.yaml beside it)
 
     def lines(self) -> list[str]:
         out = [f"public database {self.public} (metadata {self.metadata})"]
@@ -369,10 +374,16 @@ def prepare(db_path: str | Path, site_dir: str | Path | None = None) -> Site:
     _write_yaml(meta_path, metadata())
     private_meta = folder / "private-metadata.yml"
     _write_yaml(private_meta, metadata(private=True))
+    one_oh = folder / "datasette-1.0"
+    for prefix, meta in (("", metadata()), ("private-", metadata(private=True))):
+        md, cfg = split_for_1_0(meta)
+        _write_yaml(one_oh / f"{prefix}metadata.yaml", md)
+        _write_yaml(one_oh / f"{prefix}datasette.yaml", cfg)
     inspect = folder / "inspect-data.json"
     data = inspect_data([p for p in (public, private_path) if p.exists()])
     write_text(inspect, json.dumps(data, indent=2))
-    return Site(folder, public, private_path if unpublished else None, meta_path, private_meta, inspect)
+    return Site(folder, public, private_path if unpublished else None, meta_path, private_meta, inspect,
+                one_oh / "datasette.yaml")
 
 
 def _write_public(db_path: Path, public: Path) -> None:
@@ -433,10 +444,25 @@ def datasette(site: Site, private: bool = False, allow_sql: bool = True):
         entry["file"] = str(site.folder / entry["file"])
     meta = metadata(private=private, allow_sql=allow_sql)
     return Datasette(
-        immutables=[str(db)], inspect_data=inspect, metadata=meta, settings=dict(SETTINGS),
+        immutables=[str(db)], inspect_data=inspect, **datasette_kwargs(meta),
         template_dir=str(PUBLISH / "templates"),
         static_mounts=[("csww-static", str(PUBLISH / "static"))], version_note=f"csww-benchmark {__version__}",
     )
+
+
+def datasette_1() -> bool:
+    """True when the installed Datasette is on the 1.0 line (alphas included)."""
+    return not importlib.metadata.version("datasette").startswith("0.")
+
+
+def datasette_kwargs(meta: dict) -> dict:
+    """The site's configuration (``metadata()``'s shape) as the installed Datasette takes it: 0.65 reads everything
+    from ``metadata=`` with ``settings=``; 1.0 reads settings, queries, permissions, plugins and table options
+    from ``config=`` (``datasette.yaml``) and only descriptions from ``metadata=`` (``split_for_1_0``)."""
+    if datasette_1():
+        md, cfg = split_for_1_0(meta)
+        return {"metadata": md, "config": cfg}
+    return {"metadata": meta, "settings": dict(SETTINGS)}
 
 
 def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1", private: bool = False,

@@ -31,7 +31,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from . import charts, consistency, ethnicity, measures, site_cache, site_security
+from . import charts, consistency, ethnicity, measures, site_cache, site_compat, site_security
 from . import councils as resolver
 from .formatting import fmt_number
 from .local import series as local_series
@@ -48,7 +48,7 @@ def unslug(text: str) -> str:
 
 async def _db_and_check(datasette, request):
     db = datasette.get_database()
-    await datasette.ensure_permissions(request.actor, ["view-instance", ("view-database", db.name)])
+    await site_compat.check_view_database(datasette, request.actor, db.name)   # 0.65 and 1.0 APIs differ
     return db
 
 
@@ -86,7 +86,7 @@ async def find(request, datasette):
             return Response.redirect(datasette.urls.path(f"/la/{quote(matches[0]['slug'])}"))
     return Response.html(await datasette.render_template(
         "csww_find.html", {"q": q, "matches": matches, "councils": await councils(db),
-                           "database": db.name, "metadata": datasette.metadata()}, request=request))
+                           "database": db.name, "metadata": await site_compat.instance_metadata(datasette)}, request=request))
 
 
 #: The statistical-neighbour models (``neighbours.MODELS``) in words, as the page names them.
@@ -299,7 +299,7 @@ async def _profile(request, datasette, db):
             "fmt": fmt_number,
             "la_base": datasette.urls.path("/la/"),
             "json_url": datasette.urls.path(f"/la/{quote(slug(code))}.json" + (f"?year={year}" if asked else "")),
-            "database": db.name, "metadata": datasette.metadata(),
+            "database": db.name, "metadata": await site_compat.instance_metadata(datasette),
             "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': year or ''})}",
             "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': year or ''})}",
             "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
@@ -394,6 +394,12 @@ def extra_css_urls(datasette):
     return [datasette.urls.path("/csww-static/csww.css")]
 
 
+@hookimpl
+def extra_js_urls(datasette):
+    # names Datasette's filter fields and makes scrolling result tables keyboard regions (axe-core, WCAG 2.2 AA)
+    return [{"url": datasette.urls.path("/csww-static/csww.js"), "module": False}]
+
+
 # Hardening (bounded SQL, security headers, Basic-auth checks, cookie flags, login limit): benchmark/site_security.py
 @hookimpl
 def prepare_connection(conn, database, datasette):
@@ -403,4 +409,5 @@ def prepare_connection(conn, database, datasette):
 @hookimpl
 def asgi_wrapper(datasette):
     secure, cached = site_security.asgi_wrapper(datasette), site_cache.asgi_wrapper(datasette)
-    return lambda app: secure(cached(app))     # pages answered from memory get the security headers too
+    # pages answered from memory get the security headers too; lang="en" on 0.65's pages (1.0's base.html has it)
+    return lambda app: secure(cached(site_compat.html_lang(app)))

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -39,7 +40,8 @@ def wait_until_responds(url: str, proc: subprocess.Popen, timeout: float = 60) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"csww serve exited with {proc.returncode}: {proc.stdout.read()}")
+            proc.log.seek(0)
+            raise RuntimeError(f"csww serve exited with {proc.returncode}: {proc.log.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -54,7 +56,9 @@ def serving(out: Path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "serve", str(out), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            # a file, not an undrained pipe that Datasette 1.0's long tracebacks could fill
+                            cwd=ROOT, env=env, stdout=(log := tempfile.TemporaryFile()), stderr=subprocess.STDOUT)
+    proc.log = log
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_responds(base + "/", proc)

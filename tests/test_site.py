@@ -31,7 +31,10 @@ class Client:
         self.loop = asyncio.new_event_loop()
 
     def get(self, path, **kw):
-        return self.loop.run_until_complete(self.ds.client.get(path, **kw))
+        r = self.loop.run_until_complete(self.ds.client.get(path, **kw))
+        if r.status_code == 302 and "/-/query" in r.headers.get("location", ""):   # Datasette 1.0 moved ?sql= there
+            r = self.loop.run_until_complete(self.ds.client.get(r.headers["location"]))
+        return r
 
     def post(self, path, **kw):
         return self.loop.run_until_complete(self.ds.client.post(path, **kw))
@@ -102,7 +105,10 @@ QUERY_EXAMPLES = {
 def rows(client, path):
     r = client.get(path)
     assert r.status_code == 200, (path, r.text[:500])
-    return r.json()
+    data = r.json()
+    if path.startswith("/-/databases.json") and isinstance(data, dict):   # Datasette 1.0: {"ok": ..., "databases": [...]}
+        return data["databases"]
+    return data
 
 
 # ------------------------------------------------------------------ queries and metadata
@@ -247,7 +253,7 @@ def test_production_settings_and_cache_headers(real):
     assert real.get("/csww.json?sql=select+count(*)+from+observations").status_code == 200
     slow = real.get("/csww.json", params={"sql": "with recursive r(i) as (select 1 union all select i+1 from r) "
                                              "select count(*) from r"})
-    assert slow.status_code == 400 and "interrupted" in slow.text.lower()
+    assert slow.status_code == 400 and ("interrupted" in slow.text.lower() or "took too long" in slow.text)  # 0.65/1.0
 
 
 def test_no_sql_closes_arbitrary_sql_but_not_the_queries(real_site):
@@ -451,7 +457,8 @@ def test_publish_bundle(fixture_site, tmp_path):
     # the bundle serves as its command line says, with the package's plugin installed (as requirements.txt does)
     from datasette.app import Datasette
 
-    ds = Datasette(immutables=[str(dist / "csww.db")], metadata=yaml.safe_load((dist / "metadata.yml").read_text()),
+    ds = Datasette(immutables=[str(dist / "csww.db")],
+                   **site.datasette_kwargs(yaml.safe_load((dist / "metadata.yml").read_text())),
                    template_dir=str(dist / "templates"),
                    static_mounts=[("csww-static", str(dist / "static"))])
     c = Client(ds)
@@ -491,7 +498,7 @@ def test_root_metadata_serves_the_canned_queries_on_a_plain_build(real_db):
     """``datasette build/csww.db -m metadata.yml``: the generated metadata's queries work on the build itself."""
     from datasette.app import Datasette
 
-    ds = Datasette([str(real_db)], metadata=yaml.safe_load((ROOT / "metadata.yml").read_text()))
+    ds = Datasette([str(real_db)], **site.datasette_kwargs(yaml.safe_load((ROOT / "metadata.yml").read_text())))
     c = Client(ds)
     try:
         rows = c.get("/csww/council_profile.json?la=Darlington&year=2025&_shape=array").json()
@@ -553,3 +560,21 @@ def test_joint_return_members_redirect_to_the_joint_page_saying_why(real, typed,
     assert 'id="came-from"' in page and "has no figures of its own: DfE publishes them within this joint return" in page
     got = rows(real, f"/csww/trend.json?la={typed}&_shape=array")
     assert got and {g["area_code"] for g in got} == {joint.replace("-", " / ")}
+
+
+def test_prepare_writes_the_datasette_1_0_pair_and_pages_declare_english(fixture_site, fx):
+    """site/datasette-1.0/: queries, permissions and settings in datasette.yaml, descriptions in metadata.yaml
+    (1.0 ignores queries left in metadata). Every page is <html lang="en"> on 0.65 (site_compat.html_lang) as on 1.0."""
+    one_oh = fixture_site.config_1_0.parent
+    cfg = yaml.safe_load(fixture_site.config_1_0.read_text())
+    md = yaml.safe_load((one_oh / "metadata.yaml").read_text())
+    assert set(cfg["databases"]["csww"]["queries"]) == set(QUERY_EXAMPLES)
+    assert cfg["settings"]["sql_time_limit_ms"] == 2000 and "allow" not in cfg
+    assert "queries" not in md["databases"]["csww"] and md["license"] == "OGL-UK-3.0"
+    private = yaml.safe_load((one_oh / "private-datasette.yaml").read_text())
+    assert private["allow"] == {"id": "*"} and set(private["databases"]["private"]["queries"]) == set(QUERY_EXAMPLES)
+    for path in ("/", "/la/841", "/csww/trend?la=841", "/csww/councils", "/la?q=north"):
+        r = fx.get(path)
+        assert r.status_code == 200 and '<html lang="en">' in r.text[:300], path
+        if "content-length" in r.headers:
+            assert int(r.headers["content-length"]) == len(r.content), path
