@@ -24,7 +24,7 @@ from benchmark.problems import InputError
 def fixture_releases():
     return [Release("2024", {"csww_indicators_2017_to_2024.csv": (FIXTURES / "indicators_2024_small.csv").read_bytes()}),
             Release("2025", {"csww_indicators_2017_to_2025.csv": (FIXTURES / "indicators_2025_small.csv").read_bytes(),
-                             "csww_role_by_characteristics_inpost_2019_to_2025.csv": b"time_period,OrgRole\n2025,x\n"})]
+                             "csww_data_guidance_2025.csv": b"time_period,OrgRole\n2025,x\n"})]
 
 
 def client(server, **kw):
@@ -49,7 +49,7 @@ def test_clean_download_caches_latest_release_with_manifest(tmp_path):
     assert manifest["release_slug"] == "2025"
     assert manifest["release_version_id"]
     assert manifest["published"] == "2026-02-26T09:30:00Z"
-    [entry] = manifest["files"]  # only the indicators file is wanted
+    [entry] = manifest["files"]  # only the data file is wanted
     data = (FIXTURES / "indicators_2025_small.csv").read_bytes()
     assert entry["filename"] == "csww_indicators_2017_to_2025.csv"
     assert entry["size"] == len(data)
@@ -76,6 +76,22 @@ def test_named_release_and_old_service_without_data_content(tmp_path):
         assert any(p.endswith(f"/publications/{ees.PUBLICATION}/releases") for p in server.log)
     assert folder.name == "2024"
     assert (folder / "csww_indicators_2017_to_2024.csv").exists()
+
+
+def test_breakdown_files_are_fetched_with_the_indicators(tmp_path):
+    """A release's role-by-characteristics file is downloaded with the indicators and loads into breakdowns."""
+    files = {"csww_indicators_2017_to_2025.csv": (FIXTURES / "indicators_2025_small.csv").read_bytes(),
+             "csww_role_by_characteristics_inpost_2019_to_2025.csv":
+                 (FIXTURES / "role_by_characteristics_small.csv").read_bytes()}
+    cache = ees.Cache(tmp_path / "cache")
+    with EESServer([Release("2025", files)]) as server:
+        folder = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+    layouts = {e["filename"]: e["layout"] for e in json.loads((folder / "manifest.json").read_text())["files"]}
+    assert layouts == {"csww_indicators_2017_to_2025.csv": "ees-indicators",
+                       "csww_role_by_characteristics_inpost_2019_to_2025.csv": "ees-breakdowns"}
+    build(cache.release_dirs(), tmp_path / "out")
+    assert one(tmp_path / "out" / "csww.db", "select value, release_id from breakdowns where area_code='841' and "
+               "breakdown='Not known' and role='Case holder' and measure_id='inpost_headcount'") == (1, "2025")
 
 
 def test_data_catalogue_route_when_the_release_file_route_is_gone(tmp_path):
