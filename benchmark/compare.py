@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import councils, geography, measures, neighbours, store, tables
+from . import compare_one, councils, geography, measures, neighbours, store, tables
 from .problems import InputError, NotFoundError, Problem, UsageError
 
 LA = "Local authority"
@@ -799,12 +799,7 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     member (314) shows its joint return. ``model`` recomputes with another neighbour model, ``method`` with
     another neighbour method (``toolkit`` or ``dashboard``).
     """
-    area = councils.resolve(conn, la)
-    code = area["joint_return_code"] or area["area_code"]
-    if area["level"] != LA:
-        raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
-    for m in measure_ids:
-        measures.get(m)
+    area, code = compare_one.council_code(conn, la, measure_ids)
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
     if have and model is None and method is None:
         rows = store.query(conn, "SELECT * FROM comparisons WHERE area_code = ?", (code,))

@@ -32,6 +32,18 @@ def _as_pandas_reads(columns: list[str], rows: list[tuple]) -> list[dict]:
     return out
 
 
+def council_code(conn: sqlite3.Connection, la: str, measure_ids=()) -> tuple[dict, str]:
+    """The council ``la`` names (any code or name ``councils.resolve`` takes) and the code its published figures
+    are under (a joint-return member's joint return). Raises ``councils.AreaNotFound`` for a place that is not a
+    council and ``measures.get``'s error for an unknown measure id. The pandas and the fast path both start here."""
+    area = councils.resolve(conn, la)
+    if area["level"] != LA:
+        raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
+    for m in measure_ids:
+        measures.get(m)
+    return area, area["joint_return_code"] or area["area_code"]
+
+
 def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
                  measure_ids=()) -> tuple[dict, list[dict]] | None:
     """The resolved area and one council's stored comparison records for ``year`` (default: its latest),
@@ -42,12 +54,7 @@ def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
     NotFoundError for an unknown measure or no figures for the measures asked for (the messages of the pandas
     path).
     """
-    area = councils.resolve(conn, la)
-    code = area["joint_return_code"] or area["area_code"]
-    if area["level"] != LA:
-        raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
-    for m in measure_ids:
-        measures.get(m)
+    area, code = council_code(conn, la, measure_ids)
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone():
         return None
     cur = conn.execute("SELECT * FROM comparisons WHERE area_code = ?", (code,))

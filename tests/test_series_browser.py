@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from conftest import FIXTURES
 from datasette_auth_passwords.utils import hash_password
-from test_browser import A11Y_CHECK, ARGS, ARTIFACTS, CHROMIUM, page  # noqa: F401  (page: test_browser's fixture)
+from test_browser import A11Y_CHECK, ARTIFACTS, CHROMIUM, browser, page  # noqa: F401  (test_browser's fixtures)
 from test_site_security import start, stop
 
 from benchmark import site
@@ -36,14 +36,6 @@ def private_site(mini_db, tmp_path_factory):
     yield base
     stop(proc)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_two_quarterly_returns_chart_as_a_local_series_with_the_team_table(page, private_site):  # noqa: F811

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_browser import ARGS, CHROMIUM, serving
+from test_browser import CHROMIUM, browser, serving  # noqa: F401  (browser: test_browser's fixture)
 
 AXE = Path(os.environ.get("CSWW_AXE_JS", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -45,17 +45,9 @@ def server(real_db):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
 
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811  (test_browser's fixture)
     # bypass_csp: the site's Content-Security-Policy rightly refuses the injected axe-core script
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
