@@ -93,7 +93,7 @@ def test_rebuild_after_one_input_changed_keeps_the_unchanged_tables(tmp_path):
     again = build([src], out)
 
     assert again.previous_id == first.build_id
-    assert again.kept == ["releases", "measures", "areas", "area_codes", "area_changes"]
+    assert again.kept == ["releases", "measures", "areas", "area_codes", "area_changes", "breakdowns"]
     state = json.loads((out / "current" / "build.json").read_text())
     assert state["kept"] == sorted(again.kept) and state["previous"] == first.build_id
     after = _dump(out / "csww.db")
@@ -123,7 +123,7 @@ def test_unchanged_tables_leave_the_workbook_as_it_was(tmp_path):
     again = build([MINI], out)  # as --force: every input the same
     second = (json.loads((pkg / "datapackage.json").read_text()),
               hashlib.sha256((pkg / package.WORKBOOK).read_bytes()).hexdigest())
-    assert len(again.kept) == 8  # every build table but build_info
+    assert len(again.kept) == 9  # every build table but build_info
     assert first[0]["x-csww"]["build_id"] != second[0]["x-csww"]["build_id"] == again.build_id
     assert first[0]["x-csww"]["workbook"] == second[0]["x-csww"]["workbook"]
     assert first[1] == second[1]  # the same file, copied

@@ -122,7 +122,7 @@ def test_keyboard_reaches_every_control_with_focus_visible(page, server, name):
 def test_every_chart_has_a_text_alternative_and_a_table(page, server):
     for name in ("council", "joint-return", "london-borough"):
         page.goto(server + PAGES[name])
-        charts = page.locator("figure.csww-chart svg[role=img]")
+        charts = page.locator("section.csww-measure figure.csww-chart svg[role=img]")   # the six key measures
         assert charts.count() == 6, name
         for i in range(6):
             svg = charts.nth(i)

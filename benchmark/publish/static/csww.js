@@ -3,7 +3,7 @@
 // the table page's filter fields get names (WCAG 4.1.2). Runs on Datasette 0.65 and 1.0.
 (function () {
   function fix() {
-    document.querySelectorAll(".table-wrapper").forEach(function (box) {
+    document.querySelectorAll(".table-wrapper, .csww-table-wrap").forEach(function (box) {
       if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
