@@ -38,8 +38,9 @@ class BuildReport:
     previous_id: str | None = None
 
     def lines(self) -> list[str]:
-        out = [f"{r.source}: {r.layout}, release {r.release_id}, {len(r.observations):,} values"
-               + (f", {len(r.breakdowns):,} breakdown values" if r.breakdowns is not None and len(r.breakdowns) else "")
+        out = [f"{r.source}: {r.layout}, release {r.release_id}, " + ", ".join(filter(None, [
+                   f"{len(r.observations):,} values" if len(r.observations) or r.breakdowns is None else "",
+                   f"{len(r.breakdowns):,} breakdown values" if r.breakdowns is not None and len(r.breakdowns) else ""]))
                for r in self.files]
         out += [f"warning: {r.source}: {w}" for r in self.files for w in r.warnings]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
