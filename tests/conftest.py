@@ -33,6 +33,16 @@ def real_db(shared, tmp_path_factory) -> Path:
     return out / "csww.db"
 
 
+@pytest.fixture(scope="session")
+def whole_build(shared, tmp_path_factory):
+    """``csww build --from ../shared/dfe``: every file in the folder (all releases, the breakdown files, lookups
+    skipped). Returns the build report; its database is ``report.database``. Shared so that the suite builds the
+    whole folder once per worker."""
+    from benchmark.build import build
+
+    return build([shared], tmp_path_factory.mktemp("whole"))
+
+
 def one(db: Path, sql: str, *params):
     with sqlite3.connect(db) as conn:
         return conn.execute(sql, params).fetchone()

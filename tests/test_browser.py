@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, SHARED
+from conftest import FIXTURES, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -72,16 +72,9 @@ def serving(out: Path):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The site built from the real DfE files: the page checks assert Darlington's published figures."""
-    if not SHARED.exists():
-        pytest.skip("real DfE files not present: ../shared/dfe is missing")
-    from benchmark.build import build
-
-    out = tmp_path_factory.mktemp("browser")
-    build([SHARED / "csww_indicators_2017_to_2025.csv", SHARED / "csww_indicators_2017_to_2024.csv",
-           SHARED / "csww_workforce_role_by_ethnicity_2019_to_2022.csv", SHARED / "sfr"], out)
-    with serving(out) as base:
+def server(real_db):
+    """The site of the real-data build (``real_db``): the page checks assert Darlington's published figures."""
+    with serving(real_db.parent) as base:
         yield base
 
 

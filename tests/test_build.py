@@ -102,10 +102,10 @@ def test_cli_issue_command_on_real_files(shared, tmp_path):
     assert value(out / "csww.db", 2015, "841", "inpost_fte") == (71.8, None)
 
 
-def test_whole_shared_folder_builds_with_every_release(shared, tmp_path):
-    report = build([shared], tmp_path)
+def test_whole_shared_folder_builds_with_every_release(whole_build):
+    report = whole_build
     assert sorted({r.release_id for r in report.files}) == ["2022", "2023", "2024", "2025", "SFR07/2016", "SFR08/2017"]
-    db = tmp_path / "csww.db"
+    db = report.database
     # Each value from the newest release that has it: 2017-2025 from the 2025 file
     assert one(db, "select count(distinct release_id) from observations where time_period >= 2017") == (1,)
     # 2022 release joint return folded: 2021 North/West Northamptonshire kept once

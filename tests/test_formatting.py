@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES
 from report_html import PackHTML
 from test_browser import serving
 from test_report import rows_by_header
@@ -53,13 +53,9 @@ def shown_everywhere(out, year: int) -> dict[str, str]:
             "site": site_cells[1], "site_tooltip": tooltip}
 
 
-def test_darlington_2025_vacancy_neighbour_median_is_10_3_on_site_pack_and_cli(tmp_path):
-    if not SHARED.exists():
-        pytest.skip("real DfE files not present: ../shared/dfe is missing")
-    res = CliRunner().invoke(cli, ["build", "--from", str(SHARED), "--out", str(tmp_path)])
-    assert res.exit_code == 0, res.output
-    assert stored_median(tmp_path / "csww.db", 2025) == 10.25          # the database keeps the unrounded median
-    assert shown_everywhere(tmp_path, 2025) == {"cli": "10.3", "pack": "10.3%", "site": "10.3",
+def test_darlington_2025_vacancy_neighbour_median_is_10_3_on_site_pack_and_cli(real_db):
+    assert stored_median(real_db, 2025) == 10.25          # the database keeps the unrounded median
+    assert shown_everywhere(real_db.parent, 2025) == {"cli": "10.3", "pack": "10.3%", "site": "10.3",
                                                 "site_tooltip": "10.3%"}
 
 

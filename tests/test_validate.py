@@ -310,9 +310,6 @@ def test_agency_cover_rates_may_exceed_100_as_dfe_publishes_them():
     assert package.rate_maximum("inpost_fte") is None
 
 
-def test_whole_shared_folder_package_has_no_errors(shared, tmp_path):
-    from benchmark.build import build
-
-    build([shared], tmp_path)
-    problems = package.validate(tmp_path / "datapackage")
+def test_whole_shared_folder_package_has_no_errors(whole_build):
+    problems = package.validate(whole_build.package)
     assert package.is_valid(problems), [str(p) for p in problems if p.severity == "error"][:5]
