@@ -108,13 +108,11 @@ def by_seniority(conn: sqlite3.Connection, area_code: str, year: int | None = No
             "england": _minority(white.get((geography.ENGLAND, role), (None,))[0]),
             "sn_median": round_half_up(statistics.median(shares), 1) if shares else None, "sn_count": len(shares),
             "known": known.get((area_code, role), (None,))[0]})
-    detail = []
-    for role in [r["role"] for r in rows]:
-        values = {}
-        for g in groups():
-            v = cells([area_code], g, MEASURE).get((area_code, role))
-            values[g] = v if v else (None, None)
-        detail.append({"role": role, "values": values})
+    mine = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(
+        "select role, breakdown, value, symbol from breakdowns where breakdown_topic = ? and time_period = ? "
+        "and area_code = ? and measure_id = ?", [TOPIC, y, area_code, MEASURE])}   # one query, every role and group
+    detail = [{"role": r["role"], "values": {g: mine.get((r["role"], g), (None, None)) for g in groups()}}
+              for r in rows]
     unknown = _unknown(conn, area_code, y, rows)
     note = None
     if unknown:

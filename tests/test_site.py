@@ -64,9 +64,9 @@ def add_local_returns(db: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def fixture_site(tmp_path_factory):
+def fixture_site(mini_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("site_fx")
-    build([FIXTURES / "indicators_mini.csv"], out)
+    shutil.copy(mini_db, out / "csww.db")          # the session's mini build (tests/fixtures/indicators_mini.csv)
     add_local_returns(out / "csww.db")
     return site.prepare(out / "csww.db")
 
