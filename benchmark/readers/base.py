@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from .. import geography, neighbours
@@ -47,9 +48,11 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
     """Split a column of text cells into (values, symbols), reporting anything else as a problem.
 
     Returns two Series aligned with ``raw``: float values (NaN where a symbol stands) and the symbol
-    (None for a real number). A symbol is never read as zero.
+    (None for a real number). A symbol is never read as zero. Each distinct cell text is parsed once (a
+    column repeats few texts: symbols, years, small counts) and the answers spread back over the rows.
     """
-    text = raw.fillna("").astype(str).str.strip()
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=raw.dtype).fillna("").astype(str).str.strip()
     is_symbol = text.isin(list(symbols))
     numeric_text = text
     if allow_thousands:
@@ -57,18 +60,23 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
         numeric_text = text.where(~has_sep, text.str.replace(",", "", regex=False))
     is_number = numeric_text.str.match(_NUMBER)
     is_blank = text.eq("")
-    bad = ~(is_symbol | is_number | (is_blank & allow_blank))
-    for idx in text.index[bad]:
-        why = ("blank cell where DfE publishes a number or a symbol" if text[idx] == ""
-               else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
-        problems.append(Problem(file, why, int(rows[idx]), column, text[idx]))
+    bad = ~(is_symbol | is_number | (is_blank & allow_blank)).to_numpy(dtype=bool)
     values = pd.to_numeric(numeric_text.where(is_number), errors="coerce")
-    negative = values < 0
-    for idx in values.index[negative.fillna(False)]:
-        problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
-                                int(rows[idx]), column, text[idx]))
+    negative = (values < 0).fillna(False).to_numpy(dtype=bool)
+    texts = text.to_numpy(dtype=object)
+    if bad.any() or negative.any():
+        labels = raw.index
+        for pos in np.flatnonzero(bad[codes]):
+            t = texts[codes[pos]]
+            why = ("blank cell where DfE publishes a number or a symbol" if t == ""
+                   else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
+            problems.append(Problem(file, why, int(rows[labels[pos]]), column, t))
+        for pos in np.flatnonzero(negative[codes]):
+            problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
+                                    int(rows[labels[pos]]), column, texts[codes[pos]]))
     syms = text.where(is_symbol, None)
-    return values, syms
+    return (pd.Series(values.to_numpy()[codes], index=raw.index, name=raw.name),
+            pd.Series(syms.array.take(codes), index=raw.index, name=raw.name))
 
 
 @lru_cache(maxsize=1)
@@ -130,12 +138,36 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
     Returns the observations, the mask of file rows kept, and the notes.
     """
     keep, notes = fold_joint_returns(geo, pd.DataFrame(symbols).notna().all(axis=1), rows)
-    parts = [pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure,
-                           "value": values[measure], "symbol": symbols[measure], "source_row": rows,
-                           "source_column": col})[keep] for col, measure in mapping.items()]
-    observations = pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
+    observations = pd.DataFrame(stacked(geo, rows, keep, [(col, {"measure_id": measure, "value": values[measure],
+                                                                 "symbol": symbols[measure]})
+                                                          for col, measure in mapping.items()]))
+    observations = observations[OBSERVATION_COLUMNS]
     check_repeated_rows(observations, source)
     return observations, keep, notes
+
+
+def stacked(geo: pd.DataFrame, rows: pd.Series, keep: pd.Series, parts: list[tuple[str, dict]]) -> dict:
+    """The columns of a long frame made of one part per file column read, the file rows ``keep`` of each in
+    file order, part after part: ``time_period``, ``area_code``, ``source_row``, ``source_column`` and each
+    part's fields (a Series aligned with the file rows, or one value for the whole part). One frame is made
+    from these, not one per part (a file has up to a few hundred columns)."""
+    kept = keep.to_numpy(dtype=bool)
+    n, k = int(kept.sum()), len(parts)
+
+    def tiled(series: pd.Series):
+        return np.tile(series.to_numpy()[kept], k)
+
+    out = {"time_period": tiled(geo["time_period"]), "area_code": tiled(geo["area_code"])}
+    for name in (parts[0][1] if parts else {}):
+        fields = [fields[name] for _, fields in parts]
+        if any(isinstance(f, pd.Series) for f in fields):
+            out[name] = pd.concat([f[keep] if isinstance(f, pd.Series) else pd.Series(f, index=keep.index)[keep]
+                                   for f in fields], ignore_index=True)
+        else:
+            out[name] = np.repeat(np.array(fields, dtype=object), n)
+    out["source_row"] = tiled(rows)
+    out["source_column"] = np.repeat(np.array([col for col, _ in parts], dtype=object), n)
+    return out
 
 
 def check_repeated_rows(observations: pd.DataFrame, source: str) -> None:

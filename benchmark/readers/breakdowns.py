@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells
+from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells, stacked
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "breakdowns.yml"
 
@@ -55,19 +55,16 @@ def is_ethnicity_by_role(columns) -> bool:
     return set(catalogue()["ethnicity_by_role"]["detect"]) <= set(columns)
 
 
-def _part(geo: pd.DataFrame, rows: pd.Series, column: str, measure_id: str, topic, breakdown, role,
-          values: pd.Series, symbols: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame({"time_period": geo["time_period"], "area_code": geo["area_code"], "measure_id": measure_id,
-                         "breakdown_topic": topic, "breakdown": breakdown, "role": role, "value": values,
-                         "symbol": symbols, "source_row": rows, "source_column": column})
-
-
-def _finish(parts: list[pd.DataFrame], keep: pd.Series, rows: pd.Series, source: str) -> pd.DataFrame:
-    """The parts of the rows kept, without blank cells, with a unique key (else InputError)."""
-    if not parts:
+def _finish(cells: list[tuple], geo: pd.DataFrame, keep: pd.Series, rows: pd.Series, source: str) -> pd.DataFrame:
+    """The tidy frame of ``cells`` (column, measure_id, topic, breakdown, role, values, symbols) over the rows
+    kept, without blank cells, with a unique key (else InputError)."""
+    if not cells:
         return pd.DataFrame(columns=COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
-    out = out[(out["value"].notna() | out["symbol"].notna()) & out["source_row"].isin(set(rows[keep]))]
+    out = pd.DataFrame(stacked(geo, rows, keep, [
+        (col, {"measure_id": measure_id, "breakdown_topic": topic, "breakdown": breakdown, "role": role,
+               "value": values, "symbol": symbols})
+        for col, measure_id, topic, breakdown, role, values, symbols in cells]))
+    out = out[out["value"].notna() | out["symbol"].notna()]
     check_unique(out, source)
     return out[COLUMNS].reset_index(drop=True)
 
@@ -89,8 +86,7 @@ def _folded(cells: list[tuple], geo: pd.DataFrame, rows: pd.Series, source: str)
         return pd.DataFrame(columns=COLUMNS), pd.Series(True, index=geo.index), []
     all_symbols = pd.DataFrame({i: c[6].notna() | c[5].isna() for i, c in enumerate(cells)}).all(axis=1)
     keep, notes = fold_joint_returns(geo, all_symbols, rows)
-    parts = [_part(geo, rows, *c) for c in cells]
-    return _finish(parts, keep, rows, source), keep, notes
+    return _finish(cells, geo, keep, rows, source), keep, notes
 
 
 def _is_indicator(cells: pd.Series) -> bool:
@@ -221,4 +217,4 @@ def sfr_breakdowns(cells: list[tuple], geo: pd.DataFrame, keep: pd.Series, rows:
                    source: str) -> pd.DataFrame:
     """The tidy breakdowns of an SFR file whose rows ``geo`` the indicator reader has already folded (joint
     returns) and kept (``keep``)."""
-    return _finish([_part(geo, rows, *c) for c in cells], keep, rows, source)
+    return _finish(cells, geo, keep, rows, source)
