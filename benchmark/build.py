@@ -169,6 +169,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             if previous:
                 shutil.copyfile(out / buildstate.DATABASE, db_path)
             conn = sqlite3.connect(db_path)
+            store.bulk_load(conn)  # a new file in a new build directory, made current only when complete
             try:
                 frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
                 frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
@@ -289,13 +290,30 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
 
 
 def _write(conn, frames: dict[str, pd.DataFrame], progress) -> None:
-    """Insert ``frames`` (table -> rows), the long tables 20,000 rows at a time, telling ``progress``."""
+    """Insert ``frames`` (table -> rows), the long tables 20,000 rows at a time, telling ``progress``.
+
+    When both are written, ``observations`` (the newest release's row of each key) is copied inside SQLite from
+    the ``observation_revisions`` just written rather than sent again from Python: the revisions are written
+    in key and reporting-year order, so the newest row of a key is its last (highest rowid), as in
+    :func:`combine`."""
     total = sum(len(df) for t, df in frames.items() if t in LONG_TABLES)
+    derived = "observations" in frames and "observation_revisions" in frames
     done = 0
     for table, df in frames.items():
+        if table == "observations" and derived:
+            continue
         for start in range(0, max(len(df), 1), 20000):
             part = df.iloc[start:start + 20000]
             store.insert_frame(conn, table, part)
             if progress and table in LONG_TABLES:
                 done += len(part)
                 progress(done, total)
+    if derived:
+        cols = ", ".join(tables.columns("observations"))
+        copied = conn.execute(f"INSERT INTO observations ({cols}) SELECT {cols} FROM observation_revisions WHERE rowid "
+                              f"IN (SELECT max(rowid) FROM observation_revisions GROUP BY {', '.join(KEY)}) "
+                              "ORDER BY rowid").rowcount
+        if copied != len(frames["observations"]):  # the revisions were not written in key order: a bug
+            raise RuntimeError(f"observations: copied {copied} rows, expected {len(frames['observations'])}")
+        if progress:
+            progress(total, total)

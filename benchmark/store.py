@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pandas as pd
 
 from . import tables
@@ -64,14 +65,26 @@ def create_compare(conn: sqlite3.Connection) -> None:
 
 
 def insert_frame(conn: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
-    """Insert a DataFrame's rows, NaN as NULL, columns by name."""
+    """Insert a DataFrame's rows, NaN as NULL, columns by name (each column converted to Python values once,
+    the rows bound as tuples of those)."""
     if df.empty:
         return
     cols = list(df.columns)
-    rows = df.to_numpy(dtype=object)
-    rows[pd.isna(rows)] = None
+    data = []
+    for col in cols:
+        values = df[col].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        data.append((np.where(missing, None, values) if missing.any() else values).tolist())
     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                     rows.tolist())
+                     zip(*data))
+
+
+def bulk_load(conn: sqlite3.Connection) -> None:
+    """Settings for loading a new build's database: no rollback journal and no syncs. Only for a database
+    written into a fresh build directory that is made current only once complete (``buildstate``): a failed
+    build removes it whole, so nothing needs rolling back and nothing half-written is ever read."""
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
 
 
 def query(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:
