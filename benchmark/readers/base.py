@@ -79,6 +79,62 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
             pd.Series(syms.array.take(codes), index=raw.index, name=raw.name))
 
 
+_INTEGER = re.compile(r"^-?[0-9]{1,15}$")  # pandas reads these as int64, exactly as float64 holds them
+_LONG_INTEGER = re.compile(r"^-?[0-9]{16,}$")
+
+
+def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str], file: str, rows: pd.Series,
+                  problems: list[Problem], allow_thousands: bool = False,
+                  allow_blank: bool = False) -> list[tuple[pd.Series, pd.Series]]:
+    """:func:`parse_cells` of each of ``columns`` of ``df``, in order (problems too, column by column), with
+    one pass over the distinct texts of all of them: a file's columns share most texts (symbols, small counts).
+
+    Each column's values have the dtype :func:`parse_cells` gives it (whole numbers only: int64, else float64).
+    """
+    dtypes = {str(df[c].dtype) for c in columns}
+    if len(columns) < 2 or not len(df) or len(dtypes) != 1:
+        return [parse_cells(df[c], symbols, file, c, rows, problems, allow_thousands, allow_blank) for c in columns]
+    n = len(df)
+    codes, uniques = pd.factorize(df[columns].to_numpy(dtype=object).ravel(order="F"), use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=df[columns[0]].dtype).fillna("").astype(str).str.strip()
+    is_symbol = text.isin(list(symbols))
+    numeric_text = text
+    if allow_thousands:
+        has_sep = text.str.match(_THOUSANDS)
+        numeric_text = text.where(~has_sep, text.str.replace(",", "", regex=False))
+    is_number = numeric_text.str.match(_NUMBER).to_numpy(dtype=bool)
+    is_blank = text.eq("").to_numpy(dtype=bool)
+    bad = ~(is_symbol.to_numpy(dtype=bool) | is_number | (is_blank & allow_blank))
+    values = pd.to_numeric(numeric_text.where(is_number), errors="coerce").to_numpy(dtype=float)
+    negative = values < 0
+    numeric = numeric_text.to_numpy(dtype=object)
+    whole = np.array([bool(_INTEGER.match(t)) for t in numeric], dtype=bool)
+    long_whole = np.array([bool(_LONG_INTEGER.match(t)) for t in numeric], dtype=bool)
+    texts = text.to_numpy(dtype=object)
+    syms = text.where(is_symbol, None).array
+    out = []
+    for j, col in enumerate(columns):
+        c = codes[j * n:(j + 1) * n]
+        if is_number[c].all() and long_whole[c].any():
+            # whole numbers too long to be sure of pandas' dtype: parse this column on its own
+            out.append(parse_cells(df[col], symbols, file, col, rows, problems, allow_thousands, allow_blank))
+            continue
+        labels = df.index
+        for pos in np.flatnonzero(bad[c]):
+            t = texts[c[pos]]
+            why = ("blank cell where DfE publishes a number or a symbol" if t == ""
+                   else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
+            problems.append(Problem(file, why, int(rows[labels[pos]]), col, t))
+        for pos in np.flatnonzero(negative[c]):
+            problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
+                                    int(rows[labels[pos]]), col, texts[c[pos]]))
+        v = values[c]
+        if is_number[c].all() and whole[c].all() and not np.isnan(v).any():
+            v = v.astype(np.int64)
+        out.append((pd.Series(v, index=df.index, name=col), pd.Series(syms.take(c), index=df.index, name=col)))
+    return out
+
+
 @lru_cache(maxsize=1)
 def known_la_codes() -> frozenset[str]:
     """DfE's 3-digit local authority numbers this toolkit knows (``"841"``, ``"314 / 318"``).

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells, stacked
+from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells, parse_columns, stacked
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "breakdowns.yml"
 
@@ -134,10 +134,8 @@ def read_ees(df: pd.DataFrame, geo: pd.DataFrame, rows: pd.Series, source: str, 
         topic, breakdown, role = "Role", df[roles[0]].str.strip(), all_roles()
     else:
         indicators = []
-    cells = []
-    for col in indicators:
-        values, symbols = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems, allow_blank=True)
-        cells.append((col, col.strip().lower(), topic, breakdown, role, values, symbols))
+    cells = [(col, col.strip().lower(), topic, breakdown, role, values, symbols) for col, (values, symbols) in
+             zip(indicators, parse_columns(df, indicators, EES_SYMBOLS, source, rows, problems, allow_blank=True))]
     return _folded([] if problems else cells, geo, rows, source)
 
 
@@ -205,12 +203,10 @@ def parse_sfr(df: pd.DataFrame, columns: dict[str, tuple[str, str, str]], rows: 
               problems: list[Problem]) -> list[tuple]:
     """The cells of an SFR file's breakdown columns (``columns``: column -> :func:`sfr_column`'s answer), for
     :func:`sfr_breakdowns`; unreadable cells are appended to ``problems``."""
-    cells = []
-    for col, (measure, topic, band) in columns.items():
-        values, symbols = parse_cells(df[col], SFR_SYMBOLS, source, col, rows, problems, allow_thousands=True,
-                                      allow_blank=True)
-        cells.append((col, measure, topic, band, all_roles(), values, symbols))
-    return cells
+    parsed = parse_columns(df, list(columns), SFR_SYMBOLS, source, rows, problems, allow_thousands=True,
+                           allow_blank=True)
+    return [(col, measure, topic, band, all_roles(), values, symbols)
+            for (col, (measure, topic, band)), (values, symbols) in zip(columns.items(), parsed)]
 
 
 def sfr_breakdowns(cells: list[tuple], geo: pd.DataFrame, keep: pd.Series, rows: pd.Series,

@@ -13,7 +13,7 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
-    parse_cells,
+    parse_columns,
     to_observations,
     unknown_councils,
 )
@@ -84,8 +84,9 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     check_geography(df, source, rows, problems)
 
     values, symbols = {}, {}
-    for col, measure in mapping.items():
-        values[measure], symbols[measure] = parse_cells(df[col], EES_SYMBOLS, source, col, rows, problems)
+    for (col, measure), parsed in zip(mapping.items(), parse_columns(df, list(mapping), EES_SYMBOLS, source, rows,
+                                                                     problems)):
+        values[measure], symbols[measure] = parsed
     if problems:
         raise InputError(problems)
 

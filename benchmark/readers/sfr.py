@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import geography
 from . import breakdowns
-from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_cells, to_observations, unknown_councils
+from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_columns, to_observations, unknown_councils
 
 GEOGRAPHY_COLUMNS = ["Country_code", "Country_name", "Region_code", "Region_name", "LA_code (9 digit)", "LA_name",
                      "LA_code (3 digit)"]
@@ -110,9 +110,9 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
         problems.append(Problem(source, "row without Country_code", int(rows[idx]), "Country_code", ""))
 
     values, symbols = {}, {}
-    for col, measure in mapping.items():
-        values[measure], symbols[measure] = parse_cells(df[col], SFR_SYMBOLS, source, col, rows, problems,
-                                                        allow_thousands=True)
+    for (col, measure), parsed in zip(mapping.items(), parse_columns(df, list(mapping), SFR_SYMBOLS, source, rows,
+                                                                     problems, allow_thousands=True)):
+        values[measure], symbols[measure] = parsed
     cells = breakdowns.parse_sfr(df, breakdown_columns, rows, source, problems)
     if problems:
         raise InputError(problems)
