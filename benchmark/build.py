@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
@@ -100,8 +101,12 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
     validate calls INVALID; each problem names the source file, row, column and value.
     """
     sym = revisions["symbol"]
-    text = [s if isinstance(s, str) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
-            for v, s in zip(revisions["value"].tolist(), sym.tolist())]
+    # each distinct value written once (counts and rates repeat): a whole number without ".0", else repr
+    codes, uniques = pd.factorize(revisions["value"], use_na_sentinel=False)
+    numbers = np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques.tolist()] or [""],
+                       dtype=object)[codes]
+    symbols = sym.to_numpy(dtype=object)
+    text = np.where([isinstance(s, str) for s in symbols], symbols, numbers).tolist()
     df = pd.DataFrame({"time_period": revisions["time_period"].astype(int).astype(str).to_numpy(),
                        "area_code": revisions["area_code"].to_numpy(),
                        "measure_id": revisions["measure_id"].to_numpy(), "value": text,

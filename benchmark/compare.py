@@ -657,13 +657,17 @@ def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
     years = w.index.get_level_values("time_period").to_numpy(int)
     decimals = _published_decimals(la)
     found = []
+    halves: dict[str, np.ndarray] = {}
     for m in rate_ids:
         spec = cat[m]
         parts = list(dict.fromkeys([spec.numerator, *spec.denominator_ids]))
         if any(p not in w for p in parts):
             continue
-        half = {p: 0.5 * 10.0 ** -decimals.reindex(pd.MultiIndex.from_arrays([years, [p] * len(years)]))
-                .fillna(1).to_numpy() for p in (m, *parts)}
+        for p in (m, *parts):  # half the last published digit of each measure, once per measure
+            if p not in halves:
+                halves[p] = 0.5 * 10.0 ** -decimals.reindex(pd.MultiIndex.from_arrays([years, [p] * len(years)])
+                                                            ).fillna(1).to_numpy()
+        half = {p: halves[p] for p in (m, *parts)}
         value = {p: w[p].to_numpy(float) for p in parts}
         bound = {sign: measures.rates(m, {p: np.maximum(value[p] + (sign if p == spec.numerator else -sign) * half[p],
                                                         0.0) for p in parts}, years) for sign in (-1, 1)}
