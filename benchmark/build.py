@@ -202,7 +202,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             finally:
                 conn.close()
             stage("Writing the data package")
-            write_package(db_path, unit, previous=out / buildstate.PACKAGE)
+            write_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames)  # not read back
             buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes,
                                                 "kept": sorted(keep), "previous": previous_id if keep else None})
         except BaseException:

@@ -26,6 +26,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,10 @@ ORDER = ["observations", "observation_revisions", "measures", "areas", "area_cod
 #: Council data: only the rows ``publication`` says are public leave the database.
 PUBLISHED_ONLY = set(publication.LOCAL_TABLES)
 #: Tables too big for a comfortable Excel sheet (and slow to write: comparisons alone, 36,000 rows by 36
-#: columns, took openpyxl about 20 s); they are in the package as CSV only, and the About sheet says so.
-NOT_IN_WORKBOOK = {"observation_revisions", "comparisons"}
+#: columns, took openpyxl about 20 s), and the consistency_checks audit table (17,000 rows by 14 columns, a
+#: quarter of the workbook's cells and of its writing time); they are in the package as CSV only, and the
+#: About sheet says so.
+NOT_IN_WORKBOOK = {"observation_revisions", "comparisons", "consistency_checks"}
 #: The build's id and time: in build_info.csv and datapackage.json, not in the workbook, so that the workbook of
 #: a build whose tables are unchanged is the same file and is copied rather than written again (issue 14 item 6).
 BUILD_ONLY = {"build_info"}
@@ -141,6 +144,12 @@ def _column_values(rows: list[tuple], schema: dict, symbols_in_value: bool = Fal
     formatted a column at a time."""
     names = [f["name"] for f in schema["fields"]]
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+    return _package_columns(cols, schema, symbols_in_value)
+
+
+def _package_columns(cols: list[list], schema: dict, symbols_in_value: bool = False) -> list[list]:
+    """:func:`_column_values` of values already by column (changed in place and returned)."""
+    names = [f["name"] for f in schema["fields"]]
     for s, v in SYMBOL_COLUMNS.items() if symbols_in_value else ():
         if s in names and v in names:
             vi, si = names.index(v), names.index(s)
@@ -163,6 +172,73 @@ def _column_values(rows: list[tuple], schema: dict, symbols_in_value: bool = Fal
     return cols
 
 
+def _reader(conn: sqlite3.Connection, name: str, sql: str, schema: dict, symbols_in_value: bool,
+            frame: pd.DataFrame | None):
+    """A function giving the table's package values in batches, each time it is called: from ``frame`` (the
+    rows just written to the table) when the table is published whole and the frame's values reproduce,
+    else from the database with ``sql``."""
+    if frame is not None and " WHERE " not in sql:
+        types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({name})")}
+        first = _frame_batches(frame, schema, types, symbols_in_value)
+        if first is not None:
+            later = []  # the first call's batches are ready; later calls convert the frame again
+
+            def from_frame():
+                if later:
+                    return _frame_batches(frame, schema, types, symbols_in_value)
+                later.append(True)
+                return first
+            return from_frame
+    return lambda: _column_batches(conn, sql, schema, symbols_in_value)
+
+
+#: SQLite's type affinity of a declared column type (https://sqlite.org/datatype3.html 3.1), for the types
+#: ``tables.ddl`` declares.
+_AFFINITY = {"INTEGER": "integer", "REAL": "real", "TEXT": "text"}
+
+
+def _frame_batches(df: pd.DataFrame, schema: dict, types: dict[str, str], symbols_in_value: bool = False):
+    """The rows of a table the build has just written from ``df``, as :func:`_column_batches` would read them
+    back from the database, ``BATCH_ROWS`` at a time; or None when ``df`` holds a value whose stored form this
+    does not reproduce (then the caller reads the database). ``types`` maps each column to its declared SQL type.
+
+    The order is the package's ``ORDER BY`` (the primary key; NULLs first, text by code point as SQLite's
+    BINARY collation orders UTF-8), and each value is what ``sqlite3`` returns after ``store.insert_frame``
+    (NaN as NULL) and the column's type affinity: in an INTEGER column a whole float is an int, in a REAL column
+    an int is a float, text stays text in a TEXT column. A column with anything else (text in a number column,
+    a number in a text column, dates, ...) makes the whole table come from the database."""
+    fields = schema["fields"]
+    names = [f["name"] for f in fields]
+    if any(n not in df.columns for n in names):
+        return None
+    cols = []
+    for name in names:
+        affinity = _AFFINITY.get(types.get(name, "").upper())
+        values = df[name].to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        kinds = {type(v) for v in values} - {type(None)}
+        if affinity == "text" and kinds <= {str}:
+            cols.append(values)
+        elif affinity == "integer" and kinds <= {int, float, bool}:
+            cols.append(np.array([v if v is None or type(v) is int else int(v) if float(v).is_integer()
+                                  and abs(v) < 2 ** 63 else v for v in values] if kinds - {int} else values,
+                                 dtype=object))
+        elif affinity == "real" and kinds <= {int, float, bool}:
+            cols.append(np.array([None if v is None else float(v) for v in values] if kinds - {float} else values,
+                                 dtype=object))
+        else:
+            return None
+    key = schema.get("primaryKey") or names[:1]
+    order = pd.DataFrame({k: cols[names.index(k)] for k in key}).sort_values(
+        key, kind="stable", na_position="first").index.to_numpy() if len(df) else np.arange(0)
+    return _frame_batch_iter([c[order] for c in cols], schema, symbols_in_value)
+
+
+def _frame_batch_iter(cols: list[np.ndarray], schema: dict, symbols_in_value: bool):
+    for start in range(0, len(cols[0]), BATCH_ROWS):
+        yield _package_columns([c[start:start + BATCH_ROWS].tolist() for c in cols], schema, symbols_in_value)
+
+
 def _cells(col: list, fld: dict) -> list[str]:
     """The CSV text of each value in a column: NULL empty, whole numbers without ".0", floats by repr."""
     if fld["type"] == "integer":
@@ -171,24 +247,35 @@ def _cells(col: list, fld: dict) -> list[str]:
             for v in col]
 
 
-def _xlsx_values(col: list, cells: list[str], fld: dict) -> list:
-    """``_xlsx_value`` for a whole column, from the values themselves where that gives the same result."""
+def _sheet_column(col: list, fld: dict) -> list:
+    """A column's values as they go into the workbook: numbers as numbers (whole numbers in an integer field
+    as int), text through :func:`~benchmark.cells.safe_text` (never a formula), a DfE symbol in a number field
+    as text, and None (an empty cell) for NULL and for empty text. The same cells as :func:`_xlsx_value` of the
+    CSV text, without formatting the numbers as text first."""
     kind = fld["type"]
     if kind not in ("integer", "number"):
-        return [safe_text(c) if c != "" else None for c in cells]
+        return [safe_text(c) if c != "" else None for c in _cells(col, fld)]
+    integer = kind == "integer"
     out = []
     append = out.append
-    for v, c in zip(col, cells):
+    for v in col:
         t = type(v)
         if v is None:
             append(None)
         elif t is int:
-            append(v if kind == "integer" else float(c))
+            append(v if integer else float(v))
         elif t is float:
-            append(int(v) if kind == "integer" else float(int(v)) if v.is_integer() else v)
+            append(int(v) if integer else float(int(v)) if v.is_integer() else v)
         else:  # a DfE symbol (text), or anything unusual: the general rule
-            append(_xlsx_value(c, fld))
+            append(_xlsx_value(_cells([v], fld)[0], fld))
     return out
+
+
+def _sheet_batches(batches, schema: dict):
+    """Batches of a table's package values (:func:`_column_batches`) as workbook values (:func:`_sheet_column`)."""
+    fields = schema["fields"]
+    for values in batches:
+        yield [_sheet_column(col, f) for col, f in zip(values, fields)]
 
 
 def _file_meta(path: Path) -> dict:
@@ -227,14 +314,17 @@ def sheet_parts(name: str, rows: int, row_limit: int = EXCEL_ROWS) -> list[tuple
     return out
 
 
-def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[str], list[list]]],
+def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[str], int, Iterable[list[list]]]],
                     row_limit: int = EXCEL_ROWS) -> None:
     """An .xlsx for Excel users: an About sheet with every column's description, then one sheet per table
     (a table longer than ``row_limit`` rows with its header is split over sheets, and the About sheet says so).
 
-    ``tables`` holds each sheet's values by column. XlsxWriter writes it a row at a time in its
-    ``constant_memory`` mode (about four times faster than openpyxl's write-only mode, which was 40 % of a
-    build), with text never turned into formulas or links.
+    ``tables`` maps each table to its column names, its number of rows and its values by column in batches
+    (:func:`_sheet_batches`: None for an empty cell, int/float for a number, str for text), read as the sheet is
+    written so that no table is held whole. XlsxWriter writes it a row at a time in its ``constant_memory``
+    mode (about four times faster than openpyxl's write-only mode, which was 40 % of a build), each cell with
+    the writer of its value's type (its own ``write_row`` asks every cell's type through a chain of checks),
+    with text never turned into formulas or links.
     """
     import xlsxwriter  # optional heavy import: only when a package is written
 
@@ -254,8 +344,7 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
     def header(ws, names):
         ws.append(names, bold)
 
-    parts = {name: sheet_parts(name, len(columns[0]) if columns else 0, row_limit)
-             for name, (_, columns) in tables.items()}
+    parts = {name: sheet_parts(name, rows, row_limit) for name, (_, rows, _) in tables.items()}
     about = Sheet("About")
     header(about, ["sheet", "column", "title", "unit", "description"])
     about.append([descriptor["title"], "", f"version {descriptor['version']}", "", descriptor["description"]])
@@ -264,7 +353,8 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
                 and r["name"] not in BUILD_ONLY]
     if csv_only:
         about.append(["CSV only", "", "Not in this workbook", "",
-                      f"Too big for a comfortable sheet, so in the package as CSV only: {', '.join(csv_only)} "
+                      f"Long tables (every release's values, the comparisons and the consistency checks' audit), "
+                      f"so in the package as CSV only: {', '.join(csv_only)} "
                       "(beside this workbook). Their columns are described below."])
     build_only = [r["path"] for r in descriptor["resources"] if r.get("type") == "table" and r["name"] in BUILD_ONLY]
     if build_only:
@@ -283,14 +373,27 @@ def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[s
         about.append([where, "", res.get("title"), "", res.get("description")])
         for f in res["schema"]["fields"]:
             about.append([safe_text(x) for x in (where, f["name"], f.get("title"), f.get("unit"), f.get("description"))])
-    for name, (names, columns) in tables.items():
-        for sheet, start, end in parts[name]:
-            ws = Sheet(sheet)
-            header(ws, names)
-            write_row, r = ws.ws.write_row, 1
-            for row in zip(*(c[start:end] for c in columns)):
-                write_row(r, 0, row)
+    for name, (names, _, batches) in tables.items():
+        sheets = iter(parts[name])
+        end = i = 0  # the table's row at which the next sheet starts; the table's row being written
+        for columns in batches:
+            for row in zip(*columns):
+                if i == end:  # the first row, or the current sheet is full
+                    sheet, _, end = next(sheets)
+                    ws = Sheet(sheet)
+                    header(ws, names)
+                    # XlsxWriter's typed writers without the argument check of the public ones (A1 notation):
+                    # the undecorated methods that write_number/write_string call.
+                    number = getattr(ws.ws, "_write_number", ws.ws.write_number)
+                    text = getattr(ws.ws, "_write_string", ws.ws.write_string)
+                    r = 1
+                for c, v in enumerate(row):
+                    if v is not None:
+                        (text if type(v) is str else number)(r, c, v)
                 r += 1
+                i += 1
+        if i == 0:  # no rows: the header alone
+            header(Sheet(parts[name][0][0]), names)
     wb.close()
 
 
@@ -322,7 +425,7 @@ def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> st
 def write_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
                   created: str | None = None, schema_dir: str | Path | None = None,
                   previous: str | Path | None = None, symbols_in_value: bool = False,
-                  row_limit: int = EXCEL_ROWS) -> Path:
+                  row_limit: int = EXCEL_ROWS, frames: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write ``OUT_DIR/datapackage/`` from ``db_path`` atomically and return its path.
 
     ``version`` is the package's semantic version. Without it: 1.0.0 for a first package; otherwise the
@@ -335,7 +438,10 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     ``OUT_DIR/datapackage`` is a link into a build directory (``csww build``), that build's package is
     the one replaced, so it stays beside its database. ``symbols_in_value`` writes DfE's symbols into the
     ``value`` cells as labelled missing values (readable by Data Package v2 readers only); by default
-    ``value`` columns hold numbers only and the symbol is in ``symbol`` alone.
+    ``value`` columns hold numbers only and the symbol is in ``symbol`` alone. ``frames`` (``csww build``) are
+    tables the caller has just written into ``db_path``, table name -> the DataFrame given to
+    ``store.insert_frame``: a table published whole is then written from its frame rather than read back
+    (:func:`_frame_batches`; the same rows, values and order), the others from the database.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
     store.connect(db_path).close()  # a clear error when there is no database
@@ -355,7 +461,7 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     with atomic_dir(final) as tmp:
         conn = store.connect(db_path)
         try:
-            resources, tables = [], {}
+            resources, tables = [], {}  # tables: the workbook's sheets, read again only if it is written
             for name, schema in schemas(schema_dir).items():
                 sql = _select(conn, name, schema)
                 if sql is None:
@@ -363,18 +469,16 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                 fields = schema["fields"]
                 names = [f["name"] for f in fields]
                 path = tmp / f"{name}.csv"
-                sheet = [[] for _ in names] if name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY else None
+                rows = 0
+                read = _reader(conn, name, sql, schema, symbols_in_value, (frames or {}).get(name))
                 with open(path, "w", newline="", encoding="utf-8") as fh:
                     w = csv.writer(fh, lineterminator="\n")
                     w.writerow(names)
-                    for values in _column_batches(conn, sql, schema, symbols_in_value):
-                        cells = [_cells(col, f) for col, f in zip(values, fields)]
-                        w.writerows(zip(*cells))
-                        for into, col, c, f in zip(sheet or (), values, cells, fields):
-                            into.extend(_xlsx_values(col, c, f))
-                        del values, cells
-                if sheet is not None:
-                    tables[name] = (names, sheet)
+                    for values in read():
+                        w.writerows(zip(*[_cells(col, f) for col, f in zip(values, fields)]))
+                        rows += len(values[0])
+                if name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY:
+                    tables[name] = (names, rows, (read, schema))
                 res_schema = {k: v for k, v in without_sql(schema if symbols_in_value else numeric_schema(schema))
                               .items() if k not in ("$schema", "title", "description")}
                 resources.append({"name": name, "type": "table", "title": schema.get("title", name),
@@ -389,17 +493,18 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
             descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name,
                                     "build_id": _build_id(conn)}
             descriptor["resources"] = resources
+
+            in_workbook = set(tables)
+            key = workbook_key(descriptor, tables, row_limit)
+            old = (previous or {}).get("x-csww", {}).get("workbook")
+            if old == key and (before / WORKBOOK).is_file():
+                shutil.copyfile(before / WORKBOOK, tmp / WORKBOOK)  # the same tables: the same workbook
+            else:  # each sheet's rows read again, a batch at a time, as the sheet is written
+                _write_workbook(tmp / WORKBOOK, descriptor,
+                                {name: (names, rows, _sheet_batches(read(), schema))
+                                 for name, (names, rows, (read, schema)) in tables.items()}, row_limit)
         finally:
             conn.close()
-
-        in_workbook = set(tables)
-        key = workbook_key(descriptor, tables, row_limit)
-        old = (previous or {}).get("x-csww", {}).get("workbook")
-        if old == key and (before / WORKBOOK).is_file():
-            shutil.copyfile(before / WORKBOOK, tmp / WORKBOOK)  # the same tables: the same workbook
-        else:
-            _write_workbook(tmp / WORKBOOK, descriptor, tables, row_limit)
-        del tables
         descriptor["x-csww"]["workbook"] = key
         (tmp / CHANGELOG).write_text(changelog(change, descriptor["version"], created, previous), encoding="utf-8")
         descriptor["resources"] += [

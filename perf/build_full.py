@@ -13,7 +13,9 @@ Issue 14 item 6. For (a) the quick-tour command (the 2025 and 2024 indicator fil
 
 Prints wall time (best of the repeats) and peak resident memory (``ru_maxrss`` of the process), and the
 ratios the issue asks for: full build / floor (target <= 3x), build peak memory / floor peak (<= 2x),
-unchanged rebuild seconds (<= 1 s).
+unchanged rebuild seconds (<= 1 s). For the full builds it also prints where the time goes: the build's
+stages (read, database, comparisons, package, from its ``stage`` callback) in seconds and as shares of the
+build, each as a multiple of the floor, from the best run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "dfe"
+#: The build's ``stage`` messages (their first words) -> the stage they start; other messages (a lock wait) do
+#: not start a stage.
+STAGES = {"Reading": "read", "Writing the database": "database", "Aligning": "database",
+          "Comparing": "comparisons", "Writing the data package": "package"}
 CASES = {
     "quick tour (2025 + 2024 + SFR)": ["csww_indicators_2017_to_2025.csv", "csww_indicators_2017_to_2024.csv", "sfr"],
     "whole ../shared/dfe folder": ["."],
@@ -77,8 +83,19 @@ def child(kind: str, out: str, sources: list[str]) -> None:
     else:
         from benchmark.build import build
 
-        report = build(paths, out, fingerprint={"perf": time.time()})  # never "up to date": always build
-        extra = {"observations": report.observations, "revisions": report.revisions}
+        marks = []  # (seconds since the start, stage) as each stage starts
+
+        def stage(message: str) -> None:
+            name = next((v for k, v in STAGES.items() if message.startswith(k)), None)
+            if name and (not marks or marks[-1][1] != name):
+                marks.append((time.perf_counter() - t0, name))
+
+        report = build(paths, out, fingerprint={"perf": time.time()}, stage=stage)  # never "up to date"
+        end = time.perf_counter() - t0
+        stages: dict[str, float] = {}
+        for (start, name), (stop, _) in zip(marks, marks[1:] + [(end, "")]):
+            stages[name] = stages.get(name, 0.0) + stop - start
+        extra = {"observations": report.observations, "revisions": report.revisions, "stages": stages}
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"seconds": seconds, "peak_mb": peak, **extra}))
@@ -120,6 +137,9 @@ def main() -> None:
               f"floor {f['seconds']:.2f} s, {f['peak_mb']:.0f} MB peak ({f['rows']:,} cells); best of {args.repeat}")
         print(f"  full build / floor: {b['seconds'] / f['seconds']:.2f} x time (target <= 3), "
               f"{b['peak_mb'] / f['peak_mb']:.2f} x peak memory (target <= 2)")
+        parts = {**b["stages"], "imports": b["seconds"] - sum(b["stages"].values())}  # before the first stage
+        print("  stages: " + ", ".join(f"{name} {sec:.2f} s ({sec / b['seconds']:.0%}, {sec / f['seconds']:.2f} x floor)"
+                                       for name, sec in parts.items()))
 
     # One input changed: only the tables it feeds are rewritten (the rest copied from the previous build).
     with tempfile.TemporaryDirectory() as tmp:

@@ -467,12 +467,15 @@ def test_workbook_leaves_the_long_tables_to_csv_and_says_so(tmp_path):
     db = pkgdata.make_db(tmp_path)
     pkg = package.write_package(db, tmp_path)
     wb = load_workbook(pkg / package.WORKBOOK, read_only=True)
-    assert "comparisons" not in wb.sheetnames and "consistency_checks" in wb.sheetnames
+    assert "comparisons" not in wb.sheetnames and "consistency_checks" not in wb.sheetnames
+    assert "neighbours" in wb.sheetnames and "observations" in wb.sheetnames
     about = [r for r in wb["About"].iter_rows(values_only=True)]
     note = next(r for r in about if r[0] == "CSV only")
-    assert "comparisons.csv" in note[4] and "observation_revisions.csv" in note[4]
+    assert all(f"{t}.csv" in note[4] for t in ("comparisons", "observation_revisions", "consistency_checks"))
+    # the CSV-only tables' columns are still described, under their file's name
+    assert ("consistency_checks.csv (CSV only)", "recomputed") in {r[:2] for r in about}
     res = next(r for r in descriptor(pkg)["resources"] if r["name"] == "workbook")
-    assert "comparisons" in res["description"]
+    assert "comparisons" in res["description"] and "consistency_checks" in res["description"]
 
 
 def test_package_from_a_single_small_file_is_valid(tmp_path):
