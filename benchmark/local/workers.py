@@ -49,6 +49,7 @@ CENSUS_UNUSED = {"FTE30", "PersonBirthDate", "GenderCurrent", "Ethnicity", "Qual
 CODES10 = {str(i) for i in range(1, 11)}
 CATEGORY_HINT = ("DfE census code 1-10; for the council's own categories give a mapping to DfE's codes with "
                  "--categories FILE")
+ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)
 REASONS = ["resignation", "voluntary_redundancy", "compulsory_redundancy", "dismissed", "retired", "deceased",
@@ -73,15 +74,28 @@ def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
     codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
     id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``."""
     key = hashlib.sha256(salt).hexdigest()[:16]
-    normalised = np.array([str(u).strip().upper() for u in uniques], dtype=object)
+    normalised = normalised_ids(uniques)
     hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
     merged, _ = pd.factorize(hashed)
     return merged[codes]
 
 
+def normalised_ids(uniques) -> np.ndarray:
+    """Each id as ``str(u).strip().upper()``, as an object array; pyarrow-backed ASCII ids (``parse.read_table``'s
+    fast path) are trimmed of the same characters and upper-cased by pyarrow, the rest one by one in Python."""
+    arr = parse._arrow_text(pd.Series(uniques, copy=False))
+    if arr is not None and len(arr):
+        import pyarrow.compute as pc  # heavy optional library, present when such a column exists
+
+        if pc.all(pc.string_is_ascii(arr)).as_py():
+            trimmed = pc.utf8_trim(arr, characters=ASCII_SPACE)  # what str.strip() removes from ASCII text
+            return pc.ascii_upper(trimmed).to_numpy().astype(object)
+    return np.array([str(u).strip().upper() for u in np.asarray(uniques, dtype=object)], dtype=object)
+
+
 def is_extract(columns) -> bool:
     """A worker-level extract has a worker id column, by our name or the census's (``SWENo``)."""
-    return "worker_id" in columns or "SWENo" in columns
+    return any(c in columns for c in parse.WORKER_ID_COLUMNS)
 
 
 def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FTE30") -> pd.Series:
@@ -97,8 +111,10 @@ def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FT
 
 def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None,
          categories: categories_mod.Categories | None = None, **match) -> list:
-    """Align a worker-level HR extract (our column names, or the census element names of a flat census file)."""
-    file = str(path)
+    """Align a worker-level HR extract (our column names, or the census element names of a flat census file).
+    ``df`` (``parse.read_table``'s text cells) is emptied once its columns are typed, so that its memory is free
+    before counting."""
+    file, text = str(path), df
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
     if census:
         renamed = {c: CENSUS_COLUMNS[c] for c in census if c in CENSUS_COLUMNS}
@@ -142,6 +158,9 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
                   categories=categories) \
         if first is not None else None
+    for column in dict.fromkeys(text.columns):  # the largest thing in memory, not needed again
+        del text[column]
+    df = None
     if problems:
         raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems]))
     member = area
@@ -164,7 +183,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     col = names.get
     ids = df[col("worker_id")]
     codes, uniques = pd.factorize(ids)
-    blank = np.array([not str(u).strip() for u in uniques] or [False], dtype=bool)[codes]
+    blank = np.array(normalised_ids(uniques) == "" if len(uniques) else [False], dtype=bool)[codes]
     parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
