@@ -221,7 +221,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
                 w.attrs[std + "_local"] = categories.unmapped(name)
             w[std] = parse.codes(df.assign(**{col(name): raw}), col(name), file, problems, CODES10,
                                  hint=CATEGORY_HINT if categories is None else
-                                 f"or add it to the category mapping {categories.source}")
+                                 f"or add it to the category mapping {categories.source}").astype("category")
         elif kind == "flag":
             w[std] = parse.codes(df, col(name), file, problems, {"0", "1"}).eq("1")
         elif kind == "date":
@@ -233,6 +233,17 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     if not problems:
         w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt))
     return w
+
+
+def _by_person(w: pd.DataFrame) -> np.ndarray:
+    """Positions of the council's own (not agency) records ordered by person, then start date (no start date
+    last), in file order where both are equal: what ``sort_values(["pid", "start"], kind="stable")`` gives, as
+    one stable numpy sort and one take of the frame instead of a filter, a factorize and a take."""
+    own = np.flatnonzero(~w.agency.to_numpy(dtype=bool))
+    start = w.start.to_numpy()[own]
+    key = start.view("i8").copy()
+    key[np.isnat(start)] = np.iinfo(np.int64).max
+    return own[np.lexsort((key, w.pid.to_numpy()[own]))]
 
 
 def _years_ago(ref: pd.Timestamp, years: int) -> pd.Timestamp:
@@ -248,7 +259,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                          input_kind=input_kind, source_file=file, rows_used="")
     v = c.values
 
-    la = w.loc[~w.agency].sort_values(["pid", "start"], kind="stable")
+    la = w.take(_by_person(w))
     end = la.end.fillna(FAR)
     same = la.pid.eq(la.pid.shift())
     prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
