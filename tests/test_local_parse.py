@@ -1,6 +1,7 @@
 """``parse``: a worker extract read by pyarrow (text converted once per distinct value) gives the same values and
 the same problems, row by row, as the same cells read by pandas as Python strings."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -44,3 +45,19 @@ def test_distinct_values_give_the_same_values_and_problems(convert, column, opti
     if convert is parse.codes:
         assert [(p.row, p.value) for p in p2] == [(6, "2"), (8, "yes"), (11, "01")]
         assert v2[4] == "1"
+
+
+@pytest.mark.parametrize("hours", [False, True])
+def test_records_by_person_are_in_the_order_of_a_stable_sort(hours):
+    from benchmark.local.workers import _by_person
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    start = pd.to_datetime("1995-01-01") + pd.to_timedelta(rng.integers(0, 11000, n), unit="D")
+    if hours:  # a time of day: the one-key sort on days does not apply, the two-key one does
+        start += pd.to_timedelta(rng.integers(0, 24, n), unit="h")
+    w = pd.DataFrame({"agency": rng.random(n) < 0.1, "pid": rng.integers(0, 800, n), "start": start},
+                     index=pd.RangeIndex(2, n + 2))
+    w.loc[rng.random(n) < 0.03, "start"] = pd.NaT  # no start date: last, in file order
+    expected = w.loc[~w.agency].sort_values(["pid", "start"], kind="stable").index
+    assert list(w.index[_by_person(w)]) == list(expected)
