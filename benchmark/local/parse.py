@@ -109,7 +109,8 @@ def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
         table = pacsv.read_csv(pa.py_buffer(body), parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
                                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                                     strings_can_be_null=False,
-                                                                    quoted_strings_can_be_null=False, null_values=[]))
+                                                                    quoted_strings_can_be_null=False, null_values=[]),
+                               memory_pool=pa.system_memory_pool())  # freed to malloc, which numpy reuses
     except (pa.ArrowInvalid, ValueError):  # ragged rows, unclosed quotes: pandas' parser says what is wrong
         return None
     if table.column_names != names:
