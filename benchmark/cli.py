@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # what the names below are; at run time each is imported on f
     from . import docs as docs_mod
     from .local import export as local_export
     from .local import output
+    from .local import series as local_series
     from .local import store as local_store
 else:
     build_mod, docs_mod = _Lazy(".build"), _Lazy(".docs")
@@ -47,6 +48,7 @@ else:
                                                                          "site", "store"))
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
     local_export = _Lazy(".local.export")
+    local_series = _Lazy(".local.series")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -410,7 +412,11 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
                    "(columns column, local_category, dfe_code; blank code keeps a category as the council's own).")
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
               help="DfE's figures, to check the comparators a return quotes (quoted_<measure_id>) against.")
-def align(file, la, fmt, out, as_at, annualise, export_to, publication, partnership, categories, db):
+@click.option("--in-year", "in_year", multiple=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The in-year view of a worker-level extract instead: rolling 12-month and reporting-year-to-date "
+                   "leavers and turnover at this date (on or before the extract's reference date); repeat for "
+                   "several dates.")
+def align(file, la, fmt, out, as_at, annualise, export_to, publication, partnership, categories, db, in_year):
     """Align a council's own workforce figures to DfE's definitions.
 
     FILE is an aggregate local return (CSV/XLSX, see examples/template.csv), a worker-level HR extract
@@ -426,12 +432,24 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
         csww align examples/darlington.csv --as-at 2016-07-31
         csww align hr_extract.xlsx --la 841 --export darlington-q2.json --partnership "North East councils"
+        csww align hr_extract.csv --in-year 2025-03-31 --in-year 2024-12-31 --format json
+
+    With --in-year (a worker-level extract only), prints the rolling 12-month and year-to-date (from
+    1 October) leavers and turnover at each date, counted on DfE's rules; a date whose leavers could be
+    worked out to be 1-4 people by subtracting another date's figures is shown as c.
     """
     if (publication or partnership) and not export_to:
         raise CLIError("--publication and --partnership go with --export")
-    figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
-                          categories=categories)
-    figures = local.check_quoted(figures, db)
+    if in_year:
+        clash = [o for o, given in (("--as-at", as_at), ("--annualise", annualise), ("--export", export_to),
+                                    ("--categories", categories)) if given]
+        if clash:
+            raise CLIError(f"--in-year does not go with {', '.join(clash)}")
+        figures = local_series.from_extract(file, [d.date() for d in in_year], la)
+    else:
+        figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
+                              categories=categories)
+        figures = local.check_quoted(figures, db)
     if export_to:
         level = publication or ("shared" if partnership else "private")
         local_export.write(export_to, figures, level, partnership)

@@ -752,7 +752,7 @@ def _years(name: str, df: pd.DataFrame, release_year: dict, last_year: int) -> l
             out.append(Problem(name, row=i + 2, column=col, type="year-range", message=
                                f"year {df.at[i, col]} is outside {FIRST_YEAR}-{last_year}, the years the releases cover"))
         if col == "time_period" and "release_id" in df.columns and release_year:
-            ry = df["release_id"].map(release_year)
+            ry = df["release_id"].map(release_year).astype(float)  # float even when empty (pandas 3 keeps str)
             late = years.notna() & ry.notna() & (years > ry)
             for i in df.index[late]:
                 out.append(Problem(name, row=i + 2, column=col, type="year-range", message=

@@ -108,3 +108,28 @@ def test_blank_template_is_an_error_not_silence():
     for name in ("template.csv", "template.xlsx"):
         result = run(EXAMPLES / name)
         assert result.exit_code == 1 and f"{EXAMPLES / name}, row 2: no data rows" in result.output
+
+
+def test_in_year_view_of_a_worker_extract():
+    # tests/fixtures/workers_841_2024-03-31.csv (described in test_series.py): at 31 Mar 2024, 13 leavers in the
+    # 12 months (FTE 12.6) over 41 in post (FTE 40.0) -> 31.5 % FTE, 31.7 % headcount; year to date from 1 Oct 2023
+    # 8 leavers (FTE 7.6) -> 19.0 % and 19.5 %. At 31 Dec 2023: 17.9 % FTE and a year to date of 3 leavers: c.
+    extract = FIXTURES / "workers_841_2024-03-31.csv"
+    result = run(extract, "--in-year", "2024-03-31", "--in-year", "2023-12-31", "--format", "json")
+    assert result.exit_code == 0, result.output
+    got = {(r["period_end"], r["measure_id"]): (r["value"], r["symbol"]) for r in json.loads(result.output)}
+    assert got[("2024-03-31", "rolling_12m_leavers_headcount")] == (13, None)
+    assert got[("2024-03-31", "rolling_12m_turnover_rate_fte")] == (31.5, None)
+    assert got[("2024-03-31", "rolling_12m_turnover_rate_headcount")] == (31.7, None)
+    assert got[("2024-03-31", "ytd_turnover_rate_fte")] == (19.0, None)
+    assert got[("2023-12-31", "rolling_12m_turnover_rate_fte")] == (17.9, None)
+    assert got[("2023-12-31", "ytd_leavers_headcount")] == (None, "c")
+    table = run(extract, "--in-year", "2024-03-31")
+    assert table.exit_code == 0, table.output
+    line = next(x for x in table.output.splitlines() if x.strip().startswith("Rolling 12-month turnover rate (FTE)"))
+    assert line.split()[5] == "31.5"
+    late = run(extract, "--in-year", "2024-06-30")  # after the reference date: a clear message, no traceback
+    assert late.exit_code == 1 and "after the extract's reference date 2024-03-31" in late.output
+    assert not isinstance(late.exception, Exception) or isinstance(late.exception, SystemExit)
+    aggregate = run(EXAMPLES / "darlington.csv", "--in-year", "2016-07-31")
+    assert aggregate.exit_code == 1 and "not a worker-level extract" in aggregate.output

@@ -26,6 +26,8 @@ SAVE_AS_UTF8 = ("save it as CSV UTF-8: in Excel, File > Save As > 'CSV UTF-8 (Co
 # date Excel stored as a number (a date cell formatted as General, or a CSV saved from one).
 EXCEL_SERIALS = (18264, 73415)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# A worker-level extract has a worker id column, by our name or the census's; only these are read by pyarrow.
+WORKER_ID_COLUMNS = {"worker_id", "SWENo"}
 
 
 def is_xlsx(path: Path) -> bool:
@@ -55,10 +57,12 @@ def read_table(path: Path) -> pd.DataFrame:
         codec = encoding(path, data)
         sep = _separator(data[:65536].decode(codec, errors="replace"))
         try:
-            with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
-                                 skipinitialspace=True, index_col=False)
+            df = _read_csv_arrow(data, codec, sep)
+            if df is None:  # not the plain case: pandas' parser, whose handling of the rest is the reference
+                with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
+                                     skipinitialspace=True, index_col=False)
         except pd.errors.ParserWarning:
             raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
                                       f"{'semicolon' if sep == ';' else 'separator'} in a cell?", None, None, None)]) from None
@@ -70,9 +74,53 @@ def read_table(path: Path) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns):  # drop rows with every cell blank (",,,," lines, empty spreadsheet rows)
         maybe = df.iloc[:, 0] == ""
-        df = df.drop(df.index[maybe][(df.loc[maybe] == "").all(axis=1).to_numpy()])
+        blank = df.index[maybe][(df.loc[maybe] == "").all(axis=1).to_numpy()]
+        if len(blank):
+            df = df.drop(blank)
     df.index = df.index + FIRST_DATA_ROW
     return df
+
+
+def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
+    """A worker extract (``WORKER_ID_COLUMNS``) in a UTF-8 delimited file read by pyarrow's CSV reader into pyarrow-backed text columns (a large worker extract
+    then takes a fraction of the time and memory of Python strings), or None where the result could differ from
+    pandas' parser as called in ``read_table``: pyarrow (or pandas' pyarrow-backed ``str`` dtype) missing, another
+    codec, a header name blank or repeated, a row with more or fewer cells than the header, or a cell starting
+    with a space or tab (which ``skipinitialspace`` would strip). Cells are the same text either way."""
+    if codec not in ("utf-8", "utf-8-sig"):
+        return None
+    try:  # heavy optional libraries: pyarrow is needed only for this fast path
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+        text = pd.StringDtype("pyarrow", na_value=np.nan)
+    except (ImportError, TypeError):
+        return None
+    body = memoryview(data)[3:] if data.startswith(codecs.BOM_UTF8) else memoryview(data)
+    end = bytes(body[:65536]).find(b"\n")
+    header = bytes(body[:end if end >= 0 else 65536]).decode("utf-8", errors="replace").rstrip("\r")
+    names = header.split(sep)
+    if not WORKER_ID_COLUMNS & {n.strip() for n in names}:  # aggregate returns: small, read by pandas as ever
+        return None
+    if '"' in header or any(not n.strip() or n != n.lstrip(" \t") for n in names) \
+            or len({n.strip() for n in names}) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(pa.py_buffer(body), parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+                               convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                                                    strings_can_be_null=False,
+                                                                    quoted_strings_can_be_null=False, null_values=[]),
+                               memory_pool=pa.system_memory_pool())  # freed to malloc, which numpy reuses
+    except (pa.ArrowInvalid, ValueError):  # ragged rows, unclosed quotes: pandas' parser says what is wrong
+        return None
+    if table.column_names != names:
+        return None
+    for column in table.columns:
+        if pc.any(pc.starts_with(column, " ")).as_py() or pc.any(pc.starts_with(column, "\t")).as_py():
+            return None
+    # pandas' pyarrow-backed text holds large_string chunks as they are: no copy (to_pandas would make one)
+    return pd.DataFrame({k: pd.Series(pd.arrays.ArrowStringArray(column, dtype=text), copy=False)
+                         for k, column in enumerate(table.columns)}, copy=False).set_axis(names, axis=1)
 
 
 def decode(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:
@@ -258,6 +306,41 @@ def _retry_stripped(raw: pd.Series, failed: pd.Series, convert) -> tuple[pd.Seri
     return sub, convert(sub)
 
 
+def _arrow_text(raw: pd.Series):
+    """The pyarrow array behind a pyarrow-backed text column (``read_table``'s fast path), else None."""
+    if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa  # heavy optional library, present when such a column exists
+
+    return pa.chunked_array(pa.array(raw.array))
+
+
+def _per_distinct(convert, df: pd.DataFrame, column: str, file: str, problems: list[Problem], **options):
+    """``convert(df, column, file, problems, **options)`` (``numbers``, ``dates`` or ``codes``) applied once to
+    each distinct text of a pyarrow-backed column (``read_table``'s fast path for worker extracts) and spread back
+    to its rows: a column of a million dates holds some thousands of distinct ones. The distinct texts are
+    converted by the same code as any other column, as Python strings, so values and problems are the same
+    (problems name the spreadsheet row, column and cell, message by message in the order ``convert`` gives them).
+    None for any other column."""
+    arr = _arrow_text(df[column])
+    if arr is None or not len(arr) or arr.null_count:
+        return None
+    import pyarrow.compute as pc  # heavy optional library (see _arrow_text)
+
+    encoded = pc.dictionary_encode(arr).combine_chunks()
+    rows = encoded.indices.to_numpy(zero_copy_only=False)
+    distinct = pd.DataFrame({column: pd.Series(encoded.dictionary.to_pylist(), dtype=object)})
+    distinct.attrs = dict(df.attrs)
+    found: list[Problem] = []
+    values = convert(distinct, column, file, found, **options)
+    by_message: dict[str, list[int]] = {}
+    for p in found:
+        by_message.setdefault(p.message, []).append(p.row)
+    for message, which in by_message.items():
+        report(file, column, df[column], np.isin(rows, which), message, problems)
+    return pd.Series(values.array.take(rows), index=df.index, name=column)  # arrow text stays arrow text
+
+
 def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
             high: float | None = None, integer: bool = False, what: str = "", percent: bool = False) -> pd.Series:
     """Numeric column (NaN where blank); bad, negative or too-large values become problems.
@@ -276,6 +359,10 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
             s = s.str.replace(r"\s*%$", "", regex=True)
         return pd.to_numeric(s, errors="coerce")
 
+    spread = _per_distinct(numbers, df, column, file, problems, low=low, high=high, integer=integer, what=what,
+                           percent=percent)
+    if spread is not None:
+        return spread
     num = pd.to_numeric(raw, errors="coerce").astype(float)  # blanks become NaN
     sub, fixed = _retry_stripped(raw, _failed(raw, num), convert)
     if sub is not None:
@@ -312,6 +399,9 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
         out = out.fillna(epoch + pd.to_timedelta(serial, unit="D"))
         return out.dt.normalize()
 
+    spread = _per_distinct(dates, df, column, file, problems)
+    if spread is not None:
+        return spread
     out = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")  # blanks become NaT
     sub, fixed = _retry_stripped(raw, _failed(raw, out), convert)
     if sub is not None:
@@ -324,6 +414,9 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
 def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str],
           hint: str | None = None) -> pd.Series:
     """Code column as text ("" where blank); values outside ``allowed`` become problems (``hint`` added)."""
+    spread = _per_distinct(codes, df, column, file, problems, allowed=allowed, hint=hint)
+    if spread is not None:
+        return spread
     raw = df[column].astype(str)
     out = raw.copy()
     sub, fixed = _retry_stripped(raw, ~raw.isin(allowed | {""}),
