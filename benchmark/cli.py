@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, buildstate
-from .fileio import write_text
+from . import __version__
 from .problems import CswwError, InputError, NotFoundError
 
 
@@ -48,6 +47,10 @@ else:
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
     local_export = _Lazy(".local.export")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
+if TYPE_CHECKING:
+    from . import buildstate, fileio
+else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la' and '--help'
+    buildstate, fileio = _Lazy(".buildstate"), _Lazy(".fileio")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -439,7 +442,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
                    + (f" (shared with {partnership})" if level == "shared" else ""), err=True)
     text = output.render(figures, fmt)
     if out:
-        write_text(out, text)
+        fileio.write_text(out, text)
         click.echo(f"{len(figures)} figures written to {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -540,7 +543,7 @@ def diff(old, new, as_json, out_file):
     text = package.changelog(d, "changes", datetime.now(timezone.utc).isoformat(), None,
                              heading=f"Changes from {old} to {new}")
     if out_file:
-        write_text(out_file, text)
+        fileio.write_text(out_file, text)
     if as_json:
         click.echo(json.dumps(d.to_dict(), indent=2))
     else:
