@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
+from . import __version__, database
 from .problems import CswwError, InputError, NotFoundError
 
 
@@ -368,7 +368,7 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
         csww compare --la 841 --la 840 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
-    conn = buildstate.connect(db)
+    conn = database.connect(db)
     if len(las) == 1 and las[0].lower() != "all":
         if not (group_file or sn_model or sn_method):  # the stored comparisons, read without pandas
             found = compare_one.council_rows(conn, las[0], year, measure_ids)
