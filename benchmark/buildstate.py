@@ -28,15 +28,15 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from . import __version__
+from .database import connect  # noqa: F401  (buildstate.connect, as callers know it)
 from .fileio import sha256_file, write_text
-from .problems import DatabaseError, NotFoundError, OutputError
+from .problems import OutputError
 from .tables import SCHEMA_DIR_ENV
 
 BUILDS = "builds"
@@ -47,25 +47,6 @@ DATABASE = "csww.db"
 PACKAGE = "datapackage"
 #: The toolkit's code, catalogue and schemas: their digest is part of every fingerprint.
 _PACKAGE_ROOT = Path(__file__).resolve().parent
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open a built database read-only (rows as ``sqlite3.Row``). Here, not in ``store``, so that commands that
-    only read (``csww compare`` for one council) open it without pandas. Raises NotFoundError when there is no file at ``path`` and
-    DatabaseError when the file is not a database ``csww build`` wrote (not SQLite, or no observations table)."""
-    path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no database here; run 'csww build' first (or pass --db)")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'observations'").fetchone():
-            return conn
-        why = "it has no observations table"
-    except sqlite3.DatabaseError as exc:
-        why = str(exc)
-    conn.close()
-    raise DatabaseError(f"{path}: not a CSWW database ({why}); give the csww.db that 'csww build' wrote")
 
 
 def new_build_id() -> str:

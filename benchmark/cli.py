@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, buildstate
-from .fileio import write_text
+from . import __version__, database
 from .problems import CswwError, InputError, NotFoundError
 
 
@@ -50,6 +49,10 @@ else:
     local_export = _Lazy(".local.export")
     local_series = _Lazy(".local.series")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
+if TYPE_CHECKING:
+    from . import buildstate, fileio
+else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la' and '--help'
+    buildstate, fileio = _Lazy(".buildstate"), _Lazy(".fileio")
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -367,7 +370,7 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
         csww compare --la 841 --la 840 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
-    conn = buildstate.connect(db)
+    conn = database.connect(db)
     if len(las) == 1 and las[0].lower() != "all":
         if not (group_file or sn_model or sn_method):  # the stored comparisons, read without pandas
             found = compare_one.council_rows(conn, las[0], year, measure_ids)
@@ -457,7 +460,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
                    + (f" (shared with {partnership})" if level == "shared" else ""), err=True)
     text = output.render(figures, fmt)
     if out:
-        write_text(out, text)
+        fileio.write_text(out, text)
         click.echo(f"{len(figures)} figures written to {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -558,7 +561,7 @@ def diff(old, new, as_json, out_file):
     text = package.changelog(d, "changes", datetime.now(timezone.utc).isoformat(), None,
                              heading=f"Changes from {old} to {new}")
     if out_file:
-        write_text(out_file, text)
+        fileio.write_text(out_file, text)
     if as_json:
         click.echo(json.dumps(d.to_dict(), indent=2))
     else:

@@ -83,8 +83,8 @@ def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
         rid = r["return_id"]
         return rid.split(":")[2] if isinstance(rid, str) and rid.count(":") >= 3 else ""
 
-    latest = {}
+    latest, key = {}, tables.OBSERVATION_KEY
     for r in sorted(sel, key=end):
-        latest[tuple(r[k] for k in tables.OBSERVATION_KEY) + (r["provisional"],)] = r
+        latest[tuple(r[k] for k in key) + (r["provisional"],)] = r
     order = {m: i for i, m in enumerate(ids)}
     return area, sorted(latest.values(), key=lambda r: (order[r["measure_id"]], r["provisional"], r["time_period"]))

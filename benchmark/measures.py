@@ -6,13 +6,15 @@ Everything about a measure is written once, in ``catalogue/measures.yml``; this 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import marshal
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from importlib import resources
-
-import yaml
+from pathlib import Path
 
 from .problems import NotFoundError
 
@@ -68,12 +70,44 @@ class Measure:
         return tuple(self.denominator.split("+")) if self.denominator else ()
 
 
+#: The catalogue, shipped inside the package (package data).
+CATALOGUE = Path(__file__).resolve().parent / "catalogue" / "measures.yml"
+
+
+def _compiled(catalogue_file: Path) -> Path:
+    """Where the parsed catalogue is kept: ``catalogue/__pycache__/measures.<interpreter>.marshal``, as Python
+    keeps byte-code (marshal's format is the interpreter's)."""
+    return catalogue_file.parent / "__pycache__" / f"{catalogue_file.stem}.{sys.implementation.cache_tag}.marshal"
+
+
 @lru_cache(maxsize=1)
 def _catalogue_file() -> dict:
-    text = resources.files("benchmark").joinpath("catalogue/measures.yml").read_text(encoding="utf-8")
-    # libyaml's safe loader when PyYAML has it: the same result, 20 x faster than the pure-Python one (which
-    # took most of 'csww compare --la 841'); the pure one otherwise
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """``catalogue/measures.yml`` parsed. Parsing it, and importing PyYAML to do so, was most of ``csww compare
+    --la 841`` (issue 14 item 7), so the result is kept beside it (:func:`_compiled`) with the YAML it came
+    from, and read back while the file's bytes are those (a whole-text comparison: no hash to import); a
+    missing, stale or unreadable copy is parsed again and rewritten when the folder is writable (an installed
+    read-only copy just parses each time)."""
+    raw = CATALOGUE.read_bytes()
+    compiled = _compiled(CATALOGUE)
+    try:
+        kept_from, data = marshal.loads(compiled.read_bytes())
+        if kept_from == raw:
+            return data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    import yaml  # only when the parsed copy is missing or stale: the import alone costs more than the command
+
+    # libyaml's safe loader when PyYAML has it: the same result, 20 x faster than the pure-Python one
+    data = yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    tmp = compiled.with_name(f"{compiled.name}.{os.getpid()}.tmp")
+    try:
+        compiled.parent.mkdir(exist_ok=True)
+        tmp.write_bytes(marshal.dumps((raw, data)))
+        os.replace(tmp, compiled)  # whole or not at all, for a concurrent reader
+    except (OSError, ValueError):  # a read-only install, or a value marshal cannot keep: parse each time
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return data
 
 
 @lru_cache(maxsize=1)

@@ -61,11 +61,18 @@ def _read(files: tuple[tuple[str, int], ...]) -> dict[str, dict]:
 
 
 def schema(table: str) -> dict:
-    """One table's schema; ``KeyError`` naming the folder when there is none."""
+    """One table's schema; ``KeyError`` naming the folder when there is none. Reads that one file (parsed once
+    per file version, shared: read-only), not the folder: ``csww compare --la`` needs one or two."""
+    path = schema_dir() / f"{table}.json"
     try:
-        return schemas()[table]
-    except KeyError:
+        return _read_one(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
         raise KeyError(f"no Table Schema {table}.json in {schema_dir()}") from None
+
+
+@lru_cache(maxsize=64)
+def _read_one(path: str, mtime_ns: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def columns(table: str) -> list[str]:
@@ -79,8 +86,12 @@ def key(table: str) -> list[str]:
     return [pk] if isinstance(pk, str) else list(pk)
 
 
-#: The observation key: one published figure per reporting year, area and measure.
-OBSERVATION_KEY = key("observations")
+def __getattr__(name: str):
+    """``OBSERVATION_KEY``, the observation key (one published figure per reporting year, area and measure), read
+    from its schema when first asked for, not at import (PEP 562)."""
+    if name == "OBSERVATION_KEY":
+        return key("observations")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def without_sql(schema: dict) -> dict:

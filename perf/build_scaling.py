@@ -9,7 +9,7 @@ synthetic councils (codes ``<copy><code>``, e.g. 3841 for the third copy of Darl
 run adds the synthetic codes to the toolkit's known council codes (``readers.base.known_la_codes``) for its
 own process; nothing else in the toolkit is changed. Each size is built in a fresh process (read, check,
 database, comparisons, package with its workbook) and the script prints its wall time, the peak resident
-memory (``ru_maxrss``), the rows written and the ratios to 1x, beside the pandas -> SQLite floor of the same
+memory (``VmHWM``), the rows written and the ratios to 1x, beside the pandas -> SQLite floor of the same
 files (perf/build_full.py's floor) measured in the same run.
 """
 
@@ -76,8 +76,19 @@ def child(kind: str, out: str, codes_file: str, sources: list[str]) -> None:
         report = build(paths, out)
         extra = {"observations": report.observations, "revisions": report.revisions, "areas": report.areas}
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      **extra}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), **extra}))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MB: ``VmHWM`` where /proc has it (``ru_maxrss`` can carry the
+    parent's peak across fork/exec), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(kind: str, out: Path, codes_file: Path, sources: list[Path]) -> dict:

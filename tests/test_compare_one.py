@@ -11,10 +11,11 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import ROOT
 
-from benchmark import compare, compare_format, compare_one, store
+from benchmark import compare, compare_format, compare_one, measures, store
 from benchmark.cli import cli
 from benchmark.problems import NotFoundError
 
@@ -85,3 +86,33 @@ def test_a_database_without_comparisons_takes_the_pandas_path(mini_db, tmp_path)
     after = CliRunner().invoke(cli, ["compare", "--la", "841", "--format", "csv", "--db", str(db)])
     assert before.exit_code == after.exit_code == 0, after.output
     assert after.output == before.output
+
+
+def test_the_parsed_catalogue_is_used_only_while_measures_yml_is_unchanged(tmp_path, monkeypatch):
+    """The measure catalogue is parsed from YAML once and kept (catalogue/__pycache__, marshal); a kept copy
+    whose YAML differs from the file's, or that is unreadable, is parsed again and rewritten."""
+    yml = tmp_path / "measures.yml"
+    yml.write_bytes(measures.CATALOGUE.read_bytes())
+    monkeypatch.setattr(measures, "CATALOGUE", yml)
+    try:
+        measures._catalogue_file.cache_clear()
+        parsed = measures._catalogue_file()
+        kept = measures._compiled(yml)
+        assert kept.is_file() and parsed == yaml.safe_load(yml.read_text(encoding="utf-8"))
+        turnover = next(m for m in parsed["measures"] if m["id"] == "turnover_rate_fte")
+        assert (turnover["label"], turnover["decimals"]) == ("Turnover rate (FTE)", 1)
+        measures._catalogue_file.cache_clear()
+        assert measures._catalogue_file() == parsed  # read back from the kept copy
+        yml.write_text(yml.read_text(encoding="utf-8").replace("label: Turnover rate (FTE)", "label: Churn (FTE)"),
+                       encoding="utf-8")
+        measures._catalogue_file.cache_clear()
+        edited = next(m for m in measures._catalogue_file()["measures"] if m["id"] == "turnover_rate_fte")
+        assert edited["label"] == "Churn (FTE)"  # the stale copy was not used
+        kept.write_bytes(b"not marshal")
+        measures._catalogue_file.cache_clear()
+        again = next(m for m in measures._catalogue_file()["measures"] if m["id"] == "turnover_rate_fte")
+        assert again["label"] == "Churn (FTE)" and kept.stat().st_size > 1000  # parsed again and rewritten
+    finally:
+        monkeypatch.undo()
+        measures._catalogue_file.cache_clear()
+        measures.catalogue.cache_clear()
