@@ -467,15 +467,22 @@ def datasette_kwargs(meta: dict) -> dict:
 
 def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1", private: bool = False,
           allow_sql: bool = True, echo=print) -> None:
-    """Prepare the site folder beside the database and serve it with uvicorn until interrupted."""
-    import uvicorn  # optional import: only when a site is served
-
+    """Prepare the site folder beside the database and serve it with uvicorn until interrupted (:func:`run`)."""
     site = prepare(db_path)
     ds = datasette(site, private=private, allow_sql=allow_sql)
     for line in site.lines():
         echo(line)
     echo(f"serving {'private' if private else 'public'} site on http://{host}:{port}/")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    run(ds.app(), host=host, port=port)
+
+
+def run(app, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Serve the ASGI ``app`` with uvicorn until interrupted: httptools' HTTP parser and uvloop's event loop when
+    installed (uvicorn's "auto"; both are dependencies on Linux and macOS), no access log (a line per request
+    costs more CPU than answering a page from memory, ``perf/load_site.py``), warnings and errors logged."""
+    import uvicorn  # optional import: only when a site is served
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http="auto", loop="auto")
 
 
 # --------------------------------------------------------------------------------------------- bundle
