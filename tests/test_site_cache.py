@@ -73,6 +73,26 @@ def test_cached_page_is_the_page_drawn_fresh(pub, path):
         assert "Darlington" in second.text and "14.1" in second.text   # the published local return
 
 
+def test_a_stored_page_answers_its_etag_with_304(pub):
+    """A browser or CDN revalidating its copy (``If-None-Match``) gets 304 with no body; any other tag, or a
+    request with a cookie (never answered from memory), gets the page."""
+    first, second = pub.get("/la/841.json?year=2023"), pub.get("/la/841.json?year=2023")
+    tag = second.headers["etag"]
+    assert first.headers["etag"] == tag and re.fullmatch(r'"[0-9a-f]{24}"', tag)
+    assert tag != pub.get("/la/841.json").headers["etag"]          # each page its own tag
+    hits = pub.cache.hits
+    for sent in (tag, f'W/{tag}', f'"0", {tag}', "*"):
+        r = pub.get("/la/841.json?year=2023", headers={"If-None-Match": sent})
+        assert r.status_code == 304 and r.content == b"", sent
+        assert r.headers["etag"] == tag and r.headers["cache-control"] == "max-age=3600"
+        assert r.headers["x-frame-options"] == "DENY" and "content-type" not in r.headers
+    assert pub.cache.hits == hits + 4
+    stale = pub.get("/la/841.json?year=2023", headers={"If-None-Match": '"0123"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    signed = pub.get("/la/841.json?year=2023", headers={"If-None-Match": tag}, cookies={"consent": "1"})
+    assert signed.status_code == 200 and signed.content == first.content and "etag" not in signed.headers
+
+
 def test_year_variants_are_cached_separately(pub):
     latest, y2022 = pub.get("/la/841"), pub.get("/la/841?year=2022")
     assert latest.content != y2022.content
