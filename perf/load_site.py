@@ -34,7 +34,8 @@ server waited for it: at 50 clients most of its p99 was the client's own queue. 
 when it is on the PATH, as a cross-check of the Python client's figures.
 
     PYTHONPATH=. python perf/load_site.py                  # build ../shared/dfe into a temp folder
-    PYTHONPATH=. python perf/load_site.py --out build --requests 3000 --seconds 8 --check-wrk
+    PYTHONPATH=. python perf/load_site.py --out build --seconds 8 --check-wrk
+    PYTHONPATH=. python perf/load_site.py --out build --targets "select 1,profile page" --clients 50
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ def serve_child(db: str, port: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="a build folder holding csww.db (default: build ../shared/dfe into a temp folder)")
-    ap.add_argument("--requests", type=int, default=3000, help="at most this many requests per run (default 3000)")
+    ap.add_argument("--requests", type=int, default=20000, help="at most this many requests per run (default 20000)")
     ap.add_argument("--seconds", type=float, default=6.0, help="at most this long per run (default 6)")
     ap.add_argument("--clients", default="1,10,50", help="concurrency levels (default 1,10,50)")
     ap.add_argument("--procs", type=int, default=0, help="client processes (default: the CPU count)")

@@ -223,3 +223,19 @@ def test_a_mutable_database_is_never_kept(mini_db, tmp_path):
         assert len(c.cache) == 0 and c.cache.hits == 0
     finally:
         c.close()
+
+
+def test_warming_draws_every_council_page_once(mini_db, tmp_path):
+    """``csww serve --warm``: every council's page is drawn and kept before anyone asks; asking again is a hit."""
+    shutil.copy(mini_db, tmp_path / "csww.db")
+    c = Client(site.datasette(site.prepare(tmp_path / "csww.db")))
+    try:
+        drawn = c.loop.run_until_complete(site.warm_pages(c.ds))
+        kept, hits = len(c.cache), c.cache.hits
+        profiles = [r["profile"] for r in c.get("/csww/councils.json?_shape=array&_size=max").json()]
+        answered = [p for p in profiles if c.get(p, follow_redirects=False).status_code == 200]
+        assert drawn == len(answered) == kept > 0          # each page that answers 200 kept, nothing else
+        assert c.cache.hits == hits + len(answered)         # and every one of them then answered from memory
+        assert "Darlington" in c.get("/la/841").text
+    finally:
+        c.close()
