@@ -233,7 +233,8 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, de
               help="Serve the private database of unpublished local figures instead, behind a password "
                    "(set CSWW_PRIVATE_PASSWORD_HASH; sign in as 'council').")
 @click.option("--no-sql", is_flag=True, help="Turn off arbitrary SQL; canned queries still work.")
-def serve(out, port, host, private, no_sql):
+@click.option("--warm", is_flag=True, help="Once serving, draw every council's page so no visitor waits for one.")
+def serve(out, port, host, private, no_sql, warm):
     """Serve OUT/csww.db as a Datasette site: council profiles, charts, canned queries, CSV.
 
     Prepares OUT/site/ first: the public database (published figures only, with indexes, search and
@@ -250,7 +251,7 @@ def serve(out, port, host, private, no_sql):
     db = Path(out) / "csww.db"
     if not db.exists():
         raise NotFoundError(f"{db}: no database here; run 'csww build --out {out}' first")
-    site.serve(db, port=port, host=host, private=private, allow_sql=not no_sql, echo=click.echo)
+    site.serve(db, port=port, host=host, private=private, allow_sql=not no_sql, echo=click.echo, warm=warm)
 
 
 @cli.command()

@@ -30,6 +30,7 @@ import re
 import shlex
 import shutil
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -466,16 +467,65 @@ def datasette_kwargs(meta: dict) -> dict:
 
 
 def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1", private: bool = False,
-          allow_sql: bool = True, echo=print) -> None:
-    """Prepare the site folder beside the database and serve it with uvicorn until interrupted."""
-    import uvicorn  # optional import: only when a site is served
-
+          allow_sql: bool = True, echo=print, warm: bool = False) -> None:
+    """Prepare the site folder beside the database and serve it with uvicorn until interrupted (:func:`run`).
+    ``warm``: once serving, draw every council's profile page (:func:`warm_pages`) so no visitor waits for one."""
     site = prepare(db_path)
     ds = datasette(site, private=private, allow_sql=allow_sql)
     for line in site.lines():
         echo(line)
     echo(f"serving {'private' if private else 'public'} site on http://{host}:{port}/")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+    async def warming():
+        started = time.perf_counter()
+        drawn = await warm_pages(ds)
+        echo(f"drew {drawn} council pages in {time.perf_counter() - started:.1f} s: served from memory from now on")
+
+    run(ds.app(), host=host, port=port, on_startup=warming if warm and not private else None)
+
+
+async def warm_pages(ds) -> int:
+    """Ask the public instance ``ds`` for every council's profile page (``councils.profile``) once, as an anonymous
+    visitor, so each is drawn and kept in memory (``site_cache``) before anyone asks; one page at a time, so
+    visitors' requests are answered in between. Returns how many pages answered 200 (the others redirect)."""
+    db = ds.get_database()
+    paths = [r[0] for r in (await db.execute("select distinct profile from councils order by profile")).rows]
+    drawn = 0
+    for path in paths:
+        drawn += (await ds.client.get(path)).status_code == 200
+    return drawn
+
+
+def run(app, host: str = "127.0.0.1", port: int = 8001, on_startup=None) -> None:
+    """Serve the ASGI ``app`` with uvicorn until interrupted: httptools' HTTP parser and uvloop's event loop when
+    installed (uvicorn's "auto"; both are dependencies on Linux and macOS), no access log (a line per request
+    costs more CPU than answering a page from memory, ``perf/load_site.py``), warnings and errors logged."""
+    import uvicorn  # optional import: only when a site is served
+
+    if on_startup is not None:
+        app = _on_startup(app, on_startup)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http="auto", loop="auto")
+
+
+def _on_startup(app, job):
+    """``app`` that starts the coroutine function ``job`` as a task once the server has started (ASGI lifespan)."""
+    tasks = set()
+
+    async def lifespan(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+
+        async def receiving():
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                task = asyncio.get_running_loop().create_task(job())
+                tasks.add(task)                     # kept until done (the loop holds tasks weakly)
+                task.add_done_callback(tasks.discard)
+            return message
+
+        return await app(scope, receiving, send)
+
+    return lifespan
 
 
 # --------------------------------------------------------------------------------------------- bundle

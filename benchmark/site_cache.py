@@ -24,12 +24,17 @@ before Datasette's router: no SQLite, pandas or Jinja.
   answered from memory: Datasette would answer them the same for everyone, and marks any other response
   ``private, no-store``. The private instance needs a signed-in actor for every page, so its pages are never
   stored; each Datasette instance has its own cache, so a public and a private instance share nothing.
+* **Revalidated**: a stored page carries an ``ETag`` (a hash of its bytes) from its first answer on; a request
+  whose ``If-None-Match`` names it gets ``304 Not Modified`` with no body (a browser or CDN whose copy has passed
+  its ``max-age``).
 * **Bounded**: least recently used pages are dropped past :data:`MAX_BYTES` (64 MB; a profile page is about
   85 kB, its JSON 20 kB), and no page over a sixteenth of that is kept.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import sqlite3
@@ -51,10 +56,36 @@ PAGE_ARGS = ("year", "from")
 
 @dataclass(frozen=True)
 class Page:
-    """One stored response exactly as Datasette sent it: status, ASGI headers ((name, value) bytes) and body."""
+    """One stored response as Datasette sent it: status, ASGI headers ((name, value) bytes; with the ``ETag`` this
+    module adds, :func:`etag`) and body."""
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
+
+    @property
+    def etag(self) -> bytes | None:
+        return next((v for k, v in self.headers if k == b"etag"), None)
+
+
+def etag(body: bytes) -> bytes:
+    """The strong entity tag of a stored page: a hash of its bytes (``"`` + 24 hex digits + ``"``), so the same
+    page of a rebuild with the same figures keeps its tag and any changed byte changes it."""
+    return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+
+
+def matches(if_none_match: bytes | None, tag: bytes | None) -> bool:
+    """True when an ``If-None-Match`` header value (``*`` or a comma-separated list of tags, weak ``W/`` ones
+    included: RFC 9110 13.1.2 compares them weakly) names ``tag``."""
+    if not if_none_match or not tag:
+        return False
+    wanted = [t.strip() for t in if_none_match.split(b",")]
+    return b"*" in wanted or tag in (t[2:] if t.startswith(b"W/") else t for t in wanted)
+
+
+def not_modified(page: Page) -> list[tuple[bytes, bytes]]:
+    """The headers of a 304 answer for ``page``: its own less the body's length and type (RFC 9110 15.4.5 keeps
+    ``ETag``, ``Cache-Control`` and ``Vary``)."""
+    return [(k, v) for k, v in page.headers if k not in (b"content-length", b"content-type")]
 
 
 def page_key(database: str, code: str, fmt: str | None, args) -> tuple:
@@ -133,7 +164,10 @@ _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def cache_for(datasette) -> PageCache:
     """The page cache of ``datasette`` (one per instance, made on first use)."""
-    return _caches.setdefault(datasette, PageCache())
+    cache = _caches.get(datasette)
+    if cache is None:                       # (setdefault would build a PageCache on every request)
+        cache = _caches.setdefault(datasette, PageCache())
+    return cache
 
 
 def anonymous(headers) -> bool:
@@ -184,23 +218,34 @@ def request_key(datasette, db, scope) -> tuple | None:
             or not anonymous(scope.get("headers") or [])):
         return None                       # a mutable database may change under a kept page: never kept
     raw = scope.get("raw_path")
-    path = raw.decode("ascii", "replace").partition("?")[0] if raw else scope.get("path", "")
-    query = scope.get("query_string", b"").decode("latin-1")
+    return _path_key(db.name, raw.partition(b"?")[0] if raw else scope.get("path", "").encode("utf-8"),
+                     scope.get("query_string", b""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_key(database: str, raw_path: bytes, query_string: bytes) -> tuple | None:
+    """:func:`request_key` for a path and query string of ``database`` (remembered: the same few pages are asked
+    for again and again)."""
+    path = raw_path.decode("ascii", "replace")
+    query = query_string.decode("latin-1")
     args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
     m = PROFILE_PATH.match(path)
     if m is not None:
-        return page_key(db.name, m["code"], m["format"], args)
-    base = f"/{db.name}"
+        return page_key(database, m["code"], m["format"], args)
+    base = f"/{database}"
     if not (path == base or path.startswith((base + "/", base + "."))) or "sql" in args or "_stream" in args:
         return None
-    return (db.name, "data", path, query)
+    return (database, "data", path, query)
 
 
 def asgi_wrapper(datasette):
     """ASGI middleware: answers an anonymous GET for a page of the public database from memory before Datasette's
     router, and otherwise stores the response Datasette sends when it may: status 200, whole body, no cookie set,
     ``Cache-Control: max-age`` (Datasette's own mark of a page any shared cache may keep, given to pages of
-    immutable databases for anonymous visitors), and for the profile page the route's :func:`mark_cacheable`."""
+    immutable databases for anonymous visitors), and for the profile page the route's :func:`mark_cacheable`.
+
+    A stored page carries an ``ETag`` (:func:`etag`; from its first answer on, so every answer of it is the same);
+    a request naming it in ``If-None-Match`` gets ``304 Not Modified`` with no body."""
 
     def wrap(app):
         async def fast(scope, receive, send):
@@ -217,33 +262,54 @@ def asgi_wrapper(datasette):
             build = await current_build(datasette, db)
             page = cache.get(key)
             if page is not None:
+                if matches(_header(scope, b"if-none-match"), page.etag):
+                    await send({"type": "http.response.start", "status": 304, "headers": not_modified(page)})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
                 await send({"type": "http.response.start", "status": page.status, "headers": list(page.headers)})
                 await send({"type": "http.response.body", "body": page.body})
                 return
             holder: dict = {}
-            start: dict = {}
-            chunks: list[bytes] = []
-            whole = [True]
+            held: list[dict] = []               # the response start, sent with the first body message
 
             async def recording(message):
                 if message["type"] == "http.response.start":
-                    start.update(message)
-                elif message["type"] == "http.response.body" and whole[0]:
-                    if message.get("more_body", False) or chunks:   # streamed (the .db file, CSV): never kept,
-                        whole[0] = False                            # nor held in memory while it is sent
-                        chunks.clear()
-                    else:
-                        chunks.append(message.get("body", b""))
+                    held.append(message)
+                    return
+                if held and message["type"] == "http.response.body":
+                    start = held.pop()
+                    body = message.get("body", b"")
+                    if not message.get("more_body", False) and len(body) <= cache.max_page_bytes:  # whole: kept
+                        stored = storable(start, body, key, holder, build)                        # when it may be
+                        if stored is not None:
+                            await send({**start, "headers": list(stored.headers)})
+                            await send(message)
+                            cache.put(build, key, stored)
+                            return
+                    await send(start)           # streamed (the .db file, CSV) or not storable: passed on as it is
                 await send(message)
 
             await app({**scope, SCOPE_KEY: holder}, receive, recording)
-            headers = tuple((bytes(k), bytes(v)) for k, v in start.get("headers") or [])
-            profile = key[1] == "la"
-            if (start.get("status") == 200 and whole[0] and len(chunks) == 1 and max_age(headers) > 0
-                    and not any(k.lower() == b"set-cookie" for k, _ in headers)
-                    and (not profile or holder.get("build") == build)):
-                cache.put(build, key, Page(200, headers, chunks[0]))
+            if held:                            # a start with no body (an app error): let the server see it
+                await send(held.pop())
 
         return fast
 
     return wrap
+
+
+def storable(start: dict, body: bytes, key: tuple, holder: dict, build: tuple) -> Page | None:
+    """The :class:`Page` (with its :func:`etag`) to keep for a response that began with ``start`` (an ASGI
+    ``http.response.start`` message) and whose whole body is ``body``; None when it may not be kept."""
+    headers = tuple((bytes(k), bytes(v)) for k, v in start.get("headers") or [])
+    if (start.get("status") != 200 or max_age(headers) <= 0 or any(k.lower() == b"set-cookie" for k, _ in headers)
+            or (key[1] == "la" and holder.get("build") != build)):
+        return None
+    if not any(k.lower() == b"etag" for k, _ in headers):
+        headers += ((b"etag", etag(body)),)
+    return Page(200, tuple((k.lower(), v) for k, v in headers), body)
+
+
+def _header(scope, name: bytes) -> bytes | None:
+    """The value of request header ``name`` (lower case) in ASGI ``scope``; None when absent."""
+    return next((v for k, v in scope.get("headers") or [] if k.lower() == name), None)

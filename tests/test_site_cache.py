@@ -73,6 +73,26 @@ def test_cached_page_is_the_page_drawn_fresh(pub, path):
         assert "Darlington" in second.text and "14.1" in second.text   # the published local return
 
 
+def test_a_stored_page_answers_its_etag_with_304(pub):
+    """A browser or CDN revalidating its copy (``If-None-Match``) gets 304 with no body; any other tag, or a
+    request with a cookie (never answered from memory), gets the page."""
+    first, second = pub.get("/la/841.json?year=2023"), pub.get("/la/841.json?year=2023")
+    tag = second.headers["etag"]
+    assert first.headers["etag"] == tag and re.fullmatch(r'"[0-9a-f]{24}"', tag)
+    assert tag != pub.get("/la/841.json").headers["etag"]          # each page its own tag
+    hits = pub.cache.hits
+    for sent in (tag, f'W/{tag}', f'"0", {tag}', "*"):
+        r = pub.get("/la/841.json?year=2023", headers={"If-None-Match": sent})
+        assert r.status_code == 304 and r.content == b"", sent
+        assert r.headers["etag"] == tag and r.headers["cache-control"] == "max-age=3600"
+        assert r.headers["x-frame-options"] == "DENY" and "content-type" not in r.headers
+    assert pub.cache.hits == hits + 4
+    stale = pub.get("/la/841.json?year=2023", headers={"If-None-Match": '"0123"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    signed = pub.get("/la/841.json?year=2023", headers={"If-None-Match": tag}, cookies={"consent": "1"})
+    assert signed.status_code == 200 and signed.content == first.content and "etag" not in signed.headers
+
+
 def test_year_variants_are_cached_separately(pub):
     latest, y2022 = pub.get("/la/841"), pub.get("/la/841?year=2022")
     assert latest.content != y2022.content
@@ -201,5 +221,21 @@ def test_a_mutable_database_is_never_kept(mini_db, tmp_path):
         for _ in range(2):
             assert c.get("/csww/areas").status_code == c.get("/la/841.json").status_code == 200
         assert len(c.cache) == 0 and c.cache.hits == 0
+    finally:
+        c.close()
+
+
+def test_warming_draws_every_council_page_once(mini_db, tmp_path):
+    """``csww serve --warm``: every council's page is drawn and kept before anyone asks; asking again is a hit."""
+    shutil.copy(mini_db, tmp_path / "csww.db")
+    c = Client(site.datasette(site.prepare(tmp_path / "csww.db")))
+    try:
+        drawn = c.loop.run_until_complete(site.warm_pages(c.ds))
+        kept, hits = len(c.cache), c.cache.hits
+        profiles = [r["profile"] for r in c.get("/csww/councils.json?_shape=array&_size=max").json()]
+        answered = [p for p in profiles if c.get(p, follow_redirects=False).status_code == 200]
+        assert drawn == len(answered) == kept > 0          # each page that answers 200 kept, nothing else
+        assert c.cache.hits == hits + len(answered)         # and every one of them then answered from memory
+        assert "Darlington" in c.get("/la/841").text
     finally:
         c.close()
