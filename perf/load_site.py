@@ -66,6 +66,7 @@ TARGETS = {
     "profile query": "/csww/council_profile.json?la=841&year=2025",
     "profile page": "/la/841",        # cycles through every council's page (see the module docstring)
     "profile drawn": "/la/841",
+    "uvicorn floor": "/-/perf-floor",   # uvicorn alone sending a profile page's bytes (see serve_child)
 }
 #: Targets sent with a cookie: Datasette answers them privately, so they are drawn every time, never from memory
 #: (what every request cost before issue 12 item 3, and what a first request costs now).
@@ -75,6 +76,7 @@ PROFILE = "profile page"
 TABLE = "table page"
 HOST = "127.0.0.1"  # loopback only, never anywhere else
 TIMINGS = "/-/perf-timings"
+FLOOR = "uvicorn floor"
 
 
 # ------------------------------------------------------------------------------------------- measuring
@@ -212,6 +214,9 @@ def _client_process(port, requests, clients, budget, max_seconds, ready, go, res
     loop = _new_loop()
     try:
         results.put(loop.run_until_complete(_clients(port, requests, clients, budget, max_seconds, ready, go)))
+    except BaseException as e:          # cannot connect, or worse: tell the parent at once instead of hanging it
+        ready.put(f"{type(e).__name__}: {e}")
+        results.put(f"{type(e).__name__}: {e}")
     finally:
         loop.close()
 
@@ -235,11 +240,19 @@ def run(port: int, paths: list[str], clients: int, max_requests: int, max_second
                                    args=(port, mine, share, budget, max_seconds, ready, go, results)))
     for w in workers:
         w.start()
-    for _ in workers:
-        ready.get(timeout=60)
-    busy0 = machine_busy_seconds()
-    go.set()
-    parts = [results.get(timeout=max_seconds + 120) for _ in workers]
+    try:
+        for _ in workers:
+            if (said := ready.get(timeout=60)) is not True:
+                raise SystemExit(f"a client process failed: {said}")
+        busy0 = machine_busy_seconds()
+        go.set()
+        parts = [results.get(timeout=max_seconds + 120) for _ in workers]
+        if failed := [p for p in parts if not isinstance(p, dict)]:
+            raise SystemExit(f"a client process failed: {failed[0]}")
+    finally:
+        for w in workers:
+            if w.is_alive() and not go.is_set():
+                w.terminate()
     busy1 = machine_busy_seconds()
     for w in workers:
         w.join(timeout=10)
@@ -273,17 +286,29 @@ def wrk(port: int, paths: list[str], clients: int, seconds: float) -> str:
 def serve_child(db: str, port: int) -> None:
     """The server process: ``csww serve``'s site and uvicorn settings, its app wrapped in one timing layer that
     records each request's time (first ASGI call to the last body byte handed to uvicorn) and answers
-    ``/-/perf-timings`` with those recorded since the last ask (milliseconds), then forgets them."""
+    ``/-/perf-timings`` with those recorded since the last ask (milliseconds), then forgets them.
+    ``/-/perf-floor?bytes=N`` is answered by that layer alone with N bytes (no Datasette, no middleware): the least
+    this machine lets any Python ASGI server behind uvicorn spend on a page of that size (the "uvicorn floor")."""
     sys.path.insert(0, str(ROOT))
     from benchmark import site
 
     prepared = site.prepare(db)
     app = site.datasette(prepared).app()
     recorded: list[float] = []
+    floor: dict[int, bytes] = {}
 
     async def timed(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
+        if scope.get("path") == "/-/perf-floor":
+            size = int(scope.get("query_string", b"").partition(b"=")[2] or 0)
+            body = floor.setdefault(size, b"x" * size)
+            t0 = time.perf_counter()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/html"), (b"content-length", str(size).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            recorded.append(time.perf_counter() - t0)
+            return
         if scope.get("path") == TIMINGS:
             body = json.dumps([round(x * 1000, 4) for x in recorded]).encode()
             recorded.clear()
@@ -364,7 +389,9 @@ def main() -> int:
             conn.close()
             paths = {name: [path] for name, path in TARGETS.items()}
             paths[PROFILE] = paths["profile drawn"] = pages
-            for path in TARGETS.values():          # warm up: page caches, templates, SQL statements
+            size = len(get(pages[0]))               # the floor sends as many bytes as a profile page
+            paths[FLOOR] = [f"{TARGETS[FLOOR]}?bytes={size}"]
+            for path in [*TARGETS.values(), *paths[FLOOR]]:   # warm up: page caches, templates, SQL statements
                 for _ in range(5):
                     get(path)
             json.loads(get(TIMINGS))
@@ -404,6 +431,11 @@ def main() -> int:
                     print(f"  {c:>3} clients: profile page {prof['rps']:.0f} req/s = {ratio:.2f}x select 1 "
                           f"({base['rps']:.0f} req/s; target >= 0.5x); profile p99 {prof['p99']:.1f} ms "
                           f"(target <= 50 ms at 50 clients)")
+            for c in levels:
+                if (FLOOR, c) in results and (PROFILE, c) in results:
+                    fl, prof = results[FLOOR, c], results[PROFILE, c]
+                    print(f"  {c:>3} clients: uvicorn alone sending the same {size} bytes: {fl['rps']:.0f} req/s, "
+                          f"p99 {fl['p99']:.1f} ms (the profile page: {prof['rps']:.0f} req/s, p99 {prof['p99']:.1f} ms)")
             for c in levels:
                 if (TABLE, c) in results:
                     drawn = results.get(("table drawn", c))
