@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 import zipfile
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES
 
 from benchmark import readers
 from benchmark.readers import InputError, SourceFile
+from benchmark.readers.base import EES_SYMBOLS, SFR_SYMBOLS, parse_cells, parse_columns
 
 
 def read(name: str):
@@ -166,10 +168,6 @@ def test_missing_path_and_binary_garbage(tmp_path):
 
 def _both_ways(df, columns, symbols, **flags):
     """parse_columns (one pass over all columns) and parse_cells column by column: values, symbols, problems."""
-    import pandas as pd
-
-    from benchmark.readers.base import parse_cells, parse_columns
-
     rows = pd.Series(df.index + 2, index=df.index)
     one, many = [], []
     singly = [parse_cells(df[c], symbols, "f.csv", c, rows, one, **flags) for c in columns]
@@ -183,10 +181,6 @@ def _both_ways(df, columns, symbols, **flags):
 
 def test_parse_columns_is_parse_cells_column_by_column_on_real_files(shared):
     """The one-pass parser gives the 2025 indicators and the 2016 SFR file exactly what the per-column one does."""
-    import pandas as pd
-
-    from benchmark.readers.base import EES_SYMBOLS, SFR_SYMBOLS
-
     ees = pd.read_csv(shared / "csww_indicators_2017_to_2025.csv", dtype=str, keep_default_na=False)
     cols = [c for c in ees.columns if c.endswith(("_fte", "_headcount"))]
     parsed, problems = _both_ways(ees, cols, EES_SYMBOLS)
@@ -200,10 +194,6 @@ def test_parse_columns_is_parse_cells_column_by_column_on_real_files(shared):
 
 def test_parse_columns_dtypes_and_problems_in_column_order():
     """Whole-number columns stay int64, problems come column by column (bad cells, then negatives)."""
-    import pandas as pd
-
-    from benchmark.readers.base import SFR_SYMBOLS
-
     df = pd.DataFrame({"a": ["1", "2", "3"], "b": ["1", "x", "-3"], "c": ["1.5", "oops", ""],
                        "d": ["12345678901234567890", "1", "2"], "e": ["1,234", "..", "-0"]}, dtype="str")
     parsed, problems = _both_ways(df, list(df.columns), SFR_SYMBOLS, allow_thousands=True)
