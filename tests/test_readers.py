@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 import zipfile
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES
 
 from benchmark import readers
 from benchmark.readers import InputError, SourceFile
+from benchmark.readers.base import EES_SYMBOLS, SFR_SYMBOLS, parse_cells, parse_columns
 
 
 def read(name: str):
@@ -162,3 +164,39 @@ def test_missing_path_and_binary_garbage(tmp_path):
     text = str(e.value)
     assert "nope.csv: no such file or folder" in text
     assert "junk.csv" in text
+
+
+def _both_ways(df, columns, symbols, **flags):
+    """parse_columns (one pass over all columns) and parse_cells column by column: values, symbols, problems."""
+    rows = pd.Series(df.index + 2, index=df.index)
+    one, many = [], []
+    singly = [parse_cells(df[c], symbols, "f.csv", c, rows, one, **flags) for c in columns]
+    together = parse_columns(df, columns, symbols, "f.csv", rows, many, **flags)
+    for (v1, s1), (v2, s2) in zip(singly, together, strict=True):
+        pd.testing.assert_series_equal(v1, v2, check_exact=True)
+        pd.testing.assert_series_equal(s1, s2, check_exact=True)
+    assert one == many
+    return together, many
+
+
+def test_parse_columns_is_parse_cells_column_by_column_on_real_files(shared):
+    """The one-pass parser gives the 2025 indicators and the 2016 SFR file exactly what the per-column one does."""
+    ees = pd.read_csv(shared / "csww_indicators_2017_to_2025.csv", dtype=str, keep_default_na=False)
+    cols = [c for c in ees.columns if c.endswith(("_fte", "_headcount"))]
+    parsed, problems = _both_ways(ees, cols, EES_SYMBOLS)
+    assert not problems
+    assert parsed[cols.index("inpost_fte")][0].iloc[0] == 36186.3  # England 2025, the file's first row
+    sfr = next((shared / "sfr").rglob("SFR08*.csv"), None) or next((shared / "sfr").rglob("*.csv"))
+    frame = pd.read_csv(sfr, dtype=str, keep_default_na=False, encoding="cp1252")
+    _both_ways(frame, [c for c in frame.columns if c[:1].lower() in "abcd"], SFR_SYMBOLS, allow_thousands=True,
+               allow_blank=True)
+
+
+def test_parse_columns_dtypes_and_problems_in_column_order():
+    """Whole-number columns stay int64, problems come column by column (bad cells, then negatives)."""
+    df = pd.DataFrame({"a": ["1", "2", "3"], "b": ["1", "x", "-3"], "c": ["1.5", "oops", ""],
+                       "d": ["12345678901234567890", "1", "2"], "e": ["1,234", "..", "-0"]}, dtype="str")
+    parsed, problems = _both_ways(df, list(df.columns), SFR_SYMBOLS, allow_thousands=True)
+    assert str(parsed[0][0].dtype) == "int64" and str(parsed[1][0].dtype) == "float64"
+    assert parsed[4][0].iloc[0] == 1234 and parsed[4][1].iloc[1] == ".."
+    assert [(p.column, p.row, p.value) for p in problems] == [("b", 4, "-3"), ("c", 3, "oops"), ("c", 4, "")]
