@@ -153,7 +153,8 @@ def main() -> None:
         elif r["exit"] == 0:
             print("outcome: SUCCESS: " + (text.strip().splitlines() or [""])[-1])
         else:
-            tail = text.strip().splitlines()[-8:]
+            lines = [line for line in text.strip().splitlines() if not line.endswith("...")]
+            tail = lines if len(lines) <= 8 else [*lines[:4], "...", *lines[-3:]]
             traceback = "Traceback (most recent call last)" in text
             print(f"outcome: FAILED ({'a traceback: a bug' if traceback else 'a message'}) during: "
                   f"{stages[-1] if stages else '(before the first step)'}\n    " + "\n    ".join(tail))
