@@ -88,9 +88,10 @@ def key(table: str) -> list[str]:
 
 def __getattr__(name: str):
     """``OBSERVATION_KEY``, the observation key (one published figure per reporting year, area and measure), read
-    from its schema when first asked for, not at import (PEP 562)."""
+    from its schema when first asked for, not at import (PEP 562), then kept: one list, the same object for all."""
     if name == "OBSERVATION_KEY":
-        return key("observations")
+        globals()[name] = key("observations")
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,7 +1,7 @@
 """A 1 GB DfE indicator CSV through ``csww build``: does it succeed or fail with a message within 2 GB of memory?
 (issue 14 item 4: "large inputs are read in chunks so memory stays bounded").
 
-    python perf/big_csv.py [--gb 1.0] [--limit-mb 2048] [--timeout 3600] [--keep DIR]
+    python perf/big_csv.py [--gb 1.0] [--limit-mb 2048] [--timeout 3600] [--keep DIR] [--as-is] [--csv FILE]
 
 It writes, in a temporary folder removed afterwards (unless --keep), the 2025 indicator file
 (../shared/dfe/csww_indicators_2017_to_2025.csv) with its council rows repeated under synthetic councils until
@@ -115,19 +115,27 @@ def main() -> None:
     ap.add_argument("--limit-mb", type=int, default=2048, help="stop the build past this peak memory")
     ap.add_argument("--timeout", type=float, default=3600, help="stop the build after this many seconds")
     ap.add_argument("--keep", help="write the CSV and the build here and keep them (default: a temporary folder)")
+    ap.add_argument("--as-is", action="store_true",
+                    help="build with the toolkit exactly as shipped: the synthetic councils are unknown codes, so "
+                         "this measures how (and how soon) csww build refuses the file")
+    ap.add_argument("--csv", help="use this CSV (e.g. one --keep wrote) instead of writing one; its synthetic "
+                                  "councils stay unknown codes, as with --as-is")
     args = ap.parse_args()
     if not SOURCE.exists():
         sys.exit(f"{SOURCE} not found: this script needs the real DfE file")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        big = folder / "csww_indicators_big.csv"
+        big = Path(args.csv) if args.csv else folder / "csww_indicators_big.csv"
         t = time.perf_counter()
-        rows, copies, codes = synthesise(int(args.gb * 10**9), big)
-        (folder / "codes.json").write_text(json.dumps(codes))
-        size = big.stat().st_size
-        print(f"wrote {big.name}: {size / 10**9:.2f} GB, {rows:,} rows ({copies:,} copies of the councils) "
-              f"in {time.perf_counter() - t:.0f} s", flush=True)
+        if args.csv:
+            codes = []  # the synthetic councils stay unknown
+            print(f"using {big}: {big.stat().st_size / 10**9:.2f} GB", flush=True)
+        else:
+            rows, copies, codes = synthesise(int(args.gb * 10**9), big)
+            print(f"wrote {big.name}: {big.stat().st_size / 10**9:.2f} GB, {rows:,} rows ({copies:,} copies of the "
+                  f"councils) in {time.perf_counter() - t:.0f} s", flush=True)
+        (folder / "codes.json").write_text(json.dumps([] if args.as_is else codes))
         cmd = [sys.executable, "-c", CHILD, str(folder / "codes.json"), "build", "--from", str(big),
                "--out", str(folder / "OUT"), "--force"]
         log = folder / "build.log"
@@ -145,7 +153,8 @@ def main() -> None:
         elif r["exit"] == 0:
             print("outcome: SUCCESS: " + (text.strip().splitlines() or [""])[-1])
         else:
-            tail = text.strip().splitlines()[-8:]
+            lines = [line for line in text.strip().splitlines() if not line.endswith("...")]
+            tail = lines if len(lines) <= 8 else [*lines[:4], "...", *lines[-3:]]
             traceback = "Traceback (most recent call last)" in text
             print(f"outcome: FAILED ({'a traceback: a bug' if traceback else 'a message'}) during: "
                   f"{stages[-1] if stages else '(before the first step)'}\n    " + "\n    ".join(tail))
