@@ -41,7 +41,9 @@ WHERE pr.data_year = (SELECT max(x.data_year) FROM observation_revisions q JOIN 
                         AND q.measure_id = r.measure_id AND x.data_year < rr.data_year)
   AND (p.value IS NOT r.value OR p.symbol IS NOT r.symbol);
 """
-COMPARE_INDEXES = "CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);\n"
+COMPARE_INDEXES = ("CREATE INDEX IF NOT EXISTS comparisons_measure ON comparisons(measure_id, time_period);\n"
+                   # one council's rows (``csww compare --la``, the profile page) without scanning the table
+                   "CREATE INDEX IF NOT EXISTS comparisons_area ON comparisons(area_code, measure_id);\n")
 
 
 
