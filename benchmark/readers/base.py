@@ -65,18 +65,24 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
     negative = (values < 0).fillna(False).to_numpy(dtype=bool)
     texts = text.to_numpy(dtype=object)
     if bad.any() or negative.any():
-        labels = raw.index
-        for pos in np.flatnonzero(bad[codes]):
-            t = texts[codes[pos]]
-            why = ("blank cell where DfE publishes a number or a symbol" if t == ""
-                   else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
-            problems.append(Problem(file, why, int(rows[labels[pos]]), column, t))
-        for pos in np.flatnonzero(negative[codes]):
-            problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
-                                    int(rows[labels[pos]]), column, texts[codes[pos]]))
+        _cell_problems(codes, bad, negative, texts, symbols, file, column, rows, raw.index, problems)
     syms = text.where(is_symbol, None)
     return (pd.Series(values.to_numpy()[codes], index=raw.index, name=raw.name),
             pd.Series(syms.array.take(codes), index=raw.index, name=raw.name))
+
+
+def _cell_problems(codes: np.ndarray, bad: np.ndarray, negative: np.ndarray, texts: np.ndarray, symbols: dict,
+                   file: str, column: str, rows: pd.Series, labels: pd.Index, problems: list[Problem]) -> None:
+    """Append a problem for each cell whose distinct text (``codes`` into ``texts``) is ``bad`` (neither a number
+    nor a symbol) or ``negative``: the bad cells first, then the negative ones, each in row order."""
+    for pos in np.flatnonzero(bad[codes]):
+        t = texts[codes[pos]]
+        why = ("blank cell where DfE publishes a number or a symbol" if t == ""
+               else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
+        problems.append(Problem(file, why, int(rows[labels[pos]]), column, t))
+    for pos in np.flatnonzero(negative[codes]):
+        problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
+                                int(rows[labels[pos]]), column, texts[codes[pos]]))
 
 
 _INTEGER = re.compile(r"^-?[0-9]{1,15}$")  # pandas reads these as int64, exactly as float64 holds them
@@ -119,15 +125,7 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
             # whole numbers too long to be sure of pandas' dtype: parse this column on its own
             out.append(parse_cells(df[col], symbols, file, col, rows, problems, allow_thousands, allow_blank))
             continue
-        labels = df.index
-        for pos in np.flatnonzero(bad[c]):
-            t = texts[c[pos]]
-            why = ("blank cell where DfE publishes a number or a symbol" if t == ""
-                   else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
-            problems.append(Problem(file, why, int(rows[labels[pos]]), col, t))
-        for pos in np.flatnonzero(negative[c]):
-            problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
-                                    int(rows[labels[pos]]), col, texts[c[pos]]))
+        _cell_problems(c, bad, negative, texts, symbols, file, col, rows, df.index, problems)
         v = values[c]
         if is_number[c].all() and whole[c].all() and not np.isnan(v).any():
             v = v.astype(np.int64)
