@@ -54,10 +54,23 @@ def read_table(path: Path) -> pd.DataFrame:
                                       None, None, None)]) from None
     else:
         data = path.read_bytes()
-        codec = encoding(path, data)
-        sep = _separator(data[:65536].decode(codec, errors="replace"))
+        # A UTF-8 worker extract read whole by pyarrow, which checks every cell is UTF-8 (``check_utf8``), needs no
+        # scan of its bytes for ``encoding``; anything else is scanned first, as ever, for its codec and messages.
+        df = codec = None
+        if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+                and data[:4096].count(b"\x00") <= len(data[:4096]) // 4:
+            codec = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+            sep = _separator(data[:65536].decode(codec, errors="replace"))
+            try:
+                df = _read_csv_arrow(data, codec, sep)
+            except Exception:  # read again below, where its message is made as ever
+                df = codec = None
+        if df is None:
+            tried, codec = codec, encoding(path, data)
+            sep = _separator(data[:65536].decode(codec, errors="replace"))
         try:
-            df = _read_csv_arrow(data, codec, sep)
+            if df is None and codec != tried:
+                df = _read_csv_arrow(data, codec, sep)
             if df is None:  # not the plain case: pandas' parser, whose handling of the rest is the reference
                 with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
                     warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -98,7 +111,10 @@ def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
         return None
     body = memoryview(data)[3:] if data.startswith(codecs.BOM_UTF8) else memoryview(data)
     end = bytes(body[:65536]).find(b"\n")
-    header = bytes(body[:end if end >= 0 else 65536]).decode("utf-8", errors="replace").rstrip("\r")
+    try:  # a header pyarrow would name with bytes that are not UTF-8: the codec is found by ``encoding``
+        header = bytes(body[:end if end >= 0 else 65536]).decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
     names = header.split(sep)
     if not WORKER_ID_COLUMNS & {n.strip() for n in names}:  # aggregate returns: small, read by pandas as ever
         return None

@@ -71,12 +71,14 @@ def salt_bytes(salt: bytes | None = None) -> bytes:
     return env.encode("utf-8") if env else secrets.token_bytes(16)
 
 
-def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
+def pseudonymise(codes: np.ndarray, uniques, salt: bytes, normalised: np.ndarray | None = None) -> np.ndarray:
     """A salted hash of each distinct id (trimmed, upper case), returned as integer codes: equal ids, equal
     codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
-    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``."""
+    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``; ``normalised`` is
+    ``normalised_ids(uniques)`` where the caller has it already."""
     key = hashlib.sha256(salt).hexdigest()[:16]
-    normalised = normalised_ids(uniques)
+    if normalised is None:
+        normalised = normalised_ids(uniques)
     hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
     merged, _ = pd.factorize(hashed)
     return merged[codes]
@@ -186,7 +188,8 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     col = names.get
     ids = df[col("worker_id")]
     codes, uniques = pd.factorize(ids)
-    blank = np.array(normalised_ids(uniques) == "" if len(uniques) else [False], dtype=bool)[codes]
+    normalised = normalised_ids(uniques)
+    blank = np.array(normalised == "" if len(uniques) else [False], dtype=bool)[codes]
     parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
@@ -234,7 +237,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
             w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
                                    high=366 if kind == "days" else None)
     if not problems:
-        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt))
+        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt), normalised)
     return w
 
 
