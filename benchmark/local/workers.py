@@ -385,7 +385,8 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         for months, years in (("12m", 1), ("24m", 2)):
             cohort = (first_origin == "1") & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
             cohort &= la.start == s_start
-            retained = cohort & (s_end >= s_start + pd.DateOffset(years=years) - DAY)
+            retained = cohort.copy()  # a date offset is costly per row: only the cohort's rows
+            retained[cohort] = (s_end[cohort] >= s_start[cohort] + pd.DateOffset(years=years) - DAY).to_numpy()
             if cohort.any():
                 v[f"nqsw_cohort_{months}_headcount"] = spell[cohort].nunique()
                 v[f"nqsw_retained_{months}_headcount"] = spell[retained].nunique()
@@ -407,7 +408,8 @@ def _asye(v: dict, la: pd.DataFrame, spell: pd.Series, active: pd.Series, leaver
     v["asye_deferred_headcount"] = la.pid[active & started.notna() & done.isna() & deferred].nunique()
     on_leaving = started.notna() & leaver
     before = on_leaving & (done.isna() | (done > end))
-    after = on_leaving & done.notna() & (done <= end) & (done > end - pd.DateOffset(years=2))
+    after = on_leaving & done.notna() & (done <= end)
+    after[after] = (done[after] > end[after] - pd.DateOffset(years=2)).to_numpy()  # only these rows: offsets cost
     v["asye_left_before_completing_headcount"] = spell[before].nunique()
     v["asye_left_after_completing_headcount"] = spell[after & ~spell.isin(spell[before])].nunique()
 
