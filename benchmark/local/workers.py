@@ -270,6 +270,24 @@ def _by_person(w: pd.DataFrame) -> np.ndarray:
     return own[np.lexsort((key, pid))]
 
 
+def _spell_bounds(start: pd.Series, end: pd.Series, spell: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each record's spell's first start date and latest end date: ``start.groupby(spell).transform("first")``
+    and ``end.groupby(spell).transform("max")``. ``spell`` numbers the runs of consecutive records 1, 2, ...
+    (``count``'s cumulative sum), so each is one numpy reduction over the runs instead of a groupby; a start date
+    missing (which ``first`` would skip) takes the groupby."""
+    numbers = spell.to_numpy()
+    starts, ends = start.to_numpy(), end.to_numpy()
+    if not len(numbers) or np.isnat(starts).any() or np.isnat(ends).any() or numbers[0] != 1 \
+            or not np.all(np.diff(numbers) <= 1):
+        return start.groupby(spell).transform("first"), end.groupby(spell).transform("max")
+    heads = np.flatnonzero(np.diff(numbers, prepend=0))  # the first record of each spell
+    run = numbers - 1
+    first = pd.Series(starts[heads][run], index=start.index, name=start.name)
+    latest = pd.Series(np.maximum.reduceat(ends.view("i8"), heads).view(ends.dtype)[run], index=end.index,
+                       name=end.name)
+    return first, latest
+
+
 def _years_ago(ref: pd.Timestamp, years: int) -> pd.Timestamp:
     """The latest start date that gives ``years`` completed years of service at ``ref`` (start day included)."""
     return ref - pd.DateOffset(years=years) + DAY
@@ -289,8 +307,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
     spell = (~same | (la.start > prev_end + DAY)).cumsum()
     del same, prev_end  # a million-row extract: each of these is 8 MB
-    s_start = la.start.groupby(spell).transform("first")
-    s_end = end.groupby(spell).transform("max")
+    s_start, s_end = _spell_bounds(la.start, end, spell)
     active = (la.start <= ref) & (end > ref)
     starter = (la.start == s_start) & (s_start >= start_year) & (s_start <= ref)
     leaver = (end == s_end) & (s_end >= start_year) & (s_end <= ref)
