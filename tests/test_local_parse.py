@@ -61,3 +61,30 @@ def test_records_by_person_are_in_the_order_of_a_stable_sort(hours):
     w.loc[rng.random(n) < 0.03, "start"] = pd.NaT  # no start date: last, in file order
     expected = w.loc[~w.agency].sort_values(["pid", "start"], kind="stable").index
     assert list(w.index[_by_person(w)]) == list(expected)
+
+
+@pytest.mark.parametrize("body", [
+    b"SW1,0.5\nSW2, 0.6\n",            # a space after the separator: skipinitialspace strips it
+    b'SW1,0.5\nSW2," 0.6"\n',          # a quoted cell that starts with a space: kept
+    b"SW1,0.5\r\n\tSW2,0.6\r\n",        # a tab after a line break
+    b"SW1,0.5\nSW 2,0.6\n",             # a space inside a cell only: pyarrow's own read
+])
+def test_a_worker_extract_reads_as_pandas_reads_it(tmp_path, body):
+    path = tmp_path / "extract.csv"
+    path.write_bytes(b"\xef\xbb\xbfworker_id,fte\n" + body)
+    got = parse.read_table(path)
+    want = pd.read_csv(path, encoding="utf-8-sig", dtype=object, keep_default_na=False, skipinitialspace=True)
+    assert got.to_numpy().tolist() == want.to_numpy().tolist()
+    assert got["fte"].tolist() in (["0.5", "0.6"], ["0.5", " 0.6"])
+
+
+def test_a_worker_extract_not_in_utf8_names_the_row_and_column(tmp_path):
+    """pyarrow rejects it; the byte scan of ``encoding`` then finds the codec (Windows-1252) or says where."""
+    path = tmp_path / "extract.csv"
+    path.write_bytes("worker_id,role\nSW1,Café\n".encode("cp1252"))
+    assert parse.read_table(path)["role"].tolist() == ["Café"]
+    path.write_bytes(b"\xef\xbb\xbfworker_id,role\nSW1,ok\nSW2,caf\xe9\n")
+    with pytest.raises(parse.InputError) as err:
+        parse.read_table(path)
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column) == (3, "role") and "cannot be read as UTF-8" in problem.message

@@ -54,10 +54,23 @@ def read_table(path: Path) -> pd.DataFrame:
                                       None, None, None)]) from None
     else:
         data = path.read_bytes()
-        codec = encoding(path, data)
-        sep = _separator(data[:65536].decode(codec, errors="replace"))
+        # A UTF-8 worker extract read whole by pyarrow, which checks every cell is UTF-8 (``check_utf8``), needs no
+        # scan of its bytes for ``encoding``; anything else is scanned first, as ever, for its codec and messages.
+        df = codec = None
+        if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+                and data[:4096].count(b"\x00") <= len(data[:4096]) // 4:
+            codec = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+            sep = _separator(data[:65536].decode(codec, errors="replace"))
+            try:
+                df = _read_csv_arrow(data, codec, sep)
+            except Exception:  # read again below, where its message is made as ever
+                df = codec = None
+        if df is None:
+            tried, codec = codec, encoding(path, data)
+            sep = _separator(data[:65536].decode(codec, errors="replace"))
         try:
-            df = _read_csv_arrow(data, codec, sep)
+            if df is None and codec != tried:
+                df = _read_csv_arrow(data, codec, sep)
             if df is None:  # not the plain case: pandas' parser, whose handling of the rest is the reference
                 with warnings.catch_warnings():  # more cells than header names: an error, never a silent index column
                     warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -98,7 +111,10 @@ def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
         return None
     body = memoryview(data)[3:] if data.startswith(codecs.BOM_UTF8) else memoryview(data)
     end = bytes(body[:65536]).find(b"\n")
-    header = bytes(body[:end if end >= 0 else 65536]).decode("utf-8", errors="replace").rstrip("\r")
+    try:  # a header pyarrow would name with bytes that are not UTF-8: the codec is found by ``encoding``
+        header = bytes(body[:end if end >= 0 else 65536]).decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
     names = header.split(sep)
     if not WORKER_ID_COLUMNS & {n.strip() for n in names}:  # aggregate returns: small, read by pandas as ever
         return None
@@ -115,12 +131,29 @@ def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
         return None
     if table.column_names != names:
         return None
-    for column in table.columns:
-        if pc.any(pc.starts_with(column, " ")).as_py() or pc.any(pc.starts_with(column, "\t")).as_py():
-            return None
+    if _may_start_with_space(data, sep):  # the byte-order mark cannot be taken for a separator or quote
+        for column in table.columns:
+            if pc.any(pc.starts_with(column, " ")).as_py() or pc.any(pc.starts_with(column, "\t")).as_py():
+                return None
     # pandas' pyarrow-backed text holds large_string chunks as they are: no copy (to_pandas would make one)
     return pd.DataFrame({k: pd.Series(pd.arrays.ArrowStringArray(column, dtype=text), copy=False)
                          for k, column in enumerate(table.columns)}, copy=False).set_axis(names, axis=1)
+
+
+def _may_start_with_space(data: bytes, sep: str, chunk: int = 1 << 23) -> bool:
+    """False when no cell of a delimited file can start with a space or tab: no such byte follows a separator, a
+    line break or a quote (which may open a quoted cell). A search for either byte (memchr), then, if there are
+    any, one scan of the bytes a chunk at a time (memory): a fraction of the time of looking at every cell."""
+    if data.find(b" ") < 0 and data.find(b"\t") < 0:
+        return False
+    a = np.frombuffer(data, dtype=np.uint8)
+    starts = np.array([ord(sep), ord("\n"), ord("\r"), ord('"')], dtype=np.uint8)
+    for i in range(1, len(a), chunk):
+        part = a[i:i + chunk]
+        spaces = np.flatnonzero((part == 32) | (part == 9)) + i
+        if np.isin(a[spaces - 1], starts).any():
+            return True
+    return False
 
 
 def decode(path: Path, data: bytes, locate=None, declared: str | None = None, advice: str = SAVE_AS_UTF8) -> str:

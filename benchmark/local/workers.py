@@ -71,12 +71,14 @@ def salt_bytes(salt: bytes | None = None) -> bytes:
     return env.encode("utf-8") if env else secrets.token_bytes(16)
 
 
-def pseudonymise(codes: np.ndarray, uniques, salt: bytes) -> np.ndarray:
+def pseudonymise(codes: np.ndarray, uniques, salt: bytes, normalised: np.ndarray | None = None) -> np.ndarray:
     """A salted hash of each distinct id (trimmed, upper case), returned as integer codes: equal ids, equal
     codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
-    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``."""
+    id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``; ``normalised`` is
+    ``normalised_ids(uniques)`` where the caller has it already."""
     key = hashlib.sha256(salt).hexdigest()[:16]
-    normalised = normalised_ids(uniques)
+    if normalised is None:
+        normalised = normalised_ids(uniques)
     hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
     merged, _ = pd.factorize(hashed)
     return merged[codes]
@@ -186,7 +188,8 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     col = names.get
     ids = df[col("worker_id")]
     codes, uniques = pd.factorize(ids)
-    blank = np.array(normalised_ids(uniques) == "" if len(uniques) else [False], dtype=bool)[codes]
+    normalised = normalised_ids(uniques)
+    blank = np.array(normalised == "" if len(uniques) else [False], dtype=bool)[codes]
     parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
@@ -234,7 +237,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
             w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
                                    high=366 if kind == "days" else None)
     if not problems:
-        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt))
+        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt), normalised)
     return w
 
 
@@ -267,6 +270,24 @@ def _by_person(w: pd.DataFrame) -> np.ndarray:
     return own[np.lexsort((key, pid))]
 
 
+def _spell_bounds(start: pd.Series, end: pd.Series, spell: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each record's spell's first start date and latest end date: ``start.groupby(spell).transform("first")``
+    and ``end.groupby(spell).transform("max")``. ``spell`` numbers the runs of consecutive records 1, 2, ...
+    (``count``'s cumulative sum), so each is one numpy reduction over the runs instead of a groupby; a start date
+    missing (which ``first`` would skip) takes the groupby."""
+    numbers = spell.to_numpy()
+    starts, ends = start.to_numpy(), end.to_numpy()
+    if not len(numbers) or np.isnat(starts).any() or np.isnat(ends).any() or numbers[0] != 1 \
+            or not np.all(np.diff(numbers) <= 1):
+        return start.groupby(spell).transform("first"), end.groupby(spell).transform("max")
+    heads = np.flatnonzero(np.diff(numbers, prepend=0))  # the first record of each spell
+    run = numbers - 1
+    first = pd.Series(starts[heads][run], index=start.index, name=start.name)
+    latest = pd.Series(np.maximum.reduceat(ends.view("i8"), heads).view(ends.dtype)[run], index=end.index,
+                       name=end.name)
+    return first, latest
+
+
 def _years_ago(ref: pd.Timestamp, years: int) -> pd.Timestamp:
     """The latest start date that gives ``years`` completed years of service at ``ref`` (start day included)."""
     return ref - pd.DateOffset(years=years) + DAY
@@ -286,8 +307,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
     spell = (~same | (la.start > prev_end + DAY)).cumsum()
     del same, prev_end  # a million-row extract: each of these is 8 MB
-    s_start = la.start.groupby(spell).transform("first")
-    s_end = end.groupby(spell).transform("max")
+    s_start, s_end = _spell_bounds(la.start, end, spell)
     active = (la.start <= ref) & (end > ref)
     starter = (la.start == s_start) & (s_start >= start_year) & (s_start <= ref)
     leaver = (end == s_end) & (s_end >= start_year) & (s_end <= ref)
@@ -382,7 +402,8 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         for months, years in (("12m", 1), ("24m", 2)):
             cohort = (first_origin == "1") & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
             cohort &= la.start == s_start
-            retained = cohort & (s_end >= s_start + pd.DateOffset(years=years) - DAY)
+            retained = cohort.copy()  # a date offset is costly per row: only the cohort's rows
+            retained[cohort] = (s_end[cohort] >= s_start[cohort] + pd.DateOffset(years=years) - DAY).to_numpy()
             if cohort.any():
                 v[f"nqsw_cohort_{months}_headcount"] = spell[cohort].nunique()
                 v[f"nqsw_retained_{months}_headcount"] = spell[retained].nunique()
@@ -404,7 +425,8 @@ def _asye(v: dict, la: pd.DataFrame, spell: pd.Series, active: pd.Series, leaver
     v["asye_deferred_headcount"] = la.pid[active & started.notna() & done.isna() & deferred].nunique()
     on_leaving = started.notna() & leaver
     before = on_leaving & (done.isna() | (done > end))
-    after = on_leaving & done.notna() & (done <= end) & (done > end - pd.DateOffset(years=2))
+    after = on_leaving & done.notna() & (done <= end)
+    after[after] = (done[after] > end[after] - pd.DateOffset(years=2)).to_numpy()  # only these rows: offsets cost
     v["asye_left_before_completing_headcount"] = spell[before].nunique()
     v["asye_left_after_completing_headcount"] = spell[after & ~spell.isin(spell[before])].nunique()
 
