@@ -180,14 +180,12 @@ def _reader(conn: sqlite3.Connection, name: str, sql: str, schema: dict, symbols
     if frame is not None and " WHERE " not in sql:
         types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({name})")}
         first = _frame_batches(frame, schema, types, symbols_in_value)
-        if first is not None:
-            later = []  # the first call's batches are ready; later calls convert the frame again
+        if first is not None:  # the first call takes these batches; a later one converts the frame again
 
             def from_frame():
-                if later:
-                    return _frame_batches(frame, schema, types, symbols_in_value)
-                later.append(True)
-                return first
+                nonlocal first
+                batches, first = first or _frame_batches(frame, schema, types, symbols_in_value), None
+                return batches
             return from_frame
     return lambda: _column_batches(conn, sql, schema, symbols_in_value)
 

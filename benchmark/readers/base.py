@@ -52,23 +52,39 @@ def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str,
     column repeats few texts: symbols, years, small counts) and the answers spread back over the rows.
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    text = pd.Series(uniques, dtype=raw.dtype).fillna("").astype(str).str.strip()
-    is_symbol = text.isin(list(symbols))
+    d = _distinct(uniques, raw.dtype, symbols, allow_thousands, allow_blank)
+    if d.bad.any() or d.negative.any():
+        _cell_problems(codes, d.bad, d.negative, d.texts, symbols, file, column, rows, raw.index, problems)
+    return (pd.Series(d.values[codes], index=raw.index, name=raw.name),
+            pd.Series(d.symbols.take(codes), index=raw.index, name=raw.name))
+
+
+@dataclass
+class _Distinct:
+    """What each distinct cell text is (arrays aligned with the texts)."""
+    texts: np.ndarray         # the text, stripped ("" for a blank or missing cell)
+    numeric_text: np.ndarray  # the text as a number is read from it (thousands separators dropped where allowed)
+    is_number: np.ndarray     # a number (bool)
+    bad: np.ndarray           # neither a number nor a symbol (nor an allowed blank)
+    negative: np.ndarray      # a number below zero
+    values: np.ndarray        # the number (int64 when every text is a whole number), NaN where not a number
+    symbols: pd.api.extensions.ExtensionArray  # the symbol text, None where not a symbol
+
+
+def _distinct(uniques, dtype, symbols: dict[str, str], allow_thousands: bool, allow_blank: bool) -> _Distinct:
+    """Classify distinct cell texts once: :func:`parse_cells` and :func:`parse_columns` spread the answers back."""
+    text = pd.Series(uniques, dtype=dtype).fillna("").astype(str).str.strip()
+    is_symbol = text.isin(list(symbols)).to_numpy(dtype=bool)
     numeric_text = text
     if allow_thousands:
         has_sep = text.str.match(_THOUSANDS)
         numeric_text = text.where(~has_sep, text.str.replace(",", "", regex=False))
-    is_number = numeric_text.str.match(_NUMBER)
-    is_blank = text.eq("")
-    bad = ~(is_symbol | is_number | (is_blank & allow_blank)).to_numpy(dtype=bool)
-    values = pd.to_numeric(numeric_text.where(is_number), errors="coerce")
-    negative = (values < 0).fillna(False).to_numpy(dtype=bool)
-    texts = text.to_numpy(dtype=object)
-    if bad.any() or negative.any():
-        _cell_problems(codes, bad, negative, texts, symbols, file, column, rows, raw.index, problems)
-    syms = text.where(is_symbol, None)
-    return (pd.Series(values.to_numpy()[codes], index=raw.index, name=raw.name),
-            pd.Series(syms.array.take(codes), index=raw.index, name=raw.name))
+    is_number = numeric_text.str.match(_NUMBER).to_numpy(dtype=bool)
+    is_blank = text.eq("").to_numpy(dtype=bool)
+    values = pd.to_numeric(numeric_text.where(is_number), errors="coerce").to_numpy()
+    return _Distinct(texts=text.to_numpy(dtype=object), numeric_text=numeric_text.to_numpy(dtype=object),
+                     is_number=is_number, bad=~(is_symbol | is_number | (is_blank & allow_blank)),
+                     negative=values < 0, values=values, symbols=text.where(is_symbol, None).array)
 
 
 def _cell_problems(codes: np.ndarray, bad: np.ndarray, negative: np.ndarray, texts: np.ndarray, symbols: dict,
@@ -102,22 +118,10 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
         return [parse_cells(df[c], symbols, file, c, rows, problems, allow_thousands, allow_blank) for c in columns]
     n = len(df)
     codes, uniques = pd.factorize(df[columns].to_numpy(dtype=object).ravel(order="F"), use_na_sentinel=False)
-    text = pd.Series(uniques, dtype=df[columns[0]].dtype).fillna("").astype(str).str.strip()
-    is_symbol = text.isin(list(symbols))
-    numeric_text = text
-    if allow_thousands:
-        has_sep = text.str.match(_THOUSANDS)
-        numeric_text = text.where(~has_sep, text.str.replace(",", "", regex=False))
-    is_number = numeric_text.str.match(_NUMBER).to_numpy(dtype=bool)
-    is_blank = text.eq("").to_numpy(dtype=bool)
-    bad = ~(is_symbol.to_numpy(dtype=bool) | is_number | (is_blank & allow_blank))
-    values = pd.to_numeric(numeric_text.where(is_number), errors="coerce").to_numpy(dtype=float)
-    negative = values < 0
-    numeric = numeric_text.to_numpy(dtype=object)
-    whole = np.array([bool(_INTEGER.match(t)) for t in numeric], dtype=bool)
-    long_whole = np.array([bool(_LONG_INTEGER.match(t)) for t in numeric], dtype=bool)
-    texts = text.to_numpy(dtype=object)
-    syms = text.where(is_symbol, None).array
+    d = _distinct(uniques, df[columns[0]].dtype, symbols, allow_thousands, allow_blank)
+    is_number, values = d.is_number, d.values.astype(float)
+    whole = np.array([bool(_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
+    long_whole = np.array([bool(_LONG_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
     out = []
     for j, col in enumerate(columns):
         c = codes[j * n:(j + 1) * n]
@@ -125,11 +129,11 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
             # whole numbers too long to be sure of pandas' dtype: parse this column on its own
             out.append(parse_cells(df[col], symbols, file, col, rows, problems, allow_thousands, allow_blank))
             continue
-        _cell_problems(c, bad, negative, texts, symbols, file, col, rows, df.index, problems)
+        _cell_problems(c, d.bad, d.negative, d.texts, symbols, file, col, rows, df.index, problems)
         v = values[c]
         if is_number[c].all() and whole[c].all() and not np.isnan(v).any():
             v = v.astype(np.int64)
-        out.append((pd.Series(v, index=df.index, name=col), pd.Series(syms.take(c), index=df.index, name=col)))
+        out.append((pd.Series(v, index=df.index, name=col), pd.Series(d.symbols.take(c), index=df.index, name=col)))
     return out
 
 
