@@ -354,6 +354,7 @@ def _per_distinct(convert, df: pd.DataFrame, column: str, file: str, problems: l
     to its rows: a column of a million dates holds some thousands of distinct ones. The distinct texts are
     converted by the same code as any other column, as Python strings, so values and problems are the same
     (problems name the spreadsheet row, column and cell, message by message in the order ``convert`` gives them).
+    Text (``codes``) comes back as a categorical over the distinct texts, with no per-row copy of a string.
     None for any other column."""
     arr = _arrow_text(df[column])
     if arr is None or not len(arr) or arr.null_count:
@@ -371,7 +372,10 @@ def _per_distinct(convert, df: pd.DataFrame, column: str, file: str, problems: l
         by_message.setdefault(p.message, []).append(p.row)
     for message, which in by_message.items():
         report(file, column, df[column], np.isin(rows, which), message, problems)
-    return pd.Series(values.array.take(rows), index=df.index, name=column)  # arrow text stays arrow text
+    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:  # text (codes): categorical, no copies
+        inverse, texts = pd.factorize(values)
+        return pd.Series(pd.Categorical.from_codes(inverse[rows], categories=texts), index=df.index, name=column)
+    return pd.Series(values.array.take(rows), index=df.index, name=column)
 
 
 def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
@@ -446,7 +450,8 @@ def dates(df: pd.DataFrame, column: str, file: str, problems: list[Problem]) -> 
 
 def codes(df: pd.DataFrame, column: str, file: str, problems: list[Problem], allowed: set[str],
           hint: str | None = None) -> pd.Series:
-    """Code column as text ("" where blank); values outside ``allowed`` become problems (``hint`` added)."""
+    """Code column as text ("" where blank); values outside ``allowed`` become problems (``hint`` added). A
+    pyarrow-backed column (``read_table``'s fast path) gives a categorical of the same texts."""
     spread = _per_distinct(codes, df, column, file, problems, allowed=allowed, hint=hint)
     if spread is not None:
         return spread

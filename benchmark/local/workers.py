@@ -76,12 +76,33 @@ def pseudonymise(codes: np.ndarray, uniques, salt: bytes, normalised: np.ndarray
     codes. The hash is SipHash-2-4 (pandas' vectorised ``hash_array``) keyed by the SHA-256 of the salt; no raw
     id or hash is kept. ``codes, uniques`` come from ``pd.factorize(ids)``; ``normalised`` is
     ``normalised_ids(uniques)`` where the caller has it already."""
-    key = hashlib.sha256(salt).hexdigest()[:16]
     if normalised is None:
         normalised = normalised_ids(uniques)
+    return _hashed_codes(normalised, salt)[codes]
+
+
+def _hashed_codes(normalised: np.ndarray, salt: bytes) -> np.ndarray:
+    """Integer codes of the salted hashes of ``normalised`` ids (an object array): equal ids, equal codes,
+    numbered in order of first appearance. Neither the ids nor their hashes are kept."""
+    key = hashlib.sha256(salt).hexdigest()[:16]
     hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
-    merged, _ = pd.factorize(hashed)
-    return merged[codes]
+    return pd.factorize(hashed)[0]
+
+
+def _normalised_arrow(ids: pd.Series):
+    """The ids of a pyarrow-backed ASCII column (``parse.read_table``'s fast path), each trimmed and upper-cased
+    by pyarrow as ``normalised_ids`` does, as a pyarrow array with one entry per row; else None. Hashing these
+    directly costs less than factorising the raw ids first (most ids of an extract are distinct). Returned with
+    a boolean numpy array of the rows whose id is blank."""
+    arr = parse._arrow_text(ids)
+    if arr is None or not len(arr) or arr.null_count:
+        return None
+    import pyarrow.compute as pc  # heavy optional library, present when such a column exists
+
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        return None
+    normalised = pc.ascii_upper(pc.utf8_trim(arr, characters=ASCII_SPACE))
+    return normalised, pc.equal(normalised, "").to_numpy(zero_copy_only=False)
 
 
 def normalised_ids(uniques) -> np.ndarray:
@@ -187,9 +208,13 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     start_year = ref - pd.DateOffset(years=1) + DAY
     col = names.get
     ids = df[col("worker_id")]
-    codes, uniques = pd.factorize(ids)
-    normalised = normalised_ids(uniques)
-    blank = np.array(normalised == "" if len(uniques) else [False], dtype=bool)[codes]
+    fast = _normalised_arrow(ids)
+    if fast is not None:
+        fast, blank = fast
+    else:
+        codes, uniques = pd.factorize(ids)
+        normalised = normalised_ids(uniques)
+        blank = np.array(normalised == "" if len(uniques) else [False], dtype=bool)[codes]
     parse.report(file, col("worker_id"), ids, blank, "worker id (SWE number) is required", problems)
     agency = parse.codes(df, col("agency"), file, problems, {"0", "1"})
     parse.report(file, col("agency"), agency, agency == "", "required (0 or 1)", problems)
@@ -237,7 +262,8 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
             w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
                                    high=366 if kind == "days" else None)
     if not problems:
-        w["pid"] = pseudonymise(codes, uniques, salt_bytes(salt), normalised)
+        w["pid"] = _hashed_codes(fast.to_numpy(zero_copy_only=False), salt_bytes(salt)) if fast is not None \
+            else pseudonymise(codes, uniques, salt_bytes(salt), normalised)
     return w
 
 
