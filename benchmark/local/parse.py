@@ -87,9 +87,10 @@ def read_table(path: Path) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns):  # drop rows with every cell blank (",,,," lines, empty spreadsheet rows)
         maybe = df.iloc[:, 0] == ""
-        blank = df.index[maybe][(df.loc[maybe] == "").all(axis=1).to_numpy()]
-        if len(blank):
-            df = df.drop(blank)
+        if maybe.any():  # selecting no rows of pyarrow text still costs a copy of every column
+            blank = df.index[maybe][(df.loc[maybe] == "").all(axis=1).to_numpy()]
+            if len(blank):
+                df = df.drop(blank)
     df.index = df.index + FIRST_DATA_ROW
     return df
 

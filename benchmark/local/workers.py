@@ -81,11 +81,18 @@ def pseudonymise(codes: np.ndarray, uniques, salt: bytes, normalised: np.ndarray
     return _hashed_codes(normalised, salt)[codes]
 
 
-def _hashed_codes(normalised: np.ndarray, salt: bytes) -> np.ndarray:
-    """Integer codes of the salted hashes of ``normalised`` ids (an object array): equal ids, equal codes,
-    numbered in order of first appearance. Neither the ids nor their hashes are kept."""
+def _hashed_codes(normalised, salt: bytes, chunk: int = 1 << 16) -> np.ndarray:
+    """Integer codes of the salted hashes of ``normalised`` ids (an object array, or a pyarrow array of text,
+    made into Python strings ``chunk`` at a time so that a million of them are never held at once): equal ids,
+    equal codes, numbered in order of first appearance. Neither the ids nor their hashes are kept."""
     key = hashlib.sha256(salt).hexdigest()[:16]
-    hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
+    if isinstance(normalised, np.ndarray):
+        hashed = pd.util.hash_array(normalised, hash_key=key, categorize=False)
+    else:
+        hashed = np.empty(len(normalised), dtype=np.uint64)
+        for i in range(0, len(normalised), chunk):
+            part = normalised.slice(i, chunk).to_numpy(zero_copy_only=False)
+            hashed[i:i + len(part)] = pd.util.hash_array(part, hash_key=key, categorize=False)
     return pd.factorize(hashed)[0]
 
 
@@ -225,7 +232,8 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     w["start"] = parse.dates(df, col("start_date"), file, problems)
     w["end"] = parse.dates(df, col("end_date"), file, problems)
     no_start = w.start.isna() & ~w.agency
-    no_start[no_start] = df.loc[no_start, col("start_date")].str.strip() == ""
+    if no_start.any():  # an assignment through an empty mask still costs a copy of the column
+        no_start[no_start] = df.loc[no_start, col("start_date")].str.strip() == ""
     parse.report(file, col("start_date"), df[col("start_date")], no_start, "required for council-employed workers", problems)
     parse.report(file, col("end_date"), df[col("end_date")], w.end < w.start,
                  f"is before {col('start_date')}", problems)
@@ -262,7 +270,7 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
             w[std] = parse.numbers(df, col(name), file, problems, low=0, integer=kind == "count",
                                    high=366 if kind == "days" else None)
     if not problems:
-        w["pid"] = _hashed_codes(fast.to_numpy(zero_copy_only=False), salt_bytes(salt)) if fast is not None \
+        w["pid"] = _hashed_codes(fast, salt_bytes(salt)) if fast is not None \
             else pseudonymise(codes, uniques, salt_bytes(salt), normalised)
     return w
 
