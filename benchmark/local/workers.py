@@ -335,7 +335,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                          input_kind=input_kind, source_file=file, rows_used="")
     v = c.values
 
-    la = w[[k for k in w.columns if k not in ("row", "agency")]].take(_by_person(w))  # only what is counted
+    la = _take(w, [k for k in w.columns if k not in ("row", "agency")], _by_person(w))  # only what is counted
     end = la.end.fillna(FAR)
     same = la.pid.eq(la.pid.shift())
     prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
@@ -346,11 +346,13 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     starter = (la.start == s_start) & (s_start >= start_year) & (s_start <= ref)
     leaver = (end == s_end) & (s_end >= start_year) & (s_end <= ref)
 
-    v["inpost_headcount"] = la.pid[active].nunique()
+    pid, spells = la.pid.to_numpy(), spell.to_numpy()  # both grouped: a person's (a spell's) records adjacent
+    is_active, is_starter, is_leaver = active.to_numpy(), starter.to_numpy(), leaver.to_numpy()
+    v["inpost_headcount"] = _distinct(pid[is_active])
     v["inpost_fte"] = la.fte[active].sum()
-    v["starters_headcount"] = spell[starter].nunique()
+    v["starters_headcount"] = _distinct(spells[is_starter])
     v["starters_fte"] = la.fte[starter].sum()
-    v["leavers_headcount"] = spell[leaver].nunique()
+    v["leavers_headcount"] = _distinct(spells[is_leaver])
     v["leavers_fte"] = la.fte[leaver].sum()
     missing = int((active & la.fte.isna()).sum())
     if missing:
@@ -377,7 +379,9 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         holders_ag = ag_active & (ag.cases >= 1) & (ag.fte > 0)
         v["cases"] = la.cases[holders_la].sum() + ag.cases[holders_ag].sum()
         v["case_holders_fte"] = la.fte[holders_la].sum() + ag.fte[holders_ag].sum()
-        per_worker = pd.concat([la.cases[holders_la].groupby(la.pid[holders_la]).sum(), ag.cases[holders_ag]])
+        held = holders_la.to_numpy()
+        per_worker = pd.Series(np.concatenate([_sum_per_run(la.cases.to_numpy()[held], pid[held]),
+                                               ag.cases[holders_ag].to_numpy()]))
         c.people["cases"] = c.people["case_holders_fte"] = len(per_worker)
         c.contributors["cases"] = (int((per_worker > 0).sum()), float(per_worker.max()) if len(per_worker) else 0.0)
         band = np.searchsorted([18.5, 24.5], per_worker.to_numpy())
@@ -390,7 +394,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     if "wdl" in w:
         v["working_days_lost_fte"] = la.wdl[active].sum()
         c.people["working_days_lost_fte"] = v["inpost_headcount"]
-        lost = la.wdl[active].groupby(la.pid[active]).sum()
+        lost = _sum_per_run(la.wdl.to_numpy()[is_active], pid[is_active])
         c.contributors["working_days_lost_fte"] = (int((lost > 0).sum()), float(lost.max()) if len(lost) else 0.0)
         unknown = int((active & la.wdl.isna()).sum())
         if unknown:
@@ -398,14 +402,14 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                    "counted as 0")
 
     # Local-only measures: service, stability, post-qualifying experience, cohorts, reasons and origins.
-    people_in_post = pd.DataFrame({"pid": la.pid[active], "since": s_start[active]}).groupby("pid").since.min()
+    people_in_post = _earliest_per_run(s_start.to_numpy()[is_active], pid[is_active], dropna=False)
     edges = [_years_ago(ref, k) for k in (2, 5, 10, 20, 30)]
     _bands(v, "service", "years_headcount", SERVICE_BANDS, people_in_post, edges)
-    v["stable_headcount"] = int((people_in_post <= _years_ago(ref, 1)).sum())
+    v["stable_headcount"] = int((people_in_post <= _years_ago(ref, 1).to_datetime64()).sum())
     for years in (2, 5):
-        v[f"stable_{years}y_headcount"] = int((people_in_post <= _years_ago(ref, years)).sum())
+        v[f"stable_{years}y_headcount"] = int((people_in_post <= _years_ago(ref, years).to_datetime64()).sum())
     if "qual" in w:
-        qual = la.qual[active].groupby(la.pid[active]).min().dropna()
+        qual = _earliest_per_run(la.qual.to_numpy()[is_active], pid[is_active])
         _bands(v, "pqe", "years_headcount", PQE_BANDS, qual, [ref - pd.DateOffset(years=k) for k in (2, 5, 10)])
         unknown = len(people_in_post) - len(qual)
         if unknown:
@@ -452,17 +456,19 @@ def _asye(v: dict, la: pd.DataFrame, spell: pd.Series, active: pd.Series, leaver
     """The newly qualified (ASYE) funnel, per person: registered and completed in the period, deferred at the
     snapshot, and leavers who left before completing or within 24 months after completing."""
     started, done = la.asye_start, la.asye_end if "asye_end" in la else pd.Series(pd.NaT, index=la.index)
-    per = lambda s, rows: s[rows].groupby(la.pid[rows]).min()  # noqa: E731  one date per person
+    pid = la.pid.to_numpy()
+    per = lambda s, rows: pd.Series(_earliest_per_run(s.to_numpy()[rows.to_numpy()], pid[rows.to_numpy()]))  # noqa: E731
     v["asye_registered_headcount"] = int(per(started, started.notna()).between(start_year, ref).sum())
     v["asye_completed_headcount"] = int(per(done, done.notna()).between(start_year, ref).sum())
     deferred = la.asye_deferred if "asye_deferred" in la else pd.Series(False, index=la.index)
-    v["asye_deferred_headcount"] = la.pid[active & started.notna() & done.isna() & deferred].nunique()
+    v["asye_deferred_headcount"] = _distinct(la.pid.to_numpy()[(active & started.notna() & done.isna() & deferred).to_numpy()])
     on_leaving = started.notna() & leaver
     before = on_leaving & (done.isna() | (done > end))
     after = on_leaving & done.notna() & (done <= end)
     after[after] = (done[after] > end[after] - pd.DateOffset(years=2)).to_numpy()  # only these rows: offsets cost
-    v["asye_left_before_completing_headcount"] = spell[before].nunique()
-    v["asye_left_after_completing_headcount"] = spell[after & ~spell.isin(spell[before])].nunique()
+    spells, before, after = spell.to_numpy(), before.to_numpy(), after.to_numpy()
+    v["asye_left_before_completing_headcount"] = _distinct(spells[before])
+    v["asye_left_after_completing_headcount"] = _distinct(spells[after & ~np.isin(spells, spells[before])])
 
 
 def _unmapped(c: rules.Components, prefix: str, local: pd.Series, declared: list[str]) -> None:
@@ -474,11 +480,82 @@ def _unmapped(c: rules.Components, prefix: str, local: pd.Series, declared: list
                + ", ".join(declared), True)
 
 
-def _bands(v: dict, prefix: str, suffix: str, names: list[str], since: pd.Series, edges: list[pd.Timestamp]):
-    """Count people by completed years since a date; ``edges`` are the latest dates for each band edge."""
-    band = sum((since <= e).astype(int) for e in edges)
+def _bands(v: dict, prefix: str, suffix: str, names: list[str], since: np.ndarray, edges: list[pd.Timestamp]):
+    """Count people by completed years since a date (datetime64 array); ``edges`` are the latest dates for each
+    band edge. A person's band is the number of edges on or after their date (none for no date), by one binary
+    search per person."""
+    since = np.asarray(since)
+    marks = np.sort(np.array([pd.Timestamp(e).to_datetime64() for e in edges]).astype(since.dtype))
+    band = len(marks) - np.searchsorted(marks, since, side="left")  # NaT sorts last: band 0, as NaT <= e is False
+    counts = np.bincount(band, minlength=len(names))
     for i, name in enumerate(names):
-        v[f"{prefix}_{name}_{suffix}"] = int((band == i).sum())
+        v[f"{prefix}_{name}_{suffix}"] = int(counts[i])
+
+
+def _take(w: pd.DataFrame, columns: list[str], order: np.ndarray) -> pd.DataFrame:
+    """``w[columns].take(order)`` with a fresh RangeIndex: one numpy take per column (categoricals by their
+    codes), without pandas' checks of the positions (``order`` comes from ``_by_person``)."""
+    taken = {}
+    for k in columns:
+        s = w[k]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            taken[k] = pd.Categorical.from_codes(s.cat.codes.to_numpy()[order], dtype=s.dtype)
+        else:
+            taken[k] = s.to_numpy()[order]
+    out = pd.DataFrame(taken, columns=columns, copy=False)
+    out.attrs = dict(w.attrs)
+    return out
+
+
+def _sum_per_run(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).groupby(keys).sum()`` for float ``values`` (NaN skipped; 0 for a run with none) and keys
+    whose equal values are adjacent, summed as pandas sums a group, with Kahan's compensation, in the same order,
+    so that every sum is the same to the last bit: the k-th number of every run is added in one numpy step."""
+    heads = _runs(keys)
+    total = np.zeros(len(heads))
+    known = np.flatnonzero(~np.isnan(values))
+    if not len(known):
+        return total
+    run = np.searchsorted(heads, known, side="right") - 1  # the run of each number
+    first = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
+    rank = np.arange(len(known)) - np.repeat(first, np.diff(np.append(first, len(known))))
+    compensation = np.zeros(len(heads))
+    for k in range(int(rank.max()) + 1):
+        at = rank == k
+        r, value = run[at], values[known[at]]
+        y = value - compensation[r]
+        t = total[r] + y
+        c = t - total[r] - y
+        compensation[r] = np.where(np.isnan(c), 0.0, c)
+        total[r] = t
+    return total
+
+
+def _runs(keys: np.ndarray) -> np.ndarray:
+    """The first position of each run of equal values in ``keys``."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+
+
+def _distinct(keys: np.ndarray) -> int:
+    """``nunique()`` of keys whose equal values are adjacent (``count``'s person codes and spell numbers, sorted)."""
+    return len(_runs(keys))
+
+
+def _earliest_per_run(dates: np.ndarray, keys: np.ndarray, dropna: bool = True) -> np.ndarray:
+    """``pd.Series(dates).groupby(keys).min()`` (then ``dropna()``) for datetime64 ``dates`` and keys whose equal
+    values are adjacent: the earliest date of each run, NaT skipped (NaT for a run with none), by one
+    ``np.minimum.reduceat`` instead of a groupby."""
+    heads = _runs(keys)
+    if not len(heads):
+        return dates[:0]
+    high = np.iinfo(np.int64).max
+    ticks = np.where(np.isnat(dates), high, dates.view("i8"))
+    first = np.minimum.reduceat(ticks, heads)
+    if dropna:
+        return first[first != high].view(dates.dtype)
+    return np.where(first == high, np.iinfo(np.int64).min, first).view(dates.dtype)
 
 
 def _codes(v: dict, prefix: str, names: list[str], codes: pd.Series):
