@@ -379,9 +379,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         holders_ag = ag_active & (ag.cases >= 1) & (ag.fte > 0)
         v["cases"] = la.cases[holders_la].sum() + ag.cases[holders_ag].sum()
         v["case_holders_fte"] = la.fte[holders_la].sum() + ag.fte[holders_ag].sum()
-        held = holders_la.to_numpy()
-        per_worker = pd.Series(np.concatenate([_sum_per_run(la.cases.to_numpy()[held], pid[held]),
-                                               ag.cases[holders_ag].to_numpy()]))
+        per_worker = pd.concat([la.cases[holders_la].groupby(la.pid[holders_la]).sum(), ag.cases[holders_ag]])
         c.people["cases"] = c.people["case_holders_fte"] = len(per_worker)
         c.contributors["cases"] = (int((per_worker > 0).sum()), float(per_worker.max()) if len(per_worker) else 0.0)
         band = np.searchsorted([18.5, 24.5], per_worker.to_numpy())
@@ -394,7 +392,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
     if "wdl" in w:
         v["working_days_lost_fte"] = la.wdl[active].sum()
         c.people["working_days_lost_fte"] = v["inpost_headcount"]
-        lost = _sum_per_run(la.wdl.to_numpy()[is_active], pid[is_active])
+        lost = la.wdl[active].groupby(la.pid[active]).sum()
         c.contributors["working_days_lost_fte"] = (int((lost > 0).sum()), float(lost.max()) if len(lost) else 0.0)
         unknown = int((active & la.wdl.isna()).sum())
         if unknown:
@@ -505,30 +503,6 @@ def _take(w: pd.DataFrame, columns: list[str], order: np.ndarray) -> pd.DataFram
     out = pd.DataFrame(taken, columns=columns, copy=False)
     out.attrs = dict(w.attrs)
     return out
-
-
-def _sum_per_run(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``pd.Series(values).groupby(keys).sum()`` for float ``values`` (NaN skipped; 0 for a run with none) and keys
-    whose equal values are adjacent, summed as pandas sums a group, with Kahan's compensation, in the same order,
-    so that every sum is the same to the last bit: the k-th number of every run is added in one numpy step."""
-    heads = _runs(keys)
-    total = np.zeros(len(heads))
-    known = np.flatnonzero(~np.isnan(values))
-    if not len(known):
-        return total
-    run = np.searchsorted(heads, known, side="right") - 1  # the run of each number
-    first = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
-    rank = np.arange(len(known)) - np.repeat(first, np.diff(np.append(first, len(known))))
-    compensation = np.zeros(len(heads))
-    for k in range(int(rank.max()) + 1):
-        at = rank == k
-        r, value = run[at], values[known[at]]
-        y = value - compensation[r]
-        t = total[r] + y
-        c = t - total[r] - y
-        compensation[r] = np.where(np.isnan(c), 0.0, c)
-        total[r] = t
-    return total
 
 
 def _runs(keys: np.ndarray) -> np.ndarray:
