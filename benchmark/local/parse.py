@@ -362,9 +362,14 @@ def _per_distinct(convert, df: pd.DataFrame, column: str, file: str, problems: l
         return None
     import pyarrow.compute as pc  # heavy optional library (see _arrow_text)
 
-    encoded = pc.dictionary_encode(arr).combine_chunks()
-    rows = encoded.indices.to_numpy(zero_copy_only=False)
-    distinct = pd.DataFrame({column: pd.Series(encoded.dictionary.to_pylist(), dtype=object)})
+    encoded = pc.dictionary_encode(arr)
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
+    if all(_same_array(c.dictionary, dictionary) for c in encoded.chunks):  # one dictionary for all the chunks
+        rows = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks])
+    else:
+        encoded = encoded.combine_chunks()
+        rows, dictionary = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+    distinct = pd.DataFrame({column: pd.Series(dictionary.to_pylist(), dtype=object)})
     distinct.attrs = dict(df.attrs)
     found: list[Problem] = []
     values = convert(distinct, column, file, found, **options)
@@ -376,7 +381,17 @@ def _per_distinct(convert, df: pd.DataFrame, column: str, file: str, problems: l
     if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:  # text (codes): categorical, no copies
         inverse, texts = pd.factorize(values)
         return pd.Series(pd.Categorical.from_codes(inverse[rows], categories=texts), index=df.index, name=column)
+    if isinstance(values.dtype, np.dtype):  # numbers and dates: one numpy take
+        return pd.Series(values.to_numpy()[rows], index=df.index, name=column)
     return pd.Series(values.array.take(rows), index=df.index, name=column)
+
+
+def _same_array(a, b) -> bool:
+    """Whether two pyarrow arrays are the same memory (as the chunks of ``dictionary_encode``'s result share one
+    dictionary), which saves unifying their dictionaries."""
+    return a is b or (len(a) == len(b) and a.offset == b.offset
+                      and [x.address if x is not None else None for x in a.buffers()]
+                      == [x.address if x is not None else None for x in b.buffers()])
 
 
 def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *, low: float | None = 0,
