@@ -304,6 +304,44 @@ def _by_person(w: pd.DataFrame) -> np.ndarray:
     return own[np.lexsort((key, pid))]
 
 
+def _spells(pid: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """Spell numbers 1, 2, ... of records ordered by person then start date (``_by_person``; ``end`` without
+    NaT): a record starts a new spell unless it is the same person's and starts no later than the day after
+    the latest end of that person's records before it. What
+    ``(~pid.eq(pid.shift()) | (start > end.groupby(pid).cummax().shift() + DAY)).cumsum()`` gives, with the
+    running maximum per person as one ``np.maximum.accumulate`` over (person, day) keys where every date is a
+    whole day within 1,435 years of 1970 (dates from ``parse.dates``), else by that groupby."""
+    people, starts, ends = pid.to_numpy(), start.to_numpy(), end.to_numpy()
+    begins = np.ones(len(people), dtype=bool)
+    begins[1:] = people[1:] != people[:-1]
+    start_day, end_day = starts.astype("datetime64[D]"), ends.astype("datetime64[D]")
+    half = 1 << 19
+    s, e = start_day.view("i8"), end_day.view("i8")
+    if len(people) and not np.isnat(starts).any() and np.all(start_day == starts) and np.all(end_day == ends) \
+            and -half <= min(s.min(), e.min()) and max(s.max(), e.max()) < half:
+        person = np.cumsum(begins) - 1  # 0, 1, ... by person: the keys grow from one person to the next
+        latest = np.maximum.accumulate((person << 21) | (e + half)) - (person << 21) - half
+        new = begins.copy()
+        new[1:] |= s[1:] > latest[:-1] + 1
+    else:
+        prev_end = end.groupby(people).cummax().shift()
+        new = (begins | (start > prev_end + DAY)).to_numpy()
+    return pd.Series(np.cumsum(new), index=pid.index)
+
+
+def _first_is(codes: pd.Series, spells: np.ndarray, code: str) -> pd.Series:
+    """Whether each record's spell's first record holds ``code``: ``codes.groupby(spells).transform("first") ==
+    code`` for a categorical with no missing value (the codes of the first record of each run, spread to the
+    run), else by that groupby."""
+    if isinstance(codes.dtype, pd.CategoricalDtype) and len(codes) and not codes.isna().any():
+        wanted = codes.cat.categories.get_indexer([code])[0]
+        heads = _runs(spells)
+        first = codes.cat.codes.to_numpy()[heads]
+        return pd.Series(np.repeat(first == wanted, np.diff(np.append(heads, len(spells)))) if wanted >= 0
+                         else np.zeros(len(codes), dtype=bool), index=codes.index)
+    return codes.groupby(spells).transform("first") == code
+
+
 def _spell_bounds(start: pd.Series, end: pd.Series, spell: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Each record's spell's first start date and latest end date: ``start.groupby(spell).transform("first")``
     and ``end.groupby(spell).transform("max")``. ``spell`` numbers the runs of consecutive records 1, 2, ...
@@ -337,10 +375,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
 
     la = _take(w, [k for k in w.columns if k not in ("row", "agency")], _by_person(w))  # only what is counted
     end = la.end.fillna(FAR)
-    same = la.pid.eq(la.pid.shift())
-    prev_end = end.groupby(la.pid.to_numpy()).cummax().shift()
-    spell = (~same | (la.start > prev_end + DAY)).cumsum()
-    del same, prev_end  # a million-row extract: each of these is 8 MB
+    spell = _spells(la.pid, la.start, end)
     s_start, s_end = _spell_bounds(la.start, end, spell)
     active = (la.start <= ref) & (end > ref)
     starter = (la.start == s_start) & (s_start >= start_year) & (s_start <= ref)
@@ -415,9 +450,11 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
                 c.note(f"pqe_{b}_years_headcount", f"{rules.few(unknown)} in post without a qualification date "
                        "left out", False)
     if "qual" in w:  # experienced (2 years or more since qualifying) and newly qualified starters and leavers
-        for flow, rows, day in (("starters", starter, la.start), ("leavers", leaver, end)):
-            nq = (la.qual[rows] > day[rows] - pd.DateOffset(years=2)).groupby(spell[rows]).first()
-            known = la.qual[rows].notna().groupby(spell[rows]).first()
+        for flow, rows, day in (("starters", is_starter, la.start), ("leavers", is_leaver, end)):
+            at = np.flatnonzero(rows)
+            at = at[_runs(spells[at])]  # each spell's first record: what groupby(spell).first() takes
+            nq = (la.qual.iloc[at] > day.iloc[at] - pd.DateOffset(years=2)).to_numpy()
+            known = la.qual.iloc[at].notna().to_numpy()
             v[f"{flow}_nq_headcount"] = int((nq & known).sum())
             v[f"{flow}_experienced_headcount"] = int((~nq & known).sum())
     if "asye_start" in w:
@@ -434,9 +471,9 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         if "origin_local" in w:
             _unmapped(c, "starters_origin", la.origin_local[starter].groupby(spell[starter]).first(),
                       w.attrs.get("origin_local", []))
-        first_origin = la.origin.groupby(spell).transform("first")
+        newly_qualified = _first_is(la.origin, spells, "1")
         for months, years in (("12m", 1), ("24m", 2)):
-            cohort = (first_origin == "1") & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
+            cohort = newly_qualified & (s_start > _years_ago(ref, years + 1) - DAY) & (s_start <= ref - pd.DateOffset(years=years))
             cohort &= la.start == s_start
             retained = cohort.copy()  # a date offset is costly per row: only the cohort's rows
             retained[cohort] = (s_end[cohort] >= s_start[cohort] + pd.DateOffset(years=years) - DAY).to_numpy()
