@@ -327,9 +327,10 @@ def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str
 
 def _failed(raw: pd.Series, converted: pd.Series) -> pd.Series:
     """Cells that did not convert although they are not blank (only the missing ones are compared)."""
-    failed = converted.isna()
-    failed[failed] = raw[failed] != ""
-    return failed
+    failed = np.array(converted.isna(), dtype=bool)  # numpy: an assignment through a pandas mask costs more
+    if failed.any():
+        failed[failed] = raw.to_numpy()[failed] != ""
+    return pd.Series(failed, index=raw.index)
 
 
 def _retry_stripped(raw: pd.Series, failed: pd.Series, convert) -> tuple[pd.Series, pd.Series]:
