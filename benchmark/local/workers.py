@@ -394,7 +394,7 @@ def count(w: pd.DataFrame, ref_date: date, area_code: str, file: str, input_kind
         c.note("inpost_fte", f"{rules.few(missing)} record(s) in post with no FTE left out of FTE figures, as DfE does",
                False)
 
-    ag = w.loc[w.agency]
+    ag = w.loc[w.agency, [k for k in ("start", "end", "fte", "cover", "cases") if k in w.columns]]  # what is counted
     ag_active = (ag.start.isna() | (ag.start <= ref)) & (ag.end.isna() | (ag.end > ref))
     v["agency_headcount"] = int(ag_active.sum())
     v["agency_fte"] = ag.fte[ag_active].sum()
