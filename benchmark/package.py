@@ -160,19 +160,17 @@ def _package_columns(cols: list[list], schema: dict, symbols_in_value: bool = Fa
             cols[vi] = [val if sym is None else sym for val, sym in zip(cols[vi], cols[si])]
     if "source_file" in names:
         fi = names.index("source_file")
-        seen: dict[str, str] = {}
 
         def name_only(x):
             if not x:
                 return x
-            if type(x) is not str:
-                return Path(str(x).replace("\\", "/")).name
-            got = seen.get(x)
-            if got is None:
-                got = seen[x] = Path(x.replace("\\", "/")).name
-            return got
+            return Path((x if type(x) is str else str(x)).replace("\\", "/")).name
 
-        cols[fi] = [name_only(x) for x in cols[fi]]
+        try:  # each distinct file named once (a table's rows come from a handful of files)
+            names_of = {x: name_only(x) for x in set(cols[fi])}
+            cols[fi] = list(map(names_of.__getitem__, cols[fi]))
+        except (TypeError, KeyError):  # a value that cannot be a dict key (or NaN, never equal to itself)
+            cols[fi] = [name_only(x) for x in cols[fi]]
     return cols
 
 
@@ -218,7 +216,7 @@ def _frame_batches(df: pd.DataFrame, schema: dict, types: dict[str, str], symbol
         affinity = _AFFINITY.get(types.get(name, "").upper())
         values = df[name].to_numpy(dtype=object, copy=True)
         values[pd.isna(values)] = None
-        kinds = {type(v) for v in values} - {type(None)}
+        kinds = set(map(type, values)) - {type(None)}
         if affinity == "text" and kinds <= {str}:
             cols.append(values)
         elif affinity == "integer" and kinds <= {int, float, bool}:
@@ -241,12 +239,16 @@ def _frame_batch_iter(cols: list[np.ndarray], schema: dict, symbols_in_value: bo
         yield _package_columns([c[start:start + BATCH_ROWS].tolist() for c in cols], schema, symbols_in_value)
 
 
-def _cells(col: list, fld: dict) -> list[str]:
-    """The CSV text of each value in a column: NULL empty, whole numbers without ".0", floats by repr."""
+def _cells(col: list, fld: dict) -> list:
+    """A column's values as the CSV writer takes them, to give the package's text: NULL empty, whole numbers
+    without ".0" (a float in an integer field as its whole part), other floats by repr. ``csv.writer`` writes
+    None as an empty cell, ints and text by ``str`` and floats by ``repr`` in C, so only the floats of a column
+    are looked at here (a column without any is handed on as it is)."""
+    if float not in set(map(type, col)):
+        return col
     if fld["type"] == "integer":
-        return ["" if v is None else str(int(v)) if type(v) is float else str(v) for v in col]
-    return ["" if v is None else (str(int(v)) if v.is_integer() else repr(v)) if type(v) is float else str(v)
-            for v in col]
+        return [int(v) if type(v) is float else v for v in col]
+    return [int(v) if type(v) is float and v.is_integer() else v for v in col]
 
 
 def _file_meta(path: Path) -> dict:
@@ -806,8 +808,9 @@ def _decimals(df: pd.DataFrame) -> dict[tuple[str, str], int]:
     The 2015 SFR gives rates as whole numbers and the EES files to one decimal place, so the rounding a
     check allows comes from the data rather than from the catalogue.
     """
-    text = df["value"]
-    dec = text.str.extract(r"\.(\d+)$")[0].str.len().fillna(0).astype(int)
+    codes, uniques = pd.factorize(df["value"], use_na_sentinel=False)  # each distinct cell text looked at once
+    places = pd.Series(uniques, dtype=object).str.extract(r"\.(\d+)$")[0].str.len().fillna(0).astype(int)
+    dec = pd.Series(places.to_numpy()[codes] if len(codes) else np.zeros(0, int), index=df.index)
     src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
     return dec.groupby([src, df["measure_id"]]).max().to_dict()
 
@@ -833,7 +836,8 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
     keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
     decimals = _decimals(df) if decimals is None else decimals  # of the whole table, when df is part of it
     src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
-    half = pd.Series([0.5 * 10 ** -decimals.get(k, 1) for k in zip(src, df["measure_id"])], index=df.index)
+    codes, pairs = pd.MultiIndex.from_arrays([src, df["measure_id"]]).factorize()  # each (file, measure) once
+    half = pd.Series(np.array([0.5 * 10 ** -decimals.get(k, 1) for k in pairs] or [0.0])[codes], index=df.index)
     d = df.assign(num=_numeric(df), row=df.index + 2, half=half,
                   rel=df["release_id"] if "release_id" in df.columns else "")
     d = d[d["num"].notna()].drop_duplicates([*keys, "measure_id"])  # duplicates are reported elsewhere

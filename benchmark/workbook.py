@@ -271,9 +271,11 @@ def main(argv: list[str]) -> int:
         while True:
             m = messages.get()
             yield m["table"], m["fields"], m["rows"], m["csv"]
+    import xlsxwriter.exceptions  # optional heavy import: only in the child
+
     try:
         write(job["path"], job["descriptor"], job["sheets"], tables(), job["row_limit"], job["tmpdir"])
-    except OSError as exc:
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:  # a full disk, a folder gone
         sys.stderr.write("\n" + json.dumps({"message": f"{job['path']}: cannot write here ({exc})"}) + "\n")
         return EXPECTED
     except CswwError as exc:
