@@ -18,6 +18,7 @@ child's traceback.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -191,6 +192,7 @@ class WorkbookProcess:
 
     def __init__(self, path: Path, descriptor: dict, sheets: list[str], row_limit: int = EXCEL_ROWS):
         self.path = Path(path)
+        self.peak_kib: int | None = None  # the process's peak memory, once it has finished (Linux)
         self.err = tempfile.TemporaryFile()  # no name: nothing left behind, whatever happens
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)  # this toolkit, wherever it is imported from
@@ -219,6 +221,8 @@ class WorkbookProcess:
         finally:
             self._close()
         if code == 0:
+            with contextlib.suppress(ValueError, IndexError, AttributeError):
+                self.peak_kib = json.loads(text.splitlines()[-1]).get("peak_kib")
             return
         if code == EXPECTED:
             raise OutputError(json.loads(text.splitlines()[-1])["message"])
@@ -282,7 +286,18 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("\n" + json.dumps({"message": str(exc)}) + "\n")
         return EXPECTED
     done.set()
+    sys.stderr.write("\n" + json.dumps({"peak_kib": _peak_kib()}) + "\n")  # for perf/build_full.py
     return 0
+
+
+def _peak_kib() -> int | None:
+    """This process's peak resident memory in KiB since it started its program (``VmHWM``; Linux), or None.
+    Not ``ru_maxrss``: Linux counts in it the memory of the parent the process was spawned from."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("VmHWM:")), None)
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":
