@@ -214,6 +214,7 @@ class WorkbookProcess:
                     "rows": rows, "csv": str(csv_path)})
 
     def wait(self) -> None:
+        self._send({"end": True})  # no more tables (were one missing, the child would say so, not wait forever)
         try:
             code = self.proc.wait()  # stdin stays open until the child has ended: its end means "stop"
             self.err.seek(0)
@@ -274,6 +275,8 @@ def main(argv: list[str]) -> int:
     def tables():
         while True:
             m = messages.get()
+            if m.get("end"):  # every table should have come before this: a bug in the caller
+                raise RuntimeError(f"the workbook's tables ended before all of {job['sheets']} came")
             yield m["table"], m["fields"], m["rows"], m["csv"]
     import xlsxwriter.exceptions  # optional heavy import: only in the child
 

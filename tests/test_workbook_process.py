@@ -77,6 +77,13 @@ def test_a_bug_in_the_workbook_process_fails_with_its_traceback(tmp_path):
     assert "Traceback" in str(exc.value) and "t.csv: 2 rows, not the 3 the package wrote" in str(exc.value)
 
 
+def test_a_table_never_handed_over_fails_rather_than_waits(tmp_path):
+    proc = workbook.WorkbookProcess(tmp_path / "x.xlsx", ABOUT, ["t", "u"])
+    proc.table("t", FIELDS, 1, _csv(tmp_path / "t.csv", ["841,95.6"]))
+    with pytest.raises(RuntimeError, match=r"the workbook's tables ended before all of \['t', 'u'\] came"):
+        proc.wait()
+
+
 def test_a_workbook_that_cannot_be_written_is_an_output_error(tmp_path):
     target = tmp_path / "gone" / "x.xlsx"  # its folder does not exist
     proc = workbook.WorkbookProcess(target, ABOUT, ["t"])
