@@ -15,7 +15,6 @@ import pandas as pd
 
 from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
 from .local.store import list_returns, load_files, set_published
-from .package import write_package
 from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
 
@@ -167,6 +166,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     with buildstate.lock(out, wait, echo=stage):
         build_id = buildstate.new_build_id()
         unit = buildstate.new_build_dir(out, build_id)
+        pending = None  # the package, once begun
         try:
             db_path = unit / buildstate.DATABASE
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
@@ -193,6 +193,12 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 local_ids = load_files(conn, list(local_files)) if local_files else []
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
+                # The package's tables but the comparisons' are final: their CSVs are written now and the
+                # workbook's process started on them, so that it writes alongside the comparisons.
+                stage("Writing the data package (all but the comparisons; its workbook alongside the rest)")
+                conn.commit()  # its own connection reads them
+                pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
+                                                later=package.COMPARISON_TABLES)
                 stage("Comparing every council with England, its region and its statistical neighbours")
                 compare.write_comparisons(conn, method=sn_method)
                 conn.commit()
@@ -202,10 +208,12 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             finally:
                 conn.close()
             stage("Writing the data package")
-            write_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames)  # not read back
+            pending.finish(frames)  # the comparisons' tables, then waits for the workbook; nothing read back
             buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes,
                                                 "kept": sorted(keep), "previous": previous_id if keep else None})
         except BaseException:
+            if pending is not None:
+                pending.abort()  # ends the workbook's process
             shutil.rmtree(unit, ignore_errors=True)
             with contextlib.suppress(OSError):
                 unit.parent.rmdir()  # builds/ when this was the first

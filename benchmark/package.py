@@ -31,8 +31,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import __version__, cells, local, measures, publication, store
-from .cells import safe_text
+from . import __version__, cells, local, measures, publication, store, workbook
 from .ees import PAGE_URL
 from .fileio import atomic_dir, sha256_file
 from .problems import CswwError, InputError, NotFoundError, Problem
@@ -55,9 +54,14 @@ PUBLISHED_ONLY = set(publication.LOCAL_TABLES)
 NOT_IN_WORKBOOK = {"observation_revisions", "comparisons", "consistency_checks"}
 #: The build's id and time: in build_info.csv and datapackage.json, not in the workbook, so that the workbook of
 #: a build whose tables are unchanged is the same file and is copied rather than written again (issue 14 item 6).
-BUILD_ONLY = {"build_info"}
+BUILD_ONLY = workbook.BUILD_ONLY
 #: Rows of one Excel sheet (header included); a longer table is split over several sheets.
-EXCEL_ROWS = 1_048_576
+EXCEL_ROWS = workbook.EXCEL_ROWS
+sheet_parts = workbook.sheet_parts
+#: The tables ``compare.write_comparisons`` (re)writes: ``csww build`` starts its package before the comparisons
+#: (:func:`begin_package`) and hands these over after them (:meth:`PendingPackage.finish`).
+COMPARISON_TABLES = ("neighbours", "comparisons", "consistency_checks", "groups", "group_members",
+                     "group_comparisons")
 #: First reporting year in any DfE file we read.
 FIRST_YEAR = 2015
 #: Rates whose published value must reproduce from its published components at LA level (reference 6.5).
@@ -156,19 +160,17 @@ def _package_columns(cols: list[list], schema: dict, symbols_in_value: bool = Fa
             cols[vi] = [val if sym is None else sym for val, sym in zip(cols[vi], cols[si])]
     if "source_file" in names:
         fi = names.index("source_file")
-        seen: dict[str, str] = {}
 
         def name_only(x):
             if not x:
                 return x
-            if type(x) is not str:
-                return Path(str(x).replace("\\", "/")).name
-            got = seen.get(x)
-            if got is None:
-                got = seen[x] = Path(x.replace("\\", "/")).name
-            return got
+            return Path((x if type(x) is str else str(x)).replace("\\", "/")).name
 
-        cols[fi] = [name_only(x) for x in cols[fi]]
+        try:  # each distinct file named once (a table's rows come from a handful of files)
+            names_of = {x: name_only(x) for x in set(cols[fi])}
+            cols[fi] = list(map(names_of.__getitem__, cols[fi]))
+        except (TypeError, KeyError):  # a value that cannot be a dict key (or NaN, never equal to itself)
+            cols[fi] = [name_only(x) for x in cols[fi]]
     return cols
 
 
@@ -214,7 +216,7 @@ def _frame_batches(df: pd.DataFrame, schema: dict, types: dict[str, str], symbol
         affinity = _AFFINITY.get(types.get(name, "").upper())
         values = df[name].to_numpy(dtype=object, copy=True)
         values[pd.isna(values)] = None
-        kinds = {type(v) for v in values} - {type(None)}
+        kinds = set(map(type, values)) - {type(None)}
         if affinity == "text" and kinds <= {str}:
             cols.append(values)
         elif affinity == "integer" and kinds <= {int, float, bool}:
@@ -237,43 +239,16 @@ def _frame_batch_iter(cols: list[np.ndarray], schema: dict, symbols_in_value: bo
         yield _package_columns([c[start:start + BATCH_ROWS].tolist() for c in cols], schema, symbols_in_value)
 
 
-def _cells(col: list, fld: dict) -> list[str]:
-    """The CSV text of each value in a column: NULL empty, whole numbers without ".0", floats by repr."""
+def _cells(col: list, fld: dict) -> list:
+    """A column's values as the CSV writer takes them, to give the package's text: NULL empty, whole numbers
+    without ".0" (a float in an integer field as its whole part), other floats by repr. ``csv.writer`` writes
+    None as an empty cell, ints and text by ``str`` and floats by ``repr`` in C, so only the floats of a column
+    are looked at here (a column without any is handed on as it is)."""
+    if float not in set(map(type, col)):
+        return col
     if fld["type"] == "integer":
-        return ["" if v is None else str(int(v)) if type(v) is float else str(v) for v in col]
-    return ["" if v is None else (str(int(v)) if v.is_integer() else repr(v)) if type(v) is float else str(v)
-            for v in col]
-
-
-def _sheet_column(col: list, fld: dict) -> list:
-    """A column's values as they go into the workbook: numbers as numbers (whole numbers in an integer field
-    as int), text through :func:`~benchmark.cells.safe_text` (never a formula), a DfE symbol in a number field
-    as text, and None (an empty cell) for NULL and for empty text. The same cells as :func:`_xlsx_value` of the
-    CSV text, without formatting the numbers as text first."""
-    kind = fld["type"]
-    if kind not in ("integer", "number"):
-        return [safe_text(c) if c != "" else None for c in _cells(col, fld)]
-    integer = kind == "integer"
-    out = []
-    append = out.append
-    for v in col:
-        t = type(v)
-        if v is None:
-            append(None)
-        elif t is int:
-            append(v if integer else float(v))
-        elif t is float:
-            append(int(v) if integer else float(int(v)) if v.is_integer() else v)
-        else:  # a DfE symbol (text), or anything unusual: the general rule
-            append(_xlsx_value(_cells([v], fld)[0], fld))
-    return out
-
-
-def _sheet_batches(batches, schema: dict):
-    """Batches of a table's package values (:func:`_column_batches`) as workbook values (:func:`_sheet_column`)."""
-    fields = schema["fields"]
-    for values in batches:
-        yield [_sheet_column(col, f) for col, f in zip(values, fields)]
+        return [int(v) if type(v) is float else v for v in col]
+    return [int(v) if type(v) is float and v.is_integer() else v for v in col]
 
 
 def _file_meta(path: Path) -> dict:
@@ -296,112 +271,6 @@ def _sources(conn: sqlite3.Connection, base: dict) -> list[dict]:
                "x-files": files.get(r[0])}
         out.append({k: v for k, v in src.items() if v})
     return out
-
-
-def sheet_parts(name: str, rows: int, row_limit: int = EXCEL_ROWS) -> list[tuple[str, int, int]]:
-    """The sheets a table of ``rows`` rows goes on, as (sheet name, first row, end row): one sheet when the
-    rows and the header fit in ``row_limit`` (Excel's 1,048,576), else as many as needed, named
-    ``name``, ``name (2)``, ... (within Excel's 31 characters)."""
-    per = row_limit - 1  # the header takes a row of each sheet
-    if per < 1:
-        raise ValueError(f"row_limit must be at least 2, not {row_limit}")
-    out = []
-    for i, start in enumerate(range(0, max(rows, 1), per), start=1):
-        suffix = "" if i == 1 else f" ({i})"
-        out.append((name[:31 - len(suffix)] + suffix, start, min(start + per, rows)))
-    return out
-
-
-def _write_workbook(path: Path, descriptor: dict, tables: dict[str, tuple[list[str], int, Iterable[list[list]]]],
-                    row_limit: int = EXCEL_ROWS) -> None:
-    """An .xlsx for Excel users: an About sheet with every column's description, then one sheet per table
-    (a table longer than ``row_limit`` rows with its header is split over sheets, and the About sheet says so).
-
-    ``tables`` maps each table to its column names, its number of rows and its values by column in batches
-    (:func:`_sheet_batches`: None for an empty cell, int/float for a number, str for text), read as the sheet is
-    written so that no table is held whole. XlsxWriter writes it a row at a time in its ``constant_memory``
-    mode (about four times faster than openpyxl's write-only mode, which was 40 % of a build), each cell with
-    the writer of its value's type (its own ``write_row`` asks every cell's type through a chain of checks),
-    with text never turned into formulas or links.
-    """
-    import xlsxwriter  # optional heavy import: only when a package is written
-
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False, "strings_to_numbers": False})
-    bold = wb.add_format({"bold": True})
-
-    class Sheet:  # one sheet, appended to a row at a time
-        def __init__(self, name):
-            self.ws, self.row = wb.add_worksheet(name), 0
-            self.ws.freeze_panes(1, 0)
-
-        def append(self, values, fmt=None):
-            self.ws.write_row(self.row, 0, values, fmt)
-            self.row += 1
-
-    def header(ws, names):
-        ws.append(names, bold)
-
-    parts = {name: sheet_parts(name, rows, row_limit) for name, (_, rows, _) in tables.items()}
-    about = Sheet("About")
-    header(about, ["sheet", "column", "title", "unit", "description"])
-    about.append([descriptor["title"], "", f"version {descriptor['version']}", "", descriptor["description"]])
-    about.append(["licence", "", descriptor["licenses"][0]["title"], "", descriptor["licenses"][0]["path"]])
-    csv_only = [r["path"] for r in descriptor["resources"] if r.get("type") == "table" and r["name"] not in tables
-                and r["name"] not in BUILD_ONLY]
-    if csv_only:
-        about.append(["CSV only", "", "Not in this workbook", "",
-                      f"Long tables (every release's values, the comparisons and the consistency checks' audit), "
-                      f"so in the package as CSV only: {', '.join(csv_only)} "
-                      "(beside this workbook). Their columns are described below."])
-    build_only = [r["path"] for r in descriptor["resources"] if r.get("type") == "table" and r["name"] in BUILD_ONLY]
-    if build_only:
-        about.append(["build", "", "Not in this workbook", "",
-                      f"The build's id and time are in {', '.join(build_only)} and datapackage.json (beside this "
-                      "workbook), so that a build with the same tables leaves this workbook as it was."])
-    for name, sheets in parts.items():
-        if len(sheets) > 1:
-            about.append(["split", "", f"{name}: {len(sheets)} sheets", "",
-                          f"{name} has more rows than one Excel sheet holds ({row_limit - 1:,} below the header), "
-                          f"so it is split over the sheets {', '.join(s for s, _, _ in sheets)}, in order."])
-    for res in descriptor["resources"]:
-        if res.get("type") != "table":
-            continue
-        where = res["name"] if res["name"] in tables else f"{res['path']} (CSV only)"
-        about.append([where, "", res.get("title"), "", res.get("description")])
-        for f in res["schema"]["fields"]:
-            about.append([safe_text(x) for x in (where, f["name"], f.get("title"), f.get("unit"), f.get("description"))])
-    for name, (names, _, batches) in tables.items():
-        sheets = iter(parts[name])
-        end = i = 0  # the table's row at which the next sheet starts; the table's row being written
-        for columns in batches:
-            for row in zip(*columns):
-                if i == end:  # the first row, or the current sheet is full
-                    sheet, _, end = next(sheets)
-                    ws = Sheet(sheet)
-                    header(ws, names)
-                    # XlsxWriter's typed writers without the argument check of the public ones (A1 notation):
-                    # the undecorated methods that write_number/write_string call.
-                    number = getattr(ws.ws, "_write_number", ws.ws.write_number)
-                    text = getattr(ws.ws, "_write_string", ws.ws.write_string)
-                    r = 1
-                for c, v in enumerate(row):
-                    if v is not None:
-                        (text if type(v) is str else number)(r, c, v)
-                r += 1
-                i += 1
-        if i == 0:  # no rows: the header alone
-            header(Sheet(parts[name][0][0]), names)
-    wb.close()
-
-
-def _xlsx_value(cell: str, fld: dict):
-    if cell == "" or fld["type"] not in ("integer", "number"):
-        return safe_text(cell) if cell != "" else None
-    try:
-        return int(cell) if fld["type"] == "integer" else float(cell)
-    except ValueError:
-        return safe_text(cell)  # a DfE symbol stays text
 
 
 def _bump(previous: str, change: "Diff | None", before: dict, after: dict) -> str:
@@ -440,91 +309,223 @@ def write_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     tables the caller has just written into ``db_path``, table name -> the DataFrame given to
     ``store.insert_frame``: a table published whole is then written from its frame rather than read back
     (:func:`_frame_batches`; the same rows, values and order), the others from the database.
-    """
-    db_path, out_dir = Path(db_path), Path(out_dir)
-    store.connect(db_path).close()  # a clear error when there is no database
-    final = out_dir / PACKAGE_DIR
-    if final.is_symlink():
-        final = final.resolve()
-    before = Path(previous) if previous is not None else final
-    created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    previous = _previous(before)
-    change = None
-    if previous:
-        try:
-            change = diff(before, db_path)
-        except (OSError, KeyError, ValueError, CswwError):
-            change = None  # an old package we cannot read values from: log it as a fresh start
-    base = json.loads(BASE.read_text(encoding="utf-8"))
-    with atomic_dir(final) as tmp:
-        conn = store.connect(db_path)
-        try:
-            resources, tables = [], {}  # tables: the workbook's sheets, read again only if it is written
-            for name, schema in schemas(schema_dir).items():
-                sql = _select(conn, name, schema)
-                if sql is None:
-                    continue
-                fields = schema["fields"]
-                names = [f["name"] for f in fields]
-                path = tmp / f"{name}.csv"
-                rows = 0
-                read = _reader(conn, name, sql, schema, symbols_in_value, (frames or {}).get(name))
-                with open(path, "w", newline="", encoding="utf-8") as fh:
-                    w = csv.writer(fh, lineterminator="\n")
-                    w.writerow(names)
-                    for values in read():
-                        w.writerows(zip(*[_cells(col, f) for col, f in zip(values, fields)]))
-                        rows += len(values[0])
-                if name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY:
-                    tables[name] = (names, rows, (read, schema))
-                res_schema = {k: v for k, v in without_sql(schema if symbols_in_value else numeric_schema(schema))
-                              .items() if k not in ("$schema", "title", "description")}
-                resources.append({"name": name, "type": "table", "title": schema.get("title", name),
-                                  "description": schema.get("description", ""), "path": path.name,
-                                  "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
-                                  **_file_meta(path), "schema": res_schema})
-            descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
-            descriptor.update(version=version or (_bump(previous.get("version", ""), change, _columns(previous),
-                                                        _columns({"resources": resources}))
-                                                  if previous else DEFAULT_VERSION),
-                              created=created, sources=_sources(conn, base))
-            descriptor["x-csww"] = {"toolkit_version": __version__, "database": db_path.name,
-                                    "build_id": _build_id(conn)}
-            descriptor["resources"] = resources
 
-            in_workbook = set(tables)
-            key = workbook_key(descriptor, tables, row_limit)
-            old = (previous or {}).get("x-csww", {}).get("workbook")
-            if old == key and (before / WORKBOOK).is_file():
-                shutil.copyfile(before / WORKBOOK, tmp / WORKBOOK)  # the same tables: the same workbook
-            else:  # each sheet's rows read again, a batch at a time, as the sheet is written
-                _write_workbook(tmp / WORKBOOK, descriptor,
-                                {name: (names, rows, _sheet_batches(read(), schema))
-                                 for name, (names, rows, (read, schema)) in tables.items()}, row_limit)
+    The workbook (``csww.xlsx``) is written from the CSVs by a process of its own
+    (:class:`benchmark.workbook.WorkbookProcess`) while the other CSVs are written; it is copied from the
+    previous package instead when :func:`workbook_key` says its content is unchanged. Raises ``OutputError``
+    when the package cannot be written (nothing is replaced then).
+    """
+    return begin_package(db_path, out_dir, version, created, schema_dir, previous, symbols_in_value, row_limit,
+                         frames).finish()
+
+
+def begin_package(db_path: str | Path, out_dir: str | Path, version: str | None = None,
+                  created: str | None = None, schema_dir: str | Path | None = None,
+                  previous: str | Path | None = None, symbols_in_value: bool = False,
+                  row_limit: int = EXCEL_ROWS, frames: dict[str, pd.DataFrame] | None = None,
+                  later: Iterable[str] = ()) -> "PendingPackage":
+    """:func:`write_package` in two steps, so that the workbook's process starts before the caller has written
+    the tables named in ``later`` (``csww build``: :data:`COMPARISON_TABLES`, before its comparisons stage).
+
+    Writes every table's CSV but those in ``later`` (which must be in the database, committed, when
+    :meth:`PendingPackage.finish` is called, and may be absent now) and starts the workbook's process with
+    them unless the workbook's content is surely the previous one's. The database must hold every other table,
+    committed. Call :meth:`PendingPackage.finish` (which writes the rest and puts the package in place) or
+    :meth:`PendingPackage.abort` (which ends the workbook's process and removes what was written)."""
+    pending = PendingPackage(db_path, out_dir, version, created, schema_dir, previous, symbols_in_value,
+                             row_limit, frames)
+    try:
+        pending._begin(later)
+    except BaseException:
+        pending.abort()
+        raise
+    return pending
+
+
+class PendingPackage:
+    """A package being written (see :func:`begin_package`)."""
+
+    def __init__(self, db_path, out_dir, version, created, schema_dir, previous, symbols_in_value, row_limit,
+                 frames):
+        self.db_path, out_dir = Path(db_path), Path(out_dir)
+        store.connect(self.db_path).close()  # a clear error when there is no database
+        final = out_dir / PACKAGE_DIR
+        if final.is_symlink():
+            final = final.resolve()
+        self.final = final
+        self.before = Path(previous) if previous is not None else final
+        self.version, self.schema_dir, self.row_limit = version, schema_dir, row_limit
+        self.symbols_in_value, self.frames = symbols_in_value, frames if frames is not None else {}
+        self.created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.resources: dict[str, dict] = {}  # table -> its resource, as each CSV is written
+        self.rows: dict[str, int] = {}
+        self.child: workbook.WorkbookProcess | None = None
+        self._stack = contextlib.ExitStack()
+        self.tmp = self._stack.enter_context(atomic_dir(final))
+
+    def _begin(self, later: Iterable[str]) -> None:
+        self.previous = _previous(self.before)
+        self.change = None
+        if self.previous:
+            try:
+                self.change = diff(self.before, self.db_path)
+            except (OSError, KeyError, ValueError, CswwError):
+                self.change = None  # an old package we cannot read values from: log it as a fresh start
+        self.schemas = schemas(self.schema_dir)
+        self.later = [n for n in self.schemas if n in set(later)]
+        early = [n for n in self.schemas if n not in self.later]
+        conn = store.connect(self.db_path)
+        try:
+            selects = {n: _select(conn, n, self.schemas[n]) for n in early}
+            self.present = [n for n in self.schemas if n in self.later or selects.get(n) is not None]
+            early = [n for n in early if selects[n] is not None]
+            for name in early:  # the workbook's tables first, so that its process can start sooner
+                if _in_workbook(name):
+                    self._write_table(conn, name, selects[name])
+            base = json.loads(BASE.read_text(encoding="utf-8"))
+            descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
+            after = _columns({"resources": list(self._resources(final=False))})
+            descriptor.update(version=self.version or (_bump(self.previous.get("version", ""), self.change,
+                                                             _columns(self.previous), after)
+                                                       if self.previous else DEFAULT_VERSION),
+                              created=self.created, sources=_sources(conn, base))
+            descriptor["x-csww"] = {"toolkit_version": __version__, "database": self.db_path.name,
+                                    "build_id": _build_id(conn)}
+            self.descriptor = descriptor
+            self.sheets = [n for n in self.present if _in_workbook(n)]
+            # The workbook's key with the later tables as they were in the previous package: when it differs
+            # from the previous workbook's, so will the final key, and the workbook is written now.
+            old_hashes = {r.get("name"): r.get("hash") for r in (self.previous or {}).get("resources", [])}
+            guess = workbook_key({**descriptor, "resources": [
+                {**r, "hash": old_hashes.get(r["name"])} if r["name"] in self.later else r
+                for r in self._resources(final=False)]}, self.sheets, self.row_limit)
+            if guess != self._old_key() or not (self.before / WORKBOOK).is_file():
+                self._start_workbook()
+            for name in early:
+                if not _in_workbook(name):
+                    self._write_table(conn, name, selects[name])
         finally:
             conn.close()
-        descriptor["x-csww"]["workbook"] = key
-        (tmp / CHANGELOG).write_text(changelog(change, descriptor["version"], created, previous), encoding="utf-8")
-        descriptor["resources"] += [
-            {"name": "workbook", "type": "file", "title": "Excel workbook",
-             "description": "Every table as a sheet, with an About sheet describing each column, except "
-                            + (", ".join(sorted(r["name"] for r in resources if r["name"] not in in_workbook))
-                               or "none") + " (CSV only). Frozen headers, no macros.",
-             "path": WORKBOOK, "format": "xlsx",
-             "mediatype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             **_file_meta(tmp / WORKBOOK)},
-            {"name": "changelog", "type": "file", "title": "Change log",
-             "description": "Values added, removed and revised since the previous package.",
-             "path": CHANGELOG, "format": "md", "mediatype": "text/markdown", "encoding": "utf-8",
-             **_file_meta(tmp / CHANGELOG)}]
-        (tmp / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
-                                              encoding="utf-8")
-    return final
+
+    def finish(self, frames: dict[str, pd.DataFrame] | None = None) -> Path:
+        """Write the tables named ``later`` (from ``frames``, table -> rows written, where given), the
+        workbook (waiting for its process), the change log and ``datapackage.json``; put the package in place
+        and return its path."""
+        try:
+            if frames:
+                self.frames = {**self.frames, **frames}
+            if self.later:
+                conn = store.connect(self.db_path)
+                try:
+                    for name in sorted(self.later, key=lambda n: not _in_workbook(n)):
+                        sql = _select(conn, name, self.schemas[name])
+                        if sql is None:
+                            raise RuntimeError(f"{name}: not in {self.db_path} (or not publishable) after the "
+                                               "comparisons, although the package left a place for it")
+                        self._write_table(conn, name, sql)
+                finally:
+                    conn.close()
+            descriptor = self.descriptor
+            descriptor["resources"] = resources = list(self._resources(final=True))
+            key = workbook_key(descriptor, self.sheets, self.row_limit)
+            if self.child is not None:
+                self.child.wait()
+            elif key == self._old_key() and (self.before / WORKBOOK).is_file():
+                shutil.copyfile(self.before / WORKBOOK, self.tmp / WORKBOOK)  # the same tables: the same workbook
+            else:  # only the later tables changed: written now
+                self._start_workbook()
+                self.child.wait()
+            descriptor["x-csww"]["workbook"] = key
+            (self.tmp / CHANGELOG).write_text(changelog(self.change, descriptor["version"], self.created,
+                                                        self.previous), encoding="utf-8")
+            descriptor["resources"] += [
+                {"name": "workbook", "type": "file", "title": "Excel workbook",
+                 "description": "Every table as a sheet, with an About sheet describing each column, except "
+                                + (", ".join(sorted(r["name"] for r in resources if r["name"] not in self.sheets))
+                                   or "none") + " (CSV only). Frozen headers, no macros.",
+                 "path": WORKBOOK, "format": "xlsx",
+                 "mediatype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 **_file_meta(self.tmp / WORKBOOK)},
+                {"name": "changelog", "type": "file", "title": "Change log",
+                 "description": "Values added, removed and revised since the previous package.",
+                 "path": CHANGELOG, "format": "md", "mediatype": "text/markdown", "encoding": "utf-8",
+                 **_file_meta(self.tmp / CHANGELOG)}]
+            (self.tmp / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                                       encoding="utf-8")
+        except BaseException:
+            self.abort()
+            raise
+        self._stack.close()  # the finished folder replaces the package
+        return self.final
+
+    def abort(self) -> None:
+        """End the workbook's process and remove everything written; the previous package stays."""
+        try:
+            if self.child is not None:
+                self.child.abort()
+        finally:
+            self._stack.__exit__(RuntimeError, RuntimeError("package abandoned"), None)  # removes the folder
+
+    def _old_key(self) -> str | None:
+        return (self.previous or {}).get("x-csww", {}).get("workbook")
+
+    def _start_workbook(self) -> None:
+        d = self.descriptor
+        about = {**{k: d.get(k) for k in ("title", "version", "description", "licenses")},
+                 "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
+                               | {"schema": {"fields": r["schema"]["fields"]}} for r in self._resources(final=False)]}
+        self.child = workbook.WorkbookProcess(self.tmp / WORKBOOK, about, self.sheets, self.row_limit)
+        for name in self.sheets:
+            if name in self.rows:
+                self.child.table(name, self.schemas[name]["fields"], self.rows[name], self.tmp / f"{name}.csv")
+
+    def _write_table(self, conn: sqlite3.Connection, name: str, sql: str) -> None:
+        """Write a table's CSV from ``sql`` (:func:`_select`) and note its resource (and hand it to the
+        workbook's process when it is a sheet of a workbook being written)."""
+        schema = self.schemas[name]
+        fields = schema["fields"]
+        path = self.tmp / f"{name}.csv"
+        rows = 0
+        read = _reader(conn, name, sql, schema, self.symbols_in_value, self.frames.get(name))
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow([f["name"] for f in fields])
+            for values in read():
+                w.writerows(zip(*[_cells(col, f) for col, f in zip(values, fields)]))
+                rows += len(values[0])
+        self.rows[name] = rows
+        self.resources[name] = self._resource(name, path)
+        if self.child is not None and _in_workbook(name):
+            self.child.table(name, fields, rows, path)
+
+    def _resource(self, name: str, path: Path | None) -> dict:
+        schema = self.schemas[name]
+        res_schema = {k: v for k, v in without_sql(schema if self.symbols_in_value else numeric_schema(schema))
+                      .items() if k not in ("$schema", "title", "description")}
+        return {"name": name, "type": "table", "title": schema.get("title", name),
+                "description": schema.get("description", ""), "path": f"{name}.csv",
+                "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+                **(_file_meta(path) if path is not None else {}), "schema": res_schema}
+
+    def _resources(self, final: bool):
+        """The table resources in the package's order; with ``final=False`` those of tables not written yet
+        without their bytes and hash."""
+        for name in self.present:
+            if name in self.resources:
+                yield self.resources[name]
+            elif not final:
+                yield self._resource(name, None)
+            else:  # every table present was written before the package is finished
+                raise RuntimeError(f"{name}: no CSV written")
+
+
+def _in_workbook(name: str) -> bool:
+    return name not in NOT_IN_WORKBOOK and name not in BUILD_ONLY
 
 
 #: The code that turns tables into the workbook: a change to it (without a new version) writes a new workbook.
 _WORKBOOK_CODE = hashlib.sha256(Path(cells.__file__).read_bytes() + Path(__file__).read_bytes()
-                                ).hexdigest()
+                                + Path(workbook.__file__).read_bytes()).hexdigest()
 
 
 def workbook_key(descriptor: dict, tables: dict, row_limit: int) -> str:
@@ -807,8 +808,9 @@ def _decimals(df: pd.DataFrame) -> dict[tuple[str, str], int]:
     The 2015 SFR gives rates as whole numbers and the EES files to one decimal place, so the rounding a
     check allows comes from the data rather than from the catalogue.
     """
-    text = df["value"]
-    dec = text.str.extract(r"\.(\d+)$")[0].str.len().fillna(0).astype(int)
+    codes, uniques = pd.factorize(df["value"], use_na_sentinel=False)  # each distinct cell text looked at once
+    places = pd.Series(uniques, dtype=object).str.extract(r"\.(\d+)$")[0].str.len().fillna(0).astype(int)
+    dec = pd.Series(places.to_numpy()[codes] if len(codes) else np.zeros(0, int), index=df.index)
     src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
     return dec.groupby([src, df["measure_id"]]).max().to_dict()
 
@@ -834,7 +836,8 @@ def _rate_components(name: str, df: pd.DataFrame, descriptor_path: Path | None =
     keys = ["time_period", "area_code"] + (["release_id"] if name == "observation_revisions" else [])
     decimals = _decimals(df) if decimals is None else decimals  # of the whole table, when df is part of it
     src = df["source_file"] if "source_file" in df.columns else pd.Series("", index=df.index)
-    half = pd.Series([0.5 * 10 ** -decimals.get(k, 1) for k in zip(src, df["measure_id"])], index=df.index)
+    codes, pairs = pd.MultiIndex.from_arrays([src, df["measure_id"]]).factorize()  # each (file, measure) once
+    half = pd.Series(np.array([0.5 * 10 ** -decimals.get(k, 1) for k in pairs] or [0.0])[codes], index=df.index)
     d = df.assign(num=_numeric(df), row=df.index + 2, half=half,
                   rel=df["release_id"] if "release_id" in df.columns else "")
     d = d[d["num"].notna()].drop_duplicates([*keys, "measure_id"])  # duplicates are reported elsewhere
