@@ -18,6 +18,7 @@ from .local.store import list_returns, load_files, set_published
 from .package import write_package
 from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
+from .readers import max_values as _max_values
 
 KEY = tables.OBSERVATION_KEY
 #: The tables whose writing ``progress`` follows.
@@ -131,7 +132,7 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
 
 def build(sources: list[str | Path], out: str | Path = "build", progress=None,
           local_files: list[str | Path] = (), stage=None, fingerprint: dict | None = None,
-          wait: float = 600.0, sn_method: str | None = None) -> BuildReport:
+          wait: float = 600.0, sn_method: str | None = None, max_values: int | None = None) -> BuildReport:
     """Read every source and write ``OUT/csww.db`` and ``OUT/datapackage/`` as one unit. Raises InputError
     listing every problem (nothing written), OutputError when ``OUT`` cannot be written or another build
     holds it longer than ``wait`` seconds.
@@ -144,13 +145,16 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     XML): they are aligned to DfE's definitions into ``local_returns``/``local_observations`` and compared,
     as provisional, with the latest published comparators. ``progress(done, total)`` follows the database
     writes and ``stage(message)`` names each step as it starts. ``sn_method`` is the neighbour median method
-    stored in ``comparisons``: ``toolkit`` (default) or ``dashboard`` (see ``compare``).
+    stored in ``comparisons``: ``toolkit`` (default) or ``dashboard`` (see ``compare``). ``max_values`` is the
+    most values read from all the sources together (default ``$CSWW_MAX_VALUES`` or
+    :data:`benchmark.readers.MAX_VALUES`): past it the build stops while reading, with an InputError naming the
+    file and row reached, before holding more than 2 GB.
     """
     stage = stage or (lambda message: None)
     fingerprint = fingerprint or buildstate.fingerprint(sources, local_files, {"sn_method": sn_method or "toolkit"})
     stage("Reading the DfE files")
     skipped: list[str] = []
-    results = read_sources(sources, on_skip=skipped.append)
+    results = read_sources(sources, on_skip=skipped.append, ceiling=_max_values(max_values))
     if not results:
         raise InputError([Problem(", ".join(map(str, sources)), "no CSWW indicator files found")])
     revisions, latest = combine(results)
