@@ -122,6 +122,7 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
     is_number, values = d.is_number, d.values.astype(float)
     whole = np.array([bool(_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
     long_whole = np.array([bool(_LONG_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
+    all_symbols = d.symbols.take(codes)  # one take for every column; each column's is a slice of it
     out = []
     for j, col in enumerate(columns):
         c = codes[j * n:(j + 1) * n]
@@ -133,7 +134,8 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
         v = values[c]
         if is_number[c].all() and whole[c].all() and not np.isnan(v).any():
             v = v.astype(np.int64)
-        out.append((pd.Series(v, index=df.index, name=col), pd.Series(d.symbols.take(c), index=df.index, name=col)))
+        out.append((pd.Series(v, index=df.index, name=col),
+                    pd.Series(all_symbols[j * n:(j + 1) * n], index=df.index, name=col)))
     return out
 
 
@@ -218,7 +220,17 @@ def stacked(geo: pd.DataFrame, rows: pd.Series, keep: pd.Series, parts: list[tup
     out = {"time_period": tiled(geo["time_period"]), "area_code": tiled(geo["area_code"])}
     for name in (parts[0][1] if parts else {}):
         fields = [fields[name] for _, fields in parts]
-        if any(isinstance(f, pd.Series) for f in fields):
+        dtypes = {f.dtype if isinstance(f, pd.Series) else None for f in fields}
+        if len(dtypes) == 1 and None not in dtypes and n:
+            # one dtype (the usual case): the kept rows of every part in one array, as pd.concat would give
+            # them, without a Series per part (an SFR file has hundreds of columns)
+            (dtype,) = dtypes
+            if isinstance(dtype, np.dtype):
+                out[name] = np.concatenate([f.to_numpy()[kept] for f in fields])
+            else:
+                block = np.concatenate([f.to_numpy(dtype=object)[kept] for f in fields])
+                out[name] = pd.array(block, dtype=dtype)
+        elif any(isinstance(f, pd.Series) for f in fields):
             out[name] = pd.concat([f[keep] if isinstance(f, pd.Series) else pd.Series(f, index=keep.index)[keep]
                                    for f in fields], ignore_index=True)
         else:
