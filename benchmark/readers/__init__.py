@@ -28,7 +28,7 @@ from . import breakdowns, ees, sfr
 from .base import InputError, Problem, ReadResult, check_repeated_rows
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
-           "iter_source_files", "MAX_VALUES", "TooManyValues", "max_values"]
+           "iter_source_files", "MAX_VALUES", "max_values"]
 
 #: Files from CSWW releases that are not indicator data; recognised so a folder can hold them.
 KNOWN_OTHER = {
@@ -92,8 +92,10 @@ MAX_VALUES = 750_000
 MAX_VALUES_ENV = "CSWW_MAX_VALUES"
 
 
-class TooManyValues(InputError):
-    """The values read passed the build's ceiling (:data:`MAX_VALUES`): reading stopped at once."""
+def _stopped(exc: InputError) -> InputError:
+    """``exc`` marked as the ceiling's: :func:`read_file` and :func:`read_sources` stop reading on it."""
+    exc.stopped = True
+    return exc
 
 
 def max_values(given: int | None = None) -> int:
@@ -346,12 +348,12 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
                     part = ees.read(chunk, source.name, layout, release_id=release_id)
                 past = _past_ceiling(source.name, part, counted, ceiling)
                 if past:
-                    raise TooManyValues([*problems, past])  # the pieces read so far are let go with this frame
+                    raise _stopped(InputError([*problems, past]))  # the pieces read so far go with this frame
                 counted += len(part.observations) + (len(part.breakdowns) if part.breakdowns is not None else 0)
                 parts.append(part)
-            except TooManyValues:
-                raise
             except InputError as exc:
+                if getattr(exc, "stopped", False):
+                    raise
                 problems.extend(exc.problems)
                 if len(problems) >= MAX_PROBLEMS:
                     problems.append(Problem(source.name, f"stopped reading after {len(problems):,} problems; "
@@ -466,9 +468,9 @@ def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS, ceiling: i
             seen.add(source.sha256)
             try:
                 result = read_file(source, strict=explicit, values_before=counted, ceiling=ceiling)
-            except TooManyValues as exc:
-                raise InputError(problems + exc.problems) from None
             except InputError as exc:
+                if getattr(exc, "stopped", False):  # past the ceiling: no further file is read
+                    raise InputError(problems + exc.problems) from None
                 problems.extend(exc.problems)
                 continue
             if result is None:
