@@ -197,7 +197,9 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
     the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
     Returns the observations, the mask of file rows kept, and the notes.
     """
-    keep, notes = fold_joint_returns(geo, pd.DataFrame(symbols).notna().all(axis=1), rows)
+    all_symbols = pd.Series(np.logical_and.reduce([s.notna().to_numpy(dtype=bool) for s in symbols.values()]),
+                            index=geo.index) if symbols else pd.DataFrame(symbols).notna().all(axis=1)
+    keep, notes = fold_joint_returns(geo, all_symbols, rows)
     observations = pd.DataFrame(stacked(geo, rows, keep, [(col, {"measure_id": measure, "value": values[measure],
                                                                  "symbol": symbols[measure]})
                                                           for col, measure in mapping.items()]))
@@ -213,9 +215,18 @@ def stacked(geo: pd.DataFrame, rows: pd.Series, keep: pd.Series, parts: list[tup
     from these, not one per part (a file has up to a few hundred columns)."""
     kept = keep.to_numpy(dtype=bool)
     n, k = int(kept.sum()), len(parts)
+    # the kept rows of part after part, as positions in the file rows of every part one after another
+    taken = (np.arange(k)[:, None] * len(kept) + np.flatnonzero(kept)[None, :]).ravel()
 
     def tiled(series: pd.Series):
+        if isinstance(series.dtype, pd.StringDtype) and n:  # text stays pandas' text, never made into Python str
+            return series.array[kept].take(np.tile(np.arange(n), k))
         return np.tile(series.to_numpy()[kept], k)
+
+    def repeated(labels: list):
+        if n and all(isinstance(x, str) for x in labels):  # as pandas would type them, one take of k labels
+            return pd.Series(np.array(labels, dtype=object)).array.take(np.repeat(np.arange(k), n))
+        return np.repeat(np.array(labels, dtype=object), n)
 
     out = {"time_period": tiled(geo["time_period"]), "area_code": tiled(geo["area_code"])}
     for name in (parts[0][1] if parts else {}):
@@ -226,17 +237,17 @@ def stacked(geo: pd.DataFrame, rows: pd.Series, keep: pd.Series, parts: list[tup
             # them, without a Series per part (an SFR file has hundreds of columns)
             (dtype,) = dtypes
             if isinstance(dtype, np.dtype):
-                out[name] = np.concatenate([f.to_numpy()[kept] for f in fields])
+                out[name] = np.concatenate([f.to_numpy() for f in fields])[taken]
             else:
-                block = np.concatenate([f.to_numpy(dtype=object)[kept] for f in fields])
-                out[name] = pd.array(block, dtype=dtype)
+                arrays = [f.array for f in fields]
+                out[name] = type(arrays[0])._concat_same_type(arrays).take(taken)
         elif any(isinstance(f, pd.Series) for f in fields):
             out[name] = pd.concat([f[keep] if isinstance(f, pd.Series) else pd.Series(f, index=keep.index)[keep]
                                    for f in fields], ignore_index=True)
         else:
-            out[name] = np.repeat(np.array(fields, dtype=object), n)
+            out[name] = repeated(fields)
     out["source_row"] = tiled(rows)
-    out["source_column"] = np.repeat(np.array([col for col, _ in parts], dtype=object), n)
+    out["source_column"] = repeated([col for col, _ in parts])
     return out
 
 
