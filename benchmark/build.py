@@ -123,6 +123,41 @@ def combine_breakdowns(results: list[ReadResult]) -> pd.DataFrame:
     return allrows.drop_duplicates(key, keep="last")
 
 
+def _as_text(labels: list[str], codes: np.ndarray):
+    """``labels`` taken at ``codes``, typed as pandas types a column of those strings (its ``str`` dtype where
+    pandas infers it), without making a Python string per row."""
+    return pd.Series(np.array(labels, dtype=object)).array.take(codes)
+
+
+def _column(series: pd.Series):
+    """A column's cells for a new frame with a fresh row index: pandas text stays pandas text."""
+    return series.array if isinstance(series.dtype, pd.StringDtype) else series.to_numpy()
+
+
+def package_cells(revisions: pd.DataFrame) -> pd.DataFrame:
+    """``observation_revisions`` as the package's CSV holds it, for :func:`benchmark.package.check_values`:
+    text cells (a value as a whole number without ".0", else its repr; a symbol in place of its value, and in
+    ``symbol``; ``""`` for no symbol), ``source_file`` as the file's own name; rows numbered from 0 in
+    ``revisions``' order. Each distinct value, year and file is written once (counts, rates and years repeat)."""
+    if not len(revisions):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in (
+            "time_period", "area_code", "measure_id", "value", "symbol", "release_id", "source_file")})
+    sym = revisions["symbol"]
+    codes, uniques = pd.factorize(revisions["value"], use_na_sentinel=False)
+    numbers = [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques.tolist()]
+    sym_codes, sym_uniques = pd.factorize(sym)  # -1 where there is no symbol
+    value_codes = np.where(sym_codes >= 0, len(numbers) + sym_codes, codes)
+    year_codes, years = pd.factorize(revisions["time_period"].astype(int))
+    file_codes, files = pd.factorize(revisions["source_file"])
+    return pd.DataFrame({
+        "time_period": _as_text([str(y) for y in years.tolist()], year_codes),
+        "area_code": _column(revisions["area_code"]), "measure_id": _column(revisions["measure_id"]),
+        "value": _as_text(numbers + [str(s) for s in sym_uniques.tolist()], value_codes),
+        "symbol": _as_text([""] + [str(s) for s in sym_uniques.tolist()], sym_codes + 1),
+        "release_id": _column(revisions["release_id"]),
+        "source_file": _as_text([Path(f.partition("!")[2] or f).name for f in files.tolist()], file_codes)})
+
+
 def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.DataFrame) -> None:
     """Raise InputError for what ``csww validate`` would call an error in these values, in its words.
 
@@ -131,20 +166,7 @@ def check_values(results: list[ReadResult], revisions: pd.DataFrame, areas: pd.D
     ``observation_revisions`` as the package would write it, so a build never makes a package that
     validate calls INVALID; each problem names the source file, row, column and value.
     """
-    sym = revisions["symbol"]
-    # each distinct value written once (counts and rates repeat): a whole number without ".0", else repr
-    codes, uniques = pd.factorize(revisions["value"], use_na_sentinel=False)
-    numbers = np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques.tolist()] or [""],
-                       dtype=object)[codes]
-    symbols = sym.to_numpy(dtype=object)
-    text = np.where([isinstance(s, str) for s in symbols], symbols, numbers).tolist()
-    df = pd.DataFrame({"time_period": revisions["time_period"].astype(int).astype(str).to_numpy(),
-                       "area_code": revisions["area_code"].to_numpy(),
-                       "measure_id": revisions["measure_id"].to_numpy(), "value": text,
-                       "symbol": sym.fillna("").to_numpy(), "release_id": revisions["release_id"].to_numpy(),
-                       "source_file": revisions["source_file"].map(
-                           {f: Path(f.partition("!")[2] or f).name for f in revisions["source_file"].unique()})
-                       .to_numpy()})
+    df = package_cells(revisions)
     kinds = {r.release_id: r.release_kind for r in results}
     levels = dict(zip(areas["area_code"], areas["level"]))
     found = package.check_values("observation_revisions", df, levels, kinds)
