@@ -335,7 +335,7 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
         has_data = False
         counted = values_before
         for chunk in itertools.chain([first], frames):
-            filled = bool((chunk.to_numpy() != "").any())
+            filled = any(chunk[c].ne("").any() for c in chunk.columns)  # mostly the first column answers
             has_data |= filled
             if not len(chunk) or (layout == "sfr" and not filled):
                 continue  # SFR08/2017 ends with comma-only lines; the SFR reader drops them

@@ -113,7 +113,7 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
 
     Each column's values have the dtype :func:`parse_cells` gives it (whole numbers only: int64, else float64).
     """
-    dtypes = {str(df[c].dtype) for c in columns}
+    dtypes = set(map(str, df.dtypes.iloc[[df.columns.get_loc(c) for c in columns]]))
     if len(columns) < 2 or not len(df) or len(dtypes) != 1:
         return [parse_cells(df[c], symbols, file, c, rows, problems, allow_thousands, allow_blank) for c in columns]
     n = len(df)
@@ -137,6 +137,11 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
         out.append((pd.Series(v, index=df.index, name=col),
                     pd.Series(all_symbols[j * n:(j + 1) * n], index=df.index, name=col)))
     return out
+
+
+def la_codes(codes: pd.Series) -> pd.Series:
+    """:func:`benchmark.geography.normalise_la_code` of each cell of ``codes``, each distinct code once."""
+    return codes.map({c: geography.normalise_la_code(c) for c in codes.unique()})
 
 
 @lru_cache(maxsize=1)
