@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
+from benchmark import readers
 from benchmark.cli import cli
 from benchmark.problems import UsageError
 from benchmark.readers import InputError, SourceFile, max_values, read_file, read_sources
@@ -66,3 +67,19 @@ def test_ceiling_setting_must_be_a_whole_number_above_zero(monkeypatch):
     assert max_values(20) == 20
     result = CliRunner().invoke(cli, ["build", "--from", str(MINI), "--max-values", "0"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_wide_file_is_read_in_fewer_rows_at_a_time_with_the_same_result(shared, monkeypatch):
+    path = shared / "sfr" / "SFR08_2017_UD.csv"  # 162 columns, 196 rows, cp1252, ends with comma-only lines
+    whole = read_file(SourceFile(str(path), path=path))
+    monkeypatch.setattr(readers, "CHUNK_CELLS", 162 * 25)  # pieces of 25 rows
+    with readers._chunks(SourceFile(str(path), path=path), readers.CHUNK_ROWS, readers.CHUNK_CELLS) as (_, frames):
+        assert [len(f) for f in frames] == [25] * 7 + [21]  # 196 lines below the header
+    pieces = read_file(SourceFile(str(path), path=path))
+    assert len(whole.observations) == len(pieces.observations) == 3423
+    assert len(whole.breakdowns) == len(pieces.breakdowns) == 21516
+    assert whole.observations.reset_index(drop=True).equals(pieces.observations.reset_index(drop=True))
+    # breakdowns come piece after piece (the build sorts them by key): the same rows
+    key = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"]
+    a, b = (x.sort_values(key).reset_index(drop=True) for x in (whole.breakdowns, pieces.breakdowns))
+    assert a.equals(b)

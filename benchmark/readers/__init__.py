@@ -74,6 +74,9 @@ ZIP_LIMITS = ZipLimits()
 #: Rows read at a time: a file of any size is read in pieces of this many rows, so memory follows the
 #: tidy values kept rather than the file's text (issue 14 item 4).
 CHUNK_ROWS = 50_000
+#: ... and of at most this many cells, so a very wide file is read in fewer rows at a time (50,000 rows of the
+#: 32-column EES indicators file): a piece's memory is bounded before the values in it are counted.
+CHUNK_CELLS = 1_600_000
 #: Bytes read at a time when checking a file's encoding or hashing it.
 BLOCK = 1 << 20
 #: A file with this many problems stops being read: the first ones say what is wrong.
@@ -241,16 +244,19 @@ def _first_bad_byte(source: SourceFile, enc: str) -> tuple[int, bytes] | None:
 
 
 @contextlib.contextmanager
-def _chunks(source: SourceFile, rows: int = CHUNK_ROWS) -> Iterator[tuple[list[str], Iterator[pd.DataFrame]]]:
+def _chunks(source: SourceFile, rows: int = CHUNK_ROWS,
+            cells: int | None = None) -> Iterator[tuple[list[str], Iterator[pd.DataFrame]]]:
     """The file's header exactly as written (pandas renames repeated names) and its cells as text, ``rows``
-    rows at a time (row labels continue from chunk to chunk: file line = label + 2). A file with a header
-    and no rows gives one empty frame with the header's columns."""
+    rows at a time, fewer when ``cells`` caps the cells of a piece (row labels continue from chunk to chunk:
+    file line = label + 2). A file with a header and no rows gives one empty frame with the header's columns."""
     enc = _encoding(source)
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
         try:
             header = next(csv.reader(text), [])
         except csv.Error as exc:
             raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    if cells:
+        rows = max(1, min(rows, cells // max(len(header), 1)))
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
         try:
             reader = pd.read_csv(text, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=rows)
@@ -315,7 +321,7 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
     stays bounded whatever the file's size.
     """
     ceiling = max_values() if ceiling is None else ceiling
-    with _chunks(source, chunk_rows) as (header, frames):
+    with _chunks(source, chunk_rows, CHUNK_CELLS) as (header, frames):
         first = next(frames)
         columns = [str(c) for c in first.columns]
         layout = detect_layout(columns)
