@@ -112,7 +112,12 @@ def cli():
               help="Neighbour median stored in comparisons: toolkit (model current for the year, joint-return "
                    "neighbours as the joint row, one more decimal) or dashboard (exactly DfE's dashboard median). "
                    "See docs/compare.md.")
-def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, retries, force, wait, sn_method):
+@click.option("--max-values", envvar="CSWW_MAX_VALUES", type=click.IntRange(min=1), default=None,
+              help="Most values (observations and breakdown values) read from all the files; past it the build "
+                   "stops with a message before needing more than 2 GB of memory (default 750,000; env "
+                   "CSWW_MAX_VALUES).")
+def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadline, retries, force, wait, sn_method,
+          max_values):
     """Build OUT/csww.db and the data package OUT/datapackage/ from DfE CSWW files.
 
     Reads every DfE layout (2023+ indicators, 2022 headline measures, 2015 and 2016 SFR underlying
@@ -176,7 +181,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
             bar.update(done - bar.pos)
         result = build_mod.build(list(sources), out, progress=progress, local_files=local_files, sn_method=sn_method,
                                  stage=None if quiet else lambda message: click.echo(f"{message}...", err=True),
-                                 fingerprint=fingerprint, wait=wait)
+                                 fingerprint=fingerprint, wait=wait, max_values=max_values)
     lines = result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)

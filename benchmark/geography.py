@@ -62,8 +62,9 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
     """
     cfg = config()
     s = sightings.sort_values(["data_year", "time_period"], kind="stable")
-    latest = s.groupby("area_code", sort=False).tail(1).set_index("area_code")
+    latest = s.groupby("area_code", sort=False).tail(1)
     years = s.groupby("area_code")["time_period"].agg(["min", "max"])
+    first_year, last_year = years["min"].to_dict(), years["max"].to_dict()
 
     successors: dict[str, list[str]] = {}
     predecessors: dict[str, list[str]] = {}
@@ -86,10 +87,10 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
 
     rows = []
     max_year = int(s["time_period"].max()) if len(s) else None
-    for code, a in latest.iterrows():
-        level = a["level"]
+    for a in latest[["area_code", "level", "region_code", "region_name", "area_name", "new_la_code"]].to_dict("records"):
+        code, level = a["area_code"], a["level"]
         region = a["region_code"] or None
-        first, last = int(years.loc[code, "min"]), int(years.loc[code, "max"])
+        first, last = int(first_year[code]), int(last_year[code])
         notes = []
         if code in code_notes:
             notes.append(code_notes[code])
@@ -151,9 +152,12 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
 
     la = s[s["new_la_code"].fillna("") != ""]
     area_codes = (la.groupby(["area_code", "new_la_code"])
-                  .agg(first_year=("time_period", "min"), last_year=("time_period", "max"),
-                       releases=("release_id", lambda r: ", ".join(sorted(set(r)))))
+                  .agg(first_year=("time_period", "min"), last_year=("time_period", "max"))
                   .reset_index().rename(columns={"new_la_code": "ons_code"}))
+    releases: dict[tuple, set] = {}  # each code's releases, joined once per code rather than in a groupby lambda
+    for key in la[["area_code", "new_la_code", "release_id"]].drop_duplicates().itertuples(index=False):
+        releases.setdefault((key[0], key[1]), set()).add(key[2])
+    area_codes["releases"] = [", ".join(sorted(releases[k])) for k in zip(area_codes["area_code"], area_codes["ons_code"])]
     # Only the changes between areas this build has, so every code in area_changes is an area.
     changes = pd.DataFrame(changes, columns=["predecessor_code", "successor_code", "first_year", "kind", "note"])
     known = set(areas["area_code"])

@@ -14,18 +14,21 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
+import numpy as np
 import pandas as pd
 
+from ..problems import UsageError
 from . import breakdowns, ees, sfr
 from .base import InputError, Problem, ReadResult, check_repeated_rows
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
-           "iter_source_files"]
+           "iter_source_files", "MAX_VALUES", "max_values"]
 
 #: Files from CSWW releases that are not indicator data; recognised so a folder can hold them.
 KNOWN_OTHER = {
@@ -71,10 +74,65 @@ ZIP_LIMITS = ZipLimits()
 #: Rows read at a time: a file of any size is read in pieces of this many rows, so memory follows the
 #: tidy values kept rather than the file's text (issue 14 item 4).
 CHUNK_ROWS = 50_000
+#: ... and of at most this many cells, so a very wide file is read in fewer rows at a time (50,000 rows of the
+#: 32-column EES indicators file): a piece's memory is bounded before the values in it are counted.
+CHUNK_CELLS = 1_600_000
 #: Bytes read at a time when checking a file's encoding or hashing it.
 BLOCK = 1 << 20
 #: A file with this many problems stops being read: the first ones say what is wrong.
 MAX_PROBLEMS = 1000
+#: The most values (observations plus breakdown values) one build reads from all its files together; past it
+#: the build stops while reading, with an InputError naming the file and row reached (issue 14 item 4: a 1 GB
+#: CSV, about 100 million values, must fail or succeed within 2 GB). Derivation: the read, the comparisons and
+#: the package hold every value in pandas frames; ``perf/build_scaling.py`` measured a build's peak at
+#: 272 MB at 1x the quick tour (67,489 values read: 38,889 observations) growing about 82 MB per copy of it,
+#: i.e. about 2.1 kB per observation when each value read is an observation of its own (one file, as the
+#: 1 GB CSV is). 2,048 MB less the 272 MB at 1x and a 10 % margin (~205 MB) leaves ~1,570 MB: 750,000 values.
+#: DfE's own files are far below it: every CSWW file in ../shared/dfe together is 111,983 values.
+#: ``CSWW_MAX_VALUES`` (or ``csww build --max-values``) raises or lowers it for a machine with more memory.
+MAX_VALUES = 750_000
+#: The environment variable that overrides :data:`MAX_VALUES`.
+MAX_VALUES_ENV = "CSWW_MAX_VALUES"
+
+
+def _stopped(exc: InputError) -> InputError:
+    """``exc`` marked as the ceiling's: :func:`read_file` and :func:`read_sources` stop reading on it."""
+    exc.stopped = True
+    return exc
+
+
+def max_values(given: int | None = None) -> int:
+    """The ceiling on values one build reads: ``given``, else ``$CSWW_MAX_VALUES``, else :data:`MAX_VALUES`.
+    A setting that is not a whole number above zero raises UsageError."""
+    text = str(given) if given is not None else os.environ.get(MAX_VALUES_ENV, "").strip()
+    if not text:
+        return MAX_VALUES
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UsageError(f"{MAX_VALUES_ENV if given is None else '--max-values'}={text!r}: the most values a build "
+                         "reads must be a whole number above zero")
+    return n
+
+
+def _past_ceiling(name: str, result: ReadResult, before: int, ceiling: int) -> Problem | None:
+    """The problem to stop on when ``result`` (one chunk read) takes the values read past ``ceiling``, naming
+    the file row at which the count passed it; None while within it."""
+    counted = len(result.observations) + (len(result.breakdowns) if result.breakdowns is not None else 0)
+    if before + counted <= ceiling:
+        return None
+    rows = pd.concat([result.observations["source_row"]] + (
+        [result.breakdowns["source_row"]] if result.breakdowns is not None else []), ignore_index=True)
+    per_row = rows.astype("int64").value_counts().sort_index().cumsum()
+    row = int(per_row.index[np.searchsorted(per_row.to_numpy(), ceiling - before, side="right")])
+    return Problem(name, f"more than {ceiling:,} values read (observations and breakdown values, all files "
+                   f"together) by this row, the most a build reads: it holds every value in memory, and the "
+                   f"default ceiling, {MAX_VALUES:,}, keeps it within 2 GB. DfE's CSWW files from 2015 to 2025 hold "
+                   "111,983 values together; split this file by reporting year or council and build the parts you "
+                   f"need, or, on a machine with more memory, raise the ceiling with --max-values or "
+                   f"{MAX_VALUES_ENV}. Stopped reading here", row)
 
 
 @dataclass
@@ -186,16 +244,19 @@ def _first_bad_byte(source: SourceFile, enc: str) -> tuple[int, bytes] | None:
 
 
 @contextlib.contextmanager
-def _chunks(source: SourceFile, rows: int = CHUNK_ROWS) -> Iterator[tuple[list[str], Iterator[pd.DataFrame]]]:
+def _chunks(source: SourceFile, rows: int = CHUNK_ROWS,
+            cells: int | None = None) -> Iterator[tuple[list[str], Iterator[pd.DataFrame]]]:
     """The file's header exactly as written (pandas renames repeated names) and its cells as text, ``rows``
-    rows at a time (row labels continue from chunk to chunk: file line = label + 2). A file with a header
-    and no rows gives one empty frame with the header's columns."""
+    rows at a time, fewer when ``cells`` caps the cells of a piece (row labels continue from chunk to chunk:
+    file line = label + 2). A file with a header and no rows gives one empty frame with the header's columns."""
     enc = _encoding(source)
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
         try:
             header = next(csv.reader(text), [])
         except csv.Error as exc:
             raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    if cells:
+        rows = max(1, min(rows, cells // max(len(header), 1)))
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
         try:
             reader = pd.read_csv(text, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=rows)
@@ -247,15 +308,20 @@ def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
     return out
 
 
-def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_ROWS) -> ReadResult | None:
+def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_ROWS, values_before: int = 0,
+              ceiling: int | None = None) -> ReadResult | None:
     """Read one CSV, ``chunk_rows`` rows at a time. Unknown headers raise (strict) or return None (files met
     while walking a folder).
 
     A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError
     listing every problem (reading stops after ``MAX_PROBLEMS``). The result is the same whatever
-    ``chunk_rows``: each piece is read by the layout's reader and the tidy pieces joined.
+    ``chunk_rows``: each piece is read by the layout's reader and the tidy pieces joined. When the values read
+    (``values_before`` from earlier files plus this file's) pass ``ceiling`` (default :func:`max_values`),
+    reading stops at once with an InputError naming the file, the row reached and the ceiling, so memory
+    stays bounded whatever the file's size.
     """
-    with _chunks(source, chunk_rows) as (header, frames):
+    ceiling = max_values() if ceiling is None else ceiling
+    with _chunks(source, chunk_rows, CHUNK_CELLS) as (header, frames):
         first = next(frames)
         columns = [str(c) for c in first.columns]
         layout = detect_layout(columns)
@@ -273,19 +339,27 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
         parts: list[ReadResult] = []
         problems: list[Problem] = []
         has_data = False
+        counted = values_before
         for chunk in itertools.chain([first], frames):
-            filled = bool((chunk.to_numpy() != "").any())
+            filled = any(chunk[c].ne("").any() for c in chunk.columns)  # mostly the first column answers
             has_data |= filled
             if not len(chunk) or (layout == "sfr" and not filled):
                 continue  # SFR08/2017 ends with comma-only lines; the SFR reader drops them
             try:
                 if layout == "sfr":
-                    parts.append(sfr.read(chunk, source.name, release_id=None))
+                    part = sfr.read(chunk, source.name, release_id=None)
                 elif layout == BREAKDOWNS:
-                    parts.append(ees.read_breakdowns(chunk, source.name, release_id=release_id))
+                    part = ees.read_breakdowns(chunk, source.name, release_id=release_id)
                 else:
-                    parts.append(ees.read(chunk, source.name, layout, release_id=release_id))
+                    part = ees.read(chunk, source.name, layout, release_id=release_id)
+                past = _past_ceiling(source.name, part, counted, ceiling)
+                if past:
+                    raise _stopped(InputError([*problems, past]))  # the pieces read so far go with this frame
+                counted += len(part.observations) + (len(part.breakdowns) if part.breakdowns is not None else 0)
+                parts.append(part)
             except InputError as exc:
+                if getattr(exc, "stopped", False):
+                    raise
                 problems.extend(exc.problems)
                 if len(problems) >= MAX_PROBLEMS:
                     problems.append(Problem(source.name, f"stopped reading after {len(problems):,} problems; "
@@ -373,12 +447,16 @@ def _zip_members(p: Path, meta: dict | None = None, limits: ZipLimits = ZIP_LIMI
         raise InputError([Problem(str(p), f"not a readable ZIP file ({exc}); was the download cut short?")]) from None
 
 
-def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS) -> list[ReadResult]:
+def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS, ceiling: int | None = None) -> list[ReadResult]:
     """Read every CSWW data file behind ``paths``; identical files (same SHA-256) are read once. ZIPs must keep
     within ``limits`` (:class:`ZipLimits`).
 
-    Every problem in every file is collected before raising, so one run reports them all.
+    Every problem in every file is collected before raising, so one run reports them all; except that past
+    ``ceiling`` values read from all the files together (default :func:`max_values`) reading stops at once
+    with an InputError naming the file and row reached (memory stays bounded whatever the files' size).
     """
+    ceiling = max_values() if ceiling is None else ceiling
+    counted = 0
     results: list[ReadResult] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -395,8 +473,10 @@ def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS) -> list[Re
                 continue
             seen.add(source.sha256)
             try:
-                result = read_file(source, strict=explicit)
+                result = read_file(source, strict=explicit, values_before=counted, ceiling=ceiling)
             except InputError as exc:
+                if getattr(exc, "stopped", False):  # past the ceiling: no further file is read
+                    raise InputError(problems + exc.problems) from None
                 problems.extend(exc.problems)
                 continue
             if result is None:
@@ -407,6 +487,7 @@ def read_sources(paths, on_skip=None, limits: ZipLimits = ZIP_LIMITS) -> list[Re
             result.size = source.size
             result.release_meta = source.release_meta
             results.append(result)
+            counted += len(result.observations) + (len(result.breakdowns) if result.breakdowns is not None else 0)
     if problems:
         raise InputError(problems)
     return results

@@ -113,7 +113,7 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
 
     Each column's values have the dtype :func:`parse_cells` gives it (whole numbers only: int64, else float64).
     """
-    dtypes = {str(df[c].dtype) for c in columns}
+    dtypes = set(map(str, df.dtypes.iloc[[df.columns.get_loc(c) for c in columns]]))
     if len(columns) < 2 or not len(df) or len(dtypes) != 1:
         return [parse_cells(df[c], symbols, file, c, rows, problems, allow_thousands, allow_blank) for c in columns]
     n = len(df)
@@ -122,6 +122,7 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
     is_number, values = d.is_number, d.values.astype(float)
     whole = np.array([bool(_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
     long_whole = np.array([bool(_LONG_INTEGER.match(t)) for t in d.numeric_text], dtype=bool)
+    all_symbols = d.symbols.take(codes)  # one take for every column; each column's is a slice of it
     out = []
     for j, col in enumerate(columns):
         c = codes[j * n:(j + 1) * n]
@@ -133,8 +134,14 @@ def parse_columns(df: pd.DataFrame, columns: list[str], symbols: dict[str, str],
         v = values[c]
         if is_number[c].all() and whole[c].all() and not np.isnan(v).any():
             v = v.astype(np.int64)
-        out.append((pd.Series(v, index=df.index, name=col), pd.Series(d.symbols.take(c), index=df.index, name=col)))
+        out.append((pd.Series(v, index=df.index, name=col),
+                    pd.Series(all_symbols[j * n:(j + 1) * n], index=df.index, name=col)))
     return out
+
+
+def la_codes(codes: pd.Series) -> pd.Series:
+    """:func:`benchmark.geography.normalise_la_code` of each cell of ``codes``, each distinct code once."""
+    return codes.map({c: geography.normalise_la_code(c) for c in codes.unique()})
 
 
 @lru_cache(maxsize=1)
@@ -195,7 +202,9 @@ def to_observations(geo: pd.DataFrame, mapping: dict[str, str], values: dict, sy
     the joint return ("314 / 318"); a member row that is all symbols is dropped, with a note.
     Returns the observations, the mask of file rows kept, and the notes.
     """
-    keep, notes = fold_joint_returns(geo, pd.DataFrame(symbols).notna().all(axis=1), rows)
+    all_symbols = pd.Series(np.logical_and.reduce([s.notna().to_numpy(dtype=bool) for s in symbols.values()]),
+                            index=geo.index) if symbols else pd.DataFrame(symbols).notna().all(axis=1)
+    keep, notes = fold_joint_returns(geo, all_symbols, rows)
     observations = pd.DataFrame(stacked(geo, rows, keep, [(col, {"measure_id": measure, "value": values[measure],
                                                                  "symbol": symbols[measure]})
                                                           for col, measure in mapping.items()]))
@@ -211,20 +220,39 @@ def stacked(geo: pd.DataFrame, rows: pd.Series, keep: pd.Series, parts: list[tup
     from these, not one per part (a file has up to a few hundred columns)."""
     kept = keep.to_numpy(dtype=bool)
     n, k = int(kept.sum()), len(parts)
+    # the kept rows of part after part, as positions in the file rows of every part one after another
+    taken = (np.arange(k)[:, None] * len(kept) + np.flatnonzero(kept)[None, :]).ravel()
 
     def tiled(series: pd.Series):
+        if isinstance(series.dtype, pd.StringDtype) and n:  # text stays pandas' text, never made into Python str
+            return series.array[kept].take(np.tile(np.arange(n), k))
         return np.tile(series.to_numpy()[kept], k)
+
+    def repeated(labels: list):
+        if n and all(isinstance(x, str) for x in labels):  # as pandas would type them, one take of k labels
+            return pd.Series(np.array(labels, dtype=object)).array.take(np.repeat(np.arange(k), n))
+        return np.repeat(np.array(labels, dtype=object), n)
 
     out = {"time_period": tiled(geo["time_period"]), "area_code": tiled(geo["area_code"])}
     for name in (parts[0][1] if parts else {}):
         fields = [fields[name] for _, fields in parts]
-        if any(isinstance(f, pd.Series) for f in fields):
+        dtypes = {f.dtype if isinstance(f, pd.Series) else None for f in fields}
+        if len(dtypes) == 1 and None not in dtypes and n:
+            # one dtype (the usual case): the kept rows of every part in one array, as pd.concat would give
+            # them, without a Series per part (an SFR file has hundreds of columns)
+            (dtype,) = dtypes
+            if isinstance(dtype, np.dtype):
+                out[name] = np.concatenate([f.to_numpy() for f in fields])[taken]
+            else:
+                arrays = [f.array for f in fields]
+                out[name] = type(arrays[0])._concat_same_type(arrays).take(taken)
+        elif any(isinstance(f, pd.Series) for f in fields):
             out[name] = pd.concat([f[keep] if isinstance(f, pd.Series) else pd.Series(f, index=keep.index)[keep]
                                    for f in fields], ignore_index=True)
         else:
-            out[name] = np.repeat(np.array(fields, dtype=object), n)
+            out[name] = repeated(fields)
     out["source_row"] = tiled(rows)
-    out["source_column"] = np.repeat(np.array([col for col, _ in parts], dtype=object), n)
+    out["source_column"] = repeated([col for col, _ in parts])
     return out
 
 

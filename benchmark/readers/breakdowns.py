@@ -24,6 +24,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -84,7 +85,8 @@ def _folded(cells: list[tuple], geo: pd.DataFrame, rows: pd.Series, source: str)
     (column, measure_id, topic, breakdown, role, values, symbols) for each column read."""
     if not cells:
         return pd.DataFrame(columns=COLUMNS), pd.Series(True, index=geo.index), []
-    all_symbols = pd.DataFrame({i: c[6].notna() | c[5].isna() for i, c in enumerate(cells)}).all(axis=1)
+    all_symbols = pd.Series(np.logical_and.reduce([(c[6].notna() | c[5].isna()).to_numpy(dtype=bool) for c in cells]),
+                            index=geo.index)
     keep, notes = fold_joint_returns(geo, all_symbols, rows)
     return _finish(cells, geo, keep, rows, source), keep, notes
 

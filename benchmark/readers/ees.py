@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import geography, measures
+from .. import measures
 from . import breakdowns
 from .base import (
     EES_SYMBOLS,
@@ -13,6 +13,7 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
+    la_codes,
     parse_columns,
     to_observations,
     unknown_councils,
@@ -139,7 +140,7 @@ def check_geography(df: pd.DataFrame, source: str, rows: pd.Series, problems: li
     for col in ("old_la_code", "la_name"):
         for idx in df.index[la_rows & df[col].str.strip().eq("")]:
             problems.append(Problem(source, f"local authority row without {col}", int(rows[idx]), col, ""))
-    unknown_councils(df["old_la_code"].map(geography.normalise_la_code), la_rows, source, "old_la_code", rows,
+    unknown_councils(la_codes(df["old_la_code"]), la_rows, source, "old_la_code", rows,
                      problems)
     reg_rows = df["geographic_level"].eq("Regional")
     for idx in df.index[reg_rows & df["region_code"].str.strip().eq("")]:
@@ -156,7 +157,7 @@ def geography_frame(df: pd.DataFrame) -> pd.DataFrame:
     geo = pd.DataFrame({
         "time_period": years.astype(int),
         "level": df["geographic_level"],
-        "old_la_code": df["old_la_code"].map(geography.normalise_la_code).where(la_rows, ""),
+        "old_la_code": la_codes(df["old_la_code"]).where(la_rows, ""),
         "new_la_code": df["new_la_code"].str.strip().where(la_rows, ""),
         "area_name": df["la_name"].str.strip(),
         "region_code": df["region_code"].str.strip(),

@@ -14,7 +14,16 @@ import pandas as pd
 
 from .. import geography
 from . import breakdowns
-from .base import SFR_SYMBOLS, InputError, Problem, ReadResult, parse_columns, to_observations, unknown_councils
+from .base import (
+    SFR_SYMBOLS,
+    InputError,
+    Problem,
+    ReadResult,
+    la_codes,
+    parse_columns,
+    to_observations,
+    unknown_councils,
+)
 
 GEOGRAPHY_COLUMNS = ["Country_code", "Country_name", "Region_code", "Region_name", "LA_code (9 digit)", "LA_name",
                      "LA_code (3 digit)"]
@@ -104,7 +113,7 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     level = pd.Series("National", index=df.index)
     level[region.ne("")] = "Regional"
     level[la.ne("")] = "Local authority"
-    unknown_councils(la.map(geography.normalise_la_code), level.eq("Local authority"), source,
+    unknown_councils(la_codes(la), level.eq("Local authority"), source,
                      "LA_code (3 digit)", rows, problems)
     for idx in df.index[df["Country_code"].str.strip().eq("")]:
         problems.append(Problem(source, "row without Country_code", int(rows[idx]), "Country_code", ""))
@@ -121,7 +130,7 @@ def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | N
     geo = pd.DataFrame({
         "time_period": year,
         "level": level,
-        "old_la_code": la.map(geography.normalise_la_code).where(is_la, ""),
+        "old_la_code": la_codes(la).where(is_la, ""),
         "new_la_code": df["LA_code (9 digit)"].str.strip().where(is_la, ""),
         "area_name": df["LA_name"].str.strip(),
         "region_code": region,
