@@ -84,11 +84,12 @@ def _decimals(measure_ids: pd.Series) -> pd.Series:
 
 def _round(values: pd.Series, decimals: pd.Series) -> pd.Series:
     """Round each value to its measure's decimals (removes float noise from differences)."""
-    out = values.astype(float).copy()
-    for d in decimals.unique():
-        m = decimals == d
-        out[m] = out[m].round(int(d))
-    return out
+    out = np.array(values, dtype=float)  # a copy
+    dec = np.asarray(decimals)
+    for d in np.unique(dec):
+        m = dec == d
+        out[m] = np.round(out[m], int(d))
+    return pd.Series(out, index=values.index, name=getattr(values, "name", None))
 
 
 def joined(df: pd.DataFrame, by: list[str], text: pd.Series) -> pd.Series:
@@ -250,20 +251,39 @@ def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     return notes.groupby(["time_period", "area_code"], as_index=False)["series_note"].agg(" ".join)
 
 
-def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None,
-                    method: str | None = None):
-    """sn_* columns from the year's neighbour lists: per (time_period, area_code, measure_id) the median, mean,
-    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones.
-    ``method`` is ``toolkit`` (default) or ``dashboard`` (``neighbours.dashboard_lists``; no ``model`` then)."""
-    method = neighbours.check_method(method)
-    if method == "dashboard":
-        if model and model != neighbours.DASHBOARD_MODEL:
-            raise UsageError(f"the dashboard method uses {neighbours.DASHBOARD_MODEL} for every year; "
-                             f"drop --sn-model {model}")
-        model = neighbours.DASHBOARD_MODEL
-        lists = neighbours.dashboard_lists(la[["time_period", "area_code"]], table)
-    else:
-        lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
+class _Keys:
+    """Rows of a frame found by (time_period, area, measure) integer codes: one sorted int64 key instead of a
+    merge. ``rows`` are the frame positions the keys belong to; :meth:`find` gives the position of each asked
+    key or -1. Codes below 0 (an unknown area or measure) never match."""
+
+    def __init__(self, years, areas, measures_, rows, n_areas: int, n_measures: int):
+        self.n_areas, self.n_measures = n_areas, n_measures
+        key = self.key(years, areas, measures_)
+        order = np.argsort(key, kind="stable")
+        self.sorted, self.rows = key[order], np.asarray(rows)[order]
+
+    def key(self, years, areas, measures_=0):
+        areas, measures_ = np.asarray(areas), np.asarray(measures_)
+        key = (np.asarray(years, dtype=np.int64) * (self.n_areas + 1) + areas) * (self.n_measures + 1) + measures_
+        return np.where((areas < 0) | (measures_ < 0), -1, key)
+
+    def find(self, years, areas, measures_=0) -> np.ndarray:
+        key = self.key(years, areas, measures_)
+        if not len(self.sorted):
+            return np.full(key.shape, -1)
+        i = np.minimum(np.searchsorted(self.sorted, key), len(self.sorted) - 1)
+        return np.where((self.sorted[i] == key) & (key >= 0), self.rows[i], -1)
+
+
+def _take(values: np.ndarray, pos: np.ndarray, fill=np.nan) -> np.ndarray:
+    """``values[pos]``, ``fill`` where ``pos`` is -1."""
+    if not len(values):
+        return np.full(pos.shape, fill, dtype=values.dtype if fill is None else float)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)], fill)
+
+
+def _per_year(lists: pd.DataFrame, model: str | None, method: str) -> pd.DataFrame:
+    """Per (time_period, area_code) with a list: sn_model, sn_dropped, sn_dropped_codes and sn_note."""
     per_year = lists.groupby(["time_period", "area_code"]).agg(sn_model=("sn_model", "first"))
     absent = lists[lists["status"] == "absent"]
     trimmed = set(lists.loc[lists["status"] == "trimmed", ["time_period", "area_code"]].itertuples(index=False, name=None))
@@ -279,100 +299,241 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes
+    return per_year.reset_index()
 
-    # Integer codes for areas and measures keep the ~10-rows-per-record join and group-by fast.
-    areas = pd.Index(la["area_code"].unique())
-    ms = pd.Index(la["measure_id"].unique())
-    used = lists[lists["status"] == "used"]
-    used = pd.DataFrame({"time_period": used["time_period"].to_numpy(), "a": areas.get_indexer(used["area_code"]),
-                         "p": areas.get_indexer(used["published_code"]), "position": used["position"].to_numpy()})
-    obs = pd.DataFrame({"time_period": la["time_period"].to_numpy(), "p": areas.get_indexer(la["area_code"]),
-                        "m": ms.get_indexer(la["measure_id"]), "value": la["value"].to_numpy(),
-                        "symbol": la["symbol"].to_numpy(dtype=object)})
-    vals = used.merge(obs, on=["time_period", "p"]).sort_values(["time_period", "a", "m", "position"])
-    by = ["time_period", "a", "m"]
-    stats = vals.groupby(by)["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
-    stats["sn_median_raw"] = stats["sn_median"]
-    names = areas.to_numpy(dtype=object)
-    has = vals[vals["value"].notna()]
-    stats["sn_codes"] = joined(has, by, pd.Series(names[has["p"].to_numpy()], index=has.index))
-    miss = vals[vals["value"].isna()]
-    stats["sn_missing"] = joined(miss, by, pd.Series(names[miss["p"].to_numpy()], index=miss.index)
-                                 + " (" + miss["symbol"].fillna("") + ")")
-    stats = stats.reset_index()
-    stats["area_code"] = names[stats.pop("a").to_numpy()]
-    stats["measure_id"] = ms.to_numpy(dtype=object)[stats.pop("m").to_numpy()]
-    return stats, per_year.reset_index()
+
+def _lists(la_years: pd.DataFrame, model: str | None, table: pd.DataFrame | None, method: str):
+    """The year's neighbour lists for each council-year (``neighbours.year_lists`` or ``dashboard_lists``) and
+    the model actually used (the dashboard method's own)."""
+    if method == "dashboard":
+        if model and model != neighbours.DASHBOARD_MODEL:
+            raise UsageError(f"the dashboard method uses {neighbours.DASHBOARD_MODEL} for every year; "
+                             f"drop --sn-model {model}")
+        return neighbours.dashboard_lists(la_years, table), neighbours.DASHBOARD_MODEL
+    return neighbours.year_lists(la_years, table, model), model
+
+
+def _kahan_mean(values: np.ndarray) -> np.ndarray:
+    """Row means of ``values`` (rows x neighbours, NaN = no value) summed left to right with Kahan's compensation,
+    as pandas' group mean does, so each mean is the same float as ``groupby(...).mean()`` gives."""
+    total = np.zeros(len(values))
+    comp = np.zeros(len(values))
+    count = np.zeros(len(values))
+    for k in range(values.shape[1]):
+        v = values[:, k]
+        ok = ~np.isnan(v)
+        y = v - comp
+        t = total + y
+        c = t - total - y
+        comp = np.where(ok, np.where(np.isnan(c), 0.0, c), comp)
+        total = np.where(ok, t, total)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _sorted_median(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Row medians over the non-NaN values: the middle one, or the two middle ones' sum halved (as pandas)."""
+    if not values.shape[1]:
+        return np.full(len(values), np.nan)
+    s = np.sort(values, axis=1)  # NaN last
+    n = count.astype(np.int64)
+    rows = np.arange(len(values))
+    lo = s[rows, np.maximum((n - 1) // 2, 0)]
+    hi = s[rows, np.maximum(n // 2, 0) - (n == 0)]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: np.ndarray,
+                 suffix: np.ndarray | None = None) -> np.ndarray:
+    """Per row, ``names[codes[row, k]]`` (+ ``suffix[row, k]``) for the ``k`` where ``take`` holds, joined with
+    ', ' in ``k`` order; NaN for a row with none. Without suffixes, rows of one ``group`` with the same pattern
+    share one joined text (built once)."""
+    out = np.full(len(codes), np.nan, dtype=object)
+    any_ = take.any(axis=1)
+    if not any_.any():
+        return out
+    rows = np.flatnonzero(any_)
+    if suffix is None:
+        bits = (take[rows].astype(np.int64) << np.arange(take.shape[1], dtype=np.int64)).sum(axis=1)
+        _, first, inverse = np.unique(group[rows] * (1 << take.shape[1]) + bits, return_index=True,
+                                      return_inverse=True)
+        texts = np.array([", ".join(names[codes[r][take[r]]]) for r in rows[first]] + [""], dtype=object)[:-1]
+        out[rows] = texts[inverse.ravel()]
+        return out
+    out[rows] = [", ".join(n + s for n, s in zip(names[codes[r][take[r]]], suffix[r][take[r]])) for r in rows]
+    return out
 
 
 def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
             model: str | None = None, table: pd.DataFrame | None = None, method: str | None = None) -> pd.DataFrame:
-    """One comparison record per published council row (time_period, area_code, measure_id); ``method`` is the
-    neighbour method (``toolkit`` by default, or ``dashboard``: see the module notes)."""
-    attrs = _attributes(areas)
-    la = obs[obs["level"] == LA].drop(columns="level").merge(attrs, on="area_code", how="left")
-    la["polarity"] = _polarity(la["measure_id"])
-    la["decimals"] = _decimals(la["measure_id"])
+    """One comparison record per published council row (time_period, area_code, measure_id), ordered by that
+    key, columns as the ``comparisons`` schema names them; ``method`` is the neighbour method (``toolkit`` by
+    default, or ``dashboard``: see the module notes).
 
-    la = la.merge(_published(obs[obs["area_code"] == geography.ENGLAND], "england", "england_code")
-                  .drop(columns="england_code"), on=["time_period", "measure_id"], how="left")
-    reg = obs[obs["level"] == "Regional"]
-    la = la.merge(_published(reg, "region", "region_code"), on=["time_period", "region_code", "measure_id"], how="left")
-    la = la.merge(_published(reg, "london", "london_region_code"),
-                  on=["time_period", "london_region_code", "measure_id"], how="left")
+    Every comparator is found by integer codes for areas and measures (:class:`_Keys`) and every column is
+    made once, in record order, as an array: no merge of the records with the comparators.
+    """
+    method = neighbours.check_method(method)
+    obs = obs.reset_index(drop=True)
+    a_code, area_index = pd.factorize(obs["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(obs["measure_id"], sort=True)
+    years = obs["time_period"].to_numpy(np.int64)
+    values = obs["value"].to_numpy(float)
+    level = obs["level"].to_numpy(dtype=object)
+    n_a, n_m = len(area_index), len(measure_index)
 
-    rank_frame(la, ["time_period", "measure_id"])
-    rank_frame(la, ["time_period", "measure_id", "english_region"], prefix="region_")
+    def keys(rows):
+        return _Keys(years[rows], a_code[rows], m_code[rows], rows, n_a, n_m)
 
-    series = la[KEY + ["value"]]
-    for lag, col in ((1, "previous"), (2, "earlier")):
-        la = la.merge(series.assign(time_period=series["time_period"] + lag).rename(columns={"value": col}),
-                      on=KEY, how="left")
-    la["change"] = _round(la["value"] - la["previous"], la["decimals"])
-    la["direction"] = direction(la["value"], la["previous"], la["polarity"])
+    la_rows = np.flatnonzero(level == LA)
+    la_keys = keys(la_rows)
+    rec = la_rows[np.lexsort((m_code[la_rows], a_code[la_rows], years[la_rows]))]  # KEY order (sorted codes)
+    n = len(rec)
+    t, a, m = years[rec], a_code[rec], m_code[rec]
+    value = values[rec]
+    out: dict[str, object] = {"time_period": t, "area_code": obs["area_code"].array.take(rec),
+                              "measure_id": obs["measure_id"].array.take(rec), "value": value,
+                              "symbol": obs["symbol"].array.take(rec), "provisional": np.zeros(n, dtype=np.int64),
+                              "return_id": np.full(n, None, dtype=object), "comparator_year": t}
 
-    stats, per_year = neighbour_stats(la, model, table, method)
-    la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
-    la["sn_count"] = la["sn_count"].fillna(0).astype(int)
-    for col in ("sn_median", "sn_mean"):
-        la[col] = _round(la[col], la["decimals"] + 1)
-    if neighbours.check_method(method) == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
-        la["sn_note"] = la["sn_note"].where(la["sn_note"].notna(), "DfE dashboard method. No median: the 2025 model "
-                                            "has no list for this code (a joint return or a former council).")
+    attrs = _attributes(areas).drop_duplicates("area_code").set_index("area_code").reindex(area_index)
+    for col in ("area_name", "region_code", "region_name"):
+        out[col] = attrs[col].array.take(a)
+    cat = measures.catalogue()
+    ids = measure_index.to_numpy(dtype=object)
+    polarity = np.array([cat[i].polarity if i in cat else np.nan for i in ids] + [None], dtype=object)[:-1][m]
+    decimals = np.array([cat[i].decimals if i in cat else 1 for i in ids] + [1], dtype=np.int64)[:-1][m]
+    decimals = pd.Series(decimals)
+
+    eng = area_index.get_indexer([geography.ENGLAND])[0]
+    out["england"] = _take(values, keys(np.arange(len(obs))).find(t, np.full(n, eng), m))
+    reg_keys = keys(np.flatnonzero(level == "Regional"))
+    for col, code in (("region", "region_code"), ("london", "london_region_code")):
+        code_of_area = area_index.get_indexer(attrs[code])  # -1: none (or not published)
+        out[col] = _take(values, reg_keys.find(t, code_of_area[a], m))
+
+    # ranks and quartiles within the year and measure, and within the English region (London as a whole)
+    region_code, _ = pd.factorize(attrs["english_region"])
+    region_code = np.where(region_code >= 0, region_code, np.nan)  # no region: no region rank
+    ranked = pd.DataFrame({"time_period": t, "m": m, "english_region": _take(region_code, a),
+                           "measure_id": out["measure_id"], "value": value, "symbol": out["symbol"],
+                           "polarity": polarity})
+    rank_frame(ranked, ["time_period", "m"])
+    rank_frame(ranked, ["time_period", "m", "english_region"], prefix="region_")
+    for col in ("rank", "rank_of", "region_rank", "region_rank_of", "quartile"):
+        out[col] = ranked[col].array
+
+    previous = pd.Series(_take(values, la_keys.find(t - 1, a, m)))
+    value_s = pd.Series(value)
+    out["change"] = _round(value_s - previous, decimals).to_numpy()
+    out["direction"] = direction(value_s, previous, pd.Series(polarity)).to_numpy()
+
+    out.update(_neighbour_columns(obs, la_keys, area_index, t, a, m, values, model, table, method))
+    sn_median = out.pop("sn_median_raw")
+    if method == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
+        note = out["sn_note"]
+        out["sn_note"] = note.where(note.notna(), "DfE dashboard method. No median: the 2025 model has no list "
+                                    "for this code (a joint return or a former council).").array
         # the median of 1-dp values is exact at 2 dp: round(v, 9) first removes float noise (14.649999... -> 14.65)
-        la["sn_median"] = [measures.round_half_up(round(v, 9), 1) if pd.notna(v) else np.nan
-                           for v in la.pop("sn_median_raw")]
-    la = la.drop(columns="sn_median_raw", errors="ignore")
+        uniq, inverse = np.unique(sn_median, return_inverse=True)
+        half_up = np.array([measures.round_half_up(round(v, 9), 1) if v == v else np.nan for v in uniq.tolist()],
+                           dtype=float)
+        out["sn_median"] = half_up[inverse.ravel()] if len(uniq) else sn_median
+    else:
+        out["sn_median"] = _round(pd.Series(sn_median), decimals + 1).to_numpy()
+        out["sn_note"] = out["sn_note"].array
+    out["sn_mean"] = _round(pd.Series(out["sn_mean"]), decimals + 1).to_numpy()
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
-        la[col] = _round(la["value"] - la[comp], la["decimals"] + 1)
+        out[col] = _round(value_s - out[comp], decimals + 1).to_numpy()
 
-    la = la.merge(gaps(obs[obs["level"] == LA], la), on=KEY, how="left")
+    out.update(_gap_columns(la_keys, area_index, measure_index, t, a, m, values, out))
+    ta = t * (n_a + 1) + a
     if changes is not None and len(changes):
-        la = la.merge(series_notes(areas, changes), on=["time_period", "area_code"], how="left")
+        notes = series_notes(areas, changes)
+        code = area_index.get_indexer(notes["area_code"])
+        notes.index = np.where(code >= 0, notes["time_period"].to_numpy(np.int64) * (n_a + 1) + code, -1)
+        out["series_note"] = notes.loc[notes.index >= 0, "series_note"].reindex(ta).array
     else:
-        la["series_note"] = None
-    la["provisional"] = 0
-    la["return_id"] = None
-    la["comparator_year"] = la["time_period"]
-    return la.reindex(columns=tables.columns("comparisons")).sort_values(KEY).reset_index(drop=True)
+        out["series_note"] = np.full(n, None, dtype=object)
+    return pd.DataFrame({c: _column(out[c]) if c in out else np.full(n, np.nan) for c in tables.columns("comparisons")})
 
 
-def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
-    """gap_fte_sn and gap_fte_england for the FTE rates, from the councils' own components."""
-    w = wide(la_obs)
-    out = []
-    for m in GAP_MEASURES:
-        if m not in w:
+def _column(values):
+    """A column for a new frame: an object array stays object (pandas would infer ``str`` from it)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, dtype=object)
+    return values
+
+
+def _neighbour_columns(obs, la_keys: _Keys, area_index: pd.Index, t, a, m, values, model, table, method) -> dict:
+    """The sn_* columns of each record (time_period ``t``, area code ``a``, measure code ``m``): the median
+    (``sn_median_raw``, unrounded), mean, count, codes with a value and codes with a symbol of the year's
+    neighbours (``neighbours.year_lists`` or ``dashboard_lists``, by ``method``), and per council-year the
+    model, the dropped neighbours and the note."""
+    n_a = len(area_index)
+    names = area_index.to_numpy(dtype=object)
+    pairs = np.unique(t * (n_a + 1) + a)
+    la_years = pd.DataFrame({"time_period": pairs // (n_a + 1), "area_code": names[pairs % (n_a + 1)]})
+    lists, model = _lists(la_years, model, table, method)
+    per_year = _per_year(lists, model, method)
+    per_year.index = (per_year["time_period"].to_numpy(np.int64) * (n_a + 1)
+                      + area_index.get_indexer(per_year["area_code"]))
+    ta = t * (n_a + 1) + a
+    cols = per_year.drop(columns=["time_period", "area_code"]).reindex(ta)
+    out = {c: cols[c].reset_index(drop=True) for c in cols}
+
+    used = lists[lists["status"] == "used"]
+    ukey = used["time_period"].to_numpy(np.int64) * (n_a + 1) + area_index.get_indexer(used["area_code"])
+    order = np.lexsort((used["position"].to_numpy(), ukey))
+    ukey, upub = ukey[order], area_index.get_indexer(used["published_code"])[order]
+    start, end = np.searchsorted(ukey, ta, "left"), np.searchsorted(ukey, ta, "right")
+    k_max = int((end - start).max()) if len(ta) else 0
+    code = np.full((len(ta), k_max), -1, dtype=np.int64)
+    row = np.full((len(ta), k_max), -1, dtype=np.int64)
+    for k in range(k_max):
+        has = start + k < end
+        code[:, k] = np.where(has, upub[np.minimum(start + k, len(upub) - 1)], -1)
+        row[:, k] = np.where(code[:, k] >= 0, la_keys.find(t, code[:, k], m), -1)
+    exists = row >= 0
+    vals = _take(values, row) if k_max else np.empty((len(ta), 0))
+    has = exists & ~np.isnan(vals)
+    count = has.sum(axis=1)
+    out["sn_median_raw"] = _sorted_median(vals, count)
+    out["sn_mean"] = _kahan_mean(vals)
+    out["sn_count"] = count.astype(np.int64)
+    out["sn_codes"] = _joined_rows(names, code, has, start)
+    missing = exists & ~has
+    suffix = np.full(row.shape, "", dtype=object)
+    symbols = obs["symbol"].to_numpy(dtype=object)[row[missing]]
+    suffix[missing] = [f" ({s})" if isinstance(s, str) else " ()" for s in symbols]
+    out["sn_missing"] = _joined_rows(names, code, missing, start, suffix)
+    return out
+
+
+def _gap_columns(la_keys: _Keys, area_index, measure_index, t, a, m, values, out) -> dict:
+    """gap_fte_sn and gap_fte_england of each record for the FTE rates (:func:`fte_gap` on the council's own
+    components, found by code); NaN where the council published no value."""
+    gap_sn, gap_eng = np.full(len(t), np.nan), np.full(len(t), np.nan)
+    value = np.asarray(out["value"])
+    done = False
+    for mid in GAP_MEASURES:
+        mc = measure_index.get_indexer([mid])[0]
+        sel = np.flatnonzero((m == mc) & ~np.isnan(value)) if mc >= 0 else np.array([], dtype=int)
+        if not len(sel):
             continue
-        c = comp[comp["measure_id"] == m].set_index(["time_period", "area_code"])
-        c = c[~c.index.duplicated()].reindex(w.index)
-        gap = pd.DataFrame({"gap_fte_sn": fte_gap(w, m, c["sn_median"]),
-                            "gap_fte_england": fte_gap(w, m, c["england"])}, index=w.index)
-        gap = gap.where(w[m].notna(), axis=0).round(1)
-        out.append(gap.assign(measure_id=m).reset_index())
-    cols = KEY + ["gap_fte_sn", "gap_fte_england"]
-    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+        done = True
+        spec = measures.get(mid)
+        index = pd.Index(t[sel], name="time_period")  # what components() needs of a wide frame's index
+        parts = dict.fromkeys([mid, spec.numerator, *spec.denominator_ids] + (["cases"] if mid == "caseload_fte" else []))
+        w = pd.DataFrame({p: _take(values, la_keys.find(t[sel], a[sel], np.full(len(sel), measure_index.get_indexer([p])[0])))
+                          for p in parts}, index=index)
+        gap_sn[sel] = fte_gap(w, mid, pd.Series(out["sn_median"][sel], index=index)).round(1).to_numpy()
+        gap_eng[sel] = fte_gap(w, mid, pd.Series(out["england"][sel], index=index)).round(1).to_numpy()
+    if not done:  # no FTE rate at all: as an empty gaps frame merged in (object columns)
+        return {"gap_fte_sn": np.full(len(t), np.nan, dtype=object), "gap_fte_england": np.full(len(t), np.nan, dtype=object)}
+    return {"gap_fte_sn": gap_sn, "gap_fte_england": gap_eng}
 
 
 # ---------------------------------------------------------------------------------------------------------------
