@@ -194,7 +194,8 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
                 stage("Comparing every council with England, its region and its statistical neighbours")
-                compare.write_comparisons(conn, method=sn_method)
+                # the comparison tables join the frames the package writes from (not read back)
+                frames.update(compare.write_comparisons(conn, method=sn_method, frames=frames))
                 conn.commit()
                 problems = conn.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:

@@ -79,7 +79,22 @@ def _banded(df: pd.DataFrame) -> pd.Series:
 
 
 def _decimals(measure_ids: pd.Series) -> pd.Series:
-    return measure_ids.map({m.id: m.decimals for m in measures.catalogue().values()}).fillna(1).astype(int)
+    """Each row's measure's decimals (1 for a measure the catalogue lacks), looked up once per measure."""
+    codes, ids = pd.factorize(measure_ids)
+    cat = measures.catalogue()
+    per_measure = np.array([cat[m].decimals if m in cat else 1 for m in ids] + [1], dtype=int)
+    return pd.Series(per_measure[codes], index=measure_ids.index, name=measure_ids.name)
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` by one stable sort: the sorted distinct
+    keys, each one's first position and each key's place among them."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], order[first], inverse
 
 
 def _round(values: pd.Series, decimals: pd.Series) -> pd.Series:
@@ -356,8 +371,7 @@ def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: 
     rows = np.flatnonzero(any_)
     if suffix is None:
         bits = (take[rows].astype(np.int64) << np.arange(take.shape[1], dtype=np.int64)).sum(axis=1)
-        _, first, inverse = np.unique(group[rows] * (1 << take.shape[1]) + bits, return_index=True,
-                                      return_inverse=True)
+        _, first, inverse = _unique(group[rows] * (1 << take.shape[1]) + bits)
         texts = np.array([", ".join(names[codes[r][take[r]]]) for r in rows[first]] + [""], dtype=object)[:-1]
         out[rows] = texts[inverse.ravel()]
         return out
@@ -436,10 +450,10 @@ def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None
         out["sn_note"] = note.where(note.notna(), "DfE dashboard method. No median: the 2025 model has no list "
                                     "for this code (a joint return or a former council).").array
         # the median of 1-dp values is exact at 2 dp: round(v, 9) first removes float noise (14.649999... -> 14.65)
-        uniq, inverse = np.unique(sn_median, return_inverse=True)
+        uniq, _, inverse = _unique(sn_median)
         half_up = np.array([measures.round_half_up(round(v, 9), 1) if v == v else np.nan for v in uniq.tolist()],
                            dtype=float)
-        out["sn_median"] = half_up[inverse.ravel()] if len(uniq) else sn_median
+        out["sn_median"] = half_up[inverse] if len(uniq) else sn_median
     else:
         out["sn_median"] = _round(pd.Series(sn_median), decimals + 1).to_numpy()
         out["sn_note"] = out["sn_note"].array
@@ -474,7 +488,7 @@ def _neighbour_columns(obs, la_keys: _Keys, area_index: pd.Index, t, a, m, value
     model, the dropped neighbours and the note."""
     n_a = len(area_index)
     names = area_index.to_numpy(dtype=object)
-    pairs = np.unique(t * (n_a + 1) + a)
+    pairs = _unique(t * (n_a + 1) + a)[0]
     la_years = pd.DataFrame({"time_period": pairs // (n_a + 1), "area_code": names[pairs % (n_a + 1)]})
     lists, model = _lists(la_years, model, table, method)
     per_year = _per_year(lists, model, method)
@@ -739,41 +753,8 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     appear to be made (an inference from the figures, reference section 6.5). Averages without components
     (children per social worker) are not recomputable.
     """
-    attrs = _attributes(areas)
-    la = obs[obs["level"] == LA].merge(attrs[["area_code", "region_code", "london_region_code"]], on="area_code")
-    parts = [la.assign(agg=geography.ENGLAND), la.assign(agg=la["region_code"]),
-             la[la["london_region_code"].notna()].assign(agg=la["london_region_code"])]
-    members = pd.concat(parts, ignore_index=True)
-    members = members[members["agg"].notna()]
-    by = ["time_period", "agg", "measure_id"]
-    g = members.groupby(by)
-    out = g.agg(councils=("area_code", "nunique"), councils_with_value=("value", "count"))
-    miss = members[members["value"].isna()]
-    out["missing"] = joined(miss, by, miss["area_code"] + " (" + miss["symbol"] + ")")
-    w = wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
-    lows = low_wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
-    w = zero_low_counts(w, lows)
-    key = [w.index.get_level_values("time_period"), w.index.get_level_values("area_code").str.split("|").str[1]]
     cat = measures.catalogue()
-    found = []
-    for m, spec in cat.items():
-        if m not in w:
-            continue
-        if spec.is_rate:
-            num, den = components(w, m)
-            has = rate_published(w, lows, m)
-            res = pooled(num.where(has), den.where(has), key)
-            method = ("pooled: sum of numerators / sum of denominators over councils with a published rate "
-                      "(a number or 'low')")
-        elif spec.unit in ("FTE", "headcount", "cases", "days"):
-            res = w[m].groupby(key).sum(min_count=1)
-            method = "sum of council values"
-        else:
-            continue
-        found.append(pd.DataFrame({"recomputed": res, "method": method}).rename_axis(["time_period", "agg"])
-                     .reset_index().assign(measure_id=m))
-    out = out.join(pd.concat(found).set_index(by), how="left")
-    out = out.reset_index().rename(columns={"agg": "area_code"})
+    out = _aggregate_recomputed(obs.reset_index(drop=True), areas)
     pub = obs[obs["level"] != LA][KEY + ["value", "symbol"]].rename(
         columns={"value": "published", "symbol": "published_symbol"})
     out = pub.merge(out, on=KEY, how="inner")
@@ -785,13 +766,140 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     tol = np.where(is_rate, unit, np.maximum(unit, 0.5 * unit * out["councils_with_value"]))
     out["status"] = np.select([out["recomputed"].isna() | out["published"].isna(), out["difference"].abs() <= tol + 1e-9],
                               ["not recomputable", "matches"], "differs")
-    out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(out["status"], out["missing"], out["published_symbol"])]
+    out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(
+        out["status"].to_numpy(dtype=object), out["missing"].to_numpy(dtype=object),
+        out["published_symbol"].to_numpy(dtype=object))]
     out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
     out["recomputed"] = _round(out["recomputed"], dec + 2)
     cols = tables.columns("consistency_checks")
     out = pd.concat([out.reindex(columns=cols), _council_consistency(obs, areas).reindex(columns=cols)],
                     ignore_index=True)
     return out.sort_values(KEY).reset_index(drop=True)
+
+
+POOLED = ("pooled: sum of numerators / sum of denominators over councils with a published rate "
+          "(a number or 'low')")
+SUMMED = "sum of council values"
+
+
+def _aggregate_recomputed(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Per (time_period, aggregate, measure) over the councils in England, each region and London as a whole:
+    ``councils``, ``councils_with_value``, ``missing`` ("code (symbol)" of those without a value), ``recomputed``
+    and its ``method`` (:func:`consistency`); ``area_code`` names the aggregate. Ordered by that key.
+
+    The councils' rows are found by integer codes; the sums are pandas' group sums (compensated, councils in
+    code order within each aggregate) over one council x measure matrix per aggregate, so each recomputed
+    figure is the same float a pivot of the council rows gives."""
+    attrs = _attributes(areas).drop_duplicates("area_code").set_index("area_code")
+    a_code, area_index = pd.factorize(obs["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(obs["measure_id"], sort=True)
+    n_a, n_m = len(area_index), len(measure_index)
+    listed = area_index.isin(attrs.index)
+    la = np.flatnonzero(obs["level"].to_numpy(dtype=object) == LA)
+    la = la[listed[a_code[la]]]  # councils in the areas table (as an inner join with it)
+    attrs = attrs.reindex(area_index)
+    region = attrs["region_code"].to_numpy(dtype=object)
+    london = attrs["london_region_code"].to_numpy(dtype=object)
+    in_london = pd.notna(london[a_code[la]])
+    # the members of each aggregate, in the order England, regions, London as a whole (council rows in order)
+    rows = np.concatenate([la, la, la[in_london]])
+    agg = np.concatenate([np.full(len(la), geography.ENGLAND, dtype=object), region[a_code[la]],
+                          london[a_code[la][in_london]]])
+    g_code, agg_index = pd.factorize(agg, sort=True)
+    rows, g_code = rows[g_code >= 0], g_code[g_code >= 0]
+    n_g = len(agg_index)
+    t = obs["time_period"].to_numpy(np.int64)[rows]
+    a, m = a_code[rows], m_code[rows]
+    value = obs["value"].to_numpy(float)[rows]
+    symbol = obs["symbol"].to_numpy(dtype=object)[rows]
+
+    group_key = (t * (n_g + 1) + g_code) * (n_m + 1) + m
+    groups, _, group = _unique(group_key)
+    n_groups = len(groups)
+    councils = np.bincount(_unique(group * (n_a + 1) + a)[0] // (n_a + 1), minlength=n_groups)
+    with_value = np.bincount(group, weights=~np.isnan(value), minlength=n_groups).astype(np.int64)
+    missing = np.full(n_groups, np.nan, dtype=object)
+    miss = np.flatnonzero(np.isnan(value))
+    miss = miss[np.argsort(group[miss], kind="stable")]
+    names = area_index.to_numpy(dtype=object)
+    text = [f"{c} ({s})" if isinstance(s, str) else f"{c} ()" for c, s in zip(names[a[miss]], symbol[miss])]
+    cut = np.flatnonzero(np.diff(group[miss])) + 1
+    for g, piece in zip(group[miss][np.r_[0, cut]] if len(miss) else [], np.split(np.array(text, dtype=object), cut)):
+        missing[g] = ", ".join(piece)
+    g_t = groups // ((n_g + 1) * (n_m + 1))
+    g_agg = groups // (n_m + 1) % (n_g + 1)
+    g_m = groups % (n_m + 1)
+
+    # one row per council, year and aggregate (as the pivot: rows with at least one value), councils in the
+    # order of "code|aggregate" within each (year, aggregate)
+    member = (t * (n_a + 1) + a) * (n_g + 1) + g_code
+    member_key, _, member_row = _unique(member)
+    w_t = member_key // ((n_a + 1) * (n_g + 1))
+    w_a = member_key // (n_g + 1) % (n_a + 1)
+    w_g = member_key % (n_g + 1)
+    values = np.full((len(member_key), n_m), np.nan)
+    values[member_row, m] = value
+    low = np.zeros((len(member_key), n_m), dtype=bool)
+    low[member_row, m] = symbol == LOW
+    code_order = np.argsort(np.argsort([c + "|" for c in names.tolist()], kind="stable"))
+    keep = ~np.isnan(values).all(axis=1)
+    keep_rows = np.flatnonzero(keep)
+    keep_rows = keep_rows[np.lexsort((code_order[w_a[keep_rows]], w_g[keep_rows], w_t[keep_rows]))]
+    values, low, w_t, w_g = values[keep_rows], low[keep_rows], w_t[keep_rows], w_g[keep_rows]
+    in_w = ~np.isnan(values).all(axis=0)  # the measures with a value (the pivot's columns)
+    cat = measures.catalogue()
+    ids = measure_index.to_numpy(dtype=object).tolist()
+    col = {mid: j for j, mid in enumerate(ids)}
+    for j, mid in enumerate(ids):  # counts published as 'low' count as 0 (zero_low_counts)
+        if in_w[j] and low[:, j].any() and mid in cat and not cat[mid].is_rate:
+            values[:, j] = np.where(low[:, j] & np.isnan(values[:, j]), 0.0, values[:, j])
+    nan = np.full(len(values), np.nan)
+
+    def column(mid):
+        return values[:, col[mid]] if mid in col and in_w[col[mid]] else nan
+
+    pairs = w_t * (n_g + 1) + w_g
+    pair_keys, _, pair_of_row = _unique(pairs)
+    computed: dict[int, str] = {}
+    nums, dens, sums = {}, {}, {}
+    for mid, spec in cat.items():
+        if mid not in col or not in_w[col[mid]]:
+            continue
+        j = col[mid]
+        if spec.is_rate:
+            num, den, scale = measures.rate_parts(mid, {c: column(c) for c in (spec.numerator, *spec.denominator_ids)},
+                                                  w_t)
+            num = np.asarray(num * scale, dtype=float)
+            den = np.asarray(den, dtype=float)
+            has = ~np.isnan(values[:, j]) | low[:, j]
+            ok = has & ~np.isnan(num) & ~np.isnan(den)
+            nums[j], dens[j] = np.where(ok, num, np.nan), np.where(ok, den, np.nan)
+            computed[j] = POOLED
+        elif spec.unit in ("FTE", "headcount", "cases", "days"):
+            sums[j] = values[:, j]
+            computed[j] = SUMMED
+    result = np.full((len(pair_keys), n_m), np.nan)
+
+    def group_sums(block: dict) -> np.ndarray:
+        frame = pd.DataFrame(np.column_stack(list(block.values())) if block else np.empty((len(values), 0)))
+        return frame.groupby(pair_of_row).sum(min_count=1).reindex(range(len(pair_keys))).to_numpy()
+
+    if nums:
+        n_sum, d_sum = group_sums(nums), group_sums(dens)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[:, list(nums)] = n_sum / np.where(d_sum != 0, d_sum, np.nan)
+    if sums:
+        result[:, list(sums)] = group_sums(sums)
+    pair_of_group = np.searchsorted(pair_keys, g_t * (n_g + 1) + g_agg)
+    found = (pair_of_group < len(pair_keys)) & (pair_keys[np.minimum(pair_of_group, len(pair_keys) - 1)] == g_t * (n_g + 1) + g_agg)
+    pair_of_group = np.minimum(pair_of_group, max(len(pair_keys) - 1, 0))
+    recomputed = np.where(found, result[pair_of_group, g_m] if len(pair_keys) else np.nan, np.nan)
+    method = np.array([computed.get(j) for j in range(n_m)] + [None], dtype=object)[:-1][g_m]
+    method = np.where(found & pd.notna(method), method, np.nan)
+    return pd.DataFrame({"time_period": g_t, "area_code": agg_index.take(g_agg), "measure_id": measure_index.take(g_m),
+                         "councils": councils.astype(np.int64), "councils_with_value": with_value,
+                         "missing": pd.Series(missing, dtype=object), "recomputed": recomputed,
+                         "method": pd.Series(method, dtype="str")})
 
 
 def _published_decimals(obs: pd.DataFrame) -> pd.Series:
@@ -804,42 +912,69 @@ def _published_decimals(obs: pd.DataFrame) -> pd.Series:
     return dec[v.notna()].groupby([obs["time_period"], obs["measure_id"]]).max()
 
 
+def _value_decimals(values: np.ndarray) -> np.ndarray:
+    """Decimal places (0-4) each value is written to: the fewest that give it back within 1e-9."""
+    dec = np.full(len(values), 4, dtype=np.int64)
+    for d in range(3, -1, -1):
+        with np.errstate(invalid="ignore"):
+            dec[np.abs(values - np.round(values, d)) < 1e-9] = d
+    return dec
+
+
 def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """Each council's published rate against the rate its own published counts give (reference section 6.5).
 
     A rate matches when it lies within the widest rate the rounded counts allow (each count +/- half its last
     published digit) widened by half the rate's own last digit; otherwise DfE's rate and counts disagree.
     """
-    la = obs[obs["level"] == LA]
+    la = obs[obs["level"] == LA].reset_index(drop=True)
     cat = measures.catalogue()
     present = set(la["measure_id"])
     rate_ids = [m for m, spec in cat.items() if spec.is_rate and m in present]
-    w = wide(la)
-    years = w.index.get_level_values("time_period").to_numpy(int)
-    decimals = _published_decimals(la)
-    found = []
-    halves: dict[str, np.ndarray] = {}
+    a_code, area_index = pd.factorize(la["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(la["measure_id"], sort=True)
+    years = la["time_period"].to_numpy(np.int64)
+    values = la["value"].to_numpy(float)
+    keys = _Keys(years, a_code, m_code, np.arange(len(la)), len(area_index), len(measure_index))
+    # half the last published digit of each measure in each year (``_published_decimals``; 1 dp when unknown)
+    digits = _value_decimals(values)
+    shown = ~np.isnan(values)
+    tm = years * (len(measure_index) + 1) + m_code
+    tm_keys, _, tm_of = _unique(tm[shown])
+    most = np.full(len(tm_keys), -1, dtype=np.int64)
+    np.maximum.at(most, tm_of, digits[shown])
+    records = np.flatnonzero(la["measure_id"].isin(rate_ids).to_numpy())
+    t, a = years[records], a_code[records]
+    recomputed, low, high, half = (np.full(len(records), np.nan) for _ in range(4))
+    in_w = {mid: bool(shown[m_code == j].any()) for j, mid in enumerate(measure_index)}  # a column of the pivot
     for m in rate_ids:
         spec = cat[m]
         parts = list(dict.fromkeys([spec.numerator, *spec.denominator_ids]))
-        if any(p not in w for p in parts):
+        if not all(in_w.get(p_) for p_ in parts):
             continue
-        for p in (m, *parts):  # half the last published digit of each measure, once per measure
-            if p not in halves:
-                halves[p] = 0.5 * 10.0 ** -decimals.reindex(pd.MultiIndex.from_arrays([years, [p] * len(years)])
-                                                            ).fillna(1).to_numpy()
-        half = {p: halves[p] for p in (m, *parts)}
-        value = {p: w[p].to_numpy(float) for p in parts}
-        bound = {sign: measures.rates(m, {p: np.maximum(value[p] + (sign if p == spec.numerator else -sign) * half[p],
-                                                        0.0) for p in parts}, years) for sign in (-1, 1)}
-        found.append(pd.DataFrame({
-            "time_period": years, "area_code": w.index.get_level_values("area_code"), "measure_id": m,
-            "recomputed": measures.rates(m, value, years), "low": np.nan_to_num(bound[-1], nan=0.0),
-            "high": np.where(np.isnan(bound[1]), np.inf, bound[1]), "half": half[m]}))
-    calc = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
-        columns=["time_period", "area_code", "measure_id", "recomputed", "low", "high", "half"])
-    out = la[la["measure_id"].isin(rate_ids)][["time_period", "area_code", "measure_id", "value", "symbol"]].rename(
-        columns={"value": "published", "symbol": "published_symbol"}).merge(calc, on=KEY, how="left")
+        sel = np.flatnonzero(m_code[records] == measure_index.get_loc(m))
+        ys = t[sel]
+
+        def halves(mid, ys=ys):
+            k = ys * (len(measure_index) + 1) + measure_index.get_loc(mid)
+            i = np.minimum(np.searchsorted(tm_keys, k), max(len(tm_keys) - 1, 0))
+            d = np.where((tm_keys[i] == k) if len(tm_keys) else False, most[i] if len(tm_keys) else 0, 1)
+            return 0.5 * 10.0 ** -d.astype(float)
+
+        half_of = {p_: halves(p_) for p_ in (m, *parts)}
+        value = {p_: _take(values, keys.find(ys, a[sel], np.full(len(sel), measure_index.get_loc(p_))))
+                 for p_ in parts}
+        bound = {sign: measures.rates(m, {p_: np.maximum(value[p_] + (sign if p_ == spec.numerator else -sign)
+                                                         * half_of[p_], 0.0) for p_ in parts}, ys)
+                 for sign in (-1, 1)}
+        recomputed[sel] = measures.rates(m, value, ys)
+        low[sel] = np.nan_to_num(bound[-1], nan=0.0)
+        high[sel] = np.where(np.isnan(bound[1]), np.inf, bound[1])
+        half[sel] = half_of[m]
+    out = pd.DataFrame({"time_period": t, "area_code": la["area_code"].array.take(records),
+                        "measure_id": la["measure_id"].array.take(records), "published": values[records],
+                        "published_symbol": la["symbol"].array.take(records), "recomputed": recomputed,
+                        "low": low, "high": high, "half": half})
     dec = _decimals(out["measure_id"])
     out["difference"] = _round(out["published"] - _round(out["recomputed"], dec), dec)
     nothing = out["recomputed"].isna() | out["published"].isna()
@@ -850,7 +985,9 @@ def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
                      if st == "not recomputable" else
                      "DfE's published rate and its published counts disagree beyond rounding (its rounded counts "
                      f"give {lo:.3f} to {hi:.3f})" if st == "differs" else None
-                     for st, sym, lo, hi in zip(out["status"], out["published_symbol"], out["low"], out["high"])]
+                     for st, sym, lo, hi in zip(out["status"].to_numpy(dtype=object),
+                                                out["published_symbol"].to_numpy(dtype=object),
+                                                out["low"].to_numpy(), out["high"].to_numpy())]
     out["recomputed"] = _round(out["recomputed"], dec + 2)
     out["councils"] = 1
     out["councils_with_value"] = out["published"].notna().astype(int)
@@ -876,35 +1013,51 @@ def _reason(status: str, missing, symbol) -> str | None:
 
 
 def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None,
-                      neighbour_table: pd.DataFrame | None = None, method: str | None = None) -> dict[str, int]:
-    """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``.
+                      neighbour_table: pd.DataFrame | None = None, method: str | None = None,
+                      frames: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``, and
+    return what was written: table name -> the DataFrame given to ``store.insert_frame`` (its rows in order,
+    columns as the schema names them), e.g. for ``package.write_package(frames=...)``.
 
     ``groups`` is a YAML path, a list of paths or a list of group dicts (see :func:`read_groups`). Safe to call
     again on a built database (e.g. after local figures are loaded): every table it owns is replaced.
     ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
     figures in ``local_observations`` are added as provisional rows when that table exists. ``method`` is the
     neighbour method: ``toolkit`` (default) or ``dashboard`` (DfE's dashboard median; see the module notes).
+    ``frames`` are the build's tables just written to ``conn`` (``observations``, ``areas``, ``area_changes``
+    as given to ``store.insert_frame``): used as they are instead of reading them back.
     """
     store.create_compare(conn)
-    obs, areas = load(conn)
-    changes = store.query(conn, "SELECT * FROM area_changes")
+    if frames is not None and all(t in frames for t in ("observations", "areas", "area_changes")):
+        obs, areas, changes = _observations(frames["observations"], frames["areas"]), frames["areas"], frames["area_changes"]
+    else:
+        obs, areas = load(conn)
+        changes = store.query(conn, "SELECT * FROM area_changes")
     table = neighbours.shipped() if neighbour_table is None else neighbour_table
     published = compute(obs, areas, changes, model, table, method)
     local = local_comparisons(conn, published, obs)
     checks = consistency(obs, areas)
-    frames = {"neighbours": table, "comparisons": pd.concat([published, local], ignore_index=True),
-              "consistency_checks": checks}
+    written = {"neighbours": table,  # no local rows (the usual build): the computed frame as it is, not a copy
+               "comparisons": pd.concat([published, local], ignore_index=True) if len(local) else published,
+               "consistency_checks": checks}
     if groups:
         if isinstance(groups, (str, Path)):
             groups = [groups]
         parsed = [g for item in groups for g in (read_groups(item) if isinstance(item, (str, Path)) else [item])]
         meta, members, gc = group_tables(conn, parsed, obs)
-        frames.update({"groups": meta, "group_members": members, "group_comparisons": gc})
+        written.update({"groups": meta, "group_members": members, "group_comparisons": gc})
     for t in ("group_comparisons", "group_members", "groups", "neighbours", "comparisons", "consistency_checks"):
         conn.execute(f"DELETE FROM {t}")
-    for t, df in frames.items():
+    for t, df in written.items():
         store.insert_frame(conn, t, df)
-    return {t: len(df) for t, df in frames.items()}
+    return written
+
+
+def _observations(observations: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """:func:`load`'s observations (with each area's level) from the frames a build wrote, as the JOIN reads them."""
+    level = observations["area_code"].map(areas.drop_duplicates("area_code").set_index("area_code")["level"])
+    obs = observations[["time_period", "area_code", "measure_id", "value", "symbol"]].assign(level=level)
+    return obs[level.notna().to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
