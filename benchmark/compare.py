@@ -131,16 +131,36 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
     value get no rank, except DfE's ``low`` (when ``df`` has ``symbol``), ranked as the lowest value (tied).
     The quartile counts position from the best end for the measure's polarity.
     """
-    key = df["value"].astype(float)
+    key = df["value"].astype(float).to_numpy(copy=True)
     if "symbol" in df:
-        key = key.mask(df["symbol"].eq(LOW) & key.isna(), -np.inf)
-    g = key.groupby([df[c] for c in by], sort=False)
-    df[prefix + "rank"] = g.rank(method="min").astype("Int64")
-    counted = g.transform("count").astype("Int64")
-    df[prefix + "rank_of"] = counted.where(counted > 0)  # nobody ranked: no "of 0"
+        key[df["symbol"].eq(LOW).to_numpy(dtype=bool) & np.isnan(key)] = -np.inf
+    group = np.zeros(len(df), dtype=np.int64)
+    for c in by:  # one integer per group; -1: a key is missing, so no group (as groupby's dropna)
+        codes, uniques = pd.factorize(df[c])
+        group = np.where((group < 0) | (codes < 0), -1, group * (len(uniques) + 1) + codes)
+    # ranks by one sort of (group, value): ties share the lowest rank from either end (rank(method="min"))
+    n = len(df)
+    best_low, best_high, size = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero((group >= 0) & ~np.isnan(key))
+    if len(rows):
+        rows = rows[np.lexsort((key[rows], group[rows]))]
+        g, k = group[rows], key[rows]
+        at = np.arange(len(rows))
+        new_group = np.r_[True, g[1:] != g[:-1]]
+        new_value = new_group | np.r_[True, k[1:] != k[:-1]]
+        group_start = np.maximum.accumulate(np.where(new_group, at, 0))
+        tie_start = np.maximum.accumulate(np.where(new_value, at, 0))
+        tie_end = np.minimum.accumulate(np.where(np.r_[new_value[1:], True], at, len(rows))[::-1])[::-1]
+        group_id = np.cumsum(new_group) - 1
+        group_size = np.bincount(group_id)
+        best_low[rows] = tie_start - group_start + 1                         # 1 + values below
+        best_high[rows] = group_size[group_id] - (tie_end - group_start)     # 1 + values above
+        ranked_groups = g[new_group]  # ascending: every row of a ranked group gets its count
+        i = np.minimum(np.searchsorted(ranked_groups, group), len(ranked_groups) - 1)
+        size = np.where((group >= 0) & (ranked_groups[i] == group), group_size[i], 0)
+    df[prefix + "rank"] = pd.arrays.IntegerArray(np.nan_to_num(best_low).astype(np.int64), np.isnan(best_low))
+    df[prefix + "rank_of"] = pd.arrays.IntegerArray(size, size == 0)  # nobody ranked: no "of 0"
     if not prefix:
-        best_low = g.rank(method="min")
-        best_high = g.rank(method="min", ascending=False)
         pos = np.where(df["polarity"] == "higher", best_high, best_low)
         band = np.floor((pos - 1) * 4 / df["rank_of"].astype(float).to_numpy())
         ok = _banded(df).to_numpy() & ~np.isnan(band)
