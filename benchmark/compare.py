@@ -389,11 +389,14 @@ def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: 
     if not any_.any():
         return out
     rows = np.flatnonzero(any_)
-    if suffix is None:
+    if suffix is None and take.shape[1] <= 40:  # a pattern of up to 40 neighbours fits beside the group in 64 bits
         bits = (take[rows].astype(np.int64) << np.arange(take.shape[1], dtype=np.int64)).sum(axis=1)
         _, first, inverse = _unique(group[rows] * (1 << take.shape[1]) + bits)
         texts = np.array([", ".join(names[codes[r][take[r]]]) for r in rows[first]] + [""], dtype=object)[:-1]
         out[rows] = texts[inverse.ravel()]
+        return out
+    if suffix is None:
+        out[rows] = [", ".join(names[codes[r][take[r]]]) for r in rows]
         return out
     out[rows] = [", ".join(n + s for n, s in zip(names[codes[r][take[r]]], suffix[r][take[r]])) for r in rows]
     return out
