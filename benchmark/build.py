@@ -259,7 +259,8 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
                                                 later=package.COMPARISON_TABLES)
                 stage("Comparing every council with England, its region and its statistical neighbours")
-                compare.write_comparisons(conn, method=sn_method)
+                # the comparison tables join the frames the package writes from (not read back)
+                frames.update(compare.write_comparisons(conn, method=sn_method, frames=frames))
                 conn.commit()
                 problems = conn.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:

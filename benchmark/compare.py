@@ -79,16 +79,32 @@ def _banded(df: pd.DataFrame) -> pd.Series:
 
 
 def _decimals(measure_ids: pd.Series) -> pd.Series:
-    return measure_ids.map({m.id: m.decimals for m in measures.catalogue().values()}).fillna(1).astype(int)
+    """Each row's measure's decimals (1 for a measure the catalogue lacks), looked up once per measure."""
+    codes, ids = pd.factorize(measure_ids)
+    cat = measures.catalogue()
+    per_measure = np.array([cat[m].decimals if m in cat else 1 for m in ids] + [1], dtype=int)
+    return pd.Series(per_measure[codes], index=measure_ids.index, name=measure_ids.name)
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` by one stable sort: the sorted distinct
+    keys, each one's first position and each key's place among them."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], order[first], inverse
 
 
 def _round(values: pd.Series, decimals: pd.Series) -> pd.Series:
     """Round each value to its measure's decimals (removes float noise from differences)."""
-    out = values.astype(float).copy()
-    for d in decimals.unique():
-        m = decimals == d
-        out[m] = out[m].round(int(d))
-    return out
+    out = np.array(values, dtype=float)  # a copy
+    dec = np.asarray(decimals)
+    for d in np.unique(dec):
+        m = dec == d
+        out[m] = np.round(out[m], int(d))
+    return pd.Series(out, index=values.index, name=getattr(values, "name", None))
 
 
 def joined(df: pd.DataFrame, by: list[str], text: pd.Series) -> pd.Series:
@@ -115,16 +131,36 @@ def rank_frame(df: pd.DataFrame, by: list[str], prefix: str = "") -> pd.DataFram
     value get no rank, except DfE's ``low`` (when ``df`` has ``symbol``), ranked as the lowest value (tied).
     The quartile counts position from the best end for the measure's polarity.
     """
-    key = df["value"].astype(float)
+    key = df["value"].astype(float).to_numpy(copy=True)
     if "symbol" in df:
-        key = key.mask(df["symbol"].eq(LOW) & key.isna(), -np.inf)
-    g = key.groupby([df[c] for c in by], sort=False)
-    df[prefix + "rank"] = g.rank(method="min").astype("Int64")
-    counted = g.transform("count").astype("Int64")
-    df[prefix + "rank_of"] = counted.where(counted > 0)  # nobody ranked: no "of 0"
+        key[df["symbol"].eq(LOW).to_numpy(dtype=bool) & np.isnan(key)] = -np.inf
+    group = np.zeros(len(df), dtype=np.int64)
+    for c in by:  # one integer per group; -1: a key is missing, so no group (as groupby's dropna)
+        codes, uniques = pd.factorize(df[c])
+        group = np.where((group < 0) | (codes < 0), -1, group * (len(uniques) + 1) + codes)
+    # ranks by one sort of (group, value): ties share the lowest rank from either end (rank(method="min"))
+    n = len(df)
+    best_low, best_high, size = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero((group >= 0) & ~np.isnan(key))
+    if len(rows):
+        rows = rows[np.lexsort((key[rows], group[rows]))]
+        g, k = group[rows], key[rows]
+        at = np.arange(len(rows))
+        new_group = np.r_[True, g[1:] != g[:-1]]
+        new_value = new_group | np.r_[True, k[1:] != k[:-1]]
+        group_start = np.maximum.accumulate(np.where(new_group, at, 0))
+        tie_start = np.maximum.accumulate(np.where(new_value, at, 0))
+        tie_end = np.minimum.accumulate(np.where(np.r_[new_value[1:], True], at, len(rows))[::-1])[::-1]
+        group_id = np.cumsum(new_group) - 1
+        group_size = np.bincount(group_id)
+        best_low[rows] = tie_start - group_start + 1                         # 1 + values below
+        best_high[rows] = group_size[group_id] - (tie_end - group_start)     # 1 + values above
+        ranked_groups = g[new_group]  # ascending: every row of a ranked group gets its count
+        i = np.minimum(np.searchsorted(ranked_groups, group), len(ranked_groups) - 1)
+        size = np.where((group >= 0) & (ranked_groups[i] == group), group_size[i], 0)
+    df[prefix + "rank"] = pd.arrays.IntegerArray(np.nan_to_num(best_low).astype(np.int64), np.isnan(best_low))
+    df[prefix + "rank_of"] = pd.arrays.IntegerArray(size, size == 0)  # nobody ranked: no "of 0"
     if not prefix:
-        best_low = g.rank(method="min")
-        best_high = g.rank(method="min", ascending=False)
         pos = np.where(df["polarity"] == "higher", best_high, best_low)
         band = np.floor((pos - 1) * 4 / df["rank_of"].astype(float).to_numpy())
         ok = _banded(df).to_numpy() & ~np.isnan(band)
@@ -250,20 +286,39 @@ def series_notes(areas: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     return notes.groupby(["time_period", "area_code"], as_index=False)["series_note"].agg(" ".join)
 
 
-def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFrame | None = None,
-                    method: str | None = None):
-    """sn_* columns from the year's neighbour lists: per (time_period, area_code, measure_id) the median, mean,
-    count, codes with a value and codes with a symbol; per (time_period, area_code) the model and dropped ones.
-    ``method`` is ``toolkit`` (default) or ``dashboard`` (``neighbours.dashboard_lists``; no ``model`` then)."""
-    method = neighbours.check_method(method)
-    if method == "dashboard":
-        if model and model != neighbours.DASHBOARD_MODEL:
-            raise UsageError(f"the dashboard method uses {neighbours.DASHBOARD_MODEL} for every year; "
-                             f"drop --sn-model {model}")
-        model = neighbours.DASHBOARD_MODEL
-        lists = neighbours.dashboard_lists(la[["time_period", "area_code"]], table)
-    else:
-        lists = neighbours.year_lists(la[["time_period", "area_code"]], table, model)
+class _Keys:
+    """Rows of a frame found by (time_period, area, measure) integer codes: one sorted int64 key instead of a
+    merge. ``rows`` are the frame positions the keys belong to; :meth:`find` gives the position of each asked
+    key or -1. Codes below 0 (an unknown area or measure) never match."""
+
+    def __init__(self, years, areas, measures_, rows, n_areas: int, n_measures: int):
+        self.n_areas, self.n_measures = n_areas, n_measures
+        key = self.key(years, areas, measures_)
+        order = np.argsort(key, kind="stable")
+        self.sorted, self.rows = key[order], np.asarray(rows)[order]
+
+    def key(self, years, areas, measures_=0):
+        areas, measures_ = np.asarray(areas), np.asarray(measures_)
+        key = (np.asarray(years, dtype=np.int64) * (self.n_areas + 1) + areas) * (self.n_measures + 1) + measures_
+        return np.where((areas < 0) | (measures_ < 0), -1, key)
+
+    def find(self, years, areas, measures_=0) -> np.ndarray:
+        key = self.key(years, areas, measures_)
+        if not len(self.sorted):
+            return np.full(key.shape, -1)
+        i = np.minimum(np.searchsorted(self.sorted, key), len(self.sorted) - 1)
+        return np.where((self.sorted[i] == key) & (key >= 0), self.rows[i], -1)
+
+
+def _take(values: np.ndarray, pos: np.ndarray, fill=np.nan) -> np.ndarray:
+    """``values[pos]``, ``fill`` where ``pos`` is -1."""
+    if not len(values):
+        return np.full(pos.shape, fill, dtype=values.dtype if fill is None else float)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)], fill)
+
+
+def _per_year(lists: pd.DataFrame, model: str | None, method: str) -> pd.DataFrame:
+    """Per (time_period, area_code) with a list: sn_model, sn_dropped, sn_dropped_codes and sn_note."""
     per_year = lists.groupby(["time_period", "area_code"]).agg(sn_model=("sn_model", "first"))
     absent = lists[lists["status"] == "absent"]
     trimmed = set(lists.loc[lists["status"] == "trimmed", ["time_period", "area_code"]].itertuples(index=False, name=None))
@@ -279,100 +334,243 @@ def neighbour_stats(la: pd.DataFrame, model: str | None = None, table: pd.DataFr
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes
+    return per_year.reset_index()
 
-    # Integer codes for areas and measures keep the ~10-rows-per-record join and group-by fast.
-    areas = pd.Index(la["area_code"].unique())
-    ms = pd.Index(la["measure_id"].unique())
-    used = lists[lists["status"] == "used"]
-    used = pd.DataFrame({"time_period": used["time_period"].to_numpy(), "a": areas.get_indexer(used["area_code"]),
-                         "p": areas.get_indexer(used["published_code"]), "position": used["position"].to_numpy()})
-    obs = pd.DataFrame({"time_period": la["time_period"].to_numpy(), "p": areas.get_indexer(la["area_code"]),
-                        "m": ms.get_indexer(la["measure_id"]), "value": la["value"].to_numpy(),
-                        "symbol": la["symbol"].to_numpy(dtype=object)})
-    vals = used.merge(obs, on=["time_period", "p"]).sort_values(["time_period", "a", "m", "position"])
-    by = ["time_period", "a", "m"]
-    stats = vals.groupby(by)["value"].agg(sn_median="median", sn_mean="mean", sn_count="count")
-    stats["sn_median_raw"] = stats["sn_median"]
-    names = areas.to_numpy(dtype=object)
-    has = vals[vals["value"].notna()]
-    stats["sn_codes"] = joined(has, by, pd.Series(names[has["p"].to_numpy()], index=has.index))
-    miss = vals[vals["value"].isna()]
-    stats["sn_missing"] = joined(miss, by, pd.Series(names[miss["p"].to_numpy()], index=miss.index)
-                                 + " (" + miss["symbol"].fillna("") + ")")
-    stats = stats.reset_index()
-    stats["area_code"] = names[stats.pop("a").to_numpy()]
-    stats["measure_id"] = ms.to_numpy(dtype=object)[stats.pop("m").to_numpy()]
-    return stats, per_year.reset_index()
+
+def _lists(la_years: pd.DataFrame, model: str | None, table: pd.DataFrame | None, method: str):
+    """The year's neighbour lists for each council-year (``neighbours.year_lists`` or ``dashboard_lists``) and
+    the model actually used (the dashboard method's own)."""
+    if method == "dashboard":
+        if model and model != neighbours.DASHBOARD_MODEL:
+            raise UsageError(f"the dashboard method uses {neighbours.DASHBOARD_MODEL} for every year; "
+                             f"drop --sn-model {model}")
+        return neighbours.dashboard_lists(la_years, table), neighbours.DASHBOARD_MODEL
+    return neighbours.year_lists(la_years, table, model), model
+
+
+def _kahan_mean(values: np.ndarray) -> np.ndarray:
+    """Row means of ``values`` (rows x neighbours, NaN = no value) summed left to right with Kahan's compensation,
+    as pandas' group mean does, so each mean is the same float as ``groupby(...).mean()`` gives."""
+    total = np.zeros(len(values))
+    comp = np.zeros(len(values))
+    count = np.zeros(len(values))
+    for k in range(values.shape[1]):
+        v = values[:, k]
+        ok = ~np.isnan(v)
+        y = v - comp
+        t = total + y
+        c = t - total - y
+        comp = np.where(ok, np.where(np.isnan(c), 0.0, c), comp)
+        total = np.where(ok, t, total)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _sorted_median(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Row medians over the non-NaN values: the middle one, or the two middle ones' sum halved (as pandas)."""
+    if not values.shape[1]:
+        return np.full(len(values), np.nan)
+    s = np.sort(values, axis=1)  # NaN last
+    n = count.astype(np.int64)
+    rows = np.arange(len(values))
+    lo = s[rows, np.maximum((n - 1) // 2, 0)]
+    hi = s[rows, np.maximum(n // 2, 0) - (n == 0)]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: np.ndarray,
+                 suffix: np.ndarray | None = None) -> np.ndarray:
+    """Per row, ``names[codes[row, k]]`` (+ ``suffix[row, k]``) for the ``k`` where ``take`` holds, joined with
+    ', ' in ``k`` order; NaN for a row with none. Without suffixes, rows of one ``group`` with the same pattern
+    share one joined text (built once)."""
+    out = np.full(len(codes), np.nan, dtype=object)
+    any_ = take.any(axis=1)
+    if not any_.any():
+        return out
+    rows = np.flatnonzero(any_)
+    if suffix is None and take.shape[1] <= 40:  # a pattern of up to 40 neighbours fits beside the group in 64 bits
+        bits = (take[rows].astype(np.int64) << np.arange(take.shape[1], dtype=np.int64)).sum(axis=1)
+        _, first, inverse = _unique(group[rows] * (1 << take.shape[1]) + bits)
+        texts = np.array([", ".join(names[codes[r][take[r]]]) for r in rows[first]] + [""], dtype=object)[:-1]
+        out[rows] = texts[inverse.ravel()]
+        return out
+    if suffix is None:
+        out[rows] = [", ".join(names[codes[r][take[r]]]) for r in rows]
+        return out
+    out[rows] = [", ".join(n + s for n, s in zip(names[codes[r][take[r]]], suffix[r][take[r]])) for r in rows]
+    return out
 
 
 def compute(obs: pd.DataFrame, areas: pd.DataFrame, changes: pd.DataFrame | None = None,
             model: str | None = None, table: pd.DataFrame | None = None, method: str | None = None) -> pd.DataFrame:
-    """One comparison record per published council row (time_period, area_code, measure_id); ``method`` is the
-    neighbour method (``toolkit`` by default, or ``dashboard``: see the module notes)."""
-    attrs = _attributes(areas)
-    la = obs[obs["level"] == LA].drop(columns="level").merge(attrs, on="area_code", how="left")
-    la["polarity"] = _polarity(la["measure_id"])
-    la["decimals"] = _decimals(la["measure_id"])
+    """One comparison record per published council row (time_period, area_code, measure_id), ordered by that
+    key, columns as the ``comparisons`` schema names them; ``method`` is the neighbour method (``toolkit`` by
+    default, or ``dashboard``: see the module notes).
 
-    la = la.merge(_published(obs[obs["area_code"] == geography.ENGLAND], "england", "england_code")
-                  .drop(columns="england_code"), on=["time_period", "measure_id"], how="left")
-    reg = obs[obs["level"] == "Regional"]
-    la = la.merge(_published(reg, "region", "region_code"), on=["time_period", "region_code", "measure_id"], how="left")
-    la = la.merge(_published(reg, "london", "london_region_code"),
-                  on=["time_period", "london_region_code", "measure_id"], how="left")
+    Every comparator is found by integer codes for areas and measures (:class:`_Keys`) and every column is
+    made once, in record order, as an array: no merge of the records with the comparators.
+    """
+    method = neighbours.check_method(method)
+    obs = obs.reset_index(drop=True)
+    a_code, area_index = pd.factorize(obs["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(obs["measure_id"], sort=True)
+    years = obs["time_period"].to_numpy(np.int64)
+    values = obs["value"].to_numpy(float)
+    level = obs["level"].to_numpy(dtype=object)
+    n_a, n_m = len(area_index), len(measure_index)
 
-    rank_frame(la, ["time_period", "measure_id"])
-    rank_frame(la, ["time_period", "measure_id", "english_region"], prefix="region_")
+    def keys(rows):
+        return _Keys(years[rows], a_code[rows], m_code[rows], rows, n_a, n_m)
 
-    series = la[KEY + ["value"]]
-    for lag, col in ((1, "previous"), (2, "earlier")):
-        la = la.merge(series.assign(time_period=series["time_period"] + lag).rename(columns={"value": col}),
-                      on=KEY, how="left")
-    la["change"] = _round(la["value"] - la["previous"], la["decimals"])
-    la["direction"] = direction(la["value"], la["previous"], la["polarity"])
+    la_rows = np.flatnonzero(level == LA)
+    la_keys = keys(la_rows)
+    rec = la_rows[np.lexsort((m_code[la_rows], a_code[la_rows], years[la_rows]))]  # KEY order (sorted codes)
+    n = len(rec)
+    t, a, m = years[rec], a_code[rec], m_code[rec]
+    value = values[rec]
+    out: dict[str, object] = {"time_period": t, "area_code": obs["area_code"].array.take(rec),
+                              "measure_id": obs["measure_id"].array.take(rec), "value": value,
+                              "symbol": obs["symbol"].array.take(rec), "provisional": np.zeros(n, dtype=np.int64),
+                              "return_id": np.full(n, None, dtype=object), "comparator_year": t}
 
-    stats, per_year = neighbour_stats(la, model, table, method)
-    la = la.merge(stats, on=KEY, how="left").merge(per_year, on=["time_period", "area_code"], how="left")
-    la["sn_count"] = la["sn_count"].fillna(0).astype(int)
-    for col in ("sn_median", "sn_mean"):
-        la[col] = _round(la[col], la["decimals"] + 1)
-    if neighbours.check_method(method) == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
-        la["sn_note"] = la["sn_note"].where(la["sn_note"].notna(), "DfE dashboard method. No median: the 2025 model "
-                                            "has no list for this code (a joint return or a former council).")
+    attrs = _attributes(areas).drop_duplicates("area_code").set_index("area_code").reindex(area_index)
+    for col in ("area_name", "region_code", "region_name"):
+        out[col] = attrs[col].array.take(a)
+    cat = measures.catalogue()
+    ids = measure_index.to_numpy(dtype=object)
+    polarity = np.array([cat[i].polarity if i in cat else np.nan for i in ids] + [None], dtype=object)[:-1][m]
+    decimals = np.array([cat[i].decimals if i in cat else 1 for i in ids] + [1], dtype=np.int64)[:-1][m]
+    decimals = pd.Series(decimals)
+
+    eng = area_index.get_indexer([geography.ENGLAND])[0]
+    out["england"] = _take(values, keys(np.arange(len(obs))).find(t, np.full(n, eng), m))
+    reg_keys = keys(np.flatnonzero(level == "Regional"))
+    for col, code in (("region", "region_code"), ("london", "london_region_code")):
+        code_of_area = area_index.get_indexer(attrs[code])  # -1: none (or not published)
+        out[col] = _take(values, reg_keys.find(t, code_of_area[a], m))
+
+    # ranks and quartiles within the year and measure, and within the English region (London as a whole)
+    region_code, _ = pd.factorize(attrs["english_region"])
+    region_code = np.where(region_code >= 0, region_code, np.nan)  # no region: no region rank
+    ranked = pd.DataFrame({"time_period": t, "m": m, "english_region": _take(region_code, a),
+                           "measure_id": out["measure_id"], "value": value, "symbol": out["symbol"],
+                           "polarity": polarity})
+    rank_frame(ranked, ["time_period", "m"])
+    rank_frame(ranked, ["time_period", "m", "english_region"], prefix="region_")
+    for col in ("rank", "rank_of", "region_rank", "region_rank_of", "quartile"):
+        out[col] = ranked[col].array
+
+    previous = pd.Series(_take(values, la_keys.find(t - 1, a, m)))
+    value_s = pd.Series(value)
+    out["change"] = _round(value_s - previous, decimals).to_numpy()
+    out["direction"] = direction(value_s, previous, pd.Series(polarity)).to_numpy()
+
+    out.update(_neighbour_columns(obs, la_keys, area_index, t, a, m, values, model, table, method))
+    sn_median = out.pop("sn_median_raw")
+    if method == "dashboard":  # half-up to 1 dp on the unrounded median, as DfE does
+        note = out["sn_note"]
+        out["sn_note"] = note.where(note.notna(), "DfE dashboard method. No median: the 2025 model has no list "
+                                    "for this code (a joint return or a former council).").array
         # the median of 1-dp values is exact at 2 dp: round(v, 9) first removes float noise (14.649999... -> 14.65)
-        la["sn_median"] = [measures.round_half_up(round(v, 9), 1) if pd.notna(v) else np.nan
-                           for v in la.pop("sn_median_raw")]
-    la = la.drop(columns="sn_median_raw", errors="ignore")
+        uniq, _, inverse = _unique(sn_median)
+        half_up = np.array([measures.round_half_up(round(v, 9), 1) if v == v else np.nan for v in uniq.tolist()],
+                           dtype=float)
+        out["sn_median"] = half_up[inverse] if len(uniq) else sn_median
+    else:
+        out["sn_median"] = _round(pd.Series(sn_median), decimals + 1).to_numpy()
+        out["sn_note"] = out["sn_note"].array
+    out["sn_mean"] = _round(pd.Series(out["sn_mean"]), decimals + 1).to_numpy()
     for col, comp in (("diff_england", "england"), ("diff_region", "region"), ("diff_london", "london"),
                       ("diff_sn_median", "sn_median")):
-        la[col] = _round(la["value"] - la[comp], la["decimals"] + 1)
+        out[col] = _round(value_s - out[comp], decimals + 1).to_numpy()
 
-    la = la.merge(gaps(obs[obs["level"] == LA], la), on=KEY, how="left")
+    out.update(_gap_columns(la_keys, area_index, measure_index, t, a, m, values, out))
+    ta = t * (n_a + 1) + a
     if changes is not None and len(changes):
-        la = la.merge(series_notes(areas, changes), on=["time_period", "area_code"], how="left")
+        notes = series_notes(areas, changes)
+        code = area_index.get_indexer(notes["area_code"])
+        notes.index = np.where(code >= 0, notes["time_period"].to_numpy(np.int64) * (n_a + 1) + code, -1)
+        out["series_note"] = notes.loc[notes.index >= 0, "series_note"].reindex(ta).array
     else:
-        la["series_note"] = None
-    la["provisional"] = 0
-    la["return_id"] = None
-    la["comparator_year"] = la["time_period"]
-    return la.reindex(columns=tables.columns("comparisons")).sort_values(KEY).reset_index(drop=True)
+        out["series_note"] = np.full(n, None, dtype=object)
+    return pd.DataFrame({c: _column(out[c]) if c in out else np.full(n, np.nan) for c in tables.columns("comparisons")})
 
 
-def gaps(la_obs: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
-    """gap_fte_sn and gap_fte_england for the FTE rates, from the councils' own components."""
-    w = wide(la_obs)
-    out = []
-    for m in GAP_MEASURES:
-        if m not in w:
+def _column(values):
+    """A column for a new frame: an object array stays object (pandas would infer ``str`` from it)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, dtype=object)
+    return values
+
+
+def _neighbour_columns(obs, la_keys: _Keys, area_index: pd.Index, t, a, m, values, model, table, method) -> dict:
+    """The sn_* columns of each record (time_period ``t``, area code ``a``, measure code ``m``): the median
+    (``sn_median_raw``, unrounded), mean, count, codes with a value and codes with a symbol of the year's
+    neighbours (``neighbours.year_lists`` or ``dashboard_lists``, by ``method``), and per council-year the
+    model, the dropped neighbours and the note."""
+    n_a = len(area_index)
+    names = area_index.to_numpy(dtype=object)
+    pairs = _unique(t * (n_a + 1) + a)[0]
+    la_years = pd.DataFrame({"time_period": pairs // (n_a + 1), "area_code": names[pairs % (n_a + 1)]})
+    lists, model = _lists(la_years, model, table, method)
+    per_year = _per_year(lists, model, method)
+    per_year.index = (per_year["time_period"].to_numpy(np.int64) * (n_a + 1)
+                      + area_index.get_indexer(per_year["area_code"]))
+    ta = t * (n_a + 1) + a
+    cols = per_year.drop(columns=["time_period", "area_code"]).reindex(ta)
+    out = {c: cols[c].reset_index(drop=True) for c in cols}
+
+    used = lists[lists["status"] == "used"]
+    ukey = used["time_period"].to_numpy(np.int64) * (n_a + 1) + area_index.get_indexer(used["area_code"])
+    order = np.lexsort((used["position"].to_numpy(), ukey))
+    ukey, upub = ukey[order], area_index.get_indexer(used["published_code"])[order]
+    start, end = np.searchsorted(ukey, ta, "left"), np.searchsorted(ukey, ta, "right")
+    k_max = int((end - start).max()) if len(ta) else 0
+    code = np.full((len(ta), k_max), -1, dtype=np.int64)
+    row = np.full((len(ta), k_max), -1, dtype=np.int64)
+    for k in range(k_max):
+        has = start + k < end
+        code[:, k] = np.where(has, upub[np.minimum(start + k, len(upub) - 1)], -1)
+        row[:, k] = np.where(code[:, k] >= 0, la_keys.find(t, code[:, k], m), -1)
+    exists = row >= 0
+    vals = _take(values, row) if k_max else np.empty((len(ta), 0))
+    has = exists & ~np.isnan(vals)
+    count = has.sum(axis=1)
+    out["sn_median_raw"] = _sorted_median(vals, count)
+    out["sn_mean"] = _kahan_mean(vals)
+    out["sn_count"] = count.astype(np.int64)
+    out["sn_codes"] = _joined_rows(names, code, has, start)
+    missing = exists & ~has
+    suffix = np.full(row.shape, "", dtype=object)
+    symbols = obs["symbol"].to_numpy(dtype=object)[row[missing]]
+    suffix[missing] = [f" ({s})" if isinstance(s, str) else " ()" for s in symbols]
+    out["sn_missing"] = _joined_rows(names, code, missing, start, suffix)
+    return out
+
+
+def _gap_columns(la_keys: _Keys, area_index, measure_index, t, a, m, values, out) -> dict:
+    """gap_fte_sn and gap_fte_england of each record for the FTE rates (:func:`fte_gap` on the council's own
+    components, found by code); NaN where the council published no value."""
+    gap_sn, gap_eng = np.full(len(t), np.nan), np.full(len(t), np.nan)
+    value = np.asarray(out["value"])
+    done = False
+    for mid in GAP_MEASURES:
+        mc = measure_index.get_indexer([mid])[0]
+        sel = np.flatnonzero((m == mc) & ~np.isnan(value)) if mc >= 0 else np.array([], dtype=int)
+        if not len(sel):
             continue
-        c = comp[comp["measure_id"] == m].set_index(["time_period", "area_code"])
-        c = c[~c.index.duplicated()].reindex(w.index)
-        gap = pd.DataFrame({"gap_fte_sn": fte_gap(w, m, c["sn_median"]),
-                            "gap_fte_england": fte_gap(w, m, c["england"])}, index=w.index)
-        gap = gap.where(w[m].notna(), axis=0).round(1)
-        out.append(gap.assign(measure_id=m).reset_index())
-    cols = KEY + ["gap_fte_sn", "gap_fte_england"]
-    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+        done = True
+        spec = measures.get(mid)
+        index = pd.Index(t[sel], name="time_period")  # what components() needs of a wide frame's index
+        parts = dict.fromkeys([mid, spec.numerator, *spec.denominator_ids] + (["cases"] if mid == "caseload_fte" else []))
+        w = pd.DataFrame({p: _take(values, la_keys.find(t[sel], a[sel], np.full(len(sel), measure_index.get_indexer([p])[0])))
+                          for p in parts}, index=index)
+        gap_sn[sel] = fte_gap(w, mid, pd.Series(out["sn_median"][sel], index=index)).round(1).to_numpy()
+        gap_eng[sel] = fte_gap(w, mid, pd.Series(out["england"][sel], index=index)).round(1).to_numpy()
+    if not done:  # no FTE rate at all: as an empty gaps frame merged in (object columns)
+        return {"gap_fte_sn": np.full(len(t), np.nan, dtype=object), "gap_fte_england": np.full(len(t), np.nan, dtype=object)}
+    return {"gap_fte_sn": gap_sn, "gap_fte_england": gap_eng}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -578,41 +776,8 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     appear to be made (an inference from the figures, reference section 6.5). Averages without components
     (children per social worker) are not recomputable.
     """
-    attrs = _attributes(areas)
-    la = obs[obs["level"] == LA].merge(attrs[["area_code", "region_code", "london_region_code"]], on="area_code")
-    parts = [la.assign(agg=geography.ENGLAND), la.assign(agg=la["region_code"]),
-             la[la["london_region_code"].notna()].assign(agg=la["london_region_code"])]
-    members = pd.concat(parts, ignore_index=True)
-    members = members[members["agg"].notna()]
-    by = ["time_period", "agg", "measure_id"]
-    g = members.groupby(by)
-    out = g.agg(councils=("area_code", "nunique"), councils_with_value=("value", "count"))
-    miss = members[members["value"].isna()]
-    out["missing"] = joined(miss, by, miss["area_code"] + " (" + miss["symbol"] + ")")
-    w = wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
-    lows = low_wide(members.assign(area_code=members["area_code"] + "|" + members["agg"]))
-    w = zero_low_counts(w, lows)
-    key = [w.index.get_level_values("time_period"), w.index.get_level_values("area_code").str.split("|").str[1]]
     cat = measures.catalogue()
-    found = []
-    for m, spec in cat.items():
-        if m not in w:
-            continue
-        if spec.is_rate:
-            num, den = components(w, m)
-            has = rate_published(w, lows, m)
-            res = pooled(num.where(has), den.where(has), key)
-            method = ("pooled: sum of numerators / sum of denominators over councils with a published rate "
-                      "(a number or 'low')")
-        elif spec.unit in ("FTE", "headcount", "cases", "days"):
-            res = w[m].groupby(key).sum(min_count=1)
-            method = "sum of council values"
-        else:
-            continue
-        found.append(pd.DataFrame({"recomputed": res, "method": method}).rename_axis(["time_period", "agg"])
-                     .reset_index().assign(measure_id=m))
-    out = out.join(pd.concat(found).set_index(by), how="left")
-    out = out.reset_index().rename(columns={"agg": "area_code"})
+    out = _aggregate_recomputed(obs.reset_index(drop=True), areas)
     pub = obs[obs["level"] != LA][KEY + ["value", "symbol"]].rename(
         columns={"value": "published", "symbol": "published_symbol"})
     out = pub.merge(out, on=KEY, how="inner")
@@ -624,13 +789,140 @@ def consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     tol = np.where(is_rate, unit, np.maximum(unit, 0.5 * unit * out["councils_with_value"]))
     out["status"] = np.select([out["recomputed"].isna() | out["published"].isna(), out["difference"].abs() <= tol + 1e-9],
                               ["not recomputable", "matches"], "differs")
-    out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(out["status"], out["missing"], out["published_symbol"])]
+    out["reason"] = [_reason(s, miss, pub) for s, miss, pub in zip(
+        out["status"].to_numpy(dtype=object), out["missing"].to_numpy(dtype=object),
+        out["published_symbol"].to_numpy(dtype=object))]
     out["area_name"] = out["area_code"].map(areas.set_index("area_code")["area_name"])
     out["recomputed"] = _round(out["recomputed"], dec + 2)
     cols = tables.columns("consistency_checks")
     out = pd.concat([out.reindex(columns=cols), _council_consistency(obs, areas).reindex(columns=cols)],
                     ignore_index=True)
     return out.sort_values(KEY).reset_index(drop=True)
+
+
+POOLED = ("pooled: sum of numerators / sum of denominators over councils with a published rate "
+          "(a number or 'low')")
+SUMMED = "sum of council values"
+
+
+def _aggregate_recomputed(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Per (time_period, aggregate, measure) over the councils in England, each region and London as a whole:
+    ``councils``, ``councils_with_value``, ``missing`` ("code (symbol)" of those without a value), ``recomputed``
+    and its ``method`` (:func:`consistency`); ``area_code`` names the aggregate. Ordered by that key.
+
+    The councils' rows are found by integer codes; the sums are pandas' group sums (compensated, councils in
+    code order within each aggregate) over one council x measure matrix per aggregate, so each recomputed
+    figure is the same float a pivot of the council rows gives."""
+    attrs = _attributes(areas).drop_duplicates("area_code").set_index("area_code")
+    a_code, area_index = pd.factorize(obs["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(obs["measure_id"], sort=True)
+    n_a, n_m = len(area_index), len(measure_index)
+    listed = area_index.isin(attrs.index)
+    la = np.flatnonzero(obs["level"].to_numpy(dtype=object) == LA)
+    la = la[listed[a_code[la]]]  # councils in the areas table (as an inner join with it)
+    attrs = attrs.reindex(area_index)
+    region = attrs["region_code"].to_numpy(dtype=object)
+    london = attrs["london_region_code"].to_numpy(dtype=object)
+    in_london = pd.notna(london[a_code[la]])
+    # the members of each aggregate, in the order England, regions, London as a whole (council rows in order)
+    rows = np.concatenate([la, la, la[in_london]])
+    agg = np.concatenate([np.full(len(la), geography.ENGLAND, dtype=object), region[a_code[la]],
+                          london[a_code[la][in_london]]])
+    g_code, agg_index = pd.factorize(agg, sort=True)
+    rows, g_code = rows[g_code >= 0], g_code[g_code >= 0]
+    n_g = len(agg_index)
+    t = obs["time_period"].to_numpy(np.int64)[rows]
+    a, m = a_code[rows], m_code[rows]
+    value = obs["value"].to_numpy(float)[rows]
+    symbol = obs["symbol"].to_numpy(dtype=object)[rows]
+
+    group_key = (t * (n_g + 1) + g_code) * (n_m + 1) + m
+    groups, _, group = _unique(group_key)
+    n_groups = len(groups)
+    councils = np.bincount(_unique(group * (n_a + 1) + a)[0] // (n_a + 1), minlength=n_groups)
+    with_value = np.bincount(group, weights=~np.isnan(value), minlength=n_groups).astype(np.int64)
+    missing = np.full(n_groups, np.nan, dtype=object)
+    miss = np.flatnonzero(np.isnan(value))
+    miss = miss[np.argsort(group[miss], kind="stable")]
+    names = area_index.to_numpy(dtype=object)
+    text = [f"{c} ({s})" if isinstance(s, str) else f"{c} ()" for c, s in zip(names[a[miss]], symbol[miss])]
+    cut = np.flatnonzero(np.diff(group[miss])) + 1
+    for g, piece in zip(group[miss][np.r_[0, cut]] if len(miss) else [], np.split(np.array(text, dtype=object), cut)):
+        missing[g] = ", ".join(piece)
+    g_t = groups // ((n_g + 1) * (n_m + 1))
+    g_agg = groups // (n_m + 1) % (n_g + 1)
+    g_m = groups % (n_m + 1)
+
+    # one row per council, year and aggregate (as the pivot: rows with at least one value), councils in the
+    # order of "code|aggregate" within each (year, aggregate)
+    member = (t * (n_a + 1) + a) * (n_g + 1) + g_code
+    member_key, _, member_row = _unique(member)
+    w_t = member_key // ((n_a + 1) * (n_g + 1))
+    w_a = member_key // (n_g + 1) % (n_a + 1)
+    w_g = member_key % (n_g + 1)
+    values = np.full((len(member_key), n_m), np.nan)
+    values[member_row, m] = value
+    low = np.zeros((len(member_key), n_m), dtype=bool)
+    low[member_row, m] = symbol == LOW
+    code_order = np.argsort(np.argsort([c + "|" for c in names.tolist()], kind="stable"))
+    keep = ~np.isnan(values).all(axis=1)
+    keep_rows = np.flatnonzero(keep)
+    keep_rows = keep_rows[np.lexsort((code_order[w_a[keep_rows]], w_g[keep_rows], w_t[keep_rows]))]
+    values, low, w_t, w_g = values[keep_rows], low[keep_rows], w_t[keep_rows], w_g[keep_rows]
+    in_w = ~np.isnan(values).all(axis=0)  # the measures with a value (the pivot's columns)
+    cat = measures.catalogue()
+    ids = measure_index.to_numpy(dtype=object).tolist()
+    col = {mid: j for j, mid in enumerate(ids)}
+    for j, mid in enumerate(ids):  # counts published as 'low' count as 0 (zero_low_counts)
+        if in_w[j] and low[:, j].any() and mid in cat and not cat[mid].is_rate:
+            values[:, j] = np.where(low[:, j] & np.isnan(values[:, j]), 0.0, values[:, j])
+    nan = np.full(len(values), np.nan)
+
+    def column(mid):
+        return values[:, col[mid]] if mid in col and in_w[col[mid]] else nan
+
+    pairs = w_t * (n_g + 1) + w_g
+    pair_keys, _, pair_of_row = _unique(pairs)
+    computed: dict[int, str] = {}
+    nums, dens, sums = {}, {}, {}
+    for mid, spec in cat.items():
+        if mid not in col or not in_w[col[mid]]:
+            continue
+        j = col[mid]
+        if spec.is_rate:
+            num, den, scale = measures.rate_parts(mid, {c: column(c) for c in (spec.numerator, *spec.denominator_ids)},
+                                                  w_t)
+            num = np.asarray(num * scale, dtype=float)
+            den = np.asarray(den, dtype=float)
+            has = ~np.isnan(values[:, j]) | low[:, j]
+            ok = has & ~np.isnan(num) & ~np.isnan(den)
+            nums[j], dens[j] = np.where(ok, num, np.nan), np.where(ok, den, np.nan)
+            computed[j] = POOLED
+        elif spec.unit in ("FTE", "headcount", "cases", "days"):
+            sums[j] = values[:, j]
+            computed[j] = SUMMED
+    result = np.full((len(pair_keys), n_m), np.nan)
+
+    def group_sums(block: dict) -> np.ndarray:
+        frame = pd.DataFrame(np.column_stack(list(block.values())) if block else np.empty((len(values), 0)))
+        return frame.groupby(pair_of_row).sum(min_count=1).reindex(range(len(pair_keys))).to_numpy()
+
+    if nums:
+        n_sum, d_sum = group_sums(nums), group_sums(dens)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[:, list(nums)] = n_sum / np.where(d_sum != 0, d_sum, np.nan)
+    if sums:
+        result[:, list(sums)] = group_sums(sums)
+    pair_of_group = np.searchsorted(pair_keys, g_t * (n_g + 1) + g_agg)
+    found = (pair_of_group < len(pair_keys)) & (pair_keys[np.minimum(pair_of_group, len(pair_keys) - 1)] == g_t * (n_g + 1) + g_agg)
+    pair_of_group = np.minimum(pair_of_group, max(len(pair_keys) - 1, 0))
+    recomputed = np.where(found, result[pair_of_group, g_m] if len(pair_keys) else np.nan, np.nan)
+    method = np.array([computed.get(j) for j in range(n_m)] + [None], dtype=object)[:-1][g_m]
+    method = np.where(found & pd.notna(method), method, np.nan)
+    return pd.DataFrame({"time_period": g_t, "area_code": agg_index.take(g_agg), "measure_id": measure_index.take(g_m),
+                         "councils": councils.astype(np.int64), "councils_with_value": with_value,
+                         "missing": pd.Series(missing, dtype=object), "recomputed": recomputed,
+                         "method": pd.Series(method, dtype="str")})
 
 
 def _published_decimals(obs: pd.DataFrame) -> pd.Series:
@@ -643,42 +935,69 @@ def _published_decimals(obs: pd.DataFrame) -> pd.Series:
     return dec[v.notna()].groupby([obs["time_period"], obs["measure_id"]]).max()
 
 
+def _value_decimals(values: np.ndarray) -> np.ndarray:
+    """Decimal places (0-4) each value is written to: the fewest that give it back within 1e-9."""
+    dec = np.full(len(values), 4, dtype=np.int64)
+    for d in range(3, -1, -1):
+        with np.errstate(invalid="ignore"):
+            dec[np.abs(values - np.round(values, d)) < 1e-9] = d
+    return dec
+
+
 def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """Each council's published rate against the rate its own published counts give (reference section 6.5).
 
     A rate matches when it lies within the widest rate the rounded counts allow (each count +/- half its last
     published digit) widened by half the rate's own last digit; otherwise DfE's rate and counts disagree.
     """
-    la = obs[obs["level"] == LA]
+    la = obs[obs["level"] == LA].reset_index(drop=True)
     cat = measures.catalogue()
     present = set(la["measure_id"])
     rate_ids = [m for m, spec in cat.items() if spec.is_rate and m in present]
-    w = wide(la)
-    years = w.index.get_level_values("time_period").to_numpy(int)
-    decimals = _published_decimals(la)
-    found = []
-    halves: dict[str, np.ndarray] = {}
+    a_code, area_index = pd.factorize(la["area_code"], sort=True)
+    m_code, measure_index = pd.factorize(la["measure_id"], sort=True)
+    years = la["time_period"].to_numpy(np.int64)
+    values = la["value"].to_numpy(float)
+    keys = _Keys(years, a_code, m_code, np.arange(len(la)), len(area_index), len(measure_index))
+    # half the last published digit of each measure in each year (``_published_decimals``; 1 dp when unknown)
+    digits = _value_decimals(values)
+    shown = ~np.isnan(values)
+    tm = years * (len(measure_index) + 1) + m_code
+    tm_keys, _, tm_of = _unique(tm[shown])
+    most = np.full(len(tm_keys), -1, dtype=np.int64)
+    np.maximum.at(most, tm_of, digits[shown])
+    records = np.flatnonzero(la["measure_id"].isin(rate_ids).to_numpy())
+    t, a = years[records], a_code[records]
+    recomputed, low, high, half = (np.full(len(records), np.nan) for _ in range(4))
+    in_w = {mid: bool(shown[m_code == j].any()) for j, mid in enumerate(measure_index)}  # a column of the pivot
     for m in rate_ids:
         spec = cat[m]
         parts = list(dict.fromkeys([spec.numerator, *spec.denominator_ids]))
-        if any(p not in w for p in parts):
+        if not all(in_w.get(p_) for p_ in parts):
             continue
-        for p in (m, *parts):  # half the last published digit of each measure, once per measure
-            if p not in halves:
-                halves[p] = 0.5 * 10.0 ** -decimals.reindex(pd.MultiIndex.from_arrays([years, [p] * len(years)])
-                                                            ).fillna(1).to_numpy()
-        half = {p: halves[p] for p in (m, *parts)}
-        value = {p: w[p].to_numpy(float) for p in parts}
-        bound = {sign: measures.rates(m, {p: np.maximum(value[p] + (sign if p == spec.numerator else -sign) * half[p],
-                                                        0.0) for p in parts}, years) for sign in (-1, 1)}
-        found.append(pd.DataFrame({
-            "time_period": years, "area_code": w.index.get_level_values("area_code"), "measure_id": m,
-            "recomputed": measures.rates(m, value, years), "low": np.nan_to_num(bound[-1], nan=0.0),
-            "high": np.where(np.isnan(bound[1]), np.inf, bound[1]), "half": half[m]}))
-    calc = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
-        columns=["time_period", "area_code", "measure_id", "recomputed", "low", "high", "half"])
-    out = la[la["measure_id"].isin(rate_ids)][["time_period", "area_code", "measure_id", "value", "symbol"]].rename(
-        columns={"value": "published", "symbol": "published_symbol"}).merge(calc, on=KEY, how="left")
+        sel = np.flatnonzero(m_code[records] == measure_index.get_loc(m))
+        ys = t[sel]
+
+        def halves(mid, ys=ys):
+            k = ys * (len(measure_index) + 1) + measure_index.get_loc(mid)
+            i = np.minimum(np.searchsorted(tm_keys, k), max(len(tm_keys) - 1, 0))
+            d = np.where((tm_keys[i] == k) if len(tm_keys) else False, most[i] if len(tm_keys) else 0, 1)
+            return 0.5 * 10.0 ** -d.astype(float)
+
+        half_of = {p_: halves(p_) for p_ in (m, *parts)}
+        value = {p_: _take(values, keys.find(ys, a[sel], np.full(len(sel), measure_index.get_loc(p_))))
+                 for p_ in parts}
+        bound = {sign: measures.rates(m, {p_: np.maximum(value[p_] + (sign if p_ == spec.numerator else -sign)
+                                                         * half_of[p_], 0.0) for p_ in parts}, ys)
+                 for sign in (-1, 1)}
+        recomputed[sel] = measures.rates(m, value, ys)
+        low[sel] = np.nan_to_num(bound[-1], nan=0.0)
+        high[sel] = np.where(np.isnan(bound[1]), np.inf, bound[1])
+        half[sel] = half_of[m]
+    out = pd.DataFrame({"time_period": t, "area_code": la["area_code"].array.take(records),
+                        "measure_id": la["measure_id"].array.take(records), "published": values[records],
+                        "published_symbol": la["symbol"].array.take(records), "recomputed": recomputed,
+                        "low": low, "high": high, "half": half})
     dec = _decimals(out["measure_id"])
     out["difference"] = _round(out["published"] - _round(out["recomputed"], dec), dec)
     nothing = out["recomputed"].isna() | out["published"].isna()
@@ -689,7 +1008,9 @@ def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
                      if st == "not recomputable" else
                      "DfE's published rate and its published counts disagree beyond rounding (its rounded counts "
                      f"give {lo:.3f} to {hi:.3f})" if st == "differs" else None
-                     for st, sym, lo, hi in zip(out["status"], out["published_symbol"], out["low"], out["high"])]
+                     for st, sym, lo, hi in zip(out["status"].to_numpy(dtype=object),
+                                                out["published_symbol"].to_numpy(dtype=object),
+                                                out["low"].to_numpy(), out["high"].to_numpy())]
     out["recomputed"] = _round(out["recomputed"], dec + 2)
     out["councils"] = 1
     out["councils_with_value"] = out["published"].notna().astype(int)
@@ -715,35 +1036,51 @@ def _reason(status: str, missing, symbol) -> str | None:
 
 
 def write_comparisons(conn: sqlite3.Connection, groups=None, model: str | None = None,
-                      neighbour_table: pd.DataFrame | None = None, method: str | None = None) -> dict[str, int]:
-    """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``.
+                      neighbour_table: pd.DataFrame | None = None, method: str | None = None,
+                      frames: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """(Re)write ``neighbours``, ``comparisons``, ``consistency_checks`` and the group tables in ``conn``, and
+    return what was written: table name -> the DataFrame given to ``store.insert_frame`` (its rows in order,
+    columns as the schema names them), e.g. for ``package.write_package(frames=...)``.
 
     ``groups`` is a YAML path, a list of paths or a list of group dicts (see :func:`read_groups`). Safe to call
     again on a built database (e.g. after local figures are loaded): every table it owns is replaced.
     ``model`` overrides the neighbour model for every year; ``neighbour_table`` replaces the shipped lists. Local
     figures in ``local_observations`` are added as provisional rows when that table exists. ``method`` is the
     neighbour method: ``toolkit`` (default) or ``dashboard`` (DfE's dashboard median; see the module notes).
+    ``frames`` are the build's tables just written to ``conn`` (``observations``, ``areas``, ``area_changes``
+    as given to ``store.insert_frame``): used as they are instead of reading them back.
     """
     store.create_compare(conn)
-    obs, areas = load(conn)
-    changes = store.query(conn, "SELECT * FROM area_changes")
+    if frames is not None and all(t in frames for t in ("observations", "areas", "area_changes")):
+        obs, areas, changes = _observations(frames["observations"], frames["areas"]), frames["areas"], frames["area_changes"]
+    else:
+        obs, areas = load(conn)
+        changes = store.query(conn, "SELECT * FROM area_changes")
     table = neighbours.shipped() if neighbour_table is None else neighbour_table
     published = compute(obs, areas, changes, model, table, method)
     local = local_comparisons(conn, published, obs)
     checks = consistency(obs, areas)
-    frames = {"neighbours": table, "comparisons": pd.concat([published, local], ignore_index=True),
-              "consistency_checks": checks}
+    written = {"neighbours": table,  # no local rows (the usual build): the computed frame as it is, not a copy
+               "comparisons": pd.concat([published, local], ignore_index=True) if len(local) else published,
+               "consistency_checks": checks}
     if groups:
         if isinstance(groups, (str, Path)):
             groups = [groups]
         parsed = [g for item in groups for g in (read_groups(item) if isinstance(item, (str, Path)) else [item])]
         meta, members, gc = group_tables(conn, parsed, obs)
-        frames.update({"groups": meta, "group_members": members, "group_comparisons": gc})
+        written.update({"groups": meta, "group_members": members, "group_comparisons": gc})
     for t in ("group_comparisons", "group_members", "groups", "neighbours", "comparisons", "consistency_checks"):
         conn.execute(f"DELETE FROM {t}")
-    for t, df in frames.items():
+    for t, df in written.items():
         store.insert_frame(conn, t, df)
-    return {t: len(df) for t, df in frames.items()}
+    return written
+
+
+def _observations(observations: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """:func:`load`'s observations (with each area's level) from the frames a build wrote, as the JOIN reads them."""
+    level = observations["area_code"].map(areas.drop_duplicates("area_code").set_index("area_code")["level"])
+    obs = observations[["time_period", "area_code", "measure_id", "value", "symbol"]].assign(level=level)
+    return obs[level.notna().to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------

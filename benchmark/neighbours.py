@@ -32,6 +32,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import geography, tables
@@ -154,17 +155,27 @@ def year_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None, model:
     nb = ly.merge(table.rename(columns={"model": "sn_model", "area_code": "key"}), on=["sn_model", "key"])
     joint = {m: j for m, (j, _) in geography._joint_members().items()}
     since = {m: y for m, (_, y) in geography._joint_members().items()}
-    mapped = [joint[c] if c in joint and tp >= since[c] else c for c, tp in zip(nb["neighbour_code"], nb["time_period"])]
-    nb["published_code"] = mapped
-    exists = set(zip(ly["time_period"], ly["area_code"]))
+    joined_since = nb["neighbour_code"].map(since).to_numpy(dtype=float)  # NaN: not a joint-return member
+    nb["published_code"] = np.where(nb["time_period"].to_numpy() >= joined_since,
+                                    nb["neighbour_code"].map(joint).to_numpy(dtype=object),
+                                    nb["neighbour_code"].to_numpy(dtype=object))
     nb = nb.sort_values(["time_period", "area_code", "position"])
     dup = nb.duplicated(["time_period", "area_code", "published_code"])
-    present = [(tp, c) in exists for tp, c in zip(nb["time_period"], nb["published_code"])]
+    present = _published(nb["time_period"], nb["published_code"], ly)
     nb["status"] = "used"
-    nb.loc[~pd.Series(present, index=nb.index), "status"] = "absent"
+    nb.loc[~present, "status"] = "absent"
     nb.loc[dup, "status"] = "duplicate"
     nb.loc[nb["published_code"] == nb["area_code"], "status"] = "self"
     return nb.drop(columns="key").reset_index(drop=True)
+
+
+def _published(time_periods: pd.Series, codes: pd.Series, la_years: pd.DataFrame) -> np.ndarray:
+    """True where (time period, code) is one of ``la_years``' council-years (a row that year), as integer keys."""
+    index = pd.Index(la_years["area_code"].unique())
+    width = len(index) + 1
+    asked = index.get_indexer(codes)
+    known = la_years["time_period"].to_numpy(np.int64) * width + index.get_indexer(la_years["area_code"])
+    return (asked >= 0) & np.isin(time_periods.to_numpy(np.int64) * width + asked, known)
 
 
 def dashboard_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -180,11 +191,9 @@ def dashboard_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None) -
     model = table[table["model"] == DASHBOARD_MODEL].drop(columns="model")
     nb = ly.merge(model, on="area_code").assign(sn_model=DASHBOARD_MODEL)
     nb["published_code"] = nb["neighbour_code"]
-    exists = set(zip(ly["time_period"], ly["area_code"]))
     nb = nb.sort_values(["time_period", "area_code", "position"])
-    present = pd.Series([(tp, c) in exists for tp, c in zip(nb["time_period"], nb["neighbour_code"])], index=nb.index)
-    trimmed = pd.Series([tp < DASHBOARD_FIRST_YEAR.get(c, 0) for tp, c in zip(nb["time_period"], nb["area_code"])],
-                        index=nb.index)
+    present = _published(nb["time_period"], nb["neighbour_code"], ly)
+    trimmed = nb["time_period"].to_numpy() < nb["area_code"].map(DASHBOARD_FIRST_YEAR).fillna(0).to_numpy()
     nb["status"] = "used"
     nb.loc[~present, "status"] = "absent"
     nb.loc[trimmed, "status"] = "trimmed"
