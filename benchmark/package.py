@@ -177,9 +177,10 @@ def _package_columns(cols: list[list], schema: dict, symbols_in_value: bool = Fa
 def _reader(conn: sqlite3.Connection, name: str, sql: str, schema: dict, symbols_in_value: bool,
             frame: pd.DataFrame | None):
     """A function giving the table's package values in batches, each time it is called: from ``frame`` (the
-    rows just written to the table) when the table is published whole and the frame's values reproduce,
-    else from the database with ``sql``."""
-    if frame is not None and " WHERE " not in sql:
+    rows just written to the table) when the table is published whole (no ``WHERE``, or one that selects every
+    row of the table and the frame holds them all) and the frame's values reproduce, else from the database
+    with ``sql``."""
+    if frame is not None and _selects_all(conn, name, sql, len(frame)):
         types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({name})")}
         first = _frame_batches(frame, schema, types, symbols_in_value)
         if first is not None:  # the first call takes these batches; a later one converts the frame again
@@ -190,6 +191,19 @@ def _reader(conn: sqlite3.Connection, name: str, sql: str, schema: dict, symbols
                 return batches
             return from_frame
     return lambda: _column_batches(conn, sql, schema, symbols_in_value)
+
+
+def _selects_all(conn: sqlite3.Connection, name: str, sql: str, rows: int) -> bool:
+    """Whether ``sql`` (a :func:`_select`) gives every row of ``name`` and the table holds ``rows`` rows: true
+    without a ``WHERE``; with one (``comparisons`` publishes its non-provisional rows, ``neighbours`` those of
+    known areas) when the count it selects is the table's whole count, as in a build with no local returns."""
+    total = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+    if total != rows:
+        return False
+    if " WHERE " not in sql:
+        return True
+    where = sql.split(" WHERE ", 1)[1].rsplit(" ORDER BY ", 1)[0]
+    return conn.execute(f'SELECT count(*) FROM "{name}" WHERE {where}').fetchone()[0] == total
 
 
 #: SQLite's type affinity of a declared column type (https://sqlite.org/datatype3.html 3.1), for the types
