@@ -21,7 +21,7 @@ ENGLAND = "E92000001"
 @lru_cache(maxsize=1)
 def config() -> dict:
     text = resources.files("benchmark").joinpath("catalogue/geography.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's safe loader when built
 
 
 def regions() -> dict[str, str]:
