@@ -5,6 +5,8 @@ CSV itself is perf/big_csv.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
@@ -83,3 +85,14 @@ def test_a_wide_file_is_read_in_fewer_rows_at_a_time_with_the_same_result(shared
     key = ["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"]
     a, b = (x.sort_values(key).reset_index(drop=True) for x in (whole.breakdowns, pieces.breakdowns))
     assert a.equals(b)
+
+
+def test_the_ceiling_the_help_and_readme_state_is_the_one_the_build_uses():
+    """``cli.py`` must not import the readers (a quick command stays without pandas), so ``csww build --help``
+    states the default by hand, as the README does: both must say ``readers.MAX_VALUES``."""
+    stated = f"{readers.MAX_VALUES:,}"
+    assert stated == "750,000"
+    help_text = " ".join(CliRunner().invoke(cli, ["build", "--help"]).output.split())
+    assert f"(default {stated};" in help_text
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    assert f"at most {stated} values" in readme
