@@ -254,7 +254,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
                 # The package's tables but the comparisons' are final: their CSVs are written now and the
                 # workbook's process started on them, so that it writes alongside the comparisons.
-                stage("Writing the data package (all but the comparisons; its workbook alongside the rest)")
+                stage("Writing the data package (its Excel workbook in a second process, alongside the comparisons)")
                 conn.commit()  # its own connection reads them
                 pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
                                                 later=package.COMPARISON_TABLES)
@@ -267,7 +267,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                     raise RuntimeError(f"foreign key check failed: {problems[:5]}")
             finally:
                 conn.close()
-            stage("Writing the data package")
+            stage("Finishing the data package (the comparisons' tables; waiting for the workbook)")
             pending.finish(frames)  # the comparisons' tables, then waits for the workbook; nothing read back
             buildstate.make_current(out, unit, {"build_id": build_id, "fingerprint": fingerprint, "tables": hashes,
                                                 "kept": sorted(keep), "previous": previous_id if keep else None})

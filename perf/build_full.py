@@ -37,7 +37,8 @@ SHARED = ROOT.parent / "shared" / "dfe"
 #: The build's ``stage`` messages (their first words) -> the stage they start; other messages (a lock wait) do
 #: not start a stage.
 STAGES = {"Reading": "read", "Writing the database": "database", "Aligning": "database",
-          "Comparing": "comparisons", "Writing the data package": "package"}
+          "Comparing": "comparisons", "Writing the data package": "package",
+          "Finishing the data package": "package"}
 CASES = {
     "quick tour (2025 + 2024 + SFR)": ["csww_indicators_2017_to_2025.csv", "csww_indicators_2017_to_2024.csv", "sfr"],
     "whole ../shared/dfe folder": ["."],

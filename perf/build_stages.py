@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_full import CASES, ROOT, SHARED, floor  # noqa: E402  (the same floor and cases as build_full)
 
 STEPS = {"Reading": "read + check", "Writing the database": "database", "Comparing": "comparisons",
-         "Writing the data package": "package"}
+         "Writing the data package": "package",
+         "Finishing the data package": "package"}
 
 
 def child(kind: str, out: str, package: bool, sources: list[str]) -> None:
