@@ -57,7 +57,6 @@ NOT_IN_WORKBOOK = {"observation_revisions", "comparisons", "consistency_checks"}
 BUILD_ONLY = workbook.BUILD_ONLY
 #: Rows of one Excel sheet (header included); a longer table is split over several sheets.
 EXCEL_ROWS = workbook.EXCEL_ROWS
-sheet_parts = workbook.sheet_parts
 #: The tables ``compare.write_comparisons`` (re)writes: ``csww build`` starts its package before the comparisons
 #: (:func:`begin_package`) and hands these over after them (:meth:`PendingPackage.finish`).
 COMPARISON_TABLES = ("neighbours", "comparisons", "consistency_checks", "groups", "group_members",

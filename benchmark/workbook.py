@@ -1,10 +1,10 @@
 """The data package's Excel workbook (``csww.xlsx``), written in a process of its own beside the rest of a build.
 
-The workbook is written from the package's own CSV files (the csv module; each cell as :func:`xlsx_value` of
-its CSV text, the rule the package's tests hold it to), so the process needs neither pandas nor the database:
-``csww build`` starts it as soon as the workbook's tables are final (before the comparisons, which write
-none of its big sheets) and it writes while the build goes on (issue 14 item 6: the workbook was half of the
-package stage, and a build used one core of machines that have at least two).
+The workbook is written from the package's own CSV files (the csv module; each cell converted from its CSV
+text by :func:`_converter`, the rule the package's tests hold it to), so the process needs neither pandas nor
+the database: ``csww build`` starts it as soon as the workbook's tables are final (before the comparisons,
+which write none of its big sheets) and it writes while the build goes on (issue 14 item 6: the workbook was
+half of the package stage, and a build used one core of machines that have at least two).
 
 :class:`WorkbookProcess` is the build's side: it starts ``python -m benchmark.workbook`` (``sys.executable``,
 so on Windows too), sends it the About sheet's parts and then each table's CSV as it is finished, one JSON
@@ -55,20 +55,10 @@ def sheet_parts(name: str, rows: int, row_limit: int = EXCEL_ROWS) -> list[tuple
     return out
 
 
-def xlsx_value(cell: str, fld: dict):
-    """A CSV cell's workbook value: None (an empty cell) for empty text, a number in an integer or number field
-    (int in an integer field), text through :func:`~benchmark.cells.safe_text` (never a formula) otherwise; a
-    DfE symbol in a number field stays text."""
-    if cell == "" or fld["type"] not in ("integer", "number"):
-        return safe_text(cell) if cell != "" else None
-    try:
-        return int(cell) if fld["type"] == "integer" else float(cell)
-    except ValueError:
-        return safe_text(cell)  # a DfE symbol stays text
-
-
 def _converter(fld: dict):
-    """:func:`xlsx_value` for one field, as a function of the cell alone."""
+    """A function giving a CSV cell of field ``fld`` its workbook value: None (an empty cell) for empty text, a
+    number in an integer or number field (int in an integer field), text through
+    :func:`~benchmark.cells.safe_text` (never a formula) otherwise; a DfE symbol in a number field stays text."""
     if fld["type"] not in ("integer", "number"):
         return lambda c: safe_text(c) if c else None
     cast = int if fld["type"] == "integer" else float

@@ -16,7 +16,7 @@ import pytest
 from conftest import FIXTURES
 from openpyxl import load_workbook
 
-from benchmark import package
+from benchmark import package, workbook
 from benchmark.build import build
 from benchmark.readers import SourceFile, read_file
 
@@ -132,11 +132,11 @@ def test_unchanged_tables_leave_the_workbook_as_it_was(tmp_path):
 
 
 def test_sheet_parts_split_past_the_row_limit():
-    assert package.sheet_parts("observations", 38889) == [("observations", 0, 38889)]
-    assert package.sheet_parts("observations", 1_048_575) == [("observations", 0, 1_048_575)]
-    assert package.sheet_parts("observations", 1_048_576) == [("observations", 0, 1_048_575),
+    assert workbook.sheet_parts("observations", 38889) == [("observations", 0, 38889)]
+    assert workbook.sheet_parts("observations", 1_048_575) == [("observations", 0, 1_048_575)]
+    assert workbook.sheet_parts("observations", 1_048_576) == [("observations", 0, 1_048_575),
                                                               ("observations (2)", 1_048_575, 1_048_576)]
-    assert package.sheet_parts("x" * 31, 5, row_limit=3) == [("x" * 31, 0, 2), ("x" * 27 + " (2)", 2, 4),
+    assert workbook.sheet_parts("x" * 31, 5, row_limit=3) == [("x" * 31, 0, 2), ("x" * 27 + " (2)", 2, 4),
                                                               ("x" * 27 + " (3)", 4, 5)]
 
 

@@ -104,24 +104,32 @@ def _normalised_arrow(ids: pd.Series):
     arr = parse._arrow_text(ids)
     if arr is None or not len(arr) or arr.null_count:
         return None
+    normalised = _arrow_trimmed_upper(arr)
+    if normalised is None:
+        return None
+    import pyarrow.compute as pc  # heavy optional library, present when such a column exists
+
+    return normalised, pc.equal(normalised, "").to_numpy(zero_copy_only=False)
+
+
+def _arrow_trimmed_upper(arr):
+    """A pyarrow text array's entries as ``str(u).strip().upper()`` gives them (trimmed of the ASCII characters
+    ``str.strip()`` removes, upper-cased), computed by pyarrow; None unless every entry is ASCII, for which
+    pyarrow's and Python's rules are the same."""
     import pyarrow.compute as pc  # heavy optional library, present when such a column exists
 
     if not pc.all(pc.string_is_ascii(arr)).as_py():
         return None
-    normalised = pc.ascii_upper(pc.utf8_trim(arr, characters=ASCII_SPACE))
-    return normalised, pc.equal(normalised, "").to_numpy(zero_copy_only=False)
+    return pc.ascii_upper(pc.utf8_trim(arr, characters=ASCII_SPACE))
 
 
 def normalised_ids(uniques) -> np.ndarray:
     """Each id as ``str(u).strip().upper()``, as an object array; pyarrow-backed ASCII ids (``parse.read_table``'s
     fast path) are trimmed of the same characters and upper-cased by pyarrow, the rest one by one in Python."""
     arr = parse._arrow_text(pd.Series(uniques, copy=False))
-    if arr is not None and len(arr):
-        import pyarrow.compute as pc  # heavy optional library, present when such a column exists
-
-        if pc.all(pc.string_is_ascii(arr)).as_py():
-            trimmed = pc.utf8_trim(arr, characters=ASCII_SPACE)  # what str.strip() removes from ASCII text
-            return pc.ascii_upper(trimmed).to_numpy().astype(object)
+    normalised = _arrow_trimmed_upper(arr) if arr is not None and len(arr) else None
+    if normalised is not None:
+        return normalised.to_numpy().astype(object)
     return np.array([str(u).strip().upper() for u in np.asarray(uniques, dtype=object)], dtype=object)
 
 
