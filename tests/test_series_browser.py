@@ -42,7 +42,8 @@ def test_two_quarterly_returns_chart_as_a_local_series_with_the_team_table(page,
     page.goto(private_site + "/-/login")
     page.fill("input[name=username]", site.PRIVATE_USER)
     page.fill("input[name=password]", PASSWORD)
-    page.click("form [type=submit]")
+    with page.expect_navigation(wait_until="load"):  # the page after login loads whole before the next goto,
+        page.click("form [type=submit]")            # so its styles and script are not cut off mid-request
     page.goto(private_site + "/la/841")
     section = page.locator("#local-series")
     assert section.count() == 1
