@@ -218,8 +218,6 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     unknown = sorted(set(latest["measure_id"]) - set(measures.catalogue()))
     if unknown:  # a reader mapping a column to a measure the catalogue lacks is a bug, not bad input
         raise RuntimeError(f"measures missing from the catalogue: {unknown}")
-    check_values(results, revisions, areas)
-
     out = Path(out)
     with buildstate.lock(out, wait, echo=stage):
         build_id = buildstate.new_build_id()
@@ -227,6 +225,20 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         pending = None  # the package, once begun
         try:
             db_path = unit / buildstate.DATABASE
+            frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
+            frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
+            del breakdowns, latest  # the frames hold what is written
+            if not local_files:
+                # Without local returns every table the workbook's sheets come from but the comparisons' is
+                # final now: their CSVs are written from the frames and the workbook's process started on them,
+                # so that it writes alongside the database and the comparisons.
+                stage("Starting the data package (its Excel workbook in a second process, alongside the rest "
+                      "of the build)")
+                pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
+                                                later=package.COMPARISON_TABLES, before_database=True)
+            stage("Checking the values as csww validate does")
+            check_values(results, revisions, areas)  # before anything is made current; a failure leaves nothing
+            del revisions
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
             previous, previous_id = _reusable(out, fingerprint)
             if previous:
@@ -234,9 +246,6 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             conn = sqlite3.connect(db_path)
             store.bulk_load(conn)  # a new file in a new build directory, made current only when complete
             try:
-                frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
-                frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
-                del breakdowns, revisions, latest  # the frames hold what is written
                 hashes = {t: table_hash(t, df) for t, df in frames.items()}
                 keep = {t for t, h in hashes.items() if previous and previous.get(t) == h}
                 if previous:
@@ -252,12 +261,14 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 local_ids = load_files(conn, list(local_files)) if local_files else []
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
-                # The package's tables but the comparisons' are final: their CSVs are written now and the
-                # workbook's process started on them, so that it writes alongside the comparisons.
-                stage("Writing the data package (its Excel workbook in a second process, alongside the comparisons)")
-                conn.commit()  # its own connection reads them
-                pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
-                                                later=package.COMPARISON_TABLES)
+                if pending is None:
+                    # With local returns the package's tables but the comparisons' are final only now: their
+                    # CSVs are written now and the workbook's process started on them, alongside the comparisons.
+                    stage("Writing the data package (its Excel workbook in a second process, alongside the "
+                          "comparisons)")
+                    conn.commit()  # its own connection reads them
+                    pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
+                                                    later=package.COMPARISON_TABLES)
                 stage("Comparing every council with England, its region and its statistical neighbours")
                 # the comparison tables join the frames the package writes from (not read back)
                 frames.update(compare.write_comparisons(conn, method=sn_method, frames=frames))

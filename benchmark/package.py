@@ -180,16 +180,35 @@ def _reader(conn: sqlite3.Connection, name: str, sql: str, schema: dict, symbols
     row of the table and the frame holds them all) and the frame's values reproduce, else from the database
     with ``sql``."""
     if frame is not None and _selects_all(conn, name, sql, len(frame)):
-        types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({name})")}
-        first = _frame_batches(frame, schema, types, symbols_in_value)
-        if first is not None:  # the first call takes these batches; a later one converts the frame again
-
-            def from_frame():
-                nonlocal first
-                batches, first = first or _frame_batches(frame, schema, types, symbols_in_value), None
-                return batches
-            return from_frame
+        read = _frame_reader(conn, name, schema, symbols_in_value, frame)
+        if read is not None:
+            return read
     return lambda: _column_batches(conn, sql, schema, symbols_in_value)
+
+
+def _frame_reader(conn: sqlite3.Connection, name: str, schema: dict, symbols_in_value: bool, frame: pd.DataFrame):
+    """A function giving the package values of ``frame`` (all of the table's rows) in batches each time it is
+    called (:func:`_frame_batches`, the column types as declared in ``conn``), or None when the frame's values do
+    not reproduce what the database would give back."""
+    types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({name})")}
+    first = _frame_batches(frame, schema, types, symbols_in_value)
+    if first is None:
+        return None
+
+    def from_frame():  # the first call takes these batches; a later one converts the frame again
+        nonlocal first
+        batches, first = first or _frame_batches(frame, schema, types, symbols_in_value), None
+        return batches
+    return from_frame
+
+
+def _build_schema() -> sqlite3.Connection:
+    """An empty database in memory with the schema of a build without local returns (``store.create``): what
+    :func:`_select` (``publication``'s rule and the declared column types) says of its tables is what it says
+    of that build's database, before the build has written it."""
+    conn = sqlite3.connect(":memory:")
+    store.create(conn)
+    return conn
 
 
 def _selects_all(conn: sqlite3.Connection, name: str, sql: str, rows: int) -> bool:
@@ -336,7 +355,7 @@ def begin_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                   created: str | None = None, schema_dir: str | Path | None = None,
                   previous: str | Path | None = None, symbols_in_value: bool = False,
                   row_limit: int = EXCEL_ROWS, frames: dict[str, pd.DataFrame] | None = None,
-                  later: Iterable[str] = ()) -> "PendingPackage":
+                  later: Iterable[str] = (), before_database: bool = False) -> "PendingPackage":
     """:func:`write_package` in two steps, so that the workbook's process starts before the caller has written
     the tables named in ``later`` (``csww build``: :data:`COMPARISON_TABLES`, before its comparisons stage).
 
@@ -344,11 +363,19 @@ def begin_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     :meth:`PendingPackage.finish` is called, and may be absent now) and starts the workbook's process with
     them unless the workbook's content is surely the previous one's. The database must hold every other table,
     committed. Call :meth:`PendingPackage.finish` (which writes the rest and puts the package in place) or
-    :meth:`PendingPackage.abort` (which ends the workbook's process and removes what was written)."""
+    :meth:`PendingPackage.abort` (which ends the workbook's process and removes what was written).
+
+    With ``before_database`` (``csww build`` without local returns, as soon as its read stage has its frames)
+    ``db_path`` need not exist yet: only the tables of ``frames`` that the package publishes whole (no ``WHERE``
+    in :func:`_select` on a database of a build's schema without local returns, :func:`_build_schema`) and whose
+    values reproduce (:func:`_frame_batches`) are written now, and the workbook's process is started on them;
+    :meth:`PendingPackage.finish` writes every other table from the database, which by then must hold exactly
+    these frames in those tables (a table of other rows would disagree with its CSV) and no local returns (a
+    ``RuntimeError`` when its published tables are not the ones begun with)."""
     pending = PendingPackage(db_path, out_dir, version, created, schema_dir, previous, symbols_in_value,
-                             row_limit, frames)
+                             row_limit, frames, before_database)
     try:
-        pending._begin(later)
+        pending._begin(later, before_database)
     except BaseException:
         pending.abort()
         raise
@@ -359,9 +386,10 @@ class PendingPackage:
     """A package being written (see :func:`begin_package`)."""
 
     def __init__(self, db_path, out_dir, version, created, schema_dir, previous, symbols_in_value, row_limit,
-                 frames):
+                 frames, before_database=False):
         self.db_path, out_dir = Path(db_path), Path(out_dir)
-        store.connect(self.db_path).close()  # a clear error when there is no database
+        if not before_database:
+            store.connect(self.db_path).close()  # a clear error when there is no database
         final = out_dir / PACKAGE_DIR
         if final.is_symlink():
             final = final.resolve()
@@ -376,78 +404,82 @@ class PendingPackage:
         self._stack = contextlib.ExitStack()
         self.tmp = self._stack.enter_context(atomic_dir(final))
 
-    def _begin(self, later: Iterable[str]) -> None:
+    def _begin(self, later: Iterable[str], before_database: bool = False) -> None:
         self.previous = _previous(self.before)
-        self.change = None
-        if self.previous:
-            try:
-                self.change = diff(self.before, self.db_path)
-            except (OSError, KeyError, ValueError, CswwError):
-                self.change = None  # an old package we cannot read values from: log it as a fresh start
         self.schemas = schemas(self.schema_dir)
         self.later = [n for n in self.schemas if n in set(later)]
-        early = [n for n in self.schemas if n not in self.later]
-        conn = store.connect(self.db_path)
+        conn = _build_schema() if before_database else store.connect(self.db_path)
         try:
-            selects = {n: _select(conn, n, self.schemas[n]) for n in early}
+            selects = {n: _select(conn, n, self.schemas[n]) for n in self.schemas if n not in self.later}
             self.present = [n for n in self.schemas if n in self.later or selects.get(n) is not None]
-            early = [n for n in early if selects[n] is not None]
-            for name in early:  # the workbook's tables first, so that its process can start sooner
-                if _in_workbook(name):
-                    self._write_table(conn, name, selects[name])
-            base = json.loads(BASE.read_text(encoding="utf-8"))
-            descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
-            after = _columns({"resources": list(self._resources(final=False))})
-            descriptor.update(version=self.version or (_bump(self.previous.get("version", ""), self.change,
-                                                             _columns(self.previous), after)
-                                                       if self.previous else DEFAULT_VERSION),
-                              created=self.created, sources=_sources(conn, base))
-            descriptor["x-csww"] = {"toolkit_version": __version__, "database": self.db_path.name,
-                                    "build_id": _build_id(conn)}
-            self.descriptor = descriptor
             self.sheets = [n for n in self.present if _in_workbook(n)]
-            # The workbook's key with the later tables as they were in the previous package: when it differs
-            # from the previous workbook's, so will the final key, and the workbook is written now.
-            old_hashes = {r.get("name"): r.get("hash") for r in (self.previous or {}).get("resources", [])}
-            guess = workbook_key({**descriptor, "resources": [
-                {**r, "hash": old_hashes.get(r["name"])} if r["name"] in self.later else r
-                for r in self._resources(final=False)]}, self.sheets, self.row_limit)
-            if guess != self._old_key() or not (self.before / WORKBOOK).is_file():
+            now = [n for n in self.present if n not in self.later]
+            if before_database:  # the tables published whole, from their frames; finish writes the rest
+                now = [n for n in now if n in self.frames and " WHERE " not in selects[n]]
+
+            def write(name: str) -> None:
+                if not before_database:
+                    return self._write_table(conn, name, selects[name])
+                read = _frame_reader(conn, name, self.schemas[name], self.symbols_in_value, self.frames[name])
+                if read is not None:  # else written by finish, from the database
+                    self._write_table(conn, name, selects[name], read)
+            for name in now:  # the workbook's tables first, so that its process can start sooner
+                if _in_workbook(name):
+                    write(name)
+            if self._new_workbook():
                 self._start_workbook()
-            for name in early:
+            for name in now:
                 if not _in_workbook(name):
-                    self._write_table(conn, name, selects[name])
+                    write(name)
         finally:
             conn.close()
 
+    def _new_workbook(self) -> bool:
+        """Whether the workbook surely differs from the previous package's (or there is none to copy): its key
+        with the tables not written yet as they were in the previous package and the previous version (the
+        version changes only with the values or columns, which change the key anyway) differs from the previous
+        workbook's key, and so will the final key."""
+        if not self.previous or not (self.before / WORKBOOK).is_file():
+            return True
+        old_hashes = {r.get("name"): r.get("hash") for r in self.previous.get("resources", [])}
+        base = json.loads(BASE.read_text(encoding="utf-8"))
+        guess = workbook_key({**{k: base.get(k) for k in ("title", "description", "licenses")},
+                              "version": self.version or self.previous.get("version"), "resources": [
+            r if r["name"] in self.resources else {**r, "hash": old_hashes.get(r["name"])}
+            for r in self._resources(final=False)]}, self.sheets, self.row_limit)
+        return guess != self._old_key()
+
     def finish(self, frames: dict[str, pd.DataFrame] | None = None) -> Path:
-        """Write the tables named ``later`` (from ``frames``, table -> rows written, where given), the
-        workbook (waiting for its process), the change log and ``datapackage.json``; put the package in place
-        and return its path."""
+        """Write the tables not written yet (the ``later`` ones; from ``frames``, table -> rows written, where
+        given), the workbook (waiting for its process), the change log and ``datapackage.json``; put the package
+        in place and return its path."""
         try:
             if frames:
                 self.frames = {**self.frames, **frames}
-            if self.later:
-                conn = store.connect(self.db_path)
-                try:
-                    for name in sorted(self.later, key=lambda n: not _in_workbook(n)):
-                        sql = _select(conn, name, self.schemas[name])
-                        if sql is None:
-                            raise RuntimeError(f"{name}: not in {self.db_path} (or not publishable) after the "
-                                               "comparisons, although the package left a place for it")
-                        self._write_table(conn, name, sql)
-                finally:
-                    conn.close()
-            descriptor = self.descriptor
-            descriptor["resources"] = resources = list(self._resources(final=True))
+            conn = store.connect(self.db_path)
+            try:
+                selects = {n: _select(conn, n, self.schemas[n]) for n in self.schemas}
+                present = [n for n in self.schemas if selects[n] is not None]
+                if present != self.present:
+                    raise RuntimeError(f"{self.db_path} publishes the tables {present}, not the {self.present} the "
+                                       "package was begun with")
+                for name in sorted((n for n in present if n not in self.resources), key=lambda n: not _in_workbook(n)):
+                    self._write_table(conn, name, selects[name])
+                descriptor = self._descriptor(conn)
+            finally:
+                conn.close()
+            resources = descriptor["resources"]
             key = workbook_key(descriptor, self.sheets, self.row_limit)
+            about = {**{k: descriptor.get(k) for k in ("title", "version", "description", "licenses")},
+                     "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
+                                   | {"schema": {"fields": r["schema"]["fields"]}} for r in resources]}
             if self.child is not None:
-                self.child.wait()
+                self.child.wait(about)
             elif key == self._old_key() and (self.before / WORKBOOK).is_file():
                 shutil.copyfile(self.before / WORKBOOK, self.tmp / WORKBOOK)  # the same tables: the same workbook
-            else:  # only the later tables changed: written now
+            else:  # only tables written since the package began changed: written now
                 self._start_workbook()
-                self.child.wait()
+                self.child.wait(about)
             descriptor["x-csww"]["workbook"] = key
             (self.tmp / CHANGELOG).write_text(changelog(self.change, descriptor["version"], self.created,
                                                         self.previous), encoding="utf-8")
@@ -471,6 +503,27 @@ class PendingPackage:
         self._stack.close()  # the finished folder replaces the package
         return self.final
 
+    def _descriptor(self, conn: sqlite3.Connection) -> dict:
+        """``datapackage.json`` but for its file resources: the version (bumped from the previous package's by
+        the change, :attr:`change`, from it to the database), the sources and the build id from the database."""
+        self.change = None
+        if self.previous:
+            try:
+                self.change = diff(self.before, self.db_path)
+            except (OSError, KeyError, ValueError, CswwError):
+                self.change = None  # an old package we cannot read values from: log it as a fresh start
+        base = json.loads(BASE.read_text(encoding="utf-8"))
+        descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
+        resources = list(self._resources(final=True))
+        descriptor.update(version=self.version or (_bump(self.previous.get("version", ""), self.change,
+                                                         _columns(self.previous), _columns({"resources": resources}))
+                                                   if self.previous else DEFAULT_VERSION),
+                          created=self.created, sources=_sources(conn, base))
+        descriptor["x-csww"] = {"toolkit_version": __version__, "database": self.db_path.name,
+                                "build_id": _build_id(conn)}
+        descriptor["resources"] = resources
+        return descriptor
+
     def abort(self) -> None:
         """End the workbook's process and remove everything written; the previous package stays."""
         try:
@@ -483,23 +536,22 @@ class PendingPackage:
         return (self.previous or {}).get("x-csww", {}).get("workbook")
 
     def _start_workbook(self) -> None:
-        d = self.descriptor
-        about = {**{k: d.get(k) for k in ("title", "version", "description", "licenses")},
-                 "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
-                               | {"schema": {"fields": r["schema"]["fields"]}} for r in self._resources(final=False)]}
-        self.child = workbook.WorkbookProcess(self.tmp / WORKBOOK, about, self.sheets, self.row_limit)
+        """Start the workbook's process on the sheets' CSVs written so far (the About sheet's parts follow
+        with :meth:`benchmark.workbook.WorkbookProcess.wait`, once the descriptor is known)."""
+        self.child = workbook.WorkbookProcess(self.tmp / WORKBOOK, None, self.sheets, self.row_limit)
         for name in self.sheets:
             if name in self.rows:
                 self.child.table(name, self.schemas[name]["fields"], self.rows[name], self.tmp / f"{name}.csv")
 
-    def _write_table(self, conn: sqlite3.Connection, name: str, sql: str) -> None:
-        """Write a table's CSV from ``sql`` (:func:`_select`) and note its resource (and hand it to the
-        workbook's process when it is a sheet of a workbook being written)."""
+    def _write_table(self, conn: sqlite3.Connection, name: str, sql: str, read=None) -> None:
+        """Write a table's CSV from ``sql`` (:func:`_select`), or from ``read`` (a :func:`_frame_reader`) where
+        given, and note its resource (and hand it to the workbook's process when it is a sheet of a workbook
+        being written)."""
         schema = self.schemas[name]
         fields = schema["fields"]
         path = self.tmp / f"{name}.csv"
         rows = 0
-        read = _reader(conn, name, sql, schema, self.symbols_in_value, self.frames.get(name))
+        read = read or _reader(conn, name, sql, schema, self.symbols_in_value, self.frames.get(name))
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow([f["name"] for f in fields])

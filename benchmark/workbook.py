@@ -2,13 +2,14 @@
 
 The workbook is written from the package's own CSV files (the csv module; each cell converted from its CSV
 text by :func:`_converter`, the rule the package's tests hold it to), so the process needs neither pandas nor
-the database: ``csww build`` starts it as soon as the workbook's tables are final (before the comparisons,
-which write none of its big sheets) and it writes while the build goes on (issue 14 item 6: the workbook was
+the database: ``csww build`` starts it as soon as its read stage has the rows of the workbook's big sheets
+(before the database and the comparisons, which write none of them) and it writes while the build goes on (issue 14 item 6: the workbook was
 half of the package stage, and a build used one core of machines that have at least two).
 
 :class:`WorkbookProcess` is the build's side: it starts ``python -m benchmark.workbook`` (``sys.executable``,
-so on Windows too), sends it the About sheet's parts and then each table's CSV as it is finished, one JSON
-line each on the child's stdin, and waits for it. The child dies with its parent: it watches its stdin (the
+so on Windows too), sends it the job, then each table's CSV as it is finished and the About sheet's parts
+(which ``csww build`` knows only once its database is written), one JSON line each on the child's stdin, and
+waits for it. The child dies with its parent: it watches its stdin (the
 parent's end closes when the parent exits, however it exits) and on Linux also asks the kernel to kill it
 when its parent dies (``prctl(PR_SET_PDEATHSIG)``). Its temporary files are in the package's own temporary
 folder, which a failed or killed build removes. A failure the user can fix (a disk that cannot be written) is
@@ -115,7 +116,8 @@ def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_lim
     skipped) a row at a time. XlsxWriter writes in its ``constant_memory`` mode (each sheet's rows go to a
     temporary file in ``tmpdir`` as they are written; about four times faster than openpyxl's write-only mode),
     each cell with the writer of its value's type, text never turned into formulas or links. The About sheet is
-    the first sheet but is filled last, when every table's rows are known.
+    the first sheet but is filled last, when every table's rows are known; ``descriptor`` may be a function
+    giving it then (it may block until the descriptor is known).
     """
     import xlsxwriter  # optional heavy import: only when a workbook is written
 
@@ -166,6 +168,8 @@ def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_lim
             raise RuntimeError(f"{csv_path}: {i} rows, not the {count} the package wrote")
         if i == 0:  # no rows: the header alone
             new_sheet(next(parts)[0], names)
+    if callable(descriptor):  # the About sheet's parts, known only now
+        descriptor = descriptor()
     for r, values in enumerate(about_rows(descriptor, sheets, rows, row_limit), start=1):
         about.write_row(r, 0, values)
     wb.close()
@@ -175,12 +179,13 @@ def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_lim
 class WorkbookProcess:
     """The workbook written by a child process (``python -m benchmark.workbook``) while the caller goes on.
 
-    ``WorkbookProcess(path, descriptor, sheets, row_limit)`` starts it; :meth:`table` hands it a finished
-    table's CSV (any order; it writes the sheets in the order of ``sheets``); :meth:`wait` waits for the
+    ``WorkbookProcess(path, descriptor, sheets, row_limit)`` starts it (``descriptor``, the About sheet's parts,
+    may be None: then it is given to :meth:`wait`, as the About sheet is written last); :meth:`table` hands it a
+    finished table's CSV (any order; it writes the sheets in the order of ``sheets``); :meth:`wait` waits for the
     finished workbook, raising ``OutputError`` (a file it cannot write) or ``RuntimeError`` (a bug, with the
     child's traceback); :meth:`abort` ends it, its workbook unfinished."""
 
-    def __init__(self, path: Path, descriptor: dict, sheets: list[str], row_limit: int = EXCEL_ROWS):
+    def __init__(self, path: Path, descriptor: dict | None, sheets: list[str], row_limit: int = EXCEL_ROWS):
         self.path = Path(path)
         self.peak_kib: int | None = None  # the process's peak memory, once it has finished (Linux)
         self.err = tempfile.TemporaryFile()  # no name: nothing left behind, whatever happens
@@ -203,8 +208,10 @@ class WorkbookProcess:
         self._send({"table": name, "fields": [{"name": f["name"], "type": f["type"]} for f in fields],
                     "rows": rows, "csv": str(csv_path)})
 
-    def wait(self) -> None:
-        self._send({"end": True})  # no more tables (were one missing, the child would say so, not wait forever)
+    def wait(self, descriptor: dict | None = None) -> None:
+        """Wait for the finished workbook; ``descriptor`` is the About sheet's parts when not given at the start."""
+        # no more tables (were one missing, the child would say so, not wait forever)
+        self._send({"end": True, **({"descriptor": descriptor} if descriptor is not None else {})})
         try:
             code = self.proc.wait()  # stdin stays open until the child has ended: its end means "stop"
             self.err.seek(0)
@@ -268,10 +275,16 @@ def main(argv: list[str]) -> int:
             if m.get("end"):  # every table should have come before this: a bug in the caller
                 raise RuntimeError(f"the workbook's tables ended before all of {job['sheets']} came")
             yield m["table"], m["fields"], m["rows"], m["csv"]
+
+    def about():  # the About sheet's parts, when not in the job: with the end message, after every table
+        m = messages.get()
+        if not m.get("end") or m.get("descriptor") is None:
+            raise RuntimeError(f"the About sheet's parts did not come after the tables, but {sorted(m)}")
+        return m["descriptor"]
     import xlsxwriter.exceptions  # optional heavy import: only in the child
 
     try:
-        write(job["path"], job["descriptor"], job["sheets"], tables(), job["row_limit"], job["tmpdir"])
+        write(job["path"], job.get("descriptor") or about, job["sheets"], tables(), job["row_limit"], job["tmpdir"])
     except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:  # a full disk, a folder gone
         sys.stderr.write("\n" + json.dumps({"message": f"{job['path']}: cannot write here ({exc})"}) + "\n")
         return EXPECTED
