@@ -16,8 +16,9 @@ workbook in a process of its own alongside the rest) and peak resident memory (`
 plus its workbook process's own peak, summed: an upper bound, as the two peaks need not coincide), and the
 ratios the issue asks for: full build / floor (target <= 3x), build peak memory / floor peak (<= 2x),
 unchanged rebuild seconds (<= 1 s). For the full builds it also prints where the time goes: the build's
-stages (read, database, comparisons, package, from its ``stage`` callback) in seconds and as shares of the
-build, each as a multiple of the floor, from the best run.
+stages (read, package start, check, database, comparisons, package, from its ``stage`` callback; a build
+without local returns starts its package, the workbook's CSVs and process, between reading and checking) in
+seconds and as shares of the build, each as a multiple of the floor, from the best run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ SHARED = ROOT.parent / "shared" / "dfe"
 #: not start a stage.
 STAGES = {"Reading": "read", "Writing the database": "database", "Aligning": "database",
           "Comparing": "comparisons", "Writing the data package": "package",
-          "Finishing the data package": "package"}
+          "Finishing the data package": "package",
+          "Starting the data package": "package start", "Checking": "check"}
 CASES = {
     "quick tour (2025 + 2024 + SFR)": ["csww_indicators_2017_to_2025.csv", "csww_indicators_2017_to_2024.csv", "sfr"],
     "whole ../shared/dfe folder": ["."],

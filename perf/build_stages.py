@@ -24,7 +24,8 @@ from build_full import CASES, ROOT, SHARED, floor  # noqa: E402  (the same floor
 
 STEPS = {"Reading": "read + check", "Writing the database": "database", "Comparing": "comparisons",
          "Writing the data package": "package",
-         "Finishing the data package": "package"}
+         "Finishing the data package": "package", "Starting the data package": "package",
+         "Checking": "read + check"}
 
 
 def child(kind: str, out: str, package: bool, sources: list[str]) -> None:
