@@ -228,14 +228,13 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
             frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
             del breakdowns, latest  # the frames hold what is written
-            if not local_files:
-                # Without local returns every table the workbook's sheets come from but the comparisons' is
-                # final now: their CSVs are written from the frames and the workbook's process started on them,
-                # so that it writes alongside the database and the comparisons.
-                stage("Starting the data package (its Excel workbook in a second process, alongside the rest "
-                      "of the build)")
-                pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
-                                                later=package.COMPARISON_TABLES, before_database=True)
+            # Every table the workbook's big sheets come from is final now: their CSVs are written from the frames
+            # and the workbook's process started on them, so that it writes alongside the database and the
+            # comparisons (the comparisons' tables and a council's returns follow, from the database).
+            stage("Starting the data package (its Excel workbook in a second process, alongside the rest of the build)")
+            pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
+                                            later=package.COMPARISON_TABLES, before_database=True,
+                                            local_returns=bool(local_files))
             stage("Checking the values as csww validate does")
             check_values(results, revisions, areas)  # before anything is made current; a failure leaves nothing
             del revisions
@@ -261,14 +260,6 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 local_ids = load_files(conn, list(local_files)) if local_files else []
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
-                if pending is None:
-                    # With local returns the package's tables but the comparisons' are final only now: their
-                    # CSVs are written now and the workbook's process started on them, alongside the comparisons.
-                    stage("Writing the data package (its Excel workbook in a second process, alongside the "
-                          "comparisons)")
-                    conn.commit()  # its own connection reads them
-                    pending = package.begin_package(db_path, unit, previous=out / buildstate.PACKAGE, frames=frames,
-                                                    later=package.COMPARISON_TABLES)
                 stage("Comparing every council with England, its region and its statistical neighbours")
                 # the comparison tables join the frames the package writes from (not read back)
                 frames.update(compare.write_comparisons(conn, method=sn_method, frames=frames))

@@ -34,6 +34,7 @@ import pandas as pd
 from . import __version__, cells, local, measures, publication, store, workbook
 from .ees import PAGE_URL
 from .fileio import atomic_dir, sha256_file
+from .local import store as local_store
 from .problems import CswwError, InputError, NotFoundError, Problem
 from .tables import BASE, OBSERVATION_KEY, SCHEMAS, schemas, without_sql  # noqa: F401
 
@@ -202,12 +203,14 @@ def _frame_reader(conn: sqlite3.Connection, name: str, schema: dict, symbols_in_
     return from_frame
 
 
-def _build_schema() -> sqlite3.Connection:
-    """An empty database in memory with the schema of a build without local returns (``store.create``): what
-    :func:`_select` (``publication``'s rule and the declared column types) says of its tables is what it says
-    of that build's database, before the build has written it."""
+def _build_schema(local_returns: bool = False) -> sqlite3.Connection:
+    """An empty database in memory with the schema of a build (``store.create``; with ``local_returns`` the local
+    tables too, as ``csww build --local`` creates them): what :func:`_select` (``publication``'s rule and the
+    declared column types) says of its tables is what it says of that build's database, before it is written."""
     conn = sqlite3.connect(":memory:")
     store.create(conn)
+    if local_returns:
+        local_store.create_tables(conn)
     return conn
 
 
@@ -355,7 +358,8 @@ def begin_package(db_path: str | Path, out_dir: str | Path, version: str | None 
                   created: str | None = None, schema_dir: str | Path | None = None,
                   previous: str | Path | None = None, symbols_in_value: bool = False,
                   row_limit: int = EXCEL_ROWS, frames: dict[str, pd.DataFrame] | None = None,
-                  later: Iterable[str] = (), before_database: bool = False) -> "PendingPackage":
+                  later: Iterable[str] = (), before_database: bool = False,
+                  local_returns: bool = False) -> "PendingPackage":
     """:func:`write_package` in two steps, so that the workbook's process starts before the caller has written
     the tables named in ``later`` (``csww build``: :data:`COMPARISON_TABLES`, before its comparisons stage).
 
@@ -365,17 +369,18 @@ def begin_package(db_path: str | Path, out_dir: str | Path, version: str | None 
     committed. Call :meth:`PendingPackage.finish` (which writes the rest and puts the package in place) or
     :meth:`PendingPackage.abort` (which ends the workbook's process and removes what was written).
 
-    With ``before_database`` (``csww build`` without local returns, as soon as its read stage has its frames)
-    ``db_path`` need not exist yet: only the tables of ``frames`` that the package publishes whole (no ``WHERE``
-    in :func:`_select` on a database of a build's schema without local returns, :func:`_build_schema`) and whose
-    values reproduce (:func:`_frame_batches`) are written now, and the workbook's process is started on them;
-    :meth:`PendingPackage.finish` writes every other table from the database, which by then must hold exactly
-    these frames in those tables (a table of other rows would disagree with its CSV) and no local returns (a
-    ``RuntimeError`` when its published tables are not the ones begun with)."""
+    With ``before_database`` (``csww build``, as soon as its read stage has its frames) ``db_path`` need not
+    exist yet: only the tables of ``frames`` that the package publishes whole (no ``WHERE`` in :func:`_select` on
+    an empty database of the build's schema, :func:`_build_schema`, with the local tables when ``local_returns``
+    says the build loads a council's returns) and whose values reproduce (:func:`_frame_batches`) are written
+    now, and the workbook's process is started on them; :meth:`PendingPackage.finish` writes every other table
+    from the database, which by then must hold exactly these frames in those tables (a table of other rows would
+    disagree with its CSV) and the local tables only with ``local_returns`` (a ``RuntimeError`` when its
+    published tables are not the ones begun with)."""
     pending = PendingPackage(db_path, out_dir, version, created, schema_dir, previous, symbols_in_value,
                              row_limit, frames, before_database)
     try:
-        pending._begin(later, before_database)
+        pending._begin(later, before_database, local_returns)
     except BaseException:
         pending.abort()
         raise
@@ -404,11 +409,11 @@ class PendingPackage:
         self._stack = contextlib.ExitStack()
         self.tmp = self._stack.enter_context(atomic_dir(final))
 
-    def _begin(self, later: Iterable[str], before_database: bool = False) -> None:
+    def _begin(self, later: Iterable[str], before_database: bool = False, local_returns: bool = False) -> None:
         self.previous = _previous(self.before)
         self.schemas = schemas(self.schema_dir)
         self.later = [n for n in self.schemas if n in set(later)]
-        conn = _build_schema() if before_database else store.connect(self.db_path)
+        conn = _build_schema(local_returns) if before_database else store.connect(self.db_path)
         try:
             selects = {n: _select(conn, n, self.schemas[n]) for n in self.schemas if n not in self.later}
             self.present = [n for n in self.schemas if n in self.later or selects.get(n) is not None]
@@ -423,10 +428,12 @@ class PendingPackage:
                 read = _frame_reader(conn, name, self.schemas[name], self.symbols_in_value, self.frames[name])
                 if read is not None:  # else written by finish, from the database
                     self._write_table(conn, name, selects[name], read)
+            if not self._copyable():  # a workbook to write whatever the tables: its process starts at once
+                self._start_workbook()
             for name in now:  # the workbook's tables first, so that its process can start sooner
                 if _in_workbook(name):
                     write(name)
-            if self._new_workbook():
+            if self.child is None and self._new_workbook():
                 self._start_workbook()
             for name in now:
                 if not _in_workbook(name):
@@ -439,7 +446,7 @@ class PendingPackage:
         with the tables not written yet as they were in the previous package and the previous version (the
         version changes only with the values or columns, which change the key anyway) differs from the previous
         workbook's key, and so will the final key."""
-        if not self.previous or not (self.before / WORKBOOK).is_file():
+        if not self._copyable():
             return True
         old_hashes = {r.get("name"): r.get("hash") for r in self.previous.get("resources", [])}
         base = json.loads(BASE.read_text(encoding="utf-8"))
@@ -531,6 +538,10 @@ class PendingPackage:
                 self.child.abort()
         finally:
             self._stack.__exit__(RuntimeError, RuntimeError("package abandoned"), None)  # removes the folder
+
+    def _copyable(self) -> bool:
+        """Whether there is a previous workbook, with its key, that this package might copy."""
+        return self._old_key() is not None and (self.before / WORKBOOK).is_file()
 
     def _old_key(self) -> str | None:
         return (self.previous or {}).get("x-csww", {}).get("workbook")

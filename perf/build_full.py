@@ -38,8 +38,7 @@ SHARED = ROOT.parent / "shared" / "dfe"
 #: The build's ``stage`` messages (their first words) -> the stage they start; other messages (a lock wait) do
 #: not start a stage.
 STAGES = {"Reading": "read", "Writing the database": "database", "Aligning": "database",
-          "Comparing": "comparisons", "Writing the data package": "package",
-          "Finishing the data package": "package",
+          "Comparing": "comparisons", "Finishing the data package": "package",
           "Starting the data package": "package start", "Checking": "check"}
 CASES = {
     "quick tour (2025 + 2024 + SFR)": ["csww_indicators_2017_to_2025.csv", "csww_indicators_2017_to_2024.csv", "sfr"],
@@ -92,8 +91,8 @@ def child(kind: str, out: str, sources: list[str]) -> None:
 
         waited = workbook.WorkbookProcess.wait
 
-        def wait(self):  # the workbook process's own peak: ru_maxrss of a child counts its parent's memory
-            waited(self)
+        def wait(self, *args):  # the workbook process's own peak: ru_maxrss of a child counts its parent's memory
+            waited(self, *args)
             peaks.append(self.peak_kib or 0)
         workbook.WorkbookProcess.wait = wait
 

@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_full import CASES, ROOT, SHARED, floor  # noqa: E402  (the same floor and cases as build_full)
 
 STEPS = {"Reading": "read + check", "Writing the database": "database", "Comparing": "comparisons",
-         "Writing the data package": "package",
          "Finishing the data package": "package", "Starting the data package": "package",
          "Checking": "read + check"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from openpyxl import load_workbook
 
 from benchmark import buildstate, package
 from benchmark.build import build
+from benchmark.local.store import set_published
 from benchmark.problems import InputError
 
 MINI = FIXTURES / "indicators_mini.csv"
@@ -108,3 +110,30 @@ def test_a_failed_check_ends_the_started_workbook_process_and_leaves_nothing(tmp
         build([bad], out, stage=lambda m: started.extend(_workbook_children()) if m.startswith("Checking") else None)
     assert len(started) == 1 and not _alive(started[0])
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # no build directory, no database, no package
+
+
+def test_a_build_with_a_published_local_return_packages_what_its_database_holds(tmp_path):
+    """With a council's return the workbook's process still starts before the database is written. A rebuild
+    keeping the return published (the first build's database says so): only the return's tables change, so the
+    workbook is written again (not copied) once they are, and they are in the package exactly as ``csww package``
+    writes them from that database."""
+    local_file = FIXTURES / "local_841_2024q1.csv"
+    out, seen = tmp_path / "OUT", []
+    first = build([MINI], out, local_files=[local_file], stage=lambda m: seen.append((m, _workbook_children())))
+    at = dict(seen)
+    assert len(at["Writing the database"]) == 1 and at["Aligning the council's own returns"] == at["Writing the database"]
+    assert (out / package.PACKAGE_DIR / "local_returns.csv").read_text(encoding="utf-8").count("\n") == 1  # private
+    conn = sqlite3.connect(out / buildstate.DATABASE)
+    set_published(conn, first.local_returns, True)
+    conn.commit()
+    conn.close()
+    build([MINI], out, local_files=[local_file], fingerprint={"rebuild": 1})
+    built, again = out / package.PACKAGE_DIR, package.write_package(out / buildstate.DATABASE, tmp_path / "again")
+    names = sorted(p.name for p in built.glob("*.csv"))
+    assert names == sorted(p.name for p in again.glob("*.csv"))
+    for name in names:
+        assert (built / name).read_bytes() == (again / name).read_bytes(), name
+    returns = (built / "local_returns.csv").read_text(encoding="utf-8").splitlines()
+    assert len(returns) == 2 and returns[1].startswith(first.local_returns[0] + ",")  # the published return
+    sheet = load_workbook(built / package.WORKBOOK, read_only=True)["local_returns"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == first.local_returns
