@@ -413,6 +413,7 @@ class PendingPackage:
         self.previous = _previous(self.before)
         self.schemas = schemas(self.schema_dir)
         self.later = [n for n in self.schemas if n in set(later)]
+        self.from_frames: list[str] = []  # the tables written from frames before the database was written
         conn = _build_schema(local_returns) if before_database else store.connect(self.db_path)
         try:
             selects = {n: _select(conn, n, self.schemas[n]) for n in self.schemas if n not in self.later}
@@ -428,6 +429,7 @@ class PendingPackage:
                 read = _frame_reader(conn, name, self.schemas[name], self.symbols_in_value, self.frames[name])
                 if read is not None:  # else written by finish, from the database
                     self._write_table(conn, name, selects[name], read)
+                    self.from_frames.append(name)
             if not self._copyable():  # a workbook to write whatever the tables: its process starts at once
                 self._start_workbook()
             for name in now:  # the workbook's tables first, so that its process can start sooner
@@ -470,6 +472,11 @@ class PendingPackage:
                 if present != self.present:
                     raise RuntimeError(f"{self.db_path} publishes the tables {present}, not the {self.present} the "
                                        "package was begun with")
+                for name in self.from_frames:  # the rows the database was to be written with, every one
+                    count = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                    if count != self.rows[name]:
+                        raise RuntimeError(f"{name}: {count} rows in {self.db_path}, not the {self.rows[name]} "
+                                           "written to its CSV before the database")
                 for name in sorted((n for n in present if n not in self.resources), key=lambda n: not _in_workbook(n)):
                     self._write_table(conn, name, selects[name])
                 descriptor = self._descriptor(conn)
