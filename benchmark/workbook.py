@@ -38,8 +38,9 @@ from .problems import CswwError, OutputError
 EXCEL_ROWS = 1_048_576
 #: The build's id and time: in build_info.csv and datapackage.json, not in the workbook (see ``package``).
 BUILD_ONLY = {"build_info"}
-#: The most distinct texts of one column remembered with their converted cell while a sheet is written (a
-#: bound on the memory of :func:`write`: a few MB at most for a table of 20 columns).
+#: The most distinct texts of one column remembered with their converted cell while a sheet is written: a bound
+#: on the memory this takes (under 1 MB a column). 4096 covers 97% of the quick tour's observation cells and
+#: 99% of its breakdown cells (their value columns have 6,279 and 1,300 distinct texts).
 MEMO = 4096
 #: Exit status of the child for an expected failure (its message is the last line of its stderr, as JSON).
 EXPECTED = 3
@@ -118,8 +119,10 @@ def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_lim
     ready (it may block until the next one is); each sheet is written, in order, from its CSV file (header
     skipped) a row at a time. XlsxWriter writes in its ``constant_memory`` mode (each sheet's rows go to a
     temporary file in ``tmpdir`` as they are written; about four times faster than openpyxl's write-only mode),
-    each cell with the writer of its value's type, text never turned into formulas or links. The About sheet is
-    the first sheet but is filled last, when every table's rows are known.
+    each cell with the writer of its value's type, text never turned into formulas or links; a text met again in
+    a column (up to :data:`MEMO` of them) is not converted again. The About sheet is the first sheet but is
+    filled last, when every table's rows are known. A CSV with another number of rows than ``rows`` says, or a
+    row of another number of cells than ``fields``, is a bug of the caller: RuntimeError naming the file.
     """
     import xlsxwriter  # optional heavy import: only when a workbook is written
 
