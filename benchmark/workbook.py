@@ -159,9 +159,10 @@ def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_lim
                 # the undecorated methods that write_number/write_string call.
                 number = getattr(ws, "_write_number", ws.write_number)
                 text = getattr(ws, "_write_string", ws.write_string)
-                # Per column, each text met (up to MEMO cells) -> (its writer, its value): area codes, measure
-                # ids, release ids, file names and most values repeat thousands of times in a table, so most
-                # cells are one dictionary look-up instead of a conversion and a test of the value's type.
+                # Per column, each text met (up to MEMO texts) -> (its writer, its value), new for each sheet
+                # (the writers are the sheet's): area codes, measure ids, release ids, file names and most values
+                # repeat thousands of times in a table, so most cells are one dictionary look-up instead of a
+                # conversion and a test of the value's type.
                 memos = [{} for _ in fields]
                 r = 0
                 for r, row in enumerate(itertools.islice(reader, end - start), start=1):
