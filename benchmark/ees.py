@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import functools
 import io
 import json
 import math
@@ -44,20 +45,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
-
-import click
-import jsonschema
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.poolmanager import ProxyManager
-from urllib3.util.retry import Retry
+from typing import TYPE_CHECKING, Callable
 
 from . import readers
 from .fileio import atomic_replace_dir, sha256_file
 from .problems import CswwError, OutputError
+
+# requests, urllib3, jsonschema and click are imported where used ("optional heavy import"): a build from local
+# files imports this module (for PAGE_URL and the caps) and needs none of them (issue 14 item 6: import time).
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
 PUBLICATION = "children-s-social-work-workforce"
@@ -136,6 +133,8 @@ _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a bo
 
 def check_shape(obj, shape: str, url: str):
     """``obj`` if it has the fields csww reads in the shape EES documents; FetchError naming ``url`` and the field."""
+    import jsonschema  # optional heavy import: only when an EES answer is checked
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SHAPES[shape]).iter_errors(obj))
     if error is None:
         return obj
@@ -206,31 +205,50 @@ def _tracked(base: type, sockets: _Sockets) -> type:
     return Connection
 
 
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections are registered, so a watchdog can cut them at a deadline.
+@functools.cache
+def _deadline_adapter() -> type:
+    """requests' adapter class whose connections are registered, so a watchdog can cut them at a deadline
+    (made on first use, so that importing this module imports neither requests nor urllib3).
 
     Neither requests nor urllib3 has a total deadline (their timeouts are per read: a server
     dripping a byte a second never trips them), hence this.
     """
+    # optional heavy imports: only when a client is made
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import ProxyManager
 
-    def __init__(self, sockets: _Sockets, **kw):
-        self._sockets = sockets
-        super().__init__(**kw)
+    class _DeadlineAdapter(HTTPAdapter):
+        def __init__(self, sockets: _Sockets, **kw):
+            self._sockets = sockets
+            super().__init__(**kw)
 
-    def _track(self, manager):
-        manager.pool_classes_by_scheme = {
-            "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": _tracked(HTTPConnection, self._sockets)}),
-            "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": _tracked(HTTPSConnection, self._sockets)}),
-        }
-        return manager
+        def _track(self, manager):
+            manager.pool_classes_by_scheme = {
+                "http": type("Pool", (HTTPConnectionPool,),
+                             {"ConnectionCls": _tracked(HTTPConnection, self._sockets)}),
+                "https": type("Pool", (HTTPSConnectionPool,),
+                              {"ConnectionCls": _tracked(HTTPSConnection, self._sockets)}),
+            }
+            return manager
 
-    def init_poolmanager(self, *args, **kw):
-        super().init_poolmanager(*args, **kw)
-        self._track(self.poolmanager)
+        def init_poolmanager(self, *args, **kw):
+            super().init_poolmanager(*args, **kw)
+            self._track(self.poolmanager)
 
-    def proxy_manager_for(self, proxy, **kw):
-        manager = super().proxy_manager_for(proxy, **kw)
-        return self._track(manager) if isinstance(manager, ProxyManager) else manager
+        def proxy_manager_for(self, proxy, **kw):
+            manager = super().proxy_manager_for(proxy, **kw)
+            return self._track(manager) if isinstance(manager, ProxyManager) else manager
+
+    return _DeadlineAdapter
+
+
+def _echo(message: str, err: bool = False) -> None:
+    """``click.echo``: a message on standard output (standard error with ``err``)."""
+    import click  # optional heavy import: only when there is something to say
+
+    click.echo(message, err=err)
 
 
 class _Watch:
@@ -264,7 +282,7 @@ class Client:
     deadline: float | None = DEFAULT_DEADLINE
     download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE
     max_wait: float = MAX_RETRY_AFTER
-    notify: Callable[[str], None] = field(default=lambda m: click.echo(m, err=True), repr=False)
+    notify: Callable[[str], None] = field(default=functools.partial(_echo, err=True), repr=False)
 
     def __post_init__(self):
         self.base_url = (self.base_url or os.environ.get("CSWW_EES_URL") or DEFAULT_URL).rstrip("/")
@@ -274,13 +292,16 @@ class Client:
         self._end = time.monotonic() + self.deadline if self.deadline else math.inf
         self._sockets = _Sockets()
         self._watch: _Watch | None = None
+        import requests  # optional heavy import: only when a client is made
+        from urllib3.util.retry import Retry
+
         # urllib3 retries connection and read errors; statuses (and Retry-After) are handled in get()
         retry = Retry(total=self.retries, connect=self.retries, read=self.retries, status=0,
                       backoff_factor=self.backoff, allowed_methods=frozenset({"GET"}),
                       respect_retry_after_header=False, raise_on_status=False)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        adapter = _DeadlineAdapter(self._sockets, max_retries=retry)
+        adapter = _deadline_adapter()(self._sockets, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -334,6 +355,8 @@ class Client:
             raise FetchError(f"{url}: not finished within {watch.label}")
 
     def get(self, path: str, params=None, stream: bool = False) -> requests.Response:
+        import requests  # optional heavy import (loaded already by the client's session)
+
         url = self.url(path)
         with self.watch(url) as watch:
             for attempt in range(self.retries + 1):
@@ -394,6 +417,8 @@ class Client:
 
     def json(self, path: str, params=None, shape: str | None = None) -> dict | list:
         """The JSON answer of ``path``, checked against ``SHAPES[shape]`` when given."""
+        import requests  # optional heavy import (loaded already by the client's session)
+
         url = self.url(path)
         with self.watch(url) as watch:
             for attempt in range(self.retries + 1):
@@ -422,6 +447,9 @@ class Client:
                  max_bytes: int = MAX_DOWNLOAD_BYTES) -> str:
         """Stream ``path`` into ``dest``; return the final URL. FetchError on a short read, past the
         deadline or beyond ``max_bytes``."""
+        import click  # optional heavy imports (loaded already by the client's session, and by the CLI)
+        import requests
+
         url = self.url(path)
         with self.watch(url) as watch:
             for attempt in range(self.retries + 1):
@@ -672,7 +700,7 @@ def find_release(client: Client, release: str | None = None, publication: str = 
 
 
 def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: bool = False,
-          progress: bool = True, echo=click.echo) -> Path:
+          progress: bool = True, echo=_echo) -> Path:
     """Download a release's indicator files (or its whole ZIP) into the cache; return the release folder.
 
     Nothing in the cache changes unless every file downloaded and passed its checks: a failure
