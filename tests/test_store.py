@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, one
 
-from benchmark import store
+from benchmark import store, tables
 
 _spec = importlib.util.spec_from_file_location("same_tables", ROOT / "perf" / "same_tables.py")
 same_tables = importlib.util.module_from_spec(_spec)
@@ -43,6 +43,61 @@ def test_missing_cells_are_null_whatever_the_dtype():
         (-0.0, "real", 3, "integer", 9, "integer", "c", "text", None, "null", 4, "integer", "2025-03-31", "text"),
     ]
     assert conn.execute("SELECT count(*) FROM sqlite_temp_master").fetchone() == (0,)  # the stage is gone
+
+
+def _comparisons_frame(**changes) -> pd.DataFrame:
+    row = {c: None for c in tables.columns("comparisons")}
+    row.update(time_period=2024, area_code="841", measure_id="turnover_rate_fte", value=17.8, provisional=0,
+               quartile="B", direction="improving")
+    rows = [dict(row), dict(row, area_code="840", **changes)]
+    return pd.DataFrame(rows, columns=tables.columns("comparisons"))
+
+
+@pytest.mark.parametrize("change, failed", [
+    ({"quartile": "E"}, "quartile IN ('A', 'B', 'C', 'D')"),                      # constraints.enum
+    ({"symbol": "q", "value": None}, "symbol IN ('c', 'x', 'z', 'u', 'low', ':', '~', '..', '.', '-')"),
+    ({"provisional": 2}, "provisional IN (0, 1)"),
+])
+def test_a_broken_check_inserts_nothing(change, failed):
+    """insert_frame tests the table's CHECKs itself (once over the staged rows, SQLite's per-row CHECKs off for
+    the copy): a row that breaks one fails the whole frame, naming the check, the table and the row."""
+    conn = sqlite3.connect(":memory:")
+    store.create(conn)
+    with pytest.raises(sqlite3.IntegrityError) as err:
+        store.insert_frame(conn, "comparisons", _comparisons_frame(**change))
+    assert str(err.value) == f"CHECK constraint failed: {failed} (comparisons: row 2 of the 2 given)"
+    assert conn.execute("SELECT count(*) FROM comparisons").fetchone() == (0,)
+    assert conn.execute("PRAGMA ignore_check_constraints").fetchone() == (0,)  # SQLite's own CHECKs back on
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed: provisional IN"):  # and working
+        conn.execute("INSERT INTO comparisons (time_period, area_code, measure_id, provisional) "
+                     "VALUES (2024, '841', 'x', 5)")
+    # observations' table check (x-sql.checks): a value and a symbol together
+    obs = pd.DataFrame({"time_period": [2024], "area_code": ["841"], "measure_id": ["turnover_rate_fte"],
+                        "value": [17.8], "symbol": ["c"], "release_id": ["2025"], "source_file": ["f.csv"],
+                        "source_row": [2]})
+    with pytest.raises(sqlite3.IntegrityError, match=r"failed: \(value IS NULL\) <> \(symbol IS NULL\)"):
+        store.insert_frame(conn, "observations", obs)
+
+
+def test_checks_see_values_as_the_table_stores_them():
+    """The staged rows have the table's column types, so a CHECK sees a value after SQLite's type affinity, as
+    the table's own CHECK would: '1' given for an INTEGER column in (0, 1) is the integer 1."""
+    conn = sqlite3.connect(":memory:")
+    store.create(conn)
+    store.insert_frame(conn, "comparisons", _comparisons_frame(provisional="1", return_id="r"))
+    assert conn.execute("SELECT area_code, provisional, typeof(provisional) FROM comparisons ORDER BY rowid"
+                        ).fetchall() == [("841", 0, "integer"), ("840", 1, "integer")]
+
+
+@pytest.mark.parametrize("sql, checks", [
+    ("CREATE TABLE x (a TEXT CHECK (a IN ('(', 'it''s)')), \"check\" INT -- CHECK none\n, "
+     "CONSTRAINT c CHECK((a) <> 'x') /* CHECK ( */)", ["a IN ('(', 'it''s)')", "(a) <> 'x'"]),
+    ("CREATE TABLE x (a INT)", []),
+    ("CREATE TABLE x (a CHECK a)", None),              # not read with certainty: SQLite checks the rows
+    ("CREATE TABLE x (a CHECK (a IN ('b')", None),   # unbalanced
+])
+def test_checks_read_from_the_tables_sql(sql, checks):
+    assert store._checks(sql) == checks
 
 
 def test_real_build_keeps_nulls_and_values(real_db):
