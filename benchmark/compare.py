@@ -952,7 +952,7 @@ def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
     """
     la = obs[obs["level"] == LA].reset_index(drop=True)
     cat = measures.catalogue()
-    present = set(la["measure_id"])
+    present = set(la["measure_id"].unique())  # not the column itself: one Python string per row
     rate_ids = [m for m, spec in cat.items() if spec.is_rate and m in present]
     a_code, area_index = pd.factorize(la["area_code"], sort=True)
     m_code, measure_index = pd.factorize(la["measure_id"], sort=True)
