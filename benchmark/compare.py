@@ -398,7 +398,11 @@ def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: 
     if suffix is None:
         out[rows] = [", ".join(names[codes[r][take[r]]]) for r in rows]
         return out
-    out[rows] = [", ".join(n + s for n, s in zip(names[codes[r][take[r]]], suffix[r][take[r]])) for r in rows]
+    # every taken cell's text at once, row by row and in k order within a row (a boolean mask's order), then
+    # each row's run of them joined
+    cells = (names[codes[take]] + suffix[take]).tolist()
+    ends = np.cumsum(take.sum(axis=1)[rows]).tolist()
+    out[rows] = [", ".join(cells[i:j]) for i, j in zip([0] + ends[:-1], ends)]
     return out
 
 
