@@ -398,7 +398,11 @@ def _joined_rows(names: np.ndarray, codes: np.ndarray, take: np.ndarray, group: 
     if suffix is None:
         out[rows] = [", ".join(names[codes[r][take[r]]]) for r in rows]
         return out
-    out[rows] = [", ".join(n + s for n, s in zip(names[codes[r][take[r]]], suffix[r][take[r]])) for r in rows]
+    # every taken cell's text at once, row by row and in k order within a row (a boolean mask's order), then
+    # each row's run of them joined
+    cells = (names[codes[take]] + suffix[take]).tolist()
+    ends = np.cumsum(take.sum(axis=1)[rows]).tolist()
+    out[rows] = [", ".join(cells[i:j]) for i, j in zip([0] + ends[:-1], ends)]
     return out
 
 
@@ -952,7 +956,7 @@ def _council_consistency(obs: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame
     """
     la = obs[obs["level"] == LA].reset_index(drop=True)
     cat = measures.catalogue()
-    present = set(la["measure_id"])
+    present = set(la["measure_id"].unique())  # not the column itself: one Python string per row
     rate_ids = [m for m, spec in cat.items() if spec.is_rate and m in present]
     a_code, area_index = pd.factorize(la["area_code"], sort=True)
     m_code, measure_index = pd.factorize(la["measure_id"], sort=True)

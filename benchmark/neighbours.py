@@ -146,12 +146,17 @@ def year_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None, model:
     ly["key"] = ly["area_code"].str.split(" / ").str[0]
     listed = table.groupby("model")["area_code"].agg(set).to_dict()
 
+    orders: dict[int, list[str]] = {}  # per year: its model first, then the others nearest in year first
+
     def pick(tp: int, key: str) -> str | None:
-        first = model_for_year(tp, model)
-        order = [first] + sorted((m for m in MODELS if m != first), key=lambda m: abs(MODELS[m] - MODELS[first]))
+        order = orders.get(tp)
+        if order is None:
+            first = model_for_year(tp, model)
+            order = orders[tp] = [first] + sorted((m for m in MODELS if m != first),
+                                                  key=lambda m: abs(MODELS[m] - MODELS[first]))
         return next((m for m in order if key in listed.get(m, ())), None)
 
-    ly["sn_model"] = [pick(tp, key) for tp, key in zip(ly["time_period"], ly["key"])]
+    ly["sn_model"] = [pick(tp, key) for tp, key in zip(ly["time_period"].tolist(), ly["key"].tolist())]
     nb = ly.merge(table.rename(columns={"model": "sn_model", "area_code": "key"}), on=["sn_model", "key"])
     joint = {m: j for m, (j, _) in geography._joint_members().items()}
     since = {m: y for m, (_, y) in geography._joint_members().items()}
