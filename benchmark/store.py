@@ -125,64 +125,25 @@ def checks_off(conn: sqlite3.Connection):
 
 
 def _staging(conn: sqlite3.Connection, table: str, cols: list[str]) -> tuple[dict[str, str], list[str]]:
-    """The declared type of each of ``table``'s columns and the expressions of its CHECK constraints, for
-    :func:`insert_frame` to test the rows itself: only when ``cols`` are all the table's columns (no default
-    to check) and its SQL has no COLLATE (a CHECK on the stage would compare by another collation) and its
-    CHECKs are read with certainty; else no types and no checks (SQLite tests the rows itself)."""
+    """The declared type of each of ``table``'s columns and the expressions of its CHECK constraints
+    (:func:`benchmark.tables.checks`), for :func:`insert_frame` to test the rows itself: only when the table in
+    the database is the one its schema's DDL creates (``tables.ddl``, the same text), ``cols`` are all its
+    columns (no default to check) and it has no COLLATE (a CHECK on the stage would compare by another
+    collation); else no types and no checks (SQLite tests the rows itself)."""
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
     if not row or not row[0] or "COLLATE" in row[0].upper():
         return {}, []
+    try:
+        made = tables.ddl(table)
+    except KeyError:  # not one of the schemas' tables (a council's returns): SQLite tests the rows
+        return {}, []  # sqlite_master keeps a CREATE TABLE's text from its "(" on, as it was run
+    if row[0].partition("(")[2].strip() != made.partition("(")[2].strip().rstrip(";").strip():
+        return {}, []
     types = {r[1]: r[2] for r in conn.execute(f'PRAGMA table_info("{table}")')}
-    checks = _checks(row[0])
+    checks = tables.checks(table)
     if not checks or sorted(types) != sorted(cols):
         return {}, []
     return types, checks
-
-
-def _checks(sql: str) -> list[str] | None:
-    """The expressions of the CHECK constraints in a CREATE TABLE statement, in order; None when its text is
-    not read with certainty (a CHECK not followed by a parenthesis, or an unbalanced one)."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-
-    def skip_quoted(i: int) -> int:  # i at a quote: the position after its closing one ('' is two strings)
-        end = sql.find("]" if sql[i] == "[" else sql[i], i + 1)
-        return n + 1 if end < 0 else end + 1
-
-    while i < n:
-        ch = sql[i]
-        if ch in "'\"`[":
-            i = skip_quoted(i)
-        elif sql.startswith("--", i):
-            i = n if sql.find("\n", i) < 0 else sql.find("\n", i)
-        elif sql.startswith("/*", i):
-            i = n + 1 if sql.find("*/", i) < 0 else sql.find("*/", i) + 2
-        elif ch.isalpha() or ch == "_":
-            j = i
-            while j < n and (sql[j].isalnum() or sql[j] in "_$"):
-                j += 1
-            word, i = sql[i:j], j
-            if word.upper() != "CHECK":
-                continue
-            while i < n and sql[i].isspace():
-                i += 1
-            if i >= n or sql[i] != "(":
-                return None
-            depth, start = 0, i + 1
-            while i < n:
-                if sql[i] in "'\"`[":
-                    i = skip_quoted(i)
-                    continue
-                depth += {"(": 1, ")": -1}.get(sql[i], 0)
-                i += 1
-                if depth == 0:
-                    break
-            if depth:
-                return None
-            out.append(sql[start:i - 1].strip())
-        else:
-            i += 1
-    return None if i > n else out
 
 
 _NULL = float("nan")

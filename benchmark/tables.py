@@ -116,8 +116,20 @@ def _column(f: dict) -> str:
     if "default" in sql:
         parts.append(f"DEFAULT {_literal(sql['default'])}")
     if "enum" in c:
-        parts.append(f"CHECK ({f['name']} IN ({', '.join(_literal(v) for v in c['enum'])}))")
+        parts.append(f"CHECK ({_enum_check(f)})")
     return " ".join(parts)
+
+
+def _enum_check(f: dict) -> str:
+    return f"{f['name']} IN ({', '.join(_literal(v) for v in f['constraints']['enum'])})"
+
+
+def checks(table: str) -> list[str]:
+    """The expressions of ``table``'s CHECK constraints as :func:`ddl` writes them, in its order: each enum
+    field's ``IN`` list, then the schema's ``x-sql.checks``."""
+    s = schema(table)
+    return ([_enum_check(f) for f in s["fields"] if "enum" in f.get("constraints", {})]
+            + list(s.get("x-sql", {}).get("checks", [])))
 
 
 def ddl(table: str) -> str:

@@ -89,15 +89,23 @@ def test_checks_see_values_as_the_table_stores_them():
                         ).fetchall() == [("841", 0, "integer"), ("840", 1, "integer")]
 
 
-@pytest.mark.parametrize("sql, checks", [
-    ("CREATE TABLE x (a TEXT CHECK (a IN ('(', 'it''s)')), \"check\" INT -- CHECK none\n, "
-     "CONSTRAINT c CHECK((a) <> 'x') /* CHECK ( */)", ["a IN ('(', 'it''s)')", "(a) <> 'x'"]),
-    ("CREATE TABLE x (a INT)", []),
-    ("CREATE TABLE x (a CHECK a)", None),              # not read with certainty: SQLite checks the rows
-    ("CREATE TABLE x (a CHECK (a IN ('b')", None),   # unbalanced
-])
-def test_checks_read_from_the_tables_sql(sql, checks):
-    assert store._checks(sql) == checks
+def test_checks_are_the_schemas_and_only_for_tables_made_by_them():
+    """insert_frame tests the rows itself only with the CHECKs the schema's DDL wrote (tables.checks), and only
+    into a table that DDL made: another table's rows SQLite checks itself."""
+    assert "provisional IN (0, 1)" in tables.checks("comparisons")
+    # build._write copies observations from observation_revisions with the CHECKs off: theirs must be the same
+    assert tables.checks("observations") == tables.checks("observation_revisions")
+    assert all(f"CHECK ({c})" in tables.ddl("comparisons") for c in tables.checks("comparisons"))
+    conn = sqlite3.connect(":memory:")
+    store.create(conn)
+    types, checks = store._staging(conn, "comparisons", tables.columns("comparisons"))
+    assert checks == tables.checks("comparisons") and types["value"] == "REAL"
+    other = sqlite3.connect(":memory:")
+    other.execute("CREATE TABLE comparisons (area_code TEXT CHECK (area_code <> 'x'))")
+    assert store._staging(other, "comparisons", ["area_code"]) == ({}, [])
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        store.insert_frame(other, "comparisons", pd.DataFrame({"area_code": ["841", "x"]}))
+    assert other.execute("SELECT count(*) FROM comparisons").fetchone()[0] == 0
 
 
 def test_real_build_keeps_nulls_and_values(real_db):
