@@ -3,18 +3,18 @@
 The workbook is written from the package's own CSV files (the csv module; each cell converted from its CSV
 text by :func:`_converter`, the rule the package's tests hold it to), so the process needs neither pandas nor
 the database: ``csww build`` starts it as soon as its read stage has the rows of the workbook's big sheets
-(before the database and the comparisons, which write none of them) and it writes while the build goes on (issue 14 item 6: the workbook was
-half of the package stage, and a build used one core of machines that have at least two).
+(before the database and the comparisons, which write none of them) and it writes while the build goes on
+(issue 14 item 6: the workbook was half of the package stage, and a build used one core of machines that have
+at least two).
 
 :class:`WorkbookProcess` is the build's side: it starts ``python -m benchmark.workbook`` (``sys.executable``,
 so on Windows too), sends it the job, then each table's CSV as it is finished and the About sheet's parts
 (which ``csww build`` knows only once its database is written), one JSON line each on the child's stdin, and
-waits for it. The child dies with its parent: it watches its stdin (the
-parent's end closes when the parent exits, however it exits) and on Linux also asks the kernel to kill it
-when its parent dies (``prctl(PR_SET_PDEATHSIG)``). Its temporary files are in the package's own temporary
-folder, which a failed or killed build removes. A failure the user can fix (a disk that cannot be written) is
-an ``OutputError`` in the build, any other failure of the child (a bug) a ``RuntimeError`` carrying the
-child's traceback.
+waits for it. The child dies with its parent: it watches its stdin (the parent's end closes when the parent
+exits, however it exits) and on Linux also asks the kernel to kill it when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``). Its temporary files are in the package's own temporary folder, which a failed
+or killed build removes. A failure the user can fix (a disk that cannot be written) is an ``OutputError`` in
+the build, any other failure of the child (a bug) a ``RuntimeError`` carrying the child's traceback.
 """
 
 from __future__ import annotations
