@@ -51,8 +51,10 @@ else:
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 if TYPE_CHECKING:
     from . import buildstate, fileio
+    from . import cache as download_cache
 else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la' and '--help'
     buildstate, fileio = _Lazy(".buildstate"), _Lazy(".fileio")
+    download_cache = _Lazy(".cache")  # without ees (the readers, pandas): 'csww build --offline' up to date
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -138,7 +140,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         csww build --from ~/Downloads/sfr --from data.zip --local examples/darlington.csv
     """
     if not sources:
-        cache = ees.Cache(cache_dir)
+        cache = download_cache.Cache(cache_dir)
         failed = None
         if not offline:
             client = ees.Client(ees_url, deadline=deadline, retries=retries)

@@ -36,7 +36,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -48,8 +47,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import readers
-from .fileio import atomic_replace_dir, sha256_file
-from .problems import CswwError, OutputError
+from .cache import PUBLICATION, SLUG, Cache, FetchError, check_name  # noqa: F401  (ees.Cache, ees.FetchError as known)
+from .fileio import sha256_file
 
 # requests, urllib3, jsonschema and click are imported where used ("optional heavy import"): a build from local
 # files imports this module (for PAGE_URL and the caps) and needs none of them (issue 14 item 6: import time).
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
     import requests
 
 DEFAULT_URL = "https://content.explore-education-statistics.service.gov.uk/api"
-PUBLICATION = "children-s-social-work-workforce"
 PAGE_URL = "https://explore-education-statistics.service.gov.uk/find-statistics"
 #: The data files ``csww fetch`` downloads from a release: the indicators (headline measures in 2022) and the
 #: breakdowns by role and characteristics (``benchmark.readers.breakdowns``).
@@ -69,7 +67,6 @@ USER_AGENT = "csww-benchmark (+https://github.com/csww-benchmark)"
 # What a name from the network must look like before it goes into a URL or a path. Release slugs
 # are years ("2025") or year ranges ("2024-25"); ids are EES GUIDs; data file names are plain CSV
 # names. None can hold "/", "\\", a leading "." or "..", so no answer can point outside the cache.
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")
 FILENAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.csv$", re.I)
 
@@ -89,21 +86,8 @@ MAX_ZIP_TOTAL_BYTES = readers.ZIP_LIMITS.total
 MAX_RATIO = readers.ZIP_LIMITS.ratio
 
 
-class FetchError(CswwError):
-    """A download or API call that failed after retries, or a file that failed its checks."""
-
-
 class NotFound(FetchError):
     """HTTP 404: a route or release the service does not have."""
-
-
-def check_name(value, pattern: re.Pattern, what: str, where: str) -> str:
-    """``value`` if it matches ``pattern``; FetchError naming ``where`` (a route or option) otherwise."""
-    if not isinstance(value, str) or not pattern.match(value):
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise FetchError(f"{where}: {what} {shown} is not a valid {what} (expected {pattern.pattern}); "
-                         "nothing was written")
-    return value
 
 
 # -- expected JSON shapes (reference section 10.1); only the fields csww reads are checked ----------
@@ -491,59 +475,6 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     m = re.search(r"Caused by (\w+)\('?(.*?)'?\)", text)
     return (m.group(1) + ": " + m.group(2)[:120]) if m else text[:160]
-
-
-class Cache:
-    """Downloaded releases: ``ROOT/<publication>/<release>/`` with the files and ``manifest.json``.
-
-    A release folder without a manifest is incomplete and ignored.
-    """
-
-    def __init__(self, root: str | Path | None = None):
-        if root is None:
-            root = os.environ.get("CSWW_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "csww-benchmark"
-        self.root = Path(root)
-
-    def release_dir(self, release_slug: str, publication: str = PUBLICATION) -> Path:
-        """``ROOT/<publication>/<release>``; FetchError if either is not a plain slug (never a path outside)."""
-        check_name(publication, SLUG, "publication slug", str(self.root))
-        check_name(release_slug, SLUG, "release slug", str(self.root))
-        return self.root / publication / release_slug
-
-    def release_dirs(self, publication: str = PUBLICATION) -> list[Path]:
-        base = self.root / publication
-        return sorted(d for d in base.iterdir() if SLUG.match(d.name) and (d / "manifest.json").exists()) \
-            if base.exists() else []
-
-    def manifest(self, release_slug: str) -> dict | None:
-        p = self.release_dir(release_slug) / "manifest.json"
-        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
-
-    def unwritable(self, exc: OSError) -> OutputError:
-        return OutputError(f"{self.root}: cannot write to the download cache here ({exc.strerror or exc}); "
-                           "give a folder you can write to with --cache-dir or CSWW_CACHE; nothing was written")
-
-    def staging(self, release_slug: str) -> Path:
-        """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root).
-
-        Raises OutputError (naming the cache folder and the reason) when the cache cannot be written."""
-        check_name(release_slug, SLUG, "release slug", str(self.root))
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            return Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
-        except OSError as exc:
-            raise self.unwritable(exc) from None
-
-    def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
-        """Move a fully downloaded and checked staging folder into place, replacing any older copy
-        (``fileio.atomic_replace_dir``: the old copy is deleted only once the new one is in place)."""
-        final = self.release_dir(release_slug)
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        except OSError as exc:
-            raise self.unwritable(exc) from None
-        return atomic_replace_dir(staged, final)
 
 
 def _count_rows(text: io.TextIOBase, name: str) -> int:

@@ -18,7 +18,7 @@ from ees_server import EESServer, Release, data_rows
 from benchmark import ees, readers
 from benchmark.build import build
 from benchmark.cli import cli
-from benchmark.problems import InputError
+from benchmark.problems import InputError, OutputError
 
 
 def fixture_releases():
@@ -552,7 +552,7 @@ def test_an_unwritable_cache_is_one_message_not_a_traceback(tmp_path):
     assert "Traceback" not in result.output
     assert (f"Error: {cache_dir}: cannot write to the download cache here (Not a directory); give a folder you can "
             "write to with --cache-dir or CSWW_CACHE; nothing was written") in result.output
-    with pytest.raises(ees.OutputError):
+    with pytest.raises(OutputError):
         ees.Cache(cache_dir).staging("2025")
 
 

@@ -83,6 +83,20 @@ def test_run_again_offline_it_uses_the_snapshot_in_the_cache(offline_build):
     assert "build is up to date: build " in run.stdout
 
 
+def test_an_unchanged_offline_rebuild_is_up_to_date_without_pandas(offline_build):
+    """'csww build --offline' (the README's offline path) with the build up to date lists the download cache and
+    stops there: no pandas, no readers, no network module (issue 14 item 5: under a second)."""
+    work, first, env = offline_build
+    assert first.returncode == 0, first.stderr
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "benchmark", "build", "--offline"],
+                         capture_output=True, text=True, env=env, cwd=work, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("build is up to date: build ")
+    imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "benchmark.cache" in imported and "benchmark.buildstate" in imported  # the walk works
+    assert not {"pandas", "numpy", "benchmark.readers", "benchmark.ees", "requests"} & imported
+
+
 def test_snapshot_values_equal_the_real_files(offline_build, shared):
     """Darlington 2025 turnover from the snapshot build equals the value in ../shared/dfe's 2025 file."""
     work, run, _ = offline_build

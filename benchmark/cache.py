@@ -1,0 +1,89 @@
+"""The download cache of ``csww fetch``: one folder per release, ``ROOT/<publication>/<release>/``, with its files
+and ``manifest.json``.
+
+A module of its own, apart from :mod:`benchmark.ees` (the network and the checks of what it downloads, with the
+readers and pandas): ``csww build --offline`` lists the cache and, when the build is up to date, stops there
+without importing pandas (issue 14 item 5: an unchanged rebuild in under a second).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .fileio import atomic_replace_dir
+from .problems import CswwError, OutputError
+
+PUBLICATION = "children-s-social-work-workforce"
+# What a name from the network must look like before it goes into a URL or a path (see ``benchmark.ees``):
+# release slugs are years ("2025") or year ranges ("2024-25"), never "/", "\\", a leading "." or "..".
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+
+
+class FetchError(CswwError):
+    """A download or API call that failed after retries, or a file that failed its checks."""
+
+
+def check_name(value, pattern: re.Pattern, what: str, where: str) -> str:
+    """``value`` if it matches ``pattern``; FetchError naming ``where`` (a route or option) otherwise."""
+    if not isinstance(value, str) or not pattern.match(value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise FetchError(f"{where}: {what} {shown} is not a valid {what} (expected {pattern.pattern}); "
+                         "nothing was written")
+    return value
+
+
+class Cache:
+    """Downloaded releases: ``ROOT/<publication>/<release>/`` with the files and ``manifest.json``.
+
+    A release folder without a manifest is incomplete and ignored.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        if root is None:
+            root = os.environ.get("CSWW_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "csww-benchmark"
+        self.root = Path(root)
+
+    def release_dir(self, release_slug: str, publication: str = PUBLICATION) -> Path:
+        """``ROOT/<publication>/<release>``; FetchError if either is not a plain slug (never a path outside)."""
+        check_name(publication, SLUG, "publication slug", str(self.root))
+        check_name(release_slug, SLUG, "release slug", str(self.root))
+        return self.root / publication / release_slug
+
+    def release_dirs(self, publication: str = PUBLICATION) -> list[Path]:
+        base = self.root / publication
+        return sorted(d for d in base.iterdir() if SLUG.match(d.name) and (d / "manifest.json").exists()) \
+            if base.exists() else []
+
+    def manifest(self, release_slug: str) -> dict | None:
+        p = self.release_dir(release_slug) / "manifest.json"
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+    def unwritable(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.root}: cannot write to the download cache here ({exc.strerror or exc}); "
+                           "give a folder you can write to with --cache-dir or CSWW_CACHE; nothing was written")
+
+    def staging(self, release_slug: str) -> Path:
+        """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root).
+
+        Raises OutputError (naming the cache folder and the reason) when the cache cannot be written."""
+        check_name(release_slug, SLUG, "release slug", str(self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
+        except OSError as exc:
+            raise self.unwritable(exc) from None
+
+    def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
+        """Move a fully downloaded and checked staging folder into place, replacing any older copy
+        (``fileio.atomic_replace_dir``: the old copy is deleted only once the new one is in place)."""
+        final = self.release_dir(release_slug)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        except OSError as exc:
+            raise self.unwritable(exc) from None
+        return atomic_replace_dir(staged, final)
