@@ -31,6 +31,7 @@ import tempfile
 import threading
 from pathlib import Path
 from queue import Queue
+from typing import Callable
 
 from .cells import safe_text
 from .problems import CswwError, OutputError
@@ -111,8 +112,8 @@ def about_rows(descriptor: dict, sheets: list[str], rows: dict[str, int], row_li
     return out
 
 
-def write(path: str | Path, descriptor: dict, sheets: list[str], tables, row_limit: int = EXCEL_ROWS,
-          tmpdir: str | None = None) -> None:
+def write(path: str | Path, descriptor: dict | Callable[[], dict], sheets: list[str], tables,
+          row_limit: int = EXCEL_ROWS, tmpdir: str | None = None) -> None:
     """Write the workbook: an About sheet describing every column, then one sheet per table of ``sheets`` in that
     order (a table longer than ``row_limit`` rows with its header split over sheets, as the About sheet says).
 
