@@ -116,34 +116,68 @@ def up_to_date(out: str | Path, print_: dict) -> dict | None:
 def lock(out: str | Path, wait: float = 600.0, echo=None) -> Iterator[None]:
     """Hold the build lock of ``out`` (``fcntl.flock`` on ``OUT/.lock``; released by the kernel if the process
     dies). Another build holding it is waited for, up to ``wait`` seconds (``echo`` is told once), then an
-    ``OutputError`` names the folder and the holder's process id."""
+    ``OutputError`` names the folder and the holder's process id.
+
+    A lock file this call made is removed again when the folder holds nothing else at the end (a first build
+    that failed), and so is ``out`` when this call made it: a failed build into a new folder leaves no trace.
+    A build waiting meanwhile finds its lock file gone once it holds it, and locks the new one instead."""
     out = Path(out)
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        made_out, made_lock = not out.exists(), not (out / LOCK).exists()  # by this attempt
+        fd = _open_lock(out)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                    if time.monotonic() >= deadline:
+                        raise OutputError(f"{out}: another csww build (process {holder}) is writing here; "
+                                          f"nothing was written. Try again when it has finished.") from None
+                    if echo and not told:
+                        echo(f"waiting for another csww build (process {holder}) writing {out}")
+                        told = True
+                    time.sleep(0.05)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _is_the_lock_file(fd, out):
+            break
+        os.close(fd)  # the holder removed it (a failed first build): lock the new one
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
-    try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-                if time.monotonic() >= deadline:
-                    raise OutputError(f"{out}: another csww build (process {holder}) is writing here; "
-                                      f"nothing was written. Try again when it has finished.") from None
-                if echo and not told:
-                    echo(f"waiting for another csww build (process {holder}) writing {out}")
-                    told = True
-                time.sleep(0.05)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        try:
+            if made_lock and [p.name for p in out.iterdir()] == [LOCK]:
+                (out / LOCK).unlink()
+                if made_out:
+                    out.rmdir()
+        except OSError:
+            pass  # left as it is: the lock file is harmless
         os.close(fd)  # releases the lock
+
+
+def _open_lock(out: Path) -> int:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+
+
+def _is_the_lock_file(fd: int, out: Path) -> bool:
+    """Whether ``fd`` is still the file at ``OUT/.lock`` (not one a previous holder removed)."""
+    try:
+        here = os.stat(out / LOCK)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def new_build_dir(out: str | Path, build_id: str) -> Path:

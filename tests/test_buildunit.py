@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from conftest import FIXTURES, ROOT
 from benchmark import buildstate
 from benchmark.build import build
 from benchmark.cli import cli
+from benchmark.problems import OutputError
 
 MINI = FIXTURES / "indicators_mini.csv"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -111,6 +113,33 @@ def test_a_second_build_into_a_locked_out_fails_clearly_and_changes_nothing(firs
     assert (f"{out}: another csww build (process {os.getpid()}) is writing here; nothing was written. "
             "Try again when it has finished.") in r.output
     assert ids(out) == before and len(os.listdir(out / "builds")) == 1
+
+
+def test_a_failed_first_build_leaves_no_folder_and_a_waiting_build_locks_the_new_lock_file(tmp_path):
+    out, events = tmp_path / "OUT", []
+
+    def second():
+        with buildstate.lock(out, wait=30, echo=events.append):
+            events.append(("held", (out / buildstate.LOCK).read_text()))
+            try:  # what it holds is the lock of the file at OUT/.lock, not of the one the first build removed
+                with buildstate.lock(out, wait=0):
+                    events.append("a third build got in")
+            except OutputError as exc:
+                events.append(str(exc))
+
+    with pytest.raises(RuntimeError, match="the first build failed"):
+        with buildstate.lock(out):
+            waiter = threading.Thread(target=second)
+            waiter.start()
+            while not events:  # the second build is waiting
+                time.sleep(0.01)
+            raise RuntimeError("the first build failed")
+    waiter.join(30)
+    assert events == [f"waiting for another csww build (process {os.getpid()}) writing {out}",
+                      ("held", str(os.getpid())),
+                      f"{out}: another csww build (process {os.getpid()}) is writing here; nothing was written. "
+                      "Try again when it has finished."]
+    assert not out.exists()  # the second made OUT again and, holding nothing but its lock, removed it too
 
 
 def test_two_builds_at_once_both_succeed_one_after_the_other(tmp_path):
