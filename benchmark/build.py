@@ -135,7 +135,7 @@ def _column(series: pd.Series):
 
 def package_cells(revisions: pd.DataFrame) -> pd.DataFrame:
     """``observation_revisions`` as the package's CSV holds it, for :func:`benchmark.package.check_values`:
-    text cells (a value as a whole number without ".0", else its repr; a symbol in place of its value, and in
+    text cells (a value as :func:`benchmark.package.number_text` writes it; a symbol in place of its value, and in
     ``symbol``; ``""`` for no symbol), ``source_file`` as the file's own name; rows numbered from 0 in
     ``revisions``' order. Each distinct value, year and file is written once (counts, rates and years repeat)."""
     if not len(revisions):
@@ -143,7 +143,7 @@ def package_cells(revisions: pd.DataFrame) -> pd.DataFrame:
             "time_period", "area_code", "measure_id", "value", "symbol", "release_id", "source_file")})
     sym = revisions["symbol"]
     codes, uniques = pd.factorize(revisions["value"], use_na_sentinel=False)
-    numbers = [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques.tolist()]
+    numbers = [package.number_text(v) for v in uniques.tolist()]
     sym_codes, sym_uniques = pd.factorize(sym)  # -1 where there is no symbol
     value_codes = np.where(sym_codes >= 0, len(numbers) + sym_codes, codes)
     year_codes, years = pd.factorize(revisions["time_period"].astype(int))

@@ -274,11 +274,17 @@ def _frame_batch_iter(cols: list[np.ndarray], schema: dict, symbols_in_value: bo
         yield _package_columns([c[start:start + BATCH_ROWS].tolist() for c in cols], schema, symbols_in_value)
 
 
+def number_text(v: float) -> str:
+    """A number as the package's CSV holds it: a whole number without ".0" (``3.0`` -> ``"3"``), any other by
+    its ``repr`` (``13.9`` -> ``"13.9"``). :func:`_cells` gives ``csv.writer`` what makes it write this text."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
 def _cells(col: list, fld: dict) -> list:
-    """A column's values as the CSV writer takes them, to give the package's text: NULL empty, whole numbers
-    without ".0" (a float in an integer field as its whole part), other floats by repr. ``csv.writer`` writes
-    None as an empty cell, ints and text by ``str`` and floats by ``repr`` in C, so only the floats of a column
-    are looked at here (a column without any is handed on as it is)."""
+    """A column's values as the CSV writer takes them, to give the package's text: NULL empty, numbers as
+    :func:`number_text` gives them (a float in an integer field as its whole part). ``csv.writer`` writes None
+    as an empty cell, ints and text by ``str`` and floats by ``repr`` in C, so only the floats of a column are
+    looked at here (a column without any is handed on as it is)."""
     if float not in set(map(type, col)):
         return col
     if fld["type"] == "integer":

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, ROOT, one, value
 
-from benchmark.build import build
+from benchmark.build import build, combine, package_cells
 from benchmark.cli import cli
+from benchmark.readers import read_sources
 
 # one file of each layout, two EES releases
 LAYOUT_FIXTURES = [FIXTURES / "indicators_2025_small.csv", FIXTURES / "indicators_2024_small.csv",
@@ -21,6 +23,23 @@ def fixture_db(tmp_path_factory):
     out = tmp_path_factory.mktemp("fx")
     build(LAYOUT_FIXTURES, out)
     return out / "csww.db"
+
+
+def test_the_values_a_build_checks_are_the_cells_its_package_holds(fixture_db):
+    """build.check_values runs validate's checks on package_cells(revisions): it must be the package's text."""
+    revisions, _ = combine(read_sources(LAYOUT_FIXTURES))
+    checked = package_cells(revisions)
+    cols = list(checked.columns)
+    with open(fixture_db.parent / "datapackage" / "observation_revisions.csv", newline="", encoding="utf-8") as fh:
+        # a symbol stands in its row's empty value there, where validate's checks skip it as not a number
+        packaged = sorted(tuple(r["symbol"] if c == "value" and r["symbol"] else r[c] for c in cols)
+                          for r in csv.DictReader(fh))
+    assert sorted(map(tuple, checked.astype(str).itertuples(index=False))) == packaged
+    england = {r[:6] for r in packaged if r[1] == "E92000001" and r[2] == "turnover_rate_fte"}
+    assert {("2015", "E92000001", "turnover_rate_fte", "16", "", "SFR07/2016"),  # 16.0 without ".0"
+            ("2024", "E92000001", "turnover_rate_fte", "13.8", "", "2024"),
+            ("2024", "E92000001", "turnover_rate_fte", "13.9", "", "2025")} <= england
+    assert any(r[3] == r[4] == "x" for r in packaged) and any(r[3].isdigit() for r in packaged)
 
 
 def test_newest_release_wins_and_every_release_is_kept(fixture_db):
