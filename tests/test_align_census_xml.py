@@ -174,3 +174,25 @@ def test_undecodable_census_xml_names_the_record_and_element(tmp_path):
     (p,) = err.value.problems
     assert (p.row, p.column, p.value) == (2, "SWENo", None)          # the 2nd worker record; the id is not shown
     assert "cannot be read as UTF-8 or Windows-1252" in p.message and "save it as UTF-8" in p.message
+
+
+def test_no_message_about_a_census_return_shows_a_worker_records_value(tmp_path):
+    # The first CSWWWorker is row 1, as the header row of a CSV is: its values were once printed (review, item 1).
+    text = VALID.read_text(encoding="utf-8")
+    for good, bad in (("<RoleStartDate>2016-04-01<", "<RoleStartDate>Jane Doe<"),       # record 1
+                      ("<Cases30>17<", "<Cases30>ZZ9000000002<"),                      # record 1
+                      ("<RoleStartDate>2022-11-14<", "<RoleStartDate>John Roe<"),      # record 2
+                      ("<Cases30>0<", "<Cases30>AB1000000004<")):                     # record 4
+        assert good in text
+        text = text.replace(good, bad, 1)
+    path = tmp_path / "leaky.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    got = sorted((p.row, p.column, p.value, p.message) for p in err.value.problems)
+    assert got == [(1, "Cases30", None, "not a number"),
+                   (1, "RoleStartDate", None, "not a date (use YYYY-MM-DD or DD/MM/YYYY)"),
+                   (2, "RoleStartDate", None, "not a date (use YYYY-MM-DD or DD/MM/YYYY)"),
+                   (4, "Cases30", None, "not a number")]
+    for secret in ("Jane", "John", "ZZ9000000002", "AB1000000004"):
+        assert secret not in str(err.value)

@@ -368,3 +368,20 @@ def test_error_messages_about_worker_files_mask_the_value(tmp_path):
     (p,) = err.value.problems
     assert (p.row, p.column, p.value) == (2, "working_days_lost", None)
     assert "lots" not in str(err.value) and "Jane" not in str(err.value)
+
+
+def test_no_message_about_a_worker_file_shows_a_cell_first_record_or_later(tmp_path):
+    import pandas as pd
+    rows = [("AB0000000001", 0, "1", "Jane Doe", "", "2", "", "ZZ9000000002", 1, "", ""),      # first record
+            *ROWS[1:4],
+            ("AB0000000005", 0, "1", "John Roe", "", "2", "", "XY1234567890", 1, "", "")]      # a later one
+    path = write(tmp_path / "leaky.csv", rows)
+    xlsx = tmp_path / "leaky.xlsx"
+    pd.read_csv(path, dtype=str, keep_default_na=False).to_excel(xlsx, index=False)
+    for f in (path, xlsx):
+        with pytest.raises(InputError) as err:
+            align(f)
+        assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+            (2, "cases", None), (2, "start_date", None), (6, "cases", None), (6, "start_date", None)]
+        for secret in ("Jane", "John", "ZZ9000000002", "XY1234567890"):
+            assert secret not in str(err.value)

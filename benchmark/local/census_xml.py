@@ -100,7 +100,7 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
     leaver_zero = workers.leaver_fte_from_fte30(df, "FTE", "RoleEndDate")
     frame = workers.typed(df, NAMES, file, pd.Timestamp(ref), problems, salt, end_within_year=True) if ref else None
     if problems:
-        raise InputError(parse.masked(problems))
+        raise InputError(parse.masked(problems, first_record=1))
     c = workers.count(frame, ref, area, file, "census_xml")
     if area != lea:
         c.general.append((rules.joint_caveat(lea, area), False))

@@ -219,7 +219,18 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
           salt: bytes | None, end_within_year: bool, categories: categories_mod.Categories | None = None) -> pd.DataFrame:
     """The standard worker frame from text columns; ``names`` maps standard names to the file's columns.
     With ``categories``, a council's own leaving reasons and starting origins are mapped to DfE's codes
-    (``categories.Categories``); the unmapped ones are kept in ``reason_local`` / ``origin_local``."""
+    (``categories.Categories``); the unmapped ones are kept in ``reason_local`` / ``origin_local``. Problems are
+    added to ``problems`` without the cell's value: every one is about a worker record (personal data), whatever
+    the caller numbers its records from (a CSV row, the Nth CSWWWorker of a census return)."""
+    found: list[Problem] = []
+    try:
+        return _typed(df, names, file, ref, found, salt, end_within_year, categories)
+    finally:
+        problems += [replace(p, value=None) for p in found]
+
+
+def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],
+           salt: bytes | None, end_within_year: bool, categories: categories_mod.Categories | None) -> pd.DataFrame:
     start_year = ref - pd.DateOffset(years=1) + DAY
     col = names.get
     ids = df[col("worker_id")]
