@@ -385,3 +385,14 @@ def test_no_message_about_a_worker_file_shows_a_cell_first_record_or_later(tmp_p
             (2, "cases", None), (2, "start_date", None), (6, "cases", None), (6, "start_date", None)]
         for secret in ("Jane", "John", "ZZ9000000002", "XY1234567890"):
             assert secret not in str(err.value)
+
+
+def test_a_decimal_comma_in_a_comma_separated_extract_is_a_problem_never_a_number(tmp_path):
+    # review item 3: "2,5" days were read as 25, "1.234,5" as 1.2345 and an FTE "0,8" as 8 (then "above 1")
+    rows = [ROWS[0][:8] + ("2,5",) + ROWS[0][9:], ROWS[1][:8] + ("1.234,5",) + ROWS[1][9:],
+            ROWS[2][:2] + ("0,8",) + ROWS[2][3:], *ROWS[3:]]
+    with pytest.raises(InputError) as err:
+        align(write(tmp_path / "comma.csv", rows))
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "working_days_lost", None), (3, "working_days_lost", None), (4, "fte", None)]
+    assert all("a comma is read only as a thousands separator" in p.message for p in err.value.problems)

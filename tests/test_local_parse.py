@@ -36,8 +36,9 @@ def test_distinct_values_give_the_same_values_and_problems(convert, column, opti
     v2 = convert(arrow, column, "w.csv", p2, **options)
     assert [str(x) for x in v1] == [str(x) for x in v2] and list(v1.index) == list(v2.index)
     assert p1 == p2 and p1  # every column above has bad cells
-    if convert is parse.numbers:  # rows 6 (1,5 read as 15), 7 (12%), 8 (-1), 10 (x), 11 (1.2)
-        assert [(p.row, p.value) for p in p2] == [(7, "12%"), (10, "x"), (8, "-1"), (6, "1,5"), (11, "1.2")]
+    if convert is parse.numbers:  # rows 6 (1,5: a decimal comma, never read as 15), 7 (12%), 8 (-1), 10 (x), 11 (1.2)
+        assert [(p.row, p.value) for p in p2] == [(7, "12%"), (6, "1,5"), (10, "x"), (8, "-1"), (11, "1.2")]
+        assert p2[1].message.startswith("not a number: a comma is read only as a thousands separator")
         assert v2[3] == 0.5 and v2[5] == 0.6 and pd.isna(v2[4])
     if convert is parse.dates:  # 30 Feb, "soon" and 1.0 are not dates; 45199 is Excel's 30 Sep 2023
         assert [(p.row, p.value) for p in p2] == [(5, "2023-02-30"), (8, "soon"), (10, "1.0")]
@@ -88,3 +89,21 @@ def test_a_worker_extract_not_in_utf8_names_the_row_and_column(tmp_path):
         parse.read_table(path)
     (problem,) = err.value.problems
     assert (problem.row, problem.column) == (3, "role") and "cannot be read as UTF-8" in problem.message
+
+
+@pytest.mark.parametrize("decimal", [None, ","])
+def test_a_comma_is_read_only_as_a_thousands_separator(decimal):
+    """Review item 3: "2,5" was read as 25 and "1.234,5" as 1.2345 in a comma-separated file. A comma is read only
+    where it fits 1,234 / 12,345.5; a semicolon-separated file (decimal comma) reads "2,5" as 2.5, as ever."""
+    cells = ["1,234", "12,345.5", "-1,000", "2,5", "1.234,5", "0,8", "12,34", "1,2345", ""]
+    df = pd.DataFrame({"n": pd.Series(cells, dtype=object, index=pd.RangeIndex(2, 2 + len(cells)))})
+    if decimal:
+        df.attrs["decimal"] = decimal
+    problems = []
+    got = parse.numbers(df, "n", "f.csv", problems, low=None)
+    if decimal:
+        assert (got[5], got[7], got[8]) == (2.5, 0.8, 12.34)
+        return
+    assert got.loc[2:4].tolist() == [1234, 12345.5, -1000] and got.loc[5:].isna().all()
+    assert [(p.row, p.value) for p in problems] == [(r, cells[r - 2]) for r in range(5, 10)]
+    assert {p.message for p in problems} == {parse.COMMA_PROBLEM}

@@ -26,6 +26,10 @@ SAVE_AS_UTF8 = ("save it as CSV UTF-8: in Excel, File > Save As > 'CSV UTF-8 (Co
 # date Excel stored as a number (a date cell formatted as General, or a CSV saved from one).
 EXCEL_SERIALS = (18264, 73415)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# The one comma a number may hold outside a semicolon-separated file: thousands separators (1,234 or 12,345.5).
+THOUSANDS = r"-?\d{1,3}(,\d{3})+(\.\d+)?"
+COMMA_PROBLEM = ("not a number: a comma is read only as a thousands separator (1,234); write decimals with a "
+                 "point (2.5, not 2,5)")
 # A worker-level extract has a worker id column, by our name or the census's; only these are read by pyarrow.
 WORKER_ID_COLUMNS = {"worker_id", "SWENo"}
 
@@ -404,16 +408,22 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
 
     ``percent`` columns (rates 0-100) accept a trailing ``%`` ("4.2%", as Excel shows a cell formatted as a
     percentage); in any other column a percentage is a problem, never divided or multiplied by 100. In a
-    semicolon-separated file (``df.attrs["decimal"] == ","``) a comma is the decimal mark, else a thousands separator.
+    semicolon-separated file (``df.attrs["decimal"] == ","``) a comma is the decimal mark. Anywhere else a comma
+    is read only as a thousands separator (``THOUSANDS``: 1,234 or 12,345.5): any other comma ("2,5", "0,8",
+    "1.234,5", a decimal comma) is a problem naming the cell, never a number guessed.
     """
     raw = df[column]
     decimal_comma = df.attrs.get("decimal") == ","
 
     def convert(s):
         s = s.where(s != "")
-        s = s.str.replace(",", ".", regex=False) if decimal_comma else s.str.replace(",", "", regex=False)
         if percent:
             s = s.str.replace(r"\s*%$", "", regex=True)
+        if decimal_comma:
+            s = s.str.replace(",", ".", regex=False)
+        else:  # a comma other than a thousands separator: left as it is, so not a number
+            s = s.where(~s.str.contains(",", regex=False).fillna(False) | s.str.fullmatch(THOUSANDS).fillna(False))
+            s = s.str.replace(",", "", regex=False)
         return pd.to_numeric(s, errors="coerce")
 
     spread = _per_distinct(numbers, df, column, file, problems, low=low, high=high, integer=integer, what=what,
@@ -425,10 +435,12 @@ def numbers(df: pd.DataFrame, column: str, file: str, problems: list[Problem], *
     if sub is not None:
         num[sub.index] = fixed.astype(float)
         bad = (sub != "") & fixed.isna()
-        pct = bad & sub.str.endswith("%")
+        pct = bad & sub.str.endswith("%") & (not percent)
+        comma = bad & ~pct & sub.str.contains(",", regex=False) & (not decimal_comma)
         report(file, column, raw, raw.index.isin(sub.index[pct]),
                "a percentage where a count is expected (is the cell formatted as %?)", problems)
-        report(file, column, raw, raw.index.isin(sub.index[bad & ~pct]), "not a number", problems)
+        report(file, column, raw, raw.index.isin(sub.index[comma]), COMMA_PROBLEM, problems)
+        report(file, column, raw, raw.index.isin(sub.index[bad & ~pct & ~comma]), "not a number", problems)
     if low is not None:
         report(file, column, raw, num < low, f"must not be below {low:g}{what}", problems)
     if high is not None:
