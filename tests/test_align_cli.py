@@ -133,3 +133,59 @@ def test_in_year_view_of_a_worker_extract():
     assert isinstance(late.exception, SystemExit) and "Traceback" not in late.output
     aggregate = run(EXAMPLES / "darlington.csv", "--in-year", "2016-07-31")
     assert aggregate.exit_code == 1 and "not a worker-level extract" in aggregate.output
+
+
+# --- Only councils DfE publishes (review item 2) -----------------------------------------------------------------
+
+RETURN_999 = ("area_code,la_name,period_start,period_end,inpost_fte,inpost_headcount,leavers_fte,leavers_headcount,"
+              "agency_fte,vacancy_fte,cases,case_holders_fte\n999,Nowhere,2023-10-01,2024-09-30,90,95,10,11,5,3,1000,0\n")
+
+
+def test_an_la_number_no_council_has_stops_align_validate_and_build(tmp_path):
+    # 999 was aligned (exit 0) and made 'csww build --local' fail with a foreign key traceback
+    path = tmp_path / "a999.csv"
+    path.write_text(RETURN_999)
+    why = "row 2, column area_code, value '999': not a DfE LA number"
+    result = run(path)
+    assert result.exit_code == 1 and f"{path}, {why}" in result.output
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1 and "a999.csv, row 2, column area_code, value '999': local-return (error): " \
+        "not a DfE LA number" in result.output and "INVALID: 1 error" in result.output
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "--from", str(FIXTURES / "indicators_2025_small.csv"),
+                                      "--local", str(path), "--out", str(out)])
+    assert result.exit_code == 1 and f"{path}, {why}" in result.output and result.exception.__class__ is SystemExit
+    assert not out.exists()
+    # a whole number Excel wrote as a float is the council's number, as 'csww compare --la 841.0' reads it
+    path.write_text(RETURN_999.replace("\n999,", "\n841.0,"))
+    assert {f.area_code for f in align(path)} == {"841"}
+    # every kind of input: an HR extract's area_code, a census return's LEA, --la for an extract without one
+    extract = tmp_path / "hr.csv"
+    extract.write_text("area_code,worker_id,agency,fte,start_date,end_date,reference_date\n"
+                       "999,AB0000000001,0,1,2020-01-01,,2024-09-30\n")
+    with pytest.raises(InputError) as err:
+        align(extract)
+    assert "column area_code, value '999': not a DfE LA number" in str(err.value)
+    extract.write_text("worker_id,agency,fte,start_date,end_date,reference_date\nAB0000000001,0,1,2020-01-01,,2024-09-30\n")
+    with pytest.raises(InputError) as err:
+        align(extract, la="999")
+    assert "column area_code, value '999': not a DfE LA number" in str(err.value)
+    census = tmp_path / "census.xml"
+    census.write_text((FIXTURES / "csww_census_2023_valid.xml").read_text().replace("<LEA>841</LEA>", "<LEA>999</LEA>"))
+    with pytest.raises(InputError) as err:
+        align(census)
+    assert "column LEA, value '999': not a DfE LA number" in str(err.value)
+
+
+def test_a_return_for_a_council_the_database_does_not_have_is_a_problem(mini_db, tmp_path):
+    # 201 (City of London) is a DfE LA number, but the hand-made build has 8 councils only
+    import shutil
+    db = shutil.copyfile(mini_db, tmp_path / "csww.db")
+    path = tmp_path / "a201.csv"
+    path.write_text(RETURN_999.replace("\n999,", "\n201,"))
+    with sqlite3.connect(db) as conn:
+        with pytest.raises(InputError) as err:
+            load_files(conn, [path])
+        assert str(err.value.problems[0]).startswith(f"{path}, column area_code, value '201': the DfE files this "
+                                                     "database was built from have no council with this LA number")
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'local_%'").fetchone() == (0,)

@@ -71,13 +71,18 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
     area = _text(root, "Header/Source/LEA")
     if area and not re.fullmatch(r"\d{3}", area):
         problems.append(Problem(file, "must be the 3-digit DfE LA number", None, "LEA", area))
+    elif area and rules.area_problem(area):
+        problems.append(Problem(file, rules.area_problem(area), None, "LEA", area))
     ref = _reference_date(root, file, problems)
     lea = area
     if area and ref and re.fullmatch(r"\d{3}", area):
         area = rules.joint_area(area, ref)
     if la is not None and lea and rules.normalise_area(la) not in {lea, area}:
         problems.append(Problem(file, f"does not match --la {la}", None, "LEA", lea))
-    area = area or la
+    if not area and la is not None:
+        area = rules.normalise_area(la)
+        if rules.area_problem(area):
+            problems.append(Problem(file, f"--la {la}: {rules.area_problem(area)}", None, "LEA", None))
     if not area:
         problems.append(Problem(file, "missing: give the council with --la", None, "LEA", None))
 

@@ -193,6 +193,8 @@ def read(path: str | Path, la: str | None = None) -> Export:
     area = doc.get("area_code")
     if not isinstance(area, str) or not rules.AREA_CODE.match(area):
         raise bad("area_code is not a DfE 3-digit code", column="area_code")
+    if rules.area_problem(area):
+        raise bad(f"area_code {area}: {rules.area_problem(area)}", column="area_code")
     if la is not None and rules.normalise_area(str(la)) != area:
         raise bad(f"this export is council {area}'s return, not {la}'s", column="area_code")
     source = PurePath(str(doc.get("source_file") or name)).name

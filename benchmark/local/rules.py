@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import geography, measures
 from ..measures import round_half_up
+from ..readers.base import known_la_codes
 from . import census
 from .result import AlignedFigure
 
@@ -70,7 +71,23 @@ def few(n: int, min_count: int = SUPPRESS_BELOW) -> str:
 
 
 def normalise_area(code: str) -> str:
-    return re.sub(r"\s*/\s*", " / ", str(code).strip())
+    """A DfE LA number as councils write it, in DfE's form: trimmed, a joint return spaced as ``314 / 318``, and a
+    whole number Excel wrote as a float (``841.0``) as ``841``, as ``csww compare --la`` reads it
+    (``councils.normalise_la_code``)."""
+    return geography.normalise_la_code(re.sub(r"\s*/\s*", " / ", str(code).strip()))
+
+
+def area_problem(code: str) -> str | None:
+    """Why ``code`` (``normalise_area``'d) is not a council DfE publishes, or None: it must be a 3-digit DfE LA
+    number (or a joint return's ``314 / 318``) of a council current or former, as the DfE readers know them
+    (``readers.base.known_la_codes``: every code in DfE's 2015-2025 files, with no database needed), so that a
+    return is never aligned, loaded or compared under a number no council has (999)."""
+    if not AREA_CODE.match(code):
+        return "must be a DfE 3-digit LA number (old_la_code), e.g. 841 or 314 / 318"
+    if code not in known_la_codes():
+        return ("not a DfE LA number: no council, current or former, has it (use the council's 3-digit DfE "
+                "number, old_la_code, e.g. 841; a joint return as 314 / 318)")
+    return None
 
 
 def joint_area(code: str, day: date) -> str:

@@ -16,7 +16,7 @@ from .. import publication, tables
 from ..fileio import sha256_file
 from ..problems import NotFoundError
 from . import align, check_quoted, export
-from .problems import InputError
+from .problems import InputError, Problem
 from .result import AlignedFigure
 
 #: The local tables, in order; their columns and constraints come from the Table Schemas (``benchmark.tables``).
@@ -41,13 +41,20 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
                as_at=None) -> list[str]:
     """Align every file, then load them all in one transaction. If any file has problems, ``InputError`` lists
     the problems of every file and nothing is loaded. ``as_at`` (a date) sets each return beside the latest
-    census DfE had published by then (``local.align``)."""
+    census DfE had published by then (``local.align``). A return for a council the database's DfE figures do not
+    have (its ``areas``: a valid LA number, but not in the files built from) is a problem too: it could be
+    neither compared nor loaded beside them."""
     aligned, problems = [], []
     for path in paths:
         try:
             aligned.append((path, check_quoted(align(path, la, as_at=as_at) if as_at else align(path, la), conn)))
         except InputError as exc:
             problems += exc.problems
+    known = _areas(conn)
+    for path, figures in aligned if known is not None else ():
+        problems += [Problem(str(path), "the DfE files this database was built from have no council with this LA "
+                             "number; build from a release that publishes it, or leave this return out", None,
+                             "area_code", area) for area in sorted({f.area_code for f in figures} - known)]
     if problems:
         raise InputError(problems)
     create_tables(conn)
@@ -58,6 +65,14 @@ def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None
             export.apply_level(conn, path, loaded)  # an exported return brings its publication level
             ids += loaded
         return ids
+
+
+def _areas(conn: sqlite3.Connection) -> set[str] | None:
+    """The area codes of the database's ``areas`` table, or None when it has none (a database of local returns
+    only)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'areas'").fetchone():
+        return None
+    return {a for (a,) in conn.execute("SELECT area_code FROM areas")}
 
 
 def _insert(conn: sqlite3.Connection, figures: list[AlignedFigure], source: str | Path) -> list[str]:

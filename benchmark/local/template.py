@@ -7,7 +7,6 @@ need and, optionally, the figures the council itself reported and how it defined
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -107,9 +106,10 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) 
     for col in ("team", "service", "la_name", "notes"):
         if col not in df.columns:
             df[col] = ""
-    area = df["area_code"].str.strip().str.replace(r"\s*/\s*", " / ", regex=True)
-    parse.report(file, "area_code", df["area_code"], ~area.str.match(rules.AREA_CODE),
-                  "must be a DfE 3-digit LA number (old_la_code), e.g. 841 or 314 / 318", problems)
+    area = df["area_code"].map(rules.normalise_area)
+    wrong = area.map(rules.area_problem)
+    for message in wrong.dropna().unique():
+        parse.report(file, "area_code", df["area_code"], wrong == message, message, problems)
     start = parse.dates(df, "period_start", file, problems)
     end = parse.dates(df, "period_end", file, problems)
     for col, s in (("period_start", start), ("period_end", end)):
@@ -140,7 +140,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, **match) 
                                     what=" (rates are percentages 0-100)" if unit == "percent" else "",
                                     percent=unit == "percent")
     if la is not None:
-        la = re.sub(r"\s*/\s*", " / ", la.strip())
+        la = rules.normalise_area(la)
         keep = (area == la) | (member == la)
         if not keep.any():
             problems.append(Problem(file, "no rows for this area_code (--la)", None, "area_code", la))

@@ -179,9 +179,9 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     else:
         parse.report(file, "reference_date", ref_raw, refs.notna() & (refs != first),
                      f"differs from the first row's {first.date().isoformat()}; one extract, one snapshot", problems)
-    area = la
+    area = la = rules.normalise_area(la) if la is not None else None
     if "area_code" in df.columns:
-        codes = list(dict.fromkeys(str(a).strip() for a in df["area_code"].unique()))
+        codes = list(dict.fromkeys(rules.normalise_area(a) for a in df["area_code"].unique()))
         if first is not None and la is not None and la not in codes and len(codes) == 1 \
                 and rules.joint_area(codes[0], first.date()) == rules.normalise_area(la):
             la = codes[0]  # --la 314 / 318 for an extract of its member 314
@@ -192,8 +192,9 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
         area = codes[0]
     elif la is None:
         problems.append(Problem(file, "no area_code column: give the council with --la", 1, "area_code", None))
-    if area is not None and not rules.AREA_CODE.match(area):
-        problems.append(Problem(file, "must be a DfE 3-digit LA number (old_la_code), e.g. 841", None, "area_code", area))
+    why = rules.area_problem(area) if area is not None else None
+    if why:
+        problems.append(Problem(file, why, None, "area_code", area))
     cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
     frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
                   categories=categories) \
