@@ -196,3 +196,27 @@ def test_no_message_about_a_census_return_shows_a_worker_records_value(tmp_path)
                    (4, "Cases30", None, "not a number")]
     for secret in ("Jane", "John", "ZZ9000000002", "AB1000000004"):
         assert secret not in str(err.value)
+
+
+def test_agency_cover_of_so_few_people_is_suppressed_and_a_contradiction_is_caveated(tmp_path):
+    # review item 4: NoAgencyFTE was published beside NoAgencyHeadcount 1 (an FTE of one person)
+    f = by_id(align(VALID))
+    assert [f[m].symbol for m in ("agency_cover_fte", "vacancy_agency_cover_rate_fte", "agency_cover_rate_fte")] \
+        == ["c"] * 3                                            # NoAgencyHeadcount 2: an FTE of 2 people
+    assert f["vacancy_fte"].value == 3.5                        # vacancies are posts, not people
+    # covering vacancies are some of the agency workers: 3 FTE covering beside 1.5 agency FTE contradicts itself
+    path = tmp_path / "contradiction.xml"
+    path.write_text(VALID.read_text().replace("<NoAgencyFTE>1.5<", "<NoAgencyFTE>3<")
+                    .replace("<NoAgencyHeadcount>2<", "<NoAgencyHeadcount>6<"))
+    f = by_id(align(path, min_count=0))
+    assert (f["agency_cover_fte"].value, f["agency_fte"].value, f["agency_cover_fte"].comparable) == (3, 1.5, False)
+    assert "the input contradicts itself (LALevelVacancies/NoAgencyFTE against the CSWWWorker records with " \
+           "AgencyWorker 1)" in f["vacancy_agency_cover_rate_fte"].caveat
+    assert f["agency_fte"].comparable and by_id(align(VALID, min_count=0))["agency_cover_fte"].comparable
+
+
+@needs_cases
+def test_the_joint_return_case_shows_no_agency_cover_of_one_person():
+    f = by_id(align(JOINT))       # NoAgencyFTE 1, NoAgencyHeadcount 1 and no AgencyWorker 1 record
+    assert (f["agency_cover_fte"].symbol, f["vacancy_agency_cover_rate_fte"].symbol) == ("c", "c")
+    assert "contradicts itself" in f["agency_cover_fte"].caveat and f["agency_headcount"].value == 0

@@ -396,3 +396,16 @@ def test_a_decimal_comma_in_a_comma_separated_extract_is_a_problem_never_a_numbe
     assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
         (2, "working_days_lost", None), (3, "working_days_lost", None), (4, "fte", None)]
     assert all("a comma is read only as a thousands separator" in p.message for p in err.value.problems)
+
+
+def test_zeros_beside_a_suppressed_total_do_not_give_away_everyones_category(tmp_path):
+    # review item 4: one leaver, 'c' for the total and for compulsory redundancy, 0 for every other reason told
+    # a reader that every leaver was made compulsorily redundant. W2 stays in post; W3 leaves, reason 3.
+    rows = [ROWS[0], ROWS[1][:4] + ("",) + ROWS[1][5:6] + ("",) + ROWS[1][7:], ROWS[2][:6] + ("3",) + ROWS[2][7:],
+            *ROWS[3:]]
+    f = {x.measure_id: x for x in align(write(tmp_path / "one_leaver.csv", rows))}
+    reasons = [m for m in f if m.startswith("leavers_reason_")]
+    assert len(reasons) == 10 and f["leavers_headcount"].symbol == "c"
+    assert {f[m].symbol for m in reasons} == {"c"} and all(f[m].value is None for m in reasons)
+    assert "a 0 would show which category every one of its people is in" in f["leavers_reason_retired_headcount"].caveat
+    assert values(align(write(tmp_path / "shown.csv", rows), min_count=0))["leavers_reason_compulsory_redundancy_headcount"] == 1

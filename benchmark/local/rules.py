@@ -189,6 +189,7 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
         False: [] if c.period_end == match.census_date else [
             (f"snapshot at {c.period_end:%d %b %Y}, not 30 September: {match.describe()}", True)],
     }
+    contradiction(c)
     hidden = protect(c, min_count) if c.input_kind in SUPPRESSED_KINDS else {}
     if scale != 1:  # suppression is judged on the counts as counted, above; the figures use annualised flows
         c = replace(c, values={k: v * scale if k.startswith(FLOW_PREFIXES) else v for k, v in c.values.items()})
@@ -236,6 +237,19 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
     return out
 
 
+def contradiction(c: Components) -> None:
+    """Caveat (breaking comparability) a figure the input contradicts: agency workers covering vacancies are some
+    of the agency workers (DfE's agency cover rate is their share), so ``agency_cover_fte`` above ``agency_fte``
+    means one of the two is wrong. In a census return they come from two places (``LALevelVacancies/NoAgencyFTE``
+    and the records with ``AgencyWorker`` 1), which the caveat names; the figures are not changed."""
+    cover, agency = c.values.get("agency_cover_fte"), c.values.get("agency_fte")
+    if cover is not None and agency is not None and cover > agency + 1e-9:
+        where = (" (LALevelVacancies/NoAgencyFTE against the CSWWWorker records with AgencyWorker 1)"
+                 if c.input_kind == "census_xml" else "")
+        c.note("agency_cover_fte", "more agency workers covering vacancies than agency workers, who include them: "
+               f"the input contradicts itself{where}; check both", True)
+
+
 def _rounded(c: Components, m: measures.Measure, value: float, scaled: bool = False) -> float:
     """A figure as stored: a count the council gave in its aggregate return keeps the precision it was given
     (68.39 FTE stays 68.39; 6 decimals at most, to drop float noise); whatever is computed here (rates, counts
@@ -280,8 +294,9 @@ def _people(c: Components, i: str) -> float | None:
     n = c.people.get(i)
     if n is None and i in c.values and i in measures.catalogue() and measures.get(i).unit == "headcount":
         n = c.values[i]
-    if n is None and i.endswith("_fte"):
-        n = c.values.get(i.removesuffix("_fte") + "_headcount")
+    if n is None and i.endswith("_fte"):  # an FTE of so few people: the headcount counted, or given beside it
+        twin = i.removesuffix("_fte") + "_headcount"
+        n = c.values.get(twin, c.stand_ins.get(twin))
     return n
 
 
@@ -355,19 +370,32 @@ def protect(c: Components, min_count: int = SUPPRESS_BELOW) -> dict[str, str]:
                 hidden[virtual] = "remainder"
         equations.append(eq)
     secondary = f"suppressed so that no count of fewer than {min_count} people can be worked out by subtraction"
-    while equations:
-        unknown = sorted(i for i in hidden if any(i in eq for eq in equations))
-        exposed = _recoverable(equations, unknown)
-        if not exposed:
-            break
-        holding = [eq for eq in equations if exposed in eq]
-        parts = sorted({(cells[p], p) for eq in holding for p, k in eq.items()
-                        if k < 0 and p not in hidden and p in c.values and cells[p] > 0})
-        totals = sorted({(cells[t], t) for eq in holding for t, k in eq.items() if k > 0 and t not in hidden})
-        pick = (parts or totals or [(None, None)])[0][1]
-        if pick is None:
-            break
-        hidden[pick] = secondary
+    attribute = ("suppressed: beside a suppressed count whose other categories are all 0, a 0 would show which "
+                 "category every one of its people is in")
+    grown = True
+    while grown:
+        while equations:
+            unknown = sorted(i for i in hidden if any(i in eq for eq in equations))
+            exposed = _recoverable(equations, unknown)
+            if not exposed:
+                break
+            holding = [eq for eq in equations if exposed in eq]
+            parts = sorted({(cells[p], p) for eq in holding for p, k in eq.items()
+                            if k < 0 and p not in hidden and p in c.values and cells[p] > 0})
+            totals = sorted({(cells[t], t) for eq in holding for t, k in eq.items() if k > 0 and t not in hidden})
+            pick = (parts or totals or [(None, None)])[0][1]
+            if pick is None:
+                break
+            hidden[pick] = secondary
+        grown = False
+        for eq in equations:  # attribute disclosure: the zeros of a suppressed total's breakdown
+            total = next(t for t, k in eq.items() if k > 0)
+            parts = [p for p, k in eq.items() if k < 0]
+            shown = [p for p in parts if p not in hidden]
+            if (total in hidden or total not in c.values) and len(shown) < len(parts) \
+                    and shown and all(cells[p] == 0 for p in shown):
+                hidden.update({p: attribute for p in shown})
+                grown = True
     for count, fte in FTE_TWINS.items():
         if count in hidden and fte in c.values:
             hidden.setdefault(fte, hidden[count])
