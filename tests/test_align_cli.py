@@ -189,3 +189,20 @@ def test_a_return_for_a_council_the_database_does_not_have_is_a_problem(mini_db,
         assert str(err.value.problems[0]).startswith(f"{path}, column area_code, value '201': the DfE files this "
                                                      "database was built from have no council with this LA number")
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'local_%'").fetchone() == (0,)
+
+
+def test_table_labels_are_whole_so_a_count_and_its_rate_read_apart():
+    # review item 5: labels were cut at 48 characters, so "In post with 2 to less than 5 years of service" and
+    # its "(%)" row read the same
+    from benchmark import measures
+    result = run(FIXTURES / "csww_census_2023_valid.xml")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(x for x in lines if x.lstrip().startswith("measure "))
+    rows = lines[lines.index(header) + 1:]
+    labels = [measures.get(f.measure_id).label for f in align(FIXTURES / "csww_census_2023_valid.xml")]
+    width = header.index("DfE basis") - 4             # "  ", the label column, " ", then 10 right-aligned
+    assert width == max(len(x) for x in labels) == 89                 # the longest label, whole
+    cells = [x[2:2 + width].rstrip() for x in rows if x.startswith("  ") and not x.startswith("    ")]
+    assert cells == labels and len(set(cells)) == len(cells)
+    assert "  In post with 2 to less than 5 years of service (%)" in result.output

@@ -41,7 +41,8 @@ def _show(value, symbol=None, decimals: int = 1) -> str:
 
 
 def _table(figures: list[AlignedFigure]) -> str:
-    """Figures grouped by council, team and period; caveats shared by the whole group are printed once."""
+    """Figures grouped by council, team and period; caveats shared by the whole group are printed once. Each
+    measure's label is printed whole, the column as wide as the group's longest label (at least 48)."""
     lines: list[str] = []
     groups: dict[tuple, list[AlignedFigure]] = {}
     for f in figures:
@@ -54,10 +55,12 @@ def _table(figures: list[AlignedFigure]) -> str:
                   f"{f0.period_end:%d %b %Y} (set beside DfE {f0.time_period}: "
                   f"{census.CensusMatch(f0.time_period, f0.months_from_census).describe()}), {f0.source_file} {f0.rows_used}"]
         lines += [f"  note: {c}" for c in common]
-        lines.append(f"  {'measure':<48} {'DfE basis':>10} {'reported':>10}  {'comparable':<10}  caveat")
-        for f, cav in zip(group, split):
+        labels = [measures.get(f.measure_id).label for f in group]
+        width = max([48, *map(len, labels)])  # whole labels: cut, a count and its % once read the same
+        lines.append(f"  {'measure':<{width}} {'DfE basis':>10} {'reported':>10}  {'comparable':<10}  caveat")
+        for f, cav, label in zip(group, split, labels):
             rest = "; ".join(c for c in cav if c not in common)
-            lines.append(f"  {measures.get(f.measure_id).label[:48]:<48} {_show(f.value, f.symbol):>10} "
+            lines.append(f"  {label:<{width}} {_show(f.value, f.symbol):>10} "
                          f"{_show(f.reported_value, decimals=2):>10}  {'yes' if f.comparable else 'no':<10}  {rest}".rstrip())
             if f.comparator_value is not None:
                 lines.append(f"    {f.comparator_name or 'internal comparator'}: {_show(f.comparator_value, decimals=2)}")
