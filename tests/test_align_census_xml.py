@@ -220,3 +220,14 @@ def test_the_joint_return_case_shows_no_agency_cover_of_one_person():
     f = by_id(align(JOINT))       # NoAgencyFTE 1, NoAgencyHeadcount 1 and no AgencyWorker 1 record
     assert (f["agency_cover_fte"].symbol, f["vacancy_agency_cover_rate_fte"].symbol) == ("c", "c")
     assert "contradicts itself" in f["agency_cover_fte"].caveat and f["agency_headcount"].value == 0
+
+
+def test_a_decimal_comma_in_the_la_level_block_names_its_element(tmp_path):
+    # review item 3 in a census return; the block is no worker record: no "row 0", its value (an aggregate) shown
+    path = tmp_path / "comma.xml"
+    path.write_text(VALID.read_text().replace("<NumberOfVacancies>3.5<", "<NumberOfVacancies>3,5<"))
+    with pytest.raises(InputError) as err:
+        align(path)
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.value) == (None, "LALevelVacancies/NumberOfVacancies", "3,5")
+    assert p.message.startswith("not a number: a comma is read only as a thousands separator")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -94,7 +95,9 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
         for k in LA_ITEMS:
             if la_level.at[0, k] == "":
                 problems.append(Problem(file, "missing", None, f"LALevelVacancies/{k}", None))
-    la_values = {k: parse.numbers(la_level, k, file, problems, integer=k == "NoAgencyHeadcount") for k in LA_ITEMS}
+    found: list[Problem] = []  # the LA-level block is no worker record: no row, its element's path
+    la_values = {k: parse.numbers(la_level, k, file, found, integer=k == "NoAgencyHeadcount") for k in LA_ITEMS}
+    problems += [replace(p, row=None, column=f"LALevelVacancies/{p.column}") for p in found]
 
     records = root.findall("CSWWWorker")
     if not records:
