@@ -23,7 +23,7 @@ from .result import AlignedFigure
 
 # Figures counted from worker records (HR extract, census return) that rest on 1-4 people are shown as DfE's
 # "c": a count of 1-4 people, an FTE, case or day total of 1-4 people, and any rate with such a count among its
-# inputs (so the bands of one breakdown are suppressed together). Aggregate returns are the council's own
+# inputs (so the bands of one breakdown are suppressed together); see ``protect`` for the rest. Aggregate returns are the council's own
 # aggregates and are shown as given.
 SUPPRESS_BELOW = 5
 SUPPRESSED_KINDS = {"worker", "census_xml"}
@@ -331,7 +331,12 @@ def protect(c: Components, min_count: int = SUPPRESS_BELOW) -> dict[str, str]:
     Secondary: within the ``breakdowns``, as long as some suppressed cell (or a small remainder) can be worked out
     by subtraction from the published ones, across every breakdown at once (linear algebra over the unknown cells),
     the next-smallest non-zero part of a breakdown holding it is suppressed too, or its total when no part is left.
-    A suppressed count hides its FTE (``FTE_TWINS``); ``build`` hides every rate built on a hidden component.
+    Attribute disclosure: where a breakdown's total is suppressed (or unpublished) and every part left published
+    is 0, those zeros are suppressed too, since they would show the category of every one of its people (one
+    leaver, 'c', whose reasons read 'c' for compulsory redundancy and 0 for every other); then the subtraction
+    rule runs again. An FTE is judged by the people behind it: its headcount counted, or given beside it
+    (``stand_ins``, a census return's ``NoAgencyHeadcount``). A suppressed count hides its FTE (``FTE_TWINS``);
+    ``build`` hides every rate built on a hidden component.
     """
     if min_count <= 0:
         return {}
