@@ -92,9 +92,24 @@ def year_rows(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> list[Simp
     return sorted(rows, key=lambda r: order[r.measure_id])
 
 
-def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None) -> list[str]:
+def not_published(measure_id: str, area_name: str, year: int, published=None) -> str:
+    """Why a council has no figure for a measure in ``year``, in words: DfE does not publish the measure for
+    councils at all (a measure from councils' own returns), or not for that year (caseload before 2017), by
+    ``published`` (the (measure_id, year) pairs DfE published for any council); else it published none for this
+    council. ``published`` None: the last, as before."""
+    label = short_label(measure_id)
+    if published is not None and (measure_id, year) not in published:
+        if not any(mid == measure_id for mid, _ in published):
+            return f"{label}: DfE does not publish this measure for councils."
+        return f"{label}: DfE does not publish this measure for councils for {year}."
+    return f"{label}: DfE published no figure for {area_name} in {year}."
+
+
+def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None,
+                    published=None) -> list[str]:
     """Sentences for one council and year from its comparison records (all years, published only);
-    ``rows`` is :func:`year_rows` of them when the caller has it already."""
+    ``rows`` is :func:`year_rows` of them when the caller has it already; ``published`` is
+    ``gather.published_for_councils`` (:func:`not_published`)."""
     rows = year_rows(rec, year, measure_ids) if rows is None else rows
     out: list[str] = []
     mentioned: set[str] = set()
@@ -159,7 +174,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
     present = {r.measure_id for r in rows}
     for mid in measure_ids:
         if mid not in present:
-            out.append(f"{short_label(mid)}: DfE published no figure for {area_name} in {year}.")
+            out.append(not_published(mid, area_name, year, published))
     return out
 
 
