@@ -17,6 +17,7 @@ import pandas as pd
 from .. import councils, measures, publication, store, tables
 from ..local import store as local_store
 from ..problems import CswwError
+from .model import AREA, COUNCIL
 
 ENGLAND = "E92000001"
 LA = "Local authority"
@@ -85,9 +86,6 @@ def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd
     df["diff_england"] = (df["value"] - df["england"]).round(3)
     df["diff_region"] = (df["value"] - df["region"]).round(3)
     return df.reindex(columns=tables.columns("comparisons"))
-
-
-COUNCIL, AREA = "council", "area"  # the two levels DfE rounds differently: councils; England and regions
 
 
 def published_figures(conn: sqlite3.Connection) -> tuple[set[tuple[str, int]], set[tuple[str, int, str]]]:

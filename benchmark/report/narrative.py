@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
 from ..measures import round_half_up
-from .model import LOW, low_text, measure_info
+from .model import AREA, COUNCIL, LOW, dfe_decimals, low_text, measure_info
 
 MOVE = 0.10
 GAP = 0.15
@@ -55,9 +55,10 @@ def short_label(measure_id: str) -> str:
     return label
 
 
-def show(v, measure_id: str, sign: bool = False) -> str:
+def show(v, measure_id: str, sign: bool = False, decimals: int | None = None) -> str:
+    """A figure as the pack's tables show it: the catalogue's decimals, or ``decimals`` (DfE's, when fewer)."""
     m = measure_info(measure_id)
-    return fmt_number(v, m.decimals, sign) + suffix(m)
+    return fmt_number(v, m.decimals if decimals is None else decimals, sign) + suffix(m)
 
 
 def amount(v, measure_id: str) -> str:
@@ -106,11 +107,14 @@ def not_published(measure_id: str, area_name: str, year: int, published=None) ->
 
 
 def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None,
-                    published=None) -> list[str]:
+                    published=None, whole=None) -> list[str]:
     """Sentences for one council and year from its comparison records (all years, published only);
-    ``rows`` is :func:`year_rows` of them when the caller has it already; ``published`` is
-    ``gather.published_for_councils`` (:func:`not_published`)."""
+    ``rows`` is :func:`year_rows` of them when the caller has it already; ``published`` and ``whole`` are
+    ``gather.published_figures`` (:func:`not_published`; DfE's whole numbers shown as such)."""
     rows = year_rows(rec, year, measure_ids) if rows is None else rows
+
+    def own(v, mid, y=year):  # the council's figure, with the decimals DfE published it with
+        return show(v, mid, decimals=dfe_decimals(whole, mid, y, COUNCIL))
     out: list[str] = []
     mentioned: set[str] = set()
 
@@ -126,7 +130,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
             best = "most favourable" if r.quartile == "A" else "least favourable"
             rank = (f", rank {int(r.rank)} of {int(r.rank_of)} (1 = lowest)"
                     if is_number(r.rank) and is_number(r.rank_of) else "")
-            out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is in the "
+            out.append(f"{short_label(r.measure_id)} {own(r.value, r.measure_id)} is in the "
                        f"{'highest' if highest else 'lowest'} quartile nationally{_sn_clause(r)}; band {r.quartile}, "
                        f"the {best} 25% of councils{rank}.")
             mentioned.add(r.measure_id)
@@ -149,7 +153,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
             judged = f"; {'lower' if m.polarity == 'lower' else 'higher'} is better"
             judged = f" (an improvement{judged})" if better else f" (a deterioration{judged})"
         out.append(f"{short_label(r.measure_id)} {verb} by {amount(r.change, r.measure_id)} since {year - 1}, "
-                   f"from {show(before, r.measure_id)} to {show(r.value, r.measure_id)}{judged}.")
+                   f"from {own(before, r.measure_id, year - 1)} to {own(r.value, r.measure_id)}{judged}.")
     if any(is_number(r.change) for r in rows) and not moves:
         out.append(f"No key measure changed by {MOVE:.0%} or more since {year - 1}.")
 
@@ -162,8 +166,9 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
         if abs(diff) >= GAP * abs(r.sn_median):
             gaps.append((abs(diff) / abs(r.sn_median), r))
     for _, r in sorted(gaps, key=lambda t: -t[0])[:MAX_GAPS]:
-        eng = (f"; England {show(r.england, r.measure_id)}" if is_number(r.england) else "")
-        out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is "
+        eng = (f"; England {show(r.england, r.measure_id, decimals=dfe_decimals(whole, r.measure_id, year, AREA))}"
+               if is_number(r.england) else "")
+        out.append(f"{short_label(r.measure_id)} {own(r.value, r.measure_id)} is "
                    f"{_sn_clause(r)[2:]}{eng}.")
 
     for r in rows:

@@ -23,6 +23,7 @@ from .model import (
     Pack,
     Section,
     Table,
+    dfe_decimals,
     excel_format,
     given_decimals,
     int_cell,
@@ -134,7 +135,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
 
     published, whole = gather.published_figures(conn)
-    summary = council_story(rec, year, key, name, published)
+    summary = council_story(rec, year, key, name, published, whole)
     ranked_in = rank_area(rec, region_name)
 
     headline_years = shown_years[-HEADLINE_YEARS:]
@@ -178,22 +179,16 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
                        "measures": key})
 
 
-def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str, published=None) -> list[str]:
+def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str, published=None, whole=None) -> list[str]:
     """The pack's summary for one council and year from its comparison records (``gather.records``): the
     exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``);
-    ``published`` (``gather.published_for_councils``) says which measures DfE publishes for councils at all."""
+    ``published`` and ``whole`` (``gather.published_figures``) say which measures DfE publishes for councils and
+    which figures it published as whole numbers."""
     rows = narrative.year_rows(rec, year, key)
-    summary = narrative.council_summary(rec, year, key, name, rows, published)
+    summary = narrative.council_summary(rec, year, key, name, rows, published, whole)
     travel = narrative.direction_summary(rows, year)
     bands = narrative.quartile_summary(rec, year, key)  # needs last year's records: absent from a one-year slice
     return summary + [s for s in (travel, bands) if s]
-
-
-def dfe_decimals(whole, measure_id: str, year, level: str) -> int | None:
-    """The decimals DfE published a figure with, where they are fewer than the catalogue's: 0 for a group
-    ``gather.published_figures`` found all whole numbers (2015 rates; the SFR's national and regional figures,
-    rounded to tens), so 26500 shows as 26,500, not 26,500.0; else None (the catalogue's decimals)."""
-    return 0 if whole and (measure_id, int(year), level) in whole else None
 
 
 def _cell_for(r, col: str, m, whole=None) -> Cell:
@@ -734,7 +729,9 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     int_cell(by[(c, mid)].region_rank_of if (c, mid) in by else None),
                     text_cell(by[(c, mid)].quartile if (c, mid) in by else None)]
                    for c in sorted(codes, key=lambda c: order[names[c]])],
-                  sheet=f"Chart {short_sheet(m.label)}")
+                  sheet=f"Chart {short_sheet(m.label)}",
+                  notes=["Rank in region: a London borough's is among all London councils (Inner and Outer London "
+                         "together)."] if _is_borough(now) else [])
         shown = [b for b in bars if b[1] is not None]
         alt = (f"Bar chart of {m.label} for the {len(codes)} member councils of {group['name']} in {year}"
                + (", with reference lines for " + " and ".join(n for n, _ in refs) if refs else "") + ". ")
