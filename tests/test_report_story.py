@@ -346,6 +346,13 @@ def test_a_2015_pack_words_what_dfe_does_not_publish_and_shows_its_whole_numbers
     later = next(t for t in report.make(real_db, la="841", year=2017).tables() if t.id == "headline-table")
     assert [r[cols["England"]].text for r in later.rows if r[0].text == "Turnover rate (FTE)"] == [
         "16%", "15.1%", "13.4%"]  # 2015 whole, 2016-2017 as published to one decimal
+    group = report.make(real_db, group=NE, year=2015)
+    members = {r[0].text: [c.text for c in r] for r in next(t for t in group.tables() if t.id == "members-table").rows}
+    labels = next(t for t in group.tables() if t.id == "members-table").headers
+    turnover = labels.index("Turnover rate (FTE)")
+    assert (members["Darlington"][turnover], members["England"][turnover]) == ("19%", "16%")
+    assert "Turnover rate: highest Darlington 19%, lowest South Tyneside 7%; the partnership as a whole 12.6% " \
+           "against England 16%." in group.summary
     published, _ = gather.published_figures(sqlite3.connect(real_db))
     assert narrative.not_published("stability_index_rate", "Darlington", 2025, published) == (
         "Stability index (%): DfE does not publish this measure for councils.")

@@ -223,11 +223,12 @@ def quartile_summary(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> st
             + "; ".join(moves) + ".")
 
 
-def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
+def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict, whole=None) -> list[str]:
     """Sentences for a partnership: each measure's highest and lowest member, and band A/D members.
 
     ``table`` has one row per member and measure for the year (area_name, measure_id, value, quartile);
-    ``pooled`` maps measure_id to the partnership's pooled figure and England's.
+    ``pooled`` maps measure_id to the partnership's pooled figure and England's; ``whole``
+    (``gather.published_figures``) which figures DfE published as whole numbers.
     """
     out = []
     for mid in measure_ids:
@@ -243,14 +244,15 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
         lo_names = " and ".join(lows["area_name"]) if len(lows) > 1 else lo["area_name"]
 
         def said(r):
-            return show(r["value"], mid) if is_number(r["value"]) else low_text(measure_info(mid))
+            return (show(r["value"], mid, decimals=dfe_decimals(whole, mid, year, COUNCIL)) if is_number(r["value"])
+                    else low_text(measure_info(mid)))
         s = (f"{short_label(mid)}: highest {hi['area_name']} {said(hi)}, "
              f"lowest {lo_names} {said(lo)}")
         p = pooled.get(mid, {})
         if (is_number(p.get("pooled")) and is_number(p.get("england"))
                 and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's
             s += (f"; the partnership as a whole {show(p['pooled'], mid)} against England "
-                  f"{show(p['england'], mid)}")
+                  f"{show(p['england'], mid, decimals=dfe_decimals(whole, mid, year, AREA))}")
         out.append(s + ".")
     for band, words in (("D", "least favourable"), ("A", "most favourable")):
         hits = table[table["quartile"] == band]

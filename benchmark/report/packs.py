@@ -666,7 +666,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     "median": _num(st.loc[mid, "member_median"]) if mid in st.index else None,
                     "england": _num(england.get(mid))} for mid in key}
 
-    summary = narrative.group_summary(now, year, key, pooled)
+    _, whole = gather.published_figures(conn)
+    summary = narrative.group_summary(now, year, key, pooled, whole)
     by = {(r.area_code, r.measure_id): r for r in now.itertuples()}
     labels = [measure_info(mid).label for mid in key]
 
@@ -677,8 +678,9 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                         + [fn(by.get((c, mid)), measure_info(mid)) for mid in key])
         return rows
 
-    def value_of(r, m):
-        return value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, NO_FIGURE)
+    def value_of(r, m):  # as DfE published it (whole numbers in 2015)
+        return (value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, m.id, year, gather.COUNCIL))
+                if r is not None else Cell(None, NO_FIGURE))
 
     rows = member_rows(value_of)
     if any(p["pooled"] is not None for p in pooled.values()):
@@ -687,7 +689,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         rows.append([Cell("Partnership (median of members)", "Partnership (median of members)"), Cell("", "")]
                     + [value_cell(pooled[mid]["median"], measure_info(mid)) for mid in key])
     rows.append([Cell("England", "England"), Cell("E92000001", "E92000001")]
-                + [value_cell(pooled[mid]["england"], measure_info(mid)) for mid in key])
+                + [value_cell(pooled[mid]["england"], measure_info(mid),
+                              decimals=dfe_decimals(whole, mid, year, gather.AREA)) for mid in key])
     main = Table("members-table", f"{group['name']}: member councils compared, {year}",
                  ["Council", "Code"] + labels, rows, sheet="Members compared",
                  notes=["Pooled: the partnership taken as one workforce (sum of numerators ÷ sum of denominators; "
@@ -715,7 +718,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             v = _num(r.value) if r is not None else None
             sym = r.symbol if r is not None else None
             bars.append((names[c], 0.0 if v is None and sym == LOW else v,
-                         value_cell(v, m, sym).text or "no figure"))
+                         value_cell(v, m, sym, decimals=dfe_decimals(whole, mid, year, gather.COUNCIL)).text
+                         or "no figure"))
         bars.sort(key=lambda b: (b[1] is None, -(b[1] or 0.0)))  # highest first, no figure last
         refs = [(n, pooled[mid][k]) for n, k in (("Partnership", "pooled"), ("England", "england"))
                 if pooled[mid][k] is not None and m.unit not in ("FTE", "headcount")]
