@@ -291,6 +291,9 @@ def publish(out, bundle_dir):
               help="YAML group file (a partnership): one table comparing all member councils, and the members' "
                    "provisional returns (loaded with 'csww build --local') beside DfE's. Instead of --la.")
 @click.option("--group-id", help="With --group: which group, when the file holds several.")
+@click.option("--include-private", is_flag=True,
+              help="With --group: also show this build's own private returns (left out by default: the pack goes "
+                   "to the partners).")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--years", "n_years", type=int,
               help="Trend window: the last N years up to --year. Default: every year up to --year.")
@@ -310,7 +313,8 @@ def publish(out, bundle_dir):
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
                    "Markdown to standard output.")
-def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file, as_at, fmt, db, output):
+def report_cmd(la, group_file, group_id, include_private, year, n_years, measure_ids, local_file, as_at, fmt, db,
+               output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
 
     A council pack has a headline table (value, neighbour median, region, England, rank, quartile band,
@@ -337,7 +341,7 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
                        measure_ids=measure_ids or None, years=n_years,
-                       as_at=as_at.date() if as_at else None)
+                       as_at=as_at.date() if as_at else None, include_private=include_private)
     path = report.write(pack, output, fmt)
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")

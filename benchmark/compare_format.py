@@ -67,12 +67,15 @@ def table(area: dict, rows, groups) -> str:
     first = rows[0]
     year = int(first["comparator_year"])
     region = first["region_name"] or ""
+    borough = any(r["london"] is not None for r in rows)  # ranked among all London councils, not its region's
     head = [f"{first['area_name']} ({first['area_code']}), {region}: reporting year to 30 September {year}",
             f"Neighbours: DfE model {first['sn_model']}; SN = median of neighbours with a value (n); "
-            "rank 1 = lowest of all councils; quartile A best ... D worst."]
-    cols = ["measure", "value", "England", "region", *(["London"] if _clean(first["london"]) is not None else []),
-            "SN median (n)", "SN mean", "rank", "region rank", "quartile", "change", "direction",
-            "FTE gap to SN"]
+            "rank 1 = lowest of all councils; "
+            + ("London rank among all London councils (Inner and Outer London together); " if borough else "")
+            + "quartile A best ... D worst."]
+    cols = ["measure", "value", "England", "region", *(["London"] if borough else []),
+            "SN median (n)", "SN mean", "rank", "London rank" if borough else "region rank", "quartile", "change",
+            "direction", "FTE gap to SN"]
     body = []
     for r in rows:
         m = measures.get(r["measure_id"])
@@ -80,7 +83,7 @@ def table(area: dict, rows, groups) -> str:
         value = _num(r["value"], d) if _clean(r["value"]) is not None else (r["symbol"] or "")
         cells = [m.label + (" [provisional %d]" % r["time_period"] if r["provisional"] else ""), value,
                  _num(r["england"], d), _num(r["region"], d)]
-        if "London" in cols:
+        if borough:
             cells.append(_num(r["london"], d))
         sn = "" if _clean(r["sn_median"]) is None else f"{_num(r['sn_median'], d)} ({int(r['sn_count'])})"
         rank = "" if _clean(r["rank"]) is None else f"{int(r['rank'])}/{int(r['rank_of'])}"
@@ -99,19 +102,31 @@ def table(area: dict, rows, groups) -> str:
                           _num(g["member_mean"], d), _num(g["england"], d), _num(g["diff_england"], d, True)])
         out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
                                                 "England", "pooled - England"], gbody)
-    notes = []
-    codes = [r["sn_codes"] for r in rows if r["sn_codes"] is not None]
-    if codes:
-        notes.append(f"Neighbours with a value ({first['sn_model']}): {codes[0]}")
-    missing = [r["sn_missing"] for r in rows if r["sn_missing"] is not None]
-    if missing:
-        notes.append(f"Neighbours without a value: {missing[0]}")
+    notes = _neighbour_notes(rows, first["sn_model"])
     for col in ("sn_note", "series_note"):
         notes += [n for n in dict.fromkeys(r[col] for r in rows if r[col] is not None) if n]
     if groups:
         notes.append("Groups: pooled = sum of numerators / sum of denominators across members (sum for counts); "
                      "median = median of members' published values.")
     return "\n".join(out + ([""] + notes if notes else []))
+
+
+def _neighbour_notes(rows: list[dict], model) -> list[str]:
+    """Which neighbours had a value (``sn_codes``) and which a symbol (``sn_missing``), each list once for the
+    measures it is true of: one line for all measures when they agree, else one per distinct list naming its
+    measures (a neighbour with a value for one measure may have DfE's symbol for another)."""
+    out = []
+    for col, words in (("sn_codes", f"Neighbours with a value ({model})"), ("sn_missing", "Neighbours without a value")):
+        by: dict[str, list[str]] = {}
+        for r in rows:
+            if r[col] is not None and not r["provisional"]:
+                by.setdefault(r[col], []).append(measures.get(r["measure_id"]).label)
+        if col == "sn_codes" and len(by) == 1 and len(next(iter(by.values()))) == sum(
+                not r["provisional"] for r in rows):
+            out.append(f"{words}: {next(iter(by))}")
+        else:
+            out += [f"{words}, for {', '.join(labels)}: {codes}" for codes, labels in by.items()]
+    return out
 
 
 def _grid(cols: list[str], body: list[list]) -> list[str]:

@@ -63,11 +63,28 @@ class Measure:
         if not self.formula:
             return ""
         times = self.formula.get("times")
-        return f"{self.formula['over']} ÷ {self.formula['under']}" + (f" × {times}" if times else "")
+        return (f"{bracketed(self.formula['over'])} ÷ {bracketed(self.formula['under'])}"
+                + (f" × {times}" if times else ""))
 
     @property
     def denominator_ids(self) -> tuple[str, ...]:
         return tuple(self.denominator.split("+")) if self.denominator else ()
+
+
+OPERATORS = (" + ", " − ", " × ", " ÷ ")  # a label's own " - " ("Starters - experienced") is a dash
+
+
+def bracketed(term: str) -> str:
+    """A formula's term as it must be written beside "÷" on one line: in brackets when it is itself a sum,
+    difference or product outside any brackets of its own ("Agency workers (FTE) + Social workers in post (FTE)"
+    -> "(Agency workers (FTE) + Social workers in post (FTE))"), as it is otherwise ("Leavers (FTE)"), so that
+    "A ÷ (A + S) × 100" reads as DfE computes it. Labels' own brackets ("(FTE)") do not count."""
+    text, depth, top = str(term).strip(), 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        top.append(ch if depth == 0 and ch not in "()" else "_")
+    outer = "".join(top)
+    return f"({text})" if any(op in outer for op in OPERATORS) else text
 
 
 #: The catalogue, shipped inside the package (package data).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -17,6 +18,8 @@ from report_html import PackHTML
 from benchmark import charts, measures, report
 from benchmark.build import build
 from benchmark.cli import cli
+from benchmark.local import align, export
+from benchmark.local.store import load_files
 from benchmark.report import narrative
 
 FX = Path(__file__).resolve().parent / "fixtures" / "report"
@@ -594,3 +597,39 @@ def test_docs_excerpts_match_a_fresh_run(real_db, tmp_path):
                     "csww report --la 841 --year 2025 --local examples/darlington.csv -o darlington-local.html",
                     "csww report --group examples/north_east.yml --year 2025 -o north-east-2025.html"):
         assert command in doc
+
+
+def test_partnership_pack_shows_each_member_return_once_and_no_private_return_unless_asked(mini_db, tmp_path):
+    """A member's return loaded both as its own file and as its 'csww align --export' is one return; the builder's
+    private returns stay out of the pack sent to partners unless --include-private (docs/align.md)."""
+    here = ROOT / "tests" / "fixtures" / "partnership"
+    raw, group = here / "redcar_2024.csv", here / "tees_valley.yml"
+    shared = export.write(tmp_path / "redcar.json", align(raw), "shared", "Tees Valley")
+    both, private = tmp_path / "both.db", tmp_path / "private.db"
+    for db, files in ((both, [raw, shared]), (private, [raw])):
+        shutil.copy(mini_db, db)
+        with sqlite3.connect(db) as conn:
+            load_files(conn, files)
+
+    def redcar(db, **kw):
+        pack = report.make(db, group=group, year=2024, **kw)
+        section = next(s for s in pack.sections if s.id == "member-returns")
+        rows = [[c.text for c in r] for t in section.tables for r in t.rows if r[1].text == "Redcar and Cleveland"]
+        return section, rows
+
+    for kw in ({}, {"include_private": True}):
+        _, rows = redcar(both, **kw)
+        turnover = [r for r in rows if r[0] == "Turnover rate (FTE)"]
+        assert turnover == [["Turnover rate (FTE)", "Redcar and Cleveland", "01 Oct 2023 to 30 Sep 2024", "21.6%",
+                             "yes", "2024", "24.4%", "21.6%", "shared with the partnership"]]
+        assert len(rows) == len({r[0] for r in rows})  # one row per measure: the export, not the file twice
+    section, rows = redcar(private)
+    assert rows == [] and section.intro == [
+        "1 private return of this build is left out: a partnership's pack goes to its partners. Share it ('csww align "
+        "FILE --export RETURN.json --partnership NAME') or give --include-private to show it."]
+    _, rows = redcar(private, include_private=True)
+    assert rows and {r[-1] for r in rows} == {"this build's own (private)"}
+    r = CliRunner().invoke(cli, ["report", "--la", "841", "--include-private", "--db", str(private),
+                                 "-o", str(tmp_path / "x.md")])
+    assert r.exit_code != 0 and "--include-private goes with --group" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "x.md").exists()

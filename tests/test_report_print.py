@@ -220,15 +220,36 @@ def test_every_rate_has_its_formula_in_the_catalogue():
         "Working days lost to sickness (FTE) ÷ (Social workers in post (FTE) × working days in the year) × 100")
 
 
+def test_a_denominator_that_is_a_sum_is_bracketed_in_every_rate_formula():
+    # the new-user review: "Agency workers (FTE) ÷ Agency workers (FTE) + Social workers in post (FTE) × 100" reads
+    # as A ÷ A + S; DfE computes A ÷ (A + S)
+    assert measures.get("agency_rate_fte").formula_line == (
+        "Agency workers (FTE) ÷ (Agency workers (FTE) + Social workers in post (FTE)) × 100")
+    assert measures.get("agency_rate_headcount").formula_line == (
+        "Agency workers (headcount) ÷ (Agency workers (headcount) + Social workers in post (headcount)) × 100")
+    assert measures.bracketed("Starters - experienced (2 years' experience or more)") == (
+        "Starters - experienced (2 years' experience or more)")  # a label's own dash and brackets: no brackets
+    summed = 0
+    for m in (m for m in measures.catalogue().values() if m.is_rate):
+        line, under = m.formula_line, m.formula["under"]
+        assert not under.startswith("("), (m.id, "the catalogue writes the term; formula_line brackets it")
+        if " + " in under or " × " in under:  # a sum (or a product) below the line, written out
+            summed += 1
+            assert f" ÷ ({under})" in line, (m.id, line)
+        else:
+            assert f" ÷ {under}" in line and f"({under})" not in line, (m.id, line)
+    assert summed >= 6
+
+
 def test_definitions_set_the_formula_as_a_fraction_in_html_and_a_line_elsewhere(council, tmp_path):
     page = html(council)
     fracs = re.findall(r'<span class="formula" role="math" aria-label="([^"]+)"><span class="frac"><span class="over">'
                        r'([^<]+)</span><span class="under">([^<]+)</span></span><span class="times"> × 100</span>', page)
     assert len(fracs) >= 5 and fracs[0][0] == "Leavers (FTE) ÷ Social workers in post (FTE) × 100"
-    assert ("Vacancies (FTE) ÷ Vacancies (FTE) + Social workers in post (FTE) × 100",
+    assert ("Vacancies (FTE) ÷ (Vacancies (FTE) + Social workers in post (FTE)) × 100",
             "Vacancies (FTE)", "Vacancies (FTE) + Social workers in post (FTE)") in fracs
     md = report.render(council, "md").decode()
-    assert "| Agency workers (FTE) ÷ Agency workers (FTE) + Social workers in post (FTE) × 100 |" in md
+    assert "| Agency workers (FTE) ÷ (Agency workers (FTE) + Social workers in post (FTE)) × 100 |" in md
     assert "sn_20" not in md and "DfE's May 2025 statistical neighbours" in md
 
 

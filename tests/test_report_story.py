@@ -18,7 +18,7 @@ from conftest import ROOT, one
 
 from benchmark import compare, measures, report
 from benchmark.cli import cli
-from benchmark.report import gather, packs
+from benchmark.report import gather, narrative, packs
 from benchmark.report.narrative import short_label
 
 NE = ROOT / "examples" / "north_east.yml"
@@ -274,3 +274,99 @@ def test_the_councils_own_figures_keep_their_precision(real_db):
     book = openpyxl.load_workbook(io.BytesIO(report.render(pack, "xlsx")))
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value == 26.73]
     assert cells and all(c.data_type == "n" for c in cells)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# New-user review (packs7): labels that say what the figure is
+
+
+def test_a_london_borough_is_ranked_in_london_and_every_format_says_so(real_db):
+    pack = report.make(real_db, la="Kensington and Chelsea", year=2025)
+    head = next(t for t in pack.tables() if t.id == "headline-table")
+    assert "Inner London" in head.headers and "London" in head.headers  # the comparators DfE publishes
+    assert not any(h.startswith(("Rank in Inner", "Councils ranked in Inner")) for h in head.headers)
+    col, of = head.headers.index("Rank in London (1 = lowest)"), head.headers.index("Councils ranked in London")
+    row = next(r for r in head.rows if r[0].text == "Vacancy rate (FTE)" and r[1].value == 2024)
+    assert (row[col].value, row[of].value) == (2, 32) == one(
+        real_db, "SELECT region_rank, region_rank_of FROM comparisons WHERE area_code = '207' AND time_period = 2024 "
+                 "AND measure_id = 'vacancy_rate_fte' AND provisional = 0")  # 32 London councils, Inner has 14
+    assert any("Rank in London is among all London councils (Inner and Outer London together), not only those of "
+               "Inner London" in n for n in head.notes)
+    md = report.render(pack, "md").decode()
+    assert "| Rank in London (1 = lowest) | Councils ranked in London |" in md and "Rank in Inner London" not in md
+    xlsx = openpyxl.load_workbook(io.BytesIO(report.render(pack, "xlsx")))["Headline"]
+    cells = {str(c.value) for r in xlsx.iter_rows() for c in r if c.value is not None}
+    assert "Rank in London (1 = lowest)" in cells and not any("Rank in Inner London" in c for c in cells)
+    # csww compare: the rank beside the Inner London figure is London's
+    text = CliRunner().invoke(cli, ["compare", "--la", "207", "--year", "2024", "--db", str(real_db)]).output
+    assert "London rank among all London councils (Inner and Outer London together)" in text
+    assert "  London rank  " in text and "region rank" not in text
+    assert re.search(r"^Vacancy rate \(FTE\) .* 10/151 +2/32 +A ", text, flags=re.M)
+    # a council outside London keeps its region's rank and label
+    darlington = next(t for t in report.make(real_db, la="841", year=2025).tables() if t.id == "headline-table")
+    assert "Rank in North East (1 = lowest)" in darlington.headers
+
+
+def test_headline_names_the_neighbour_model_of_each_year(real_db):
+    pack = report.make(real_db, la="841", year=2025)
+    intro = next(s for s in pack.sections if s.id == "headline").intro[0]
+    words = "DfE's April 2021 statistical neighbours for 2023 to 2024; DfE's May 2025 statistical neighbours for 2025"
+    assert f"median of its statistical neighbours ({words})" in intro
+    head = next(t for t in pack.tables() if t.id == "headline-table")
+    assert head.notes[0] == f"Neighbour median from the model for each year: {words}."
+    med = head.headers.index("Neighbour median")
+    row = next(r for r in head.rows if r[0].text == "Turnover rate (FTE)" and r[1].value == 2024)
+    sn_2021 = one(real_db, "SELECT sn_model, sn_median FROM comparisons WHERE area_code = '841' AND time_period = 2024 "
+                           "AND measure_id = 'turnover_rate_fte' AND provisional = 0")
+    assert sn_2021 == ("sn_2021", 13.35) and row[med].text == "13.4%"  # sn_2025 would give 13.6
+    xlsx = openpyxl.load_workbook(io.BytesIO(report.render(pack, "xlsx")))["Headline"]
+    assert any(c.value == head.notes[0] for r in xlsx.iter_rows() for c in r)
+    one_model = next(t for t in report.make(real_db, la="841", year=2020).tables() if t.id == "headline-table")
+    assert one_model.notes[0] == "Neighbour median: DfE's April 2021 statistical neighbours."
+
+
+def test_a_2015_pack_words_what_dfe_does_not_publish_and_shows_its_whole_numbers(real_db):
+    pack = report.make(real_db, la="841", year=2015)
+    assert "Average caseload: DfE does not publish this measure for councils for 2015." in pack.summary
+    assert not any("DfE published no figure" in s for s in pack.summary)
+    intro = next(s for s in pack.sections if s.id == "headline").intro[0]
+    assert intro.startswith("Key measures for Darlington in 2015 (the year to 30 September), beside")
+    head = next(t for t in pack.tables() if t.id == "headline-table")
+    assert "\u2014 Average caseload (per case-holding FTE): DfE does not publish this measure for councils for " \
+           "2015." in head.notes and packs.NO_FIGURE_NOTE not in head.notes
+    # SFR07/2016 publishes England's and regions' figures rounded (26500, 1680) and 2015 rates whole (19, 16)
+    assert one(real_db, "SELECT value FROM observations WHERE area_code = 'E92000001' AND time_period = 2015 "
+                        "AND measure_id = 'inpost_fte'") == (26500.0,)
+    rows = {r[0].text: [c.text for c in r] for r in head.rows}
+    cols = {h: i for i, h in enumerate(head.headers)}
+    fte, turnover = rows["Social workers in post (FTE)"], rows["Turnover rate (FTE)"]
+    assert (fte[cols["Darlington"]], fte[cols["North East"]], fte[cols["England"]]) == ("71.8", "1,680", "26,500")
+    assert (turnover[cols["Darlington"]], turnover[cols["England"]]) == ("19%", "16%")
+    assert turnover[cols["Neighbour median"]] == "13.0%"  # a median csww-benchmark computed: catalogue decimals
+    later = next(t for t in report.make(real_db, la="841", year=2017).tables() if t.id == "headline-table")
+    assert [r[cols["England"]].text for r in later.rows if r[0].text == "Turnover rate (FTE)"] == [
+        "16%", "15.1%", "13.4%"]  # 2015 whole, 2016-2017 as published to one decimal
+    group = report.make(real_db, group=NE, year=2015)
+    members = {r[0].text: [c.text for c in r] for r in next(t for t in group.tables() if t.id == "members-table").rows}
+    labels = next(t for t in group.tables() if t.id == "members-table").headers
+    turnover = labels.index("Turnover rate (FTE)")
+    assert (members["Darlington"][turnover], members["England"][turnover]) == ("19%", "16%")
+    assert "Turnover rate: highest Darlington 19%, lowest South Tyneside 7%; the partnership as a whole 12.6% " \
+           "against England 16%." in group.summary
+    published, _ = gather.published_figures(sqlite3.connect(real_db))
+    assert narrative.not_published("stability_index_rate", "Darlington", 2025, published) == (
+        "Stability index (%): DfE does not publish this measure for councils.")
+    assert narrative.not_published("turnover_rate_fte", "Darlington", 2025, published) == (
+        "Turnover rate: DfE published no figure for Darlington in 2025.")
+
+
+def test_compare_lists_each_measures_neighbours_with_and_without_a_value(real_db):
+    text = CliRunner().invoke(cli, ["compare", "--la", "207", "--year", "2024", "--db", str(real_db)]).output
+    notes = [line for line in text.splitlines() if line.startswith("Neighbours with")]
+    assert notes[1] == ("Neighbours with a value (sn_2021), for Agency worker rate (FTE): "
+                        "205, 212, 202, 302, 201, 315, 870, 846, 206")  # 213 published 'x' for it
+    assert notes[0].endswith(": 213, 205, 212, 202, 302, 201, 315, 870, 846, 206")
+    assert "Agency worker rate" not in notes[0]
+    assert "Neighbours without a value, for Agency worker rate (FTE): 213 (x)" in text.splitlines()
+    plain = CliRunner().invoke(cli, ["compare", "--la", "841", "--year", "2025", "--db", str(real_db)]).output
+    assert "Neighbours with a value (sn_2025): 390, 808, 332, 384, 888, 894, 372, 357, 840, 371" in plain.splitlines()

@@ -27,7 +27,7 @@ __all__ = ["FORMATS", "TEXT_FORMATS", "Pack", "ReportError", "council_pack", "gr
 
 def make(db: str | Path, la: str | None = None, group: str | Path | None = None, year: int | None = None,
          local: str | Path | None = None, group_id: str | None = None, measure_ids=None,
-         years: int | None = None, as_at=None) -> Pack:
+         years: int | None = None, as_at=None, include_private: bool = False) -> Pack:
     """The pack for one council (``la``) or one partnership (``group``, a YAML group file; ``group_id``
     picks one group when the file holds several).
 
@@ -38,7 +38,10 @@ def make(db: str | Path, la: str | None = None, group: str | Path | None = None,
     ``la`` with ``group`` highlights that member. ``measure_ids`` (catalogue ids) choose the measures (default
     the key measures); ``years`` limits the trend window to the last N years up to ``year``; ``as_at`` (a date,
     with ``local``) sets the file's returns beside the census DfE had published by then, as ``csww align --as-at``. A pack for
-    ``year`` never shows a DfE figure for a later year."""
+    ``year`` never shows a DfE figure for a later year. A partnership pack shows this build's own private returns
+    only with ``include_private`` (it goes to the partners)."""
+    if include_private and not group:
+        raise ReportError("--include-private goes with --group: a council pack shows its own returns already")
     if not la and not group:
         raise ReportError("give either a council (--la) or a group file (--group)")
     if group and local:
@@ -52,7 +55,7 @@ def make(db: str | Path, la: str | None = None, group: str | Path | None = None,
         conn.row_factory = sqlite3.Row
     try:
         if group:
-            return group_pack(conn, group, year, group_id, measure_ids, la)
+            return group_pack(conn, group, year, group_id, measure_ids, la, include_private)
         return council_pack(conn, la, year, local, measure_ids, years, as_at)
     finally:
         conn.close()

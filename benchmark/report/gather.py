@@ -14,9 +14,10 @@ import sqlite3
 
 import pandas as pd
 
-from .. import councils, publication, store, tables
+from .. import councils, measures, publication, store, tables
 from ..local import store as local_store
 from ..problems import CswwError
+from .model import AREA, COUNCIL
 
 ENGLAND = "E92000001"
 LA = "Local authority"
@@ -87,6 +88,33 @@ def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd
     return df.reindex(columns=tables.columns("comparisons"))
 
 
+def published_figures(conn: sqlite3.Connection) -> tuple[set[tuple[str, int]], set[tuple[str, int, str]]]:
+    """What DfE published, from ``observations`` in one pass:
+
+    - the (measure_id, time_period) pairs DfE published for at least one council (a value or a symbol): a
+      measure missing from a council's records for a year outside these is one DfE does not publish for councils
+      that year (caseload before 2017, a measure from councils' own returns), not a gap in that council's figures;
+    - the (measure_id, time_period, level) groups, level ``COUNCIL`` or ``AREA`` (England and the regions), whose
+      every value comes from an SFR underlying-data file (layout ``sfr``) and is a whole number, for catalogue
+      measures shown with decimals: DfE published those without decimals (2015 rates are whole numbers, national
+      and regional figures are rounded to tens; reference section 2.6), so a pack shows 26,500, not 26,500.0
+      (``packs.dfe_decimals``).
+    """
+    cat = measures.catalogue()
+    published, whole = set(), set()
+    for m, y, la, n_values, n_whole, n_sfr in conn.execute(
+            "SELECT o.measure_id, o.time_period, a.level = ? AS la, count(o.value), "
+            "sum(o.value = CAST(o.value AS INTEGER)), sum(o.value IS NOT NULL AND s.layout = 'sfr') "
+            "FROM observations o JOIN areas a ON a.area_code = o.area_code "
+            "LEFT JOIN source_files s ON s.file_name = o.source_file AND s.release_id = o.release_id "
+            "GROUP BY o.measure_id, o.time_period, la", (LA,)):
+        if la:
+            published.add((m, int(y)))
+        if n_values and n_values == n_whole == n_sfr and m in cat and cat[m].decimals > 0:
+            whole.add((m, int(y), COUNCIL if la else AREA))
+    return published, whole
+
+
 def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int) -> pd.DataFrame:
     """The council's statistical neighbours under ``model``: position, code, name, closeness and whether
     DfE published figures for them in ``year`` (a joint-return member counts through its joint return)."""
@@ -149,10 +177,16 @@ def local_figures(conn: sqlite3.Connection, area: dict, path=None, as_at=None) -
     return df.astype(object).where(df.notna(), None)
 
 
-def partnership_local_figures(conn: sqlite3.Connection, group: dict) -> pd.DataFrame:
+LEVEL_ORDER = {"public": 0, "shared": 1, "private": 2}
+
+
+def partnership_local_figures(conn: sqlite3.Connection, group: dict, include_private: bool = False) -> pd.DataFrame:
     """The members' whole-council local figures a partnership's pack shows (``publication.partnership_where``:
-    public returns, the builder's own private ones and those shared with this partnership, by its id or name),
-    with each return's ``publication`` and ``partnership``; dates as ``date``. Empty when none is loaded."""
+    public returns and those shared with this partnership, by its id or name; the builder's own private ones
+    only with ``include_private``, since the pack goes to partners), with each return's ``publication`` and
+    ``partnership``; dates as ``date``. One copy of each return: the same council, period and source file loaded
+    twice (the council's file and its ``csww align --export``) is shown once, the most public copy (then the
+    latest loaded). ``attrs["private_left_out"]`` counts the private returns left out. Empty when none is loaded."""
     if not has_table(conn, "local_observations") or not has_table(conn, "local_returns"):
         return pd.DataFrame()
     rule = publication.partnership_where(conn, "local_observations", [str(group["id"]), str(group["name"])])
@@ -166,9 +200,22 @@ def partnership_local_figures(conn: sqlite3.Connection, group: dict) -> pd.DataF
         return df
     have = {r[1] for r in conn.execute("PRAGMA table_info(local_returns)")}
     cols = [c for c in ("publication", "partnership") if c in have]
-    levels = store.query(conn, f"SELECT return_id, {', '.join(cols) or 'NULL AS publication'} FROM local_returns")
+    levels = store.query(conn, f"SELECT return_id, loaded_at, {', '.join(cols) or 'NULL AS publication'} "
+                               "FROM local_returns")
     df = df.merge(levels, on="return_id", how="left")
-    for col in ("period_start", "period_end"):
-        df[col] = pd.to_datetime(df[col]).dt.date
-    df["comparable"] = df["comparable"].astype(bool)
-    return df.astype(object).where(df.notna(), None)
+    # one copy of each return: rank the copies of a (council, period, source file) and keep the first
+    copies = df.drop_duplicates("return_id").assign(
+        level=lambda d: d["publication"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER)))
+    copies = copies.sort_values(["level", "loaded_at"], ascending=[True, False], kind="stable")
+    kept = copies.drop_duplicates(["area_code", "period_start", "period_end", "source_file"])
+    private = set(kept.loc[kept["publication"].eq("private"), "return_id"])
+    left_out = 0 if include_private else len(private)
+    shown = set(kept["return_id"]) - (set() if include_private else private)
+    df = df[df["return_id"].isin(shown)].drop(columns="loaded_at")
+    if not df.empty:
+        for col in ("period_start", "period_end"):
+            df[col] = pd.to_datetime(df[col]).dt.date
+        df["comparable"] = df["comparable"].astype(bool)
+        df = df.astype(object).where(df.notna(), None)
+    df.attrs["private_left_out"] = left_out
+    return df

@@ -103,6 +103,16 @@ def measure_info(measure_id: str) -> measures.Measure:
                                 group="local")
 
 
+COUNCIL, AREA = "council", "area"  # the two levels DfE rounds differently: councils; England and regions
+
+
+def dfe_decimals(whole, measure_id: str, year, level: str | None) -> int | None:
+    """The decimals DfE published a figure with, where they are fewer than the catalogue's: 0 for a group
+    ``gather.published_figures`` found all whole numbers (2015 rates; the SFR's national and regional figures,
+    rounded to tens), so 26500 shows as 26,500, not 26,500.0; else None (the catalogue's decimals)."""
+    return 0 if whole and level and (measure_id, int(year), level) in whole else None
+
+
 LOW = "low"
 NO_FIGURE = "\u2014"  # an em dash where DfE has no figure; a footnote says so (``NO_FIGURE_NOTE``)
 NO_FIGURE_NOTE = "\u2014 DfE published no figure for this council and year."

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
 from ..measures import round_half_up
-from .model import LOW, low_text, measure_info
+from .model import AREA, COUNCIL, LOW, dfe_decimals, low_text, measure_info
 
 MOVE = 0.10
 GAP = 0.15
@@ -55,9 +55,10 @@ def short_label(measure_id: str) -> str:
     return label
 
 
-def show(v, measure_id: str, sign: bool = False) -> str:
+def show(v, measure_id: str, sign: bool = False, decimals: int | None = None) -> str:
+    """A figure as the pack's tables show it: the catalogue's decimals, or ``decimals`` (DfE's, when fewer)."""
     m = measure_info(measure_id)
-    return fmt_number(v, m.decimals, sign) + suffix(m)
+    return fmt_number(v, m.decimals if decimals is None else decimals, sign) + suffix(m)
 
 
 def amount(v, measure_id: str) -> str:
@@ -92,10 +93,28 @@ def year_rows(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> list[Simp
     return sorted(rows, key=lambda r: order[r.measure_id])
 
 
-def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None) -> list[str]:
+def not_published(measure_id: str, area_name: str, year: int, published=None) -> str:
+    """Why a council has no figure for a measure in ``year``, in words: DfE does not publish the measure for
+    councils at all (a measure from councils' own returns), or not for that year (caseload before 2017), by
+    ``published`` (the (measure_id, year) pairs DfE published for any council); else it published none for this
+    council. ``published`` None: the last, as before."""
+    label = short_label(measure_id)
+    if published is not None and (measure_id, year) not in published:
+        if not any(mid == measure_id for mid, _ in published):
+            return f"{label}: DfE does not publish this measure for councils."
+        return f"{label}: DfE does not publish this measure for councils for {year}."
+    return f"{label}: DfE published no figure for {area_name} in {year}."
+
+
+def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_name: str, rows=None,
+                    published=None, whole=None) -> list[str]:
     """Sentences for one council and year from its comparison records (all years, published only);
-    ``rows`` is :func:`year_rows` of them when the caller has it already."""
+    ``rows`` is :func:`year_rows` of them when the caller has it already; ``published`` and ``whole`` are
+    ``gather.published_figures`` (:func:`not_published`; DfE's whole numbers shown as such)."""
     rows = year_rows(rec, year, measure_ids) if rows is None else rows
+
+    def own(v, mid, y=year):  # the council's figure, with the decimals DfE published it with
+        return show(v, mid, decimals=dfe_decimals(whole, mid, y, COUNCIL))
     out: list[str] = []
     mentioned: set[str] = set()
 
@@ -111,7 +130,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
             best = "most favourable" if r.quartile == "A" else "least favourable"
             rank = (f", rank {int(r.rank)} of {int(r.rank_of)} (1 = lowest)"
                     if is_number(r.rank) and is_number(r.rank_of) else "")
-            out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is in the "
+            out.append(f"{short_label(r.measure_id)} {own(r.value, r.measure_id)} is in the "
                        f"{'highest' if highest else 'lowest'} quartile nationally{_sn_clause(r)}; band {r.quartile}, "
                        f"the {best} 25% of councils{rank}.")
             mentioned.add(r.measure_id)
@@ -134,7 +153,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
             judged = f"; {'lower' if m.polarity == 'lower' else 'higher'} is better"
             judged = f" (an improvement{judged})" if better else f" (a deterioration{judged})"
         out.append(f"{short_label(r.measure_id)} {verb} by {amount(r.change, r.measure_id)} since {year - 1}, "
-                   f"from {show(before, r.measure_id)} to {show(r.value, r.measure_id)}{judged}.")
+                   f"from {own(before, r.measure_id, year - 1)} to {own(r.value, r.measure_id)}{judged}.")
     if any(is_number(r.change) for r in rows) and not moves:
         out.append(f"No key measure changed by {MOVE:.0%} or more since {year - 1}.")
 
@@ -147,8 +166,9 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
         if abs(diff) >= GAP * abs(r.sn_median):
             gaps.append((abs(diff) / abs(r.sn_median), r))
     for _, r in sorted(gaps, key=lambda t: -t[0])[:MAX_GAPS]:
-        eng = (f"; England {show(r.england, r.measure_id)}" if is_number(r.england) else "")
-        out.append(f"{short_label(r.measure_id)} {show(r.value, r.measure_id)} is "
+        eng = (f"; England {show(r.england, r.measure_id, decimals=dfe_decimals(whole, r.measure_id, year, AREA))}"
+               if is_number(r.england) else "")
+        out.append(f"{short_label(r.measure_id)} {own(r.value, r.measure_id)} is "
                    f"{_sn_clause(r)[2:]}{eng}.")
 
     for r in rows:
@@ -159,7 +179,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
     present = {r.measure_id for r in rows}
     for mid in measure_ids:
         if mid not in present:
-            out.append(f"{short_label(mid)}: DfE published no figure for {area_name} in {year}.")
+            out.append(not_published(mid, area_name, year, published))
     return out
 
 
@@ -203,11 +223,12 @@ def quartile_summary(rec: pd.DataFrame, year: int, measure_ids: list[str]) -> st
             + "; ".join(moves) + ".")
 
 
-def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict) -> list[str]:
+def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled: dict, whole=None) -> list[str]:
     """Sentences for a partnership: each measure's highest and lowest member, and band A/D members.
 
     ``table`` has one row per member and measure for the year (area_name, measure_id, value, quartile);
-    ``pooled`` maps measure_id to the partnership's pooled figure and England's.
+    ``pooled`` maps measure_id to the partnership's pooled figure and England's; ``whole``
+    (``gather.published_figures``) which figures DfE published as whole numbers.
     """
     out = []
     for mid in measure_ids:
@@ -223,14 +244,15 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
         lo_names = " and ".join(lows["area_name"]) if len(lows) > 1 else lo["area_name"]
 
         def said(r):
-            return show(r["value"], mid) if is_number(r["value"]) else low_text(measure_info(mid))
+            return (show(r["value"], mid, decimals=dfe_decimals(whole, mid, year, COUNCIL)) if is_number(r["value"])
+                    else low_text(measure_info(mid)))
         s = (f"{short_label(mid)}: highest {hi['area_name']} {said(hi)}, "
              f"lowest {lo_names} {said(lo)}")
         p = pooled.get(mid, {})
         if (is_number(p.get("pooled")) and is_number(p.get("england"))
                 and measure_info(mid).unit not in ("FTE", "headcount")):  # totals do not compare with England's
             s += (f"; the partnership as a whole {show(p['pooled'], mid)} against England "
-                  f"{show(p['england'], mid)}")
+                  f"{show(p['england'], mid, decimals=dfe_decimals(whole, mid, year, AREA))}")
         out.append(s + ".")
     for band, words in (("D", "least favourable"), ("A", "most favourable")):
         hits = table[table["quartile"] == band]

@@ -23,6 +23,7 @@ from .model import (
     Pack,
     Section,
     Table,
+    dfe_decimals,
     excel_format,
     given_decimals,
     int_cell,
@@ -38,7 +39,28 @@ DIRECTION_NOTE = compare.DIRECTION_RULE  # one rule for change and direction: CL
 QUARTILE_NOTE = ("Quartile band: A is the most favourable 25% of councils nationally for that measure, D the least "
                  "favourable (for turnover, agency, vacancy, caseload and absence, lower is more favourable). "
                  "Rank 1 is the lowest value; DfE's 'low' (below 0.05%) counts as the lowest, tied. Region rank is "
-                 "among the councils of the same region. FTE in post has no band.")
+                 "among the councils of the same English region; a London borough's is among all London councils "
+                 "(Inner and Outer London together). FTE in post has no band.")
+LONDON = "London"
+
+
+def quartile_note(region_name: str, rank_area: str) -> str:
+    """``QUARTILE_NOTE`` for a council's pack: where its rank's group (``rank_area``, London for a borough) is not
+    the region it is compared with (Inner or Outer London), the note says which councils it is ranked among."""
+    if rank_area == region_name:
+        return QUARTILE_NOTE
+    return QUARTILE_NOTE.replace(
+        "Region rank is among the councils of the same English region; a London borough's is among all London "
+        "councils (Inner and Outer London together).",
+        f"Rank in {rank_area} is among all {rank_area} councils (Inner and Outer London together), not only those of "
+        f"{region_name}, whose figure DfE publishes beside the council's.")
+
+
+def rank_area(rec: pd.DataFrame, region_name: str) -> str:
+    """The area a council's region rank is within (``compare``: the English region, London as a whole for a
+    London borough): "London" for a borough, whose comparison region is Inner or Outer London; else
+    ``region_name``."""
+    return LONDON if _is_borough(rec) else region_name
 
 
 def _now() -> str:
@@ -112,18 +134,23 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     engine = gather.has_comparisons(conn)
     model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
 
-    summary = council_story(rec, year, key, name)
+    published, whole = gather.published_figures(conn)
+    summary = council_story(rec, year, key, name, published, whole)
+    ranked_in = rank_area(rec, region_name)
 
     headline_years = shown_years[-HEADLINE_YEARS:]
     sections = [Section("headline", "Headline figures", intro=[
-        f"Key measures for {name} in the {len(headline_years)} years to {year} (years to 30 September), beside the "
-        f"median of its statistical neighbours ({model_words(model)}), {region_name} and England as DfE publishes "
-        f"them, with its rank nationally and in {region_name}."],
-        tables=[headline_table(rec, key, headline_years, name, region_name)])]
+        f"Key measures for {name} in "
+        + (f"the {len(headline_years)} years to {year} (years to 30 September)" if len(headline_years) > 1 else
+           f"{year} (the year to 30 September)") + ", beside the "
+        f"median of its statistical neighbours ({models_words(rec, headline_years, model)}), {region_name} and "
+        f"England as DfE publishes them, with its rank nationally and in {ranked_in}"
+        f"{' (all London councils, Inner and Outer London together)' if ranked_in != region_name else ''}."],
+        tables=[headline_table(rec, key, headline_years, name, region_name, published, whole)])]
     sections.append(Section("trends", "Trends for each key measure", intro=[
-        f"Each chart shows {name} against the neighbour median, {region_name} and England for {shown_years[0]} to "
-        f"{year}; its data table sits beside it.", *filter(None, [model_note(rec)])],
-        figures=trend_figures(rec, key, name, region_name)))
+        f"Each chart shows {name} against the neighbour median, {region_name} and England for "
+        f"{_span(shown_years[0], year)}; its data table sits beside it.", *filter(None, [model_note(rec)])],
+        figures=trend_figures(rec, key, name, region_name, whole)))
     add_consistency_notes(sections[-1].figures, consistency.notes(conn, code, year))
     sections += filter(None, [ethnicity_section(conn, code, year)])
     local_rows = gather.local_figures(conn, area, local, as_at)
@@ -152,20 +179,23 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
                        "measures": key})
 
 
-def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str) -> list[str]:
+def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str, published=None, whole=None) -> list[str]:
     """The pack's summary for one council and year from its comparison records (``gather.records``): the
-    exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``)."""
+    exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``);
+    ``published`` and ``whole`` (``gather.published_figures``) say which measures DfE publishes for councils and
+    which figures it published as whole numbers."""
     rows = narrative.year_rows(rec, year, key)
-    summary = narrative.council_summary(rec, year, key, name, rows)
+    summary = narrative.council_summary(rec, year, key, name, rows, published, whole)
     travel = narrative.direction_summary(rows, year)
     bands = narrative.quartile_summary(rec, year, key)  # needs last year's records: absent from a one-year slice
     return summary + [s for s in (travel, bands) if s]
 
 
-def _cell_for(r, col: str, m) -> Cell:
+def _cell_for(r, col: str, m, whole=None) -> Cell:
     if r is None:
         return Cell(None, "")
-    return value_cell(_num(getattr(r, col)), m, decimals=m.decimals)
+    level = gather.AREA if col in ("region", "london", "england") else None
+    return value_cell(_num(getattr(r, col)), m, decimals=dfe_decimals(whole, m.id, r.time_period, level))
 
 
 def _is_borough(rec: pd.DataFrame) -> bool:
@@ -173,11 +203,16 @@ def _is_borough(rec: pd.DataFrame) -> bool:
     return "london" in rec and rec["london"].notna().any()
 
 
-def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str) -> Table:
+def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str,
+                   published=None, whole=None) -> Table:
+    """The headline table: each key measure in each of ``years`` beside its comparators, ranks, band and change.
+    ``published`` and ``whole`` (``gather.published_figures``) say which measures DfE does not publish for
+    councils in a year (footnoted) and which figures DfE published as whole numbers (shown so)."""
     shown = rec[rec["time_period"].isin(years) & rec["measure_id"].isin(key)]
     by = {(r.measure_id, int(r.time_period)): r for r in shown.itertuples()}
     london = _is_borough(rec)
-    rows = []
+    ranked_in = rank_area(rec, region_name)
+    rows, unpublished = [], {}
     for mid in key:
         m = measure_info(mid)
         for y in years:
@@ -185,39 +220,78 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
             change = value_cell(_num(r.change), m, sign=True, unit=False) if r is not None else Cell()
             if r is not None and change.value is not None and m.unit == "percent":
                 change = Cell(change.value, change.text + " pts", change.number_format)
+            if r is None and published is not None and (mid, y) not in published:
+                unpublished.setdefault(m.label, []).append(y)
             rows.append([
                 Cell(m.label, m.label), year_cell(y),
-                value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, NO_FIGURE),
-                _cell_for(r, "sn_median", m), _cell_for(r, "region", m),
-                *([_cell_for(r, "london", m)] if london else []), _cell_for(r, "england", m),
+                value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, y, gather.COUNCIL))
+                if r is not None else Cell(None, NO_FIGURE),
+                _cell_for(r, "sn_median", m), _cell_for(r, "region", m, whole),
+                *([_cell_for(r, "london", m, whole)] if london else []), _cell_for(r, "england", m, whole),
                 int_cell(r.rank if r is not None else None), int_cell(r.rank_of if r is not None else None),
                 int_cell(r.region_rank if r is not None else None),
                 int_cell(r.region_rank_of if r is not None else None),
                 text_cell(r.quartile if r is not None else None), change,
                 text_cell(r.direction if r is not None else None)])
     return Table("headline-table", f"Headline figures: {name} against neighbours, {region_name}"
-                 f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
+                 f"{', London' if london else ''} and England, {_span(years[0], years[-1])}",
                  ["Measure", "Year", name, "Neighbour median", region_name, *(["London"] if london else []),
-                  "England", "Rank (1 = lowest)", "Councils ranked", f"Rank in {region_name} (1 = lowest)",
-                  f"Councils ranked in {region_name}", "Quartile band", "Change on last year",
+                  "England", "Rank (1 = lowest)", "Councils ranked", f"Rank in {ranked_in} (1 = lowest)",
+                  f"Councils ranked in {ranked_in}", "Quartile band", "Change on last year",
                   "Direction of travel"],
                  rows, sheet="Headline", row_header=0, group_rows=len(years),
-                 notes=[QUARTILE_NOTE, DIRECTION_NOTE,
+                 notes=[*filter(None, [model_note(rec, years, always=True)]), quartile_note(region_name, ranked_in),
+                        DIRECTION_NOTE,
                         "Region and England are DfE's published figures; for FTE in post they are totals."]
                  + _symbol_note(rec[rec["time_period"].isin(years)]["symbol"])
-                 + ([NO_FIGURE_NOTE] if any(c.text == NO_FIGURE for row in rows for c in row) else []))
+                 + _no_figure_notes(rows, unpublished))
 
 
-def model_note(rec: pd.DataFrame) -> str:
-    """Which neighbour model each year's median comes from, in words (empty when one model serves every year)."""
-    models = rec.dropna(subset=["sn_model"]).groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
-    return ("Neighbour median from the model for each year: " + "; ".join(
-        f"{model_words(k)} for {int(r['min'])}"
-        + (f" to {int(r['max'])}" if r["max"] != r["min"] else "") for k, r in models.iterrows()) + "."
-            if len(models) > 1 else "")
+def _no_figure_notes(rows: list[list[Cell]], unpublished: dict[str, list[int]]) -> list[str]:
+    """The footnotes for the table's em dashes: a measure DfE does not publish for any council that year says
+    so; any other em dash is a figure DfE did not publish for this council."""
+    notes = [f"{NO_FIGURE} {label}: DfE does not publish this measure for councils for "
+             f"{' and '.join(', '.join(map(str, ys)).rsplit(', ', 1))}." for label, ys in unpublished.items()]
+    others = sum(c.text == NO_FIGURE for row in rows for c in row) - sum(len(ys) for ys in unpublished.values())
+    return notes + ([NO_FIGURE_NOTE] if others > 0 else [])
 
 
-def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str) -> list[Figure]:
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first} to {last}"
+
+
+def model_spans(rec: pd.DataFrame, years=None) -> list[tuple[str, int, int]]:
+    """The neighbour models of ``rec``'s rows (of ``years`` only, when given) with the first and last year each
+    serves, earliest first: [("sn_2021", 2023, 2024), ("sn_2025", 2025, 2025)]."""
+    rows = rec.dropna(subset=["sn_model"])
+    if years is not None:
+        rows = rows[rows["time_period"].isin(list(years))]
+    models = rows.groupby("sn_model")["time_period"].agg(["min", "max"]).sort_values("min")
+    return [(k, int(r["min"]), int(r["max"])) for k, r in models.iterrows()]
+
+
+def models_words(rec: pd.DataFrame, years, model: str | None) -> str:
+    """The neighbour model(s) of ``years`` in words: one model by name ("DfE's May 2025 statistical neighbours");
+    several, each with its years ("DfE's April 2021 statistical neighbours for 2023 to 2024; DfE's May 2025
+    statistical neighbours for 2025"); ``model`` when ``rec`` names none."""
+    spans = model_spans(rec, years)
+    if len(spans) <= 1:
+        return model_words(spans[0][0] if spans else model)
+    return "; ".join(f"{model_words(k)} for {_span(a, b)}" for k, a, b in spans)
+
+
+def model_note(rec: pd.DataFrame, years=None, always: bool = False) -> str:
+    """Which neighbour model each year's median comes from, in words (of ``years`` only, when given); empty when
+    one model serves every year, unless ``always``."""
+    spans = model_spans(rec, years)
+    if len(spans) > 1:
+        return ("Neighbour median from the model for each year: "
+                + "; ".join(f"{model_words(k)} for {_span(a, b)}" for k, a, b in spans) + ".")
+    return f"Neighbour median: {model_words(spans[0][0])}." if always and spans else ""
+
+
+def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str, whole=None) -> list[Figure]:
+    """A chart and its table for each key measure over ``rec``'s years; ``whole`` as for :func:`headline_table`."""
     figs = []
     for mid in key:
         m = measure_info(mid)
@@ -228,12 +302,15 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
         cols = [("value", name), ("sn_median", "Neighbour median"), ("region", region_name), ("england", "England")]
         is_count = m.unit in ("FTE", "headcount")
         london = _is_borough(t)
-        rows = [[year_cell(r.time_period), value_cell(_num(r.value), m, r.symbol),
-                 value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m),
-                 *([value_cell(_num(r.london), m)] if london else []), value_cell(_num(r.england), m),
+        area = {r.time_period: dfe_decimals(whole, mid, r.time_period, gather.AREA) for r in t.itertuples()}
+        rows = [[year_cell(r.time_period),
+                 value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, r.time_period, gather.COUNCIL)),
+                 value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m, decimals=area[r.time_period]),
+                 *([value_cell(_num(r.london), m, decimals=area[r.time_period])] if london else []),
+                 value_cell(_num(r.england), m, decimals=area[r.time_period]),
                  int_cell(r.sn_count)] for r in t.itertuples()]
         table = Table(f"trend-{mid}", f"{m.label}: {name}, neighbour median, {region_name}"
-                      f"{', London' if london else ''} and England, {years[0]} to {years[-1]}",
+                      f"{', London' if london else ''} and England, {_span(years[0], years[-1])}",
                       ["Year", name, "Neighbour median", region_name, *(["London"] if london else []), "England",
                        "Neighbours with a figure"],
                       rows, sheet=f"Trend {short_sheet(m.label)}", notes=_symbol_note(t["symbol"]))
@@ -553,9 +630,11 @@ def _group_stats(conn, group: dict) -> pd.DataFrame:
 
 
 def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | None = None,
-               group_id: str | None = None, measure_ids=None, la: str | None = None) -> Pack:
+               group_id: str | None = None, measure_ids=None, la: str | None = None,
+               include_private: bool = False) -> Pack:
     """The partnership pack for ``year`` (default the latest): members compared on ``measure_ids`` (default the
-    key measures), bars sorted highest first with ``la`` (a member, as a user types it) highlighted."""
+    key measures), bars sorted highest first with ``la`` (a member, as a user types it) highlighted; the
+    members' shared and public returns, and this build's private ones only with ``include_private``."""
     key = _key_ids(measure_ids)
     group = read_group(conn, group_file, group_id)
     members = group["areas"]
@@ -587,7 +666,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     "median": _num(st.loc[mid, "member_median"]) if mid in st.index else None,
                     "england": _num(england.get(mid))} for mid in key}
 
-    summary = narrative.group_summary(now, year, key, pooled)
+    _, whole = gather.published_figures(conn)
+    summary = narrative.group_summary(now, year, key, pooled, whole)
     by = {(r.area_code, r.measure_id): r for r in now.itertuples()}
     labels = [measure_info(mid).label for mid in key]
 
@@ -598,8 +678,9 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                         + [fn(by.get((c, mid)), measure_info(mid)) for mid in key])
         return rows
 
-    def value_of(r, m):
-        return value_cell(_num(r.value), m, r.symbol) if r is not None else Cell(None, NO_FIGURE)
+    def value_of(r, m):  # as DfE published it (whole numbers in 2015)
+        return (value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, m.id, year, gather.COUNCIL))
+                if r is not None else Cell(None, NO_FIGURE))
 
     rows = member_rows(value_of)
     if any(p["pooled"] is not None for p in pooled.values()):
@@ -608,7 +689,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         rows.append([Cell("Partnership (median of members)", "Partnership (median of members)"), Cell("", "")]
                     + [value_cell(pooled[mid]["median"], measure_info(mid)) for mid in key])
     rows.append([Cell("England", "England"), Cell("E92000001", "E92000001")]
-                + [value_cell(pooled[mid]["england"], measure_info(mid)) for mid in key])
+                + [value_cell(pooled[mid]["england"], measure_info(mid),
+                              decimals=dfe_decimals(whole, mid, year, gather.AREA)) for mid in key])
     main = Table("members-table", f"{group['name']}: member councils compared, {year}",
                  ["Council", "Code"] + labels, rows, sheet="Members compared",
                  notes=["Pooled: the partnership taken as one workforce (sum of numerators ÷ sum of denominators; "
@@ -636,7 +718,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             v = _num(r.value) if r is not None else None
             sym = r.symbol if r is not None else None
             bars.append((names[c], 0.0 if v is None and sym == LOW else v,
-                         value_cell(v, m, sym).text or "no figure"))
+                         value_cell(v, m, sym, decimals=dfe_decimals(whole, mid, year, gather.COUNCIL)).text
+                         or "no figure"))
         bars.sort(key=lambda b: (b[1] is None, -(b[1] or 0.0)))  # highest first, no figure last
         refs = [(n, pooled[mid][k]) for n, k in (("Partnership", "pooled"), ("England", "england"))
                 if pooled[mid][k] is not None and m.unit not in ("FTE", "headcount")]
@@ -650,7 +733,9 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     int_cell(by[(c, mid)].region_rank_of if (c, mid) in by else None),
                     text_cell(by[(c, mid)].quartile if (c, mid) in by else None)]
                    for c in sorted(codes, key=lambda c: order[names[c]])],
-                  sheet=f"Chart {short_sheet(m.label)}")
+                  sheet=f"Chart {short_sheet(m.label)}",
+                  notes=["Rank in region: a London borough's is among all London councils (Inner and Outer London "
+                         "together)."] if _is_borough(now) else [])
         shown = [b for b in bars if b[1] is not None]
         alt = (f"Bar chart of {m.label} for the {len(codes)} member councils of {group['name']} in {year}"
                + (", with reference lines for " + " and ".join(n for n, _ in refs) if refs else "") + ". ")
@@ -672,7 +757,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             f"The key measures for every member of {group['name']} in the year to 30 September {year}, with the "
             "partnership as a whole and England."], tables=[main, bands, change]),
         Section("charts", "Each measure by member council", figures=figures),
-        *member_returns_section(conn, group, codes, names, dfe_all, key),
+        *member_returns_section(conn, group, codes, names, dfe_all, key, include_private),
         Section("group", "The partnership", intro=[group.get("description") or
                                                     f"{group['name']}: {len(members)} councils."],
                 tables=[member_list]),
@@ -691,14 +776,20 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
 
 
 def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[str], names: dict,
-                           dfe: pd.DataFrame, key: list[str]) -> list[Section]:
-    """The members' own returns (``gather.partnership_local_figures``: shared with this partnership, public, or
-    the builder's own), each figure beside DfE's published figure for the council and England in the DfE year
-    its snapshot is set beside. One row per measure and member return, measures in catalogue order (key
-    measures first). No section when no member return is loaded."""
-    local = gather.partnership_local_figures(conn, group)
+                           dfe: pd.DataFrame, key: list[str], include_private: bool = False) -> list[Section]:
+    """The members' own returns (``gather.partnership_local_figures``: shared with this partnership or public;
+    the builder's own private ones only with ``include_private``; each return once), each figure beside DfE's
+    published figure for the council and England in the DfE year its snapshot is set beside. One row per measure
+    and member return, measures in catalogue order (key measures first). No section when no member return is
+    shown; a private return left out is said so, in the section when there is one."""
+    local = gather.partnership_local_figures(conn, group, include_private)
+    left_out = local.attrs.get("private_left_out", 0)
+    left_note = (f"{left_out} private return{'s' if left_out != 1 else ''} of this build "
+                 f"{'are' if left_out != 1 else 'is'} left out: a partnership's pack goes to its partners. Share "
+                 f"{'them' if left_out != 1 else 'it'} ('csww align FILE --export RETURN.json --partnership NAME') "
+                 f"or give --include-private to show {'them' if left_out != 1 else 'it'}.")
     if local.empty:
-        return []
+        return [] if not left_out else [Section("member-returns", "Members' own returns", intro=[left_note])]
     member_of = {}
     for a in group["areas"]:
         member_of[a["area_code"]] = member_of[gather.published_code(a)] = gather.published_code(a)
@@ -734,7 +825,8 @@ def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[st
                          "DfE year set beside: the DfE census (30 September) nearest the end of the return's period; "
                          f"'{NO_FIGURE}' where this database has no DfE figure for that year.",
                          "Shared returns appear only in this partnership's pack and private site, never in the data "
-                         "package or the public site."])
+                         "package or the public site. A return loaded twice (the council's file and its export) "
+                         "is shown once.", *([left_note] if left_out else [])])
     return [Section("member-returns", "Members' own returns", intro=[
         f"The returns members of {group['name']} have shared, each figure on DfE's definition beside DfE's published "
         "figure for the same council and England."], tables=[table], provisional=True,
