@@ -16,8 +16,10 @@ pack and private site) or ``public`` (``csww returns --publish``, or an export m
 * every other table: all of its rows (DfE's published statistics and what the toolkit derives from them).
 
 ``where(conn, table)`` gives the rule as a SQL condition; ``strip`` deletes every other row in place.
-``partnership_where(conn, table, names)`` is the rule for a partnership's own pack: public returns, the
-builder's own private ones and those shared with that partnership (never those shared with another).
+``partnership_where(conn, table, names)`` is what a partnership's own pack may show: public returns, the
+builder's own private ones and those shared with that partnership (never those shared with another). The pack
+itself leaves the builder's private ones out unless asked (``csww report --group ... --include-private``;
+``report.gather.partnership_local_figures``), and says how many it left out.
 """
 
 from __future__ import annotations
@@ -98,9 +100,10 @@ def where(conn: sqlite3.Connection, table: str) -> str | None:
 
 def partnership_where(conn: sqlite3.Connection, table: str, names: list[str]) -> tuple[str, tuple] | None:
     """The SQL condition (and its parameters) selecting the rows of a local table (``local_returns``,
-    ``local_observations``) that a partnership's own pack shows: public returns, the builder's own private
-    ones (a private return is only ever in the build of the council that loaded it) and those shared with the
-    partnership called one of ``names`` (a group file's id and name; compared case-insensitively). ``None``
+    ``local_observations``) that a partnership's own pack may show: public returns, the builder's own private
+    ones (a private return is only ever in the build of the council that loaded it; the pack shows them only
+    with ``--include-private``, counting those it leaves out) and those shared with the partnership called one
+    of ``names`` (a group file's id and name; compared case-insensitively). ``None``
     when no row may be shown (a worker-level table, a table with no return to tell by). A database without
     publication levels shows its published returns only."""
     if is_private_table(table) or table not in LOCAL_TABLES:
