@@ -57,6 +57,7 @@ else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la
     download_cache = _Lazy(".cache")  # without ees (the readers, pandas): 'csww build --offline' up to date
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+INTERRUPTED = 130  # exit status after Ctrl-C (SIGINT): 128 + 2, as the shell reports it
 
 
 class CLIError(click.ClickException):
@@ -65,11 +66,16 @@ class CLIError(click.ClickException):
 
 class _Group(click.Group):
     """Shows a ``CswwError`` (an expected failure) as its message with exit status 1, never a traceback;
-    every other exception is a bug and propagates with its traceback."""
+    every other exception is a bug and propagates with its traceback. Ctrl-C (SIGINT) ends a command with one
+    line and exit status 130, the shell's convention: every output is written atomically, so nothing was changed."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            newline = "\n" if sys.stderr.isatty() else ""  # after the terminal's ^C
+            click.echo(f"{newline}interrupted: nothing was changed", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
         except InputError as exc:
             n = len(exc.problems)
             raise CLIError(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.\n" + exc.summary()) from None
