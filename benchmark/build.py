@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
+from .local import census
 from .local.store import list_returns, load_files, set_published
 from .problems import DatabaseError
 from .readers import InputError, Problem, ReadResult, read_sources
@@ -345,7 +346,7 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
         releases.setdefault(r.release_id, {
             "release_id": r.release_id, "title": meta.get("release_title") or r.release_title, "kind": r.release_kind,
             "data_year": r.data_year, "release_version_id": meta.get("release_version_id"),
-            "published": meta.get("published"), "url": meta.get("release_url")})
+            "published": meta.get("published") or _catalogue_date(r.data_year), "url": meta.get("release_url")})
     frames["releases"] = pd.DataFrame(list(releases.values()))
     counts = revisions.groupby("source_file").size()
     frames["source_files"] = pd.DataFrame([{
@@ -362,6 +363,13 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
     frames["observations"] = latest.reindex(columns=tables.columns("observations"))
     frames["observation_revisions"] = revisions.reindex(columns=tables.columns("observation_revisions"))
     return frames
+
+
+def _catalogue_date(data_year: int) -> str | None:
+    """The publication date catalogue/releases.yml records for a census year's release (a file given with --from
+    carries none), as ISO text; None when not recorded there."""
+    day = census.publication_dates().get(int(data_year))
+    return day.isoformat() if day else None
 
 
 def _write(conn, frames: dict[str, pd.DataFrame], progress) -> None:

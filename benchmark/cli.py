@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what the names below are; at run time each is imported on f
     from . import build as build_mod
     from . import compare, compare_format, compare_one, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
+    from .local import census as local_census
     from .local import export as local_export
     from .local import output
     from .local import series as local_series
@@ -48,6 +49,7 @@ else:
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
     local_export = _Lazy(".local.export")
     local_series = _Lazy(".local.series")
+    local_census = _Lazy(".local.census")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 if TYPE_CHECKING:
     from . import buildstate, fileio
@@ -58,6 +60,25 @@ else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 INTERRUPTED = 130  # exit status after Ctrl-C (SIGINT): 128 + 2, as the shell reports it
+
+
+def _as_at(day: datetime | None, db: str | Path):
+    """--as-at as a ``census.AsAt`` carrying the publication dates ``db``'s releases record (EES's date, for a
+    release 'csww fetch' downloaded), which win over catalogue/releases.yml; None without --as-at."""
+    if day is None:
+        return None
+    dates: dict[int, object] = {}
+    if Path(db).is_file():
+        conn = database.connect(db)
+        try:
+            for year, published in conn.execute("SELECT data_year, published FROM releases"):
+                if published:
+                    dates[int(year)] = datetime.fromisoformat(str(published)[:10]).date()
+                else:
+                    dates.setdefault(int(year), None)
+        finally:
+            conn.close()
+    return local_census.AsAt(day.date(), dates)
 
 
 class CLIError(click.ClickException):
@@ -343,7 +364,7 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
                        measure_ids=measure_ids or None, years=n_years,
-                       as_at=as_at.date() if as_at else None)
+                       as_at=_as_at(as_at, db))
     path = report.write(pack, output, fmt)
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
@@ -413,8 +434,9 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of printing.")
 @click.option("--as-at", "as_at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Set each return beside the latest DfE census published by this date (catalogue/releases.yml), "
-                   "instead of the census nearest its snapshot.")
+              help="Set each return beside the latest DfE census published by this date (the dates --db's releases "
+                   "record, else catalogue/releases.yml; a release with no recorded date counts from the end of "
+                   "February after its census), instead of the census nearest its snapshot.")
 @click.option("--annualise", is_flag=True,
               help="Scale flows (starters, leavers, days lost) over a period other than 12 months to a year.")
 @click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path),
@@ -464,7 +486,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
             raise CLIError(f"--in-year does not go with {', '.join(clash)}")
         figures = local_series.from_extract(file, [d.date() for d in in_year], la)
     else:
-        figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
+        figures = local.align(file, la, as_at=_as_at(as_at, db), annualise=annualise,
                               categories=categories)
         figures = local.check_quoted(figures, db)
     if export_to:
