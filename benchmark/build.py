@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
+from . import cache as download_cache
 from .local import census
 from .local.store import list_returns, load_files, set_published
 from .problems import DatabaseError
@@ -352,7 +353,7 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
     frames["source_files"] = pd.DataFrame([{
         "sha256": r.sha256, "release_id": r.release_id, "file_name": file_name(r.source), "layout": r.layout,
         "size": r.size,
-        "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
+        "url": (r.release_meta or {}).get("url"), "downloaded_at": _downloaded_at(r.release_meta or {}),
         "observations": int(counts.get(file_name(r.source), 0))} for r in results])
     frames["measures"] = pd.DataFrame([{
         "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
@@ -363,6 +364,12 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
     frames["observations"] = latest.reindex(columns=tables.columns("observations"))
     frames["observation_revisions"] = revisions.reindex(columns=tables.columns("observation_revisions"))
     return frames
+
+
+def _downloaded_at(meta: dict) -> str | None:
+    """``source_files.downloaded_at``: the download time ``csww fetch`` recorded, or for a file of the offline
+    snapshot shipped with the toolkit (never downloaded; caches filled before this was recorded too) that."""
+    return download_cache.obtained(meta) if meta.get("from_snapshot") else meta.get("downloaded_at")
 
 
 def _catalogue_date(data_year: int) -> str | None:

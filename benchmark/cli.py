@@ -254,7 +254,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, de
         raise CLIError(f"{cache.root}: the download cache is empty")
     for d in dirs if offline else []:
         m = cache.manifest(d.name)
-        click.echo(f"{d}: release {m['release_slug']}, fetched {m['fetched_at']}, "
+        click.echo(f"{d}: release {m['release_slug']}, {download_cache.obtained(m)}, "
                    + ", ".join(f["filename"] for f in m["files"]))
 
 
