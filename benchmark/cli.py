@@ -214,6 +214,8 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     lines = result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
+    if quiet and result.dropped:  # a warning --quiet does not hide: releases the previous build had are gone
+        click.echo(result.dropped_warning(), err=True)
 
 
 @cli.command()

@@ -82,3 +82,22 @@ def test_as_at_takes_the_date_a_fetched_build_recorded(mini_db, tmp_path):
     # a build from files given with --from records the catalogue's dates
     with sqlite3.connect(mini_db) as conn:
         assert conn.execute("SELECT published FROM releases WHERE data_year = 2024").fetchone() == ("2025-02-27",)
+
+
+def test_a_build_with_fewer_releases_than_the_one_it_replaces_warns(tmp_path):
+    """The new-user review: an offline 'csww build' after the quick tour silently dropped release 2024. A build
+    missing releases the current build had says which (a warning: exit 0), also with --quiet (on stderr)."""
+    out = str(tmp_path / "out")
+    runner = CliRunner()
+    both = runner.invoke(cli, ["build", "-q", "--from", str(FIXTURES / "sfr"), "--out", out])
+    assert both.exit_code == 0, both.output
+    first = buildstate.current(out)["build_id"]
+    with sqlite3.connect(tmp_path / "out" / "csww.db") as conn:
+        assert conn.execute("SELECT release_id FROM releases ORDER BY data_year").fetchall() == [
+            ("SFR07/2016",), ("SFR08/2017",)]
+    res = runner.invoke(cli, ["build", "-q", "--from", str(FIXTURES / "sfr" / "sfr_2015_small.csv"), "--out", out])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == (f"warning: the previous build ({first}) also had release SFR08/2017: give --from for it to "
+                          "keep it (this build has SFR07/2016)\n")
+    assert res.stdout.startswith(f"wrote {out}/csww.db (build ") and len(res.stdout.splitlines()) == 1
+    assert buildstate.current(out)["build_id"] != first                     # a warning: the build was made
