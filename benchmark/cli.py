@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what the names below are; at run time each is imported on f
     from . import build as build_mod
     from . import compare, compare_format, compare_one, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
+    from . import measures as measures_mod
     from .local import census as local_census
     from .local import export as local_export
     from .local import output
@@ -50,6 +51,7 @@ else:
     local_export = _Lazy(".local.export")
     local_series = _Lazy(".local.series")
     local_census = _Lazy(".local.census")
+    measures_mod = _Lazy(".measures")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 if TYPE_CHECKING:
     from . import buildstate, fileio
@@ -378,7 +380,8 @@ def report_cmd(la, group_file, group_id, year, n_years, measure_ids, local_file,
                    "council with figures that year.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--measure", "measure_ids", multiple=True,
-              help="Measure id, e.g. agency_rate_fte (repeatable). Default: the key measures.")
+              help="Measure id, e.g. agency_rate_fte (repeatable; 'csww measures' lists them). Default: the key "
+                   "measures.")
 @click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML file of custom groups (partnerships, chosen comparators) to add.")
 @click.option("--sn-model", type=click.Choice(["sn_2021", "sn_2025"]),
@@ -403,8 +406,8 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
     Examples:
         csww compare --la 841
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
-        csww compare --la "E06000002" --group partnerships.yml --format csv
-        csww compare --la 841 --la 840 --la 805
+        csww compare --la "E06000002" --group examples/north_east.yml --format csv
+        csww compare --la 841 --la 390 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
     conn = database.connect(db)
@@ -473,7 +476,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
         csww align examples/darlington.csv --as-at 2016-07-31
         csww align hr_extract.xlsx --la 841 --export darlington-q2.json --partnership "North East councils"
-        csww align hr_extract.csv --in-year 2025-03-31 --in-year 2024-12-31 --format json
+        csww align hr_extract.csv --in-year 2024-03-31 --in-year 2023-12-31 --format json
 
     With --in-year (a worker-level extract only), prints the rolling 12-month and year-to-date (from
     1 October) leavers and turnover at each date, counted on DfE's rules; a date whose leavers could be
@@ -644,7 +647,7 @@ def returns(db, to_publish, to_unpublish):
     \b
     Example:
         csww returns
-        csww returns --publish 841:2016-04-01:2016-07-31:0363d394c157
+        csww returns --publish 841:2016-04-01:2016-07-31:5983a1e9233c
     """
     store.connect(db).close()  # a clear error when it is missing or not a CSWW database
     conn = sqlite3.connect(db)
@@ -664,3 +667,22 @@ def returns(db, to_publish, to_unpublish):
             state = f"shared with {r['partnership']}"
         click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
                    f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")
+
+
+@cli.command("measures")
+@click.option("--key", "key_only", is_flag=True, help="Only the key measures (what 'csww report' and 'csww compare' "
+              "show without --measure).")
+def measures_cmd(key_only):
+    """List the measure ids --measure takes (catalogue/measures.yml): id, unit, key measure, label.
+
+    \b
+    Example:
+        csww measures
+        csww measures --key
+    """
+    rows = [m for m in measures_mod.catalogue().values() if m.key or not key_only]
+    width = max(len(m.id) for m in rows)
+    unit = max(len(m.unit) for m in rows)
+    click.echo(f"{'measure id':{width}}  {'unit':{unit}}  key  label")
+    for m in rows:
+        click.echo(f"{m.id:{width}}  {m.unit:{unit}}  {'yes' if m.key else '   '}  {m.label}")
