@@ -474,7 +474,7 @@ class Client:
 def _reason(exc: BaseException) -> str:
     """The underlying error of a requests exception, as "NameResolutionError: Failed to resolve 'host' (...)": the
     innermost cause (urllib3's ``MaxRetryError.reason``, a wrapped exception's first argument), its text without
-    the connection it names (the URL in the message names it), never cut inside a quotation."""
+    the connection it names (the URL in the message names it), cut at a word past 200 characters."""
     cause, seen = exc, {id(exc)}
     while True:
         inner = getattr(cause, "reason", None)

@@ -51,8 +51,8 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
             "Connection refused). Behind a firewall?") in run.stderr
     out = run.stdout
     assert "building from the offline snapshot" in out
-    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at takes it as by 28 Feb 2026): "
-            "csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
+    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 Feb "
+            "2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
     assert "release SFR07/2016 (reporting year 2015, published 2016-02-25): SFR07_2016_UD.csv" in out
     assert "release SFR08/2017 (reporting year 2016, published 2017-02-16): SFR08_2017_UD.csv" in out
     assert "when online, run 'csww fetch' and then 'csww build' to update" in out

@@ -50,7 +50,7 @@ class Used:
                "Children's social work workforce statistics bundled with csww-benchmark:"]
         for r in self.releases:
             when = f"published {r['published'][:10]}" if r.get("published") else (
-                f"publication date not recorded; --as-at takes it as by {assumed_published(r['data_year']):%d %b %Y}")
+                f"publication date not recorded; --as-at counts it as out by {assumed_published(r['data_year']):%d %b %Y}")
             names = ", ".join(f"{f['filename']} (sha256 {f['sha256'][:12]}…)" for f in r["files"])
             out.append(f"  release {r['release_id']} (reporting year {r['data_year']}, {when}): {names}")
         out.append("Newer figures may have been published since: when online, run 'csww fetch' and then "
