@@ -15,8 +15,10 @@ import pandas as pd
 import pyarrow as pa
 
 from . import __version__, buildstate, compare, councils, geography, measures, package, store, tables
+from . import cache as download_cache
+from .local import census
 from .local.store import list_returns, load_files, set_published
-from .problems import DatabaseError
+from .problems import DatabaseError, NotFoundError
 from .readers import InputError, Problem, ReadResult, read_sources
 from .readers import max_values as _max_values
 
@@ -42,6 +44,9 @@ class BuildReport:
     #: (values, breakdown values or None) read from each of ``files``: the build lets go of their frames
     #: once combined, so the counts are kept here
     counts: list[tuple[int, int | None]] | None = None
+    #: releases the build this one replaced had and this one has not (newest first), and that build's id
+    dropped: list[str] = field(default_factory=list)
+    replaced_id: str | None = None
 
     def lines(self) -> list[str]:
         counts = self.counts or [_counts(r) for r in self.files]
@@ -56,9 +61,23 @@ class BuildReport:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
         if self.kept:
             out.append(f"unchanged since build {self.previous_id}, so not written again: {', '.join(self.kept)}")
+        if self.dropped:
+            out.append(self.dropped_warning())
         out.append(f"wrote {self.database} (build {self.build_id}): {self.observations:,} observations, {self.revisions:,} release values, "
                    f"{self.areas} areas")  # the last line: all that --quiet prints
         return out
+
+
+    def dropped_warning(self) -> str | None:
+        """"warning: the previous build ... also had releases 2024, 2022: ..." when this build replaced one with
+        releases it lacks (an offline 'csww build' after a build from more files); None otherwise."""
+        if not self.dropped:
+            return None
+        n = len(self.dropped)
+        has = ", ".join(dict.fromkeys(r.release_id for r in sorted(self.files, key=lambda r: -r.data_year)))
+        return (f"warning: the previous build ({self.replaced_id}) also had release{'s' * (n > 1)} "
+                f"{', '.join(self.dropped)}: give --from for {'them' if n > 1 else 'it'} to keep "
+                f"{'them' if n > 1 else 'it'} (this build has {has})")
 
 
 def _counts(r: ReadResult) -> tuple[int, int | None]:
@@ -240,6 +259,8 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             del revisions
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
             previous, previous_id = _reusable(out, fingerprint)
+            replaced = buildstate.current(out)  # the build this one replaces: which releases it loses
+            dropped = _releases_of(out / buildstate.DATABASE, exclude={r.release_id for r in results}) if replaced else []
             if previous:
                 shutil.copyfile(out / buildstate.DATABASE, db_path)
             conn = sqlite3.connect(db_path)
@@ -282,7 +303,24 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             raise
     return BuildReport(out / buildstate.DATABASE, results, len(frames["observations"]),
                        len(frames["observation_revisions"]), len(areas), skipped, local_ids, out / buildstate.PACKAGE,
-                       build_id, [t for t in frames if t in keep], previous_id if keep else None, counts)
+                       build_id, [t for t in frames if t in keep], previous_id if keep else None, counts,
+                       dropped=dropped, replaced_id=(replaced or {}).get("build_id"))
+
+
+def _releases_of(db_path: Path, exclude: set[str]) -> list[str]:
+    """The release ids of the database at ``db_path`` not in ``exclude``, newest census first ([] when it cannot
+    be read: nothing to warn about)."""
+    try:
+        conn = store.connect(db_path)
+    except (DatabaseError, NotFoundError):
+        return []
+    try:
+        rows = conn.execute("SELECT release_id FROM releases ORDER BY data_year DESC, release_id").fetchall()
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        conn.close()
+    return [r[0] for r in rows if r[0] not in exclude]
 
 
 def _published_before(db_path: Path) -> set[str]:
@@ -345,13 +383,13 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
         releases.setdefault(r.release_id, {
             "release_id": r.release_id, "title": meta.get("release_title") or r.release_title, "kind": r.release_kind,
             "data_year": r.data_year, "release_version_id": meta.get("release_version_id"),
-            "published": meta.get("published"), "url": meta.get("release_url")})
+            "published": meta.get("published") or _catalogue_date(r.data_year), "url": meta.get("release_url")})
     frames["releases"] = pd.DataFrame(list(releases.values()))
     counts = revisions.groupby("source_file").size()
     frames["source_files"] = pd.DataFrame([{
         "sha256": r.sha256, "release_id": r.release_id, "file_name": file_name(r.source), "layout": r.layout,
         "size": r.size,
-        "url": (r.release_meta or {}).get("url"), "downloaded_at": (r.release_meta or {}).get("downloaded_at"),
+        "url": (r.release_meta or {}).get("url"), "downloaded_at": _downloaded_at(r.release_meta or {}),
         "observations": int(counts.get(file_name(r.source), 0))} for r in results])
     frames["measures"] = pd.DataFrame([{
         "measure_id": m.id, "label": m.label, "unit": m.unit, "polarity": m.polarity,
@@ -362,6 +400,19 @@ def _frames(results, revisions, latest, areas, area_codes, changes, build_id) ->
     frames["observations"] = latest.reindex(columns=tables.columns("observations"))
     frames["observation_revisions"] = revisions.reindex(columns=tables.columns("observation_revisions"))
     return frames
+
+
+def _downloaded_at(meta: dict) -> str | None:
+    """``source_files.downloaded_at``: the download time ``csww fetch`` recorded, or for a file of the offline
+    snapshot shipped with the toolkit (never downloaded; caches filled before this was recorded too) that."""
+    return download_cache.obtained(meta) if meta.get("from_snapshot") else meta.get("downloaded_at")
+
+
+def _catalogue_date(data_year: int) -> str | None:
+    """The publication date catalogue/releases.yml records for a census year's release (a file given with --from
+    carries none), as ISO text; None when not recorded there."""
+    day = census.publication_dates().get(int(data_year))
+    return day.isoformat() if day else None
 
 
 def _write(conn, frames: dict[str, pd.DataFrame], progress) -> None:

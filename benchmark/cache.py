@@ -23,6 +23,18 @@ PUBLICATION = "children-s-social-work-workforce"
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 
 
+def obtained(manifest: dict) -> str:
+    """How a cached release's files came, in words for ``csww fetch --offline`` and the build's
+    ``source_files.downloaded_at``: "downloaded <time>" (``csww fetch``), or, for the offline snapshot shipped with
+    the toolkit (``"from_snapshot": true``; never downloaded), "not downloaded: from the offline snapshot shipped
+    with csww-benchmark 0.1.0, made 2026-11-30T03:11:47+00:00"."""
+    if not manifest.get("from_snapshot"):
+        return f"downloaded {manifest.get('fetched_at') or 'at a time not recorded'}"
+    version = manifest.get("snapshot_version")
+    return ("not downloaded: from the offline snapshot shipped with csww-benchmark"
+            + (f" {version}" if version else "") + f", made {manifest.get('snapshot_made_at') or 'on a day not recorded'}")
+
+
 class FetchError(CswwError):
     """A download or API call that failed after retries, or a file that failed its checks."""
 

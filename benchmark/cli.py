@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # what the names below are; at run time each is imported on f
     from . import build as build_mod
     from . import compare, compare_format, compare_one, ees, local, package, report, site, snapshot, store
     from . import docs as docs_mod
+    from . import measures as measures_mod
+    from .local import census as local_census
     from .local import export as local_export
     from .local import output
     from .local import series as local_series
@@ -48,6 +50,8 @@ else:
     output, local_store = _Lazy(".local.output"), _Lazy(".local.store")
     local_export = _Lazy(".local.export")
     local_series = _Lazy(".local.series")
+    local_census = _Lazy(".local.census")
+    measures_mod = _Lazy(".measures")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 if TYPE_CHECKING:
     from . import buildstate, fileio
@@ -57,6 +61,26 @@ else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la
     download_cache = _Lazy(".cache")  # without ees (the readers, pandas): 'csww build --offline' up to date
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+INTERRUPTED = 130  # exit status after Ctrl-C (SIGINT): 128 + 2, as the shell reports it
+
+
+def _as_at(day: datetime | None, db: str | Path):
+    """--as-at as a ``census.AsAt`` carrying the publication dates ``db``'s releases record (EES's date, for a
+    release 'csww fetch' downloaded), which win over catalogue/releases.yml; None without --as-at."""
+    if day is None:
+        return None
+    dates: dict[int, object] = {}
+    if Path(db).is_file():
+        conn = database.connect(db)
+        try:
+            for year, published in conn.execute("SELECT data_year, published FROM releases"):
+                if published:
+                    dates[int(year)] = datetime.fromisoformat(str(published)[:10]).date()
+                else:
+                    dates.setdefault(int(year), None)
+        finally:
+            conn.close()
+    return local_census.AsAt(day.date(), dates)
 
 
 class CLIError(click.ClickException):
@@ -65,11 +89,16 @@ class CLIError(click.ClickException):
 
 class _Group(click.Group):
     """Shows a ``CswwError`` (an expected failure) as its message with exit status 1, never a traceback;
-    every other exception is a bug and propagates with its traceback."""
+    every other exception is a bug and propagates with its traceback. Ctrl-C (SIGINT) ends a command with one
+    line and exit status 130, the shell's convention: every output is written atomically, so nothing was changed."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            newline = "\n" if sys.stderr.isatty() else ""  # after the terminal's ^C
+            click.echo(f"{newline}interrupted: nothing was changed", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
         except InputError as exc:
             n = len(exc.problems)
             raise CLIError(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.\n" + exc.summary()) from None
@@ -187,6 +216,8 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
     lines = result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
+    if quiet and result.dropped:  # a warning --quiet does not hide: releases the previous build had are gone
+        click.echo(result.dropped_warning(), err=True)
 
 
 @cli.command()
@@ -227,7 +258,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, de
         raise CLIError(f"{cache.root}: the download cache is empty")
     for d in dirs if offline else []:
         m = cache.manifest(d.name)
-        click.echo(f"{d}: release {m['release_slug']}, fetched {m['fetched_at']}, "
+        click.echo(f"{d}: release {m['release_slug']}, {download_cache.obtained(m)}, "
                    + ", ".join(f["filename"] for f in m["files"]))
 
 
@@ -341,7 +372,7 @@ def report_cmd(la, group_file, group_id, include_private, year, n_years, measure
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
                        measure_ids=measure_ids or None, years=n_years,
-                       as_at=as_at.date() if as_at else None, include_private=include_private)
+                       as_at=_as_at(as_at, db), include_private=include_private)
     path = report.write(pack, output, fmt)
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
@@ -353,7 +384,8 @@ def report_cmd(la, group_file, group_id, include_private, year, n_years, measure
                    "council with figures that year.")
 @click.option("--year", type=int, help="Reporting year (to 30 September). Default: the latest published.")
 @click.option("--measure", "measure_ids", multiple=True,
-              help="Measure id, e.g. agency_rate_fte (repeatable). Default: the key measures.")
+              help="Measure id, e.g. agency_rate_fte (repeatable; 'csww measures' lists them). Default: the key "
+                   "measures.")
 @click.option("--group", "group_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML file of custom groups (partnerships, chosen comparators) to add.")
 @click.option("--sn-model", type=click.Choice(["sn_2021", "sn_2025"]),
@@ -378,8 +410,8 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
     Examples:
         csww compare --la 841
         csww compare --la darlington --year 2024 --measure turnover_rate_fte --format json
-        csww compare --la "E06000002" --group partnerships.yml --format csv
-        csww compare --la 841 --la 840 --la 805
+        csww compare --la "E06000002" --group examples/north_east.yml --format csv
+        csww compare --la 841 --la 390 --la 805
         csww compare --la all --year 2023 --sn-method dashboard --format csv > sn_2023.csv
     """
     conn = database.connect(db)
@@ -411,8 +443,9 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of printing.")
 @click.option("--as-at", "as_at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Set each return beside the latest DfE census published by this date (catalogue/releases.yml), "
-                   "instead of the census nearest its snapshot.")
+              help="Set each return beside the latest DfE census published by this date (the dates --db's releases "
+                   "record, else catalogue/releases.yml; a release with no recorded date counts from the end of "
+                   "February after its census), instead of the census nearest its snapshot.")
 @click.option("--annualise", is_flag=True,
               help="Scale flows (starters, leavers, days lost) over a period other than 12 months to a year.")
 @click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path),
@@ -447,7 +480,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
         csww align hr_extract.xlsx --la 841 --format json -o aligned.json
         csww align examples/darlington.csv --as-at 2016-07-31
         csww align hr_extract.xlsx --la 841 --export darlington-q2.json --partnership "North East councils"
-        csww align hr_extract.csv --in-year 2025-03-31 --in-year 2024-12-31 --format json
+        csww align hr_extract.csv --in-year 2024-03-31 --in-year 2023-12-31 --format json
 
     With --in-year (a worker-level extract only), prints the rolling 12-month and year-to-date (from
     1 October) leavers and turnover at each date, counted on DfE's rules; a date whose leavers could be
@@ -462,7 +495,7 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
             raise CLIError(f"--in-year does not go with {', '.join(clash)}")
         figures = local_series.from_extract(file, [d.date() for d in in_year], la)
     else:
-        figures = local.align(file, la, as_at=as_at.date() if as_at else None, annualise=annualise,
+        figures = local.align(file, la, as_at=_as_at(as_at, db), annualise=annualise,
                               categories=categories)
         figures = local.check_quoted(figures, db)
     if export_to:
@@ -618,7 +651,7 @@ def returns(db, to_publish, to_unpublish):
     \b
     Example:
         csww returns
-        csww returns --publish 841:2016-04-01:2016-07-31:0363d394c157
+        csww returns --publish 841:2016-04-01:2016-07-31:5983a1e9233c
     """
     store.connect(db).close()  # a clear error when it is missing or not a CSWW database
     conn = sqlite3.connect(db)
@@ -638,3 +671,22 @@ def returns(db, to_publish, to_unpublish):
             state = f"shared with {r['partnership']}"
         click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
                    f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")
+
+
+@cli.command("measures")
+@click.option("--key", "key_only", is_flag=True, help="Only the key measures (what 'csww report' and 'csww compare' "
+              "show without --measure).")
+def measures_cmd(key_only):
+    """List the measure ids --measure takes (catalogue/measures.yml): id, unit, key measure, label.
+
+    \b
+    Example:
+        csww measures
+        csww measures --key
+    """
+    rows = [m for m in measures_mod.catalogue().values() if m.key or not key_only]
+    width = max(len(m.id) for m in rows)
+    unit = max(len(m.unit) for m in rows)
+    click.echo(f"{'measure id':{width}}  {'unit':{unit}}  key  label")
+    for m in rows:
+        click.echo(f"{m.id:{width}}  {m.unit:{unit}}  {'yes' if m.key else '   '}  {m.label}")

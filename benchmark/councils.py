@@ -7,7 +7,10 @@
 * its name as DfE spells it and the other spellings DfE's and ONS's files use: punctuation ignored
   ("St. Helens" = "St Helens", "&" = "and"), with and without "County" / ", County of" / ", City of" /
   "Borough" ("County Durham" = "Durham", "Herefordshire, County of" = "Herefordshire", "Bedford" =
-  "Bedford Borough").
+  "Bedford Borough"), and "City of Bristol" for "Bristol, City of";
+* the short forms in common use: the first part of "Newcastle upon Tyne", "Stoke-on-Trent", "Blackburn with
+  Darwen", "Brighton and Hove" when no other area's name or spelling claims it ("Kingston" is two councils, so it
+  resolves to neither and both are suggested), and the few no rule gives (:data:`SHORT_FORMS`: "Hull").
 
 Members of joint returns (314, 318) and predecessors (Northamptonshire, 928) are areas in their own
 right: the row they resolve to says where their figures now are (``joint_return_code``,
@@ -22,6 +25,7 @@ query (``publish/queries/*.sql``) resolve through this table: Python through :fu
 from __future__ import annotations
 
 import difflib
+import re
 import sqlite3
 
 from .problems import NotFoundError
@@ -40,6 +44,10 @@ CREATE TABLE area_lookup (
 _SUFFIXES = (" county of", " city of", " borough council", " county council", " city council", " council",
              " borough")
 _PREFIXES = ("county ",)
+#: Short forms in common use that no rule derives from DfE's spelling (DfE name -> what people type).
+SHORT_FORMS = {"Kingston upon Hull, City of": ("Hull", "City of Hull")}
+#: Words after which the rest of a name may be left off ("Newcastle upon Tyne" -> "Newcastle").
+_JOINS = (" upon ", "-on-", " with ", " and ")
 
 
 def normalise_la_code(code: str) -> str:
@@ -92,8 +100,24 @@ def spellings(name: str) -> tuple[str, set[str]]:
             base = base[:-len(s)]
             break
     variants = {base, f"{base} borough", f"{base} council", f"county {base}", f"{base} county of",
-                f"{base} city of"} - {exact}
-    return exact, variants
+                f"{base} city of"}
+    for s in (" city of", " county of"):  # "Bristol, City of" is also typed "City of Bristol"
+        if exact.endswith(s):
+            variants.add(f"{s.strip()} {base}")
+    return exact, variants - {exact}
+
+
+def short_forms(name: str) -> set[str]:
+    """The keys of the short forms ``name`` is known by ("Newcastle upon Tyne" -> "newcastle", "Kingston upon
+    Hull, City of" -> "hull", "city of hull"); :func:`lookup_rows` keeps only those no other area claims."""
+    out = {key(s) for s in SHORT_FORMS.get(name, ())}
+    k = key(name)
+    if " / " not in k:  # a joint return's name is its members' names
+        for j in _JOINS:
+            first = k.split(j)[0]
+            if first != k and first.strip():
+                out.add(first.strip())
+    return out
 
 
 def _code_keys(code: str) -> set[str]:
@@ -109,13 +133,14 @@ def lookup_rows(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
         if k and pref < best.get((k, code), 99):
             best[(k, code)] = pref
 
-    ons = {}
+    ons, short, status_of = {}, {}, {}
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'area_codes'").fetchone():
         for code, ons_code in conn.execute("SELECT area_code, ons_code FROM area_codes"):
             ons.setdefault(code, set()).add(ons_code)
     for code, name, new_la_code, status in conn.execute(
             "SELECT area_code, area_name, new_la_code, status FROM areas"):
         former = 2 * (status != "current")
+        status_of[code] = status
         for k in _code_keys(code):
             add(k, code, former)
         for c in ons.get(code, set()) | {new_la_code or ""}:
@@ -125,6 +150,13 @@ def lookup_rows(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
         add(exact, code, former)
         for v in variants:
             add(v, code, former + 1)
+        for v in short_forms(name or ""):
+            short.setdefault(v, set()).add(code)
+    taken = {k for k, _ in best}
+    for k, codes in short.items():  # "kingston" is two councils: neither gets it
+        if len(codes) == 1 and k not in taken:
+            (code,) = codes
+            add(k, code, 1 + 2 * (status_of[code] != "current"))
     return [(k, code, pref) for (k, code), pref in sorted(best.items())]
 
 
@@ -177,12 +209,16 @@ def resolve(conn: sqlite3.Connection, text: str) -> dict:
 
 
 def suggestions(conn: sqlite3.Connection, text: str, names: dict[str, str] | None = None, n: int = 5) -> list[dict]:
-    """Up to ``n`` areas whose names are close to ``text`` (spelling distance, then containing it)."""
+    """Up to ``n`` areas whose names are close to ``text``: first those with a word starting with it ("kingston":
+    Kingston upon Hull, Kingston upon Thames), then by spelling distance, then those containing it."""
     if names is None:
         names = {k: code for k, code, pref in lookup_rows(conn) if pref % 2 == 0}
     k = key(text)
     words = [w for w in names if not w[:1].isdigit() and not w[:2] in ("e0", "e1", "e9")]
-    close = difflib.get_close_matches(k, words, n=n, cutoff=0.6)
+    starts = re.compile(r"(?:^|[\s/-])" + re.escape(k)) if k else None
+    close = sorted((w for w in words if starts and starts.search(w)),
+                   key=lambda w: (not w.startswith(k), -difflib.SequenceMatcher(None, k, w).ratio(), w))[:n]
+    close += [w for w in difflib.get_close_matches(k, words, n=n, cutoff=0.6) if w not in close][:n - len(close)]
     close += [w for w in words if k and k in w and w not in close][:n - len(close)]
     codes = list(dict.fromkeys(names[w] for w in close))
     by_code = {a["area_code"]: a for a in _areas(conn)}

@@ -471,10 +471,24 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    m = re.search(r"Caused by (\w+)\('?(.*?)'?\)", text)
-    return (m.group(1) + ": " + m.group(2)[:120]) if m else text[:160]
+def _reason(exc: BaseException) -> str:
+    """The underlying error of a requests exception, as "NameResolutionError: Failed to resolve 'host' (...)": the
+    innermost cause (urllib3's ``MaxRetryError.reason``, a wrapped exception's first argument), its text without
+    the connection it names (the URL in the message names it), cut at a word past 200 characters."""
+    cause, seen = exc, {id(exc)}
+    while True:
+        inner = getattr(cause, "reason", None)
+        if not isinstance(inner, BaseException) and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            break
+        cause = inner
+        seen.add(id(cause))
+    text = " ".join(str(cause).split())
+    text = re.sub(r"^(?:<[^>]*>|\w+\(host='[^']*', port=\d+\)): ", "", text)  # "HTTPSConnection(host=..., port=443): "
+    if len(text) > 200:
+        text = text[:200].rsplit(" ", 1)[0] + " …"
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
 def _count_rows(text: io.TextIOBase, name: str) -> int:

@@ -62,3 +62,32 @@ def test_resolver_without_area_lookup_computes_the_same_rows(mini_db, tmp_path):
         src.backup(dst)
         dst.execute("drop table area_lookup")
         assert councils.resolve(dst, "Darlington Borough")["area_code"] == "841"
+
+
+def test_short_forms_and_word_start_suggestions_on_the_real_areas(real_db):
+    """The new-user review: '--la Hull' and '--la "City of Bristol"' were not found, and 'kingston' suggested
+    Islington before either Kingston."""
+    with sqlite3.connect(real_db) as conn:
+        names = dict(conn.execute("select area_code, area_name from areas"))
+        assert names["810"] == "Kingston upon Hull, City of" and names["801"] == "Bristol, City of"
+        assert councils.resolve(conn, "Hull")["area_code"] == "810"
+        assert councils.resolve(conn, "City of Bristol")["area_code"] == "801"
+        assert councils.resolve(conn, "bristol")["area_code"] == "801"
+        assert councils.resolve(conn, "Newcastle")["area_code"] == "391"            # Newcastle upon Tyne
+        assert councils.resolve(conn, "stoke")["area_code"] == "861"                # Stoke-on-Trent
+        assert councils.resolve(conn, "Solihull")["area_code"] == "334"             # not taken by 'hull'
+        with pytest.raises(councils.AreaNotFound) as caught:                        # two Kingstons: neither
+            councils.resolve(conn, "kingston")
+        assert str(caught.value).startswith(
+            "no area matches 'kingston'; did you mean Kingston upon Thames (314), Kingston upon Hull, City of (810), "
+            "Kingston upon Thames / Richmond upon Thames (314 / 318), Islington (206)")
+        # the site's canned queries resolve through the same table
+        assert conn.execute(councils.pick_sql("'Hull'")).fetchone() == ("810",)
+
+
+def test_short_forms_on_the_hand_made_fixture(mini_db):
+    with sqlite3.connect(mini_db) as conn:
+        assert councils.resolve(conn, "Stockton")["area_code"] == "808"             # Stockton-on-Tees
+        assert councils.resolve(conn, "redcar")["area_code"] == "807"               # Redcar and Cleveland
+    assert councils.short_forms("Kingston upon Hull, City of") >= {"hull", "city of hull", "kingston"}
+    assert "city of bristol" in councils.spellings("Bristol, City of")[1]

@@ -16,9 +16,11 @@ import tomllib
 import zipfile
 
 import pytest
+from click.testing import CliRunner
 from conftest import ROOT
 
-from benchmark import ees, snapshot
+from benchmark import __version__, ees, snapshot
+from benchmark.cli import cli
 from benchmark.problems import InputError
 
 
@@ -44,10 +46,13 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert "EES could not be reached" in run.stderr and "cannot connect" in run.stderr
+    # the underlying error whole, its quotes balanced (was: '(NewConnectionError: "HTTPConnection(host=..., port=N')
+    assert ("cannot connect after 0 retries (NewConnectionError: Failed to establish a new connection: [Errno 111] "
+            "Connection refused). Behind a firewall?") in run.stderr
     out = run.stdout
     assert "building from the offline snapshot" in out
-    assert ("release 2025 (reporting year 2025, publication date not recorded): csww_indicators_2017_to_2025.csv "
-            "(sha256 9e058bac193c…)") in out
+    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 Feb "
+            "2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
     assert "release SFR07/2016 (reporting year 2015, published 2016-02-25): SFR07_2016_UD.csv" in out
     assert "release SFR08/2017 (reporting year 2016, published 2017-02-16): SFR08_2017_UD.csv" in out
     assert "when online, run 'csww fetch' and then 'csww build' to update" in out
@@ -67,6 +72,15 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
     # the cache now holds the snapshot as 'csww fetch' would have left it, marked as such
     m = ees.Cache(work / "cache").manifest("2025")
     assert m["from_snapshot"] is True and m["files"][0]["sha256"].startswith("9e058bac")
+    # never downloaded: the files say they came with the toolkit (the pack's "Source files and checksums" table)
+    shipped = (f"not downloaded: from the offline snapshot shipped with csww-benchmark {__version__}, "
+               f"made {snapshot.manifest()['made_at']}")
+    assert snapshot.manifest()["made_at"] == "2026-11-30T03:11:47+00:00"
+    assert conn.execute("SELECT DISTINCT downloaded_at FROM source_files").fetchall() == [(shipped,)]
+    listed = CliRunner().invoke(cli, ["fetch", "--offline", "--cache-dir", str(work / "cache")])
+    assert listed.exit_code == 0, listed.output
+    assert f"2025: release 2025, {shipped}, csww_indicators_2017_to_2025.csv" in listed.output
+    assert "fetched" not in listed.output
 
 
 def test_run_again_offline_it_uses_the_snapshot_in_the_cache(offline_build):

@@ -175,6 +175,8 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
     Flows (starters, leavers, days lost) over a period other than 12 months are scaled by 365.25 / days in the
     period only when ``annualise`` is set; either way they are caveated and not comparable."""
     match = census.match(c.period_end, as_at)
+    if match.assumption():  # the census's publication date was assumed (catalogue/releases.yml): say so
+        c = replace(c, general=[*c.general, (match.assumption(), False)])
     tp = match.dfe_year
     full_year = (c.period_start, c.period_end) == dfe_year(tp)
     n_months = months(c.period_start, c.period_end)

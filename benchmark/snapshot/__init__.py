@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import ees
+from .. import __version__, ees
+from ..cache import obtained
 from ..fileio import sha256_file
+from ..local.census import assumed_published
 from ..problems import InputError, Problem
 
 FOLDER = Path(__file__).parent
@@ -47,7 +49,8 @@ class Used:
         out = ["No network and an empty download cache: building from the offline snapshot of DfE's "
                "Children's social work workforce statistics bundled with csww-benchmark:"]
         for r in self.releases:
-            when = f"published {r['published'][:10]}" if r.get("published") else "publication date not recorded"
+            when = f"published {r['published'][:10]}" if r.get("published") else (
+                f"publication date not recorded; --as-at counts it as out by {assumed_published(r['data_year']):%d %b %Y}")
             names = ", ".join(f"{f['filename']} (sha256 {f['sha256'][:12]}…)" for f in r["files"])
             out.append(f"  release {r['release_id']} (reporting year {r['data_year']}, {when}): {names}")
         out.append("Newer figures may have been published since: when online, run 'csww fetch' and then "
@@ -100,7 +103,9 @@ def read(folder: Path = FOLDER) -> tuple[dict, dict[str, bytes]]:
 
 def install(cache: ees.Cache, folder: Path = FOLDER) -> Used:
     """Put the snapshot's releases into ``cache`` as ``csww fetch`` would (one folder per release, with a
-    ``manifest.json`` marked ``"from_snapshot": true``), after checking every SHA-256.
+    ``manifest.json`` marked ``"from_snapshot": true``, with the snapshot's date and the toolkit's version; each
+    file's ``downloaded_at`` says it was not downloaded: :func:`benchmark.cache.obtained`), after checking every
+    SHA-256.
 
     Raises InputError when the snapshot is damaged (nothing enters the cache) and OutputError when the cache
     cannot be written. Releases already in the cache are left as they are.
@@ -119,8 +124,10 @@ def install(cache: ees.Cache, folder: Path = FOLDER) -> Used:
                 (staged / f["filename"]).write_bytes(files[f["filename"]])
             info = {k: v for k, v in release.items() if k != "files"}
             info.update(publication=ees.PUBLICATION, fetched_at=now, from_snapshot=True,
-                        snapshot_made_at=meta.get("made_at"), licence=LICENCE,
-                        files=[{**f, "size": len(files[f["filename"]]), "downloaded_at": now} for f in release["files"]])
+                        snapshot_made_at=meta.get("made_at"), snapshot_version=__version__, licence=LICENCE)
+            # never downloaded: each file says where it came from (source_files.downloaded_at, the pack's table)
+            info["files"] = [{**f, "size": len(files[f["filename"]]), "downloaded_at": obtained(info)}
+                             for f in release["files"]]
             folders.append(cache.install(slug, staged, info))
         except OSError as exc:
             raise cache.unwritable(exc) from None
