@@ -43,6 +43,14 @@ class ReadResult:
     breakdowns: pd.DataFrame | None = None  # the file's breakdowns (readers.breakdowns.COLUMNS), if any
 
 
+def filled_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows with a cell that is not blank (spaces only count as blank; a missing cell is blank); each distinct
+    cell text tested once. The rest are wholly empty rows: blank lines, and the ",,,," lines Excel leaves."""
+    codes, uniques = pd.factorize(df.to_numpy(dtype=object).ravel(), use_na_sentinel=False)
+    filled = pd.Series(uniques, dtype="str").fillna("").str.strip().ne("").to_numpy(dtype=bool)
+    return filled[codes].reshape(df.shape).any(axis=1)
+
+
 def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
                 problems: list[Problem], allow_thousands: bool = False, allow_blank: bool = False):
     """Split a column of text cells into (values, symbols), reporting anything else as a problem.
