@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import zipfile
 
@@ -363,3 +364,46 @@ def test_other_dfe_files_named_explicitly_say_they_are_not_csww_data(tmp_path, s
         "time_period and geographic_level. Expected a header like: EES indicators layout (2023 release onwards): "
         "time_period, time_identifier, ..., inpost_fte, inpost_headcount, ...;")
     assert second.endswith("A1_FTE_ChildrensSocialWorkers_2015, .... Leave this file out")
+
+
+def _with_thousands_separators(data: bytes, rows: int | None = None) -> bytes:
+    """An EES file as Excel saves it with a "1000 separator" number format: each number of 1,000 or more of the
+    measure columns (from the 11th) quoted with separators ("36,186.3"); only the first ``rows`` rows when given."""
+    lines = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+
+    def shown(cell: str) -> str:
+        whole, dot, decimals = cell.partition(".")
+        return f"{int(whole):,}{dot}{decimals}" if whole.isdigit() and int(whole) >= 1000 else cell
+    out = [lines[0]] + [r[:10] + [shown(c) for c in r[10:]] if rows is None or i < rows else r
+                        for i, r in enumerate(lines[1:])]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(out)
+    return text.getvalue().encode("utf-8")
+
+
+def test_column_wholly_written_with_thousands_separators_reads_the_same_figures(tmp_path, shared_or_none):
+    real = (shared_or_none / "csww_indicators_2017_to_2025.csv") if shared_or_none else \
+        FIXTURES / "indicators_2025_small.csv"
+    p = tmp_path / "formatted.csv"
+    p.write_bytes(_with_thousands_separators(real.read_bytes()))
+    assert '"36,186.3","38,292"' in p.read_text()  # England 2025, inpost_fte and inpost_headcount
+    [clean], [r] = readers.read_sources([real]), readers.read_sources([p])
+    pd.testing.assert_frame_equal(clean.observations, r.observations)
+    assert obs(r, 2025, "E92000001", "inpost_fte") == (36186.3, None)
+    if shared_or_none:
+        assert len(r.observations) == 32186
+    [warning] = r.warnings
+    assert warning.endswith("have thousands separators (Excel's number format), not DfE's plain numbers; read as "
+                            "the numbers they show")
+
+
+def test_thousands_separators_in_part_of_a_column_are_errors(tmp_path):
+    p = tmp_path / "mixed.csv"
+    p.write_bytes(_with_thousands_separators((FIXTURES / "indicators_2025_small.csv").read_bytes(), rows=1))
+    with pytest.raises(InputError) as e:
+        readers.read_sources([p])
+    first = e.value.problems[0]
+    assert (first.row, first.column, first.value) == (2, "inpost_fte", "36,186.3")
+    assert first.message == ("a thousands separator, which DfE's files do not have (csww reads them only in an "
+                             "indicator column whose every number of 1,000 or more has one, as Excel's number "
+                             "format writes them): save the file again without separators")

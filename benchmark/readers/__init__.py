@@ -520,7 +520,7 @@ def _join(parts: list[ReadResult], release_id: str | None) -> ReadResult:
         breakdowns.check_unique(tidy, head.source)  # a row repeated in two pieces
     return dataclasses.replace(head, observations=observations, sightings=sightings, breakdowns=tidy,
                                notes=list(dict.fromkeys(n for r in parts for n in r.notes)),
-                               warnings=parts[0].warnings)
+                               warnings=list(dict.fromkeys(w for r in parts for w in r.warnings)))
 
 
 def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple[list[SourceFile], bool]:

@@ -44,11 +44,20 @@ class ReadResult:
 
 
 def filled_rows(df: pd.DataFrame) -> np.ndarray:
-    """Rows with a cell that is not blank (spaces only count as blank; a missing cell is blank); each distinct
-    cell text tested once. The rest are wholly empty rows: blank lines, and the ",,,," lines Excel leaves."""
-    codes, uniques = pd.factorize(df.to_numpy(dtype=object).ravel(), use_na_sentinel=False)
-    filled = pd.Series(uniques, dtype="str").fillna("").str.strip().ne("").to_numpy(dtype=bool)
-    return filled[codes].reshape(df.shape).any(axis=1)
+    """Rows with a cell that is not blank (spaces only count as blank; a missing cell is blank). The rest are
+    wholly empty rows: blank lines, and the ",,,," lines Excel leaves. The first column settles almost every row
+    of a DfE file; only the rows it leaves open are looked at across the whole row."""
+    def any_text(cells: np.ndarray) -> np.ndarray:
+        return pd.Series(cells.ravel()).fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
+
+    if not df.shape[1]:
+        return np.zeros(len(df), dtype=bool)
+    filled = any_text(df.iloc[:, 0].to_numpy(dtype=object)).copy()
+    todo = np.flatnonzero(~filled)
+    if len(todo):
+        rest = df.iloc[todo, 1:].to_numpy(dtype=object)
+        filled[todo] = any_text(rest).reshape(rest.shape).any(axis=1)
+    return filled
 
 
 def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
@@ -102,11 +111,40 @@ def _cell_problems(codes: np.ndarray, bad: np.ndarray, negative: np.ndarray, tex
     for pos in np.flatnonzero(bad[codes]):
         t = texts[codes[pos]]
         why = ("blank cell where DfE publishes a number or a symbol" if t == ""
+               else THOUSANDS_MIXED if _THOUSANDS.match(t)
                else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
         problems.append(Problem(file, why, int(rows[labels[pos]]), column, t))
     for pos in np.flatnonzero(negative[codes]):
         problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
                                 int(rows[labels[pos]]), column, texts[codes[pos]]))
+
+
+#: Why a number with a thousands separator is refused in a column not wholly written with them.
+THOUSANDS_MIXED = ("a thousands separator, which DfE's files do not have (csww reads them only in an indicator column "
+                   "whose every number of 1,000 or more has one, as Excel's number format writes them): save the "
+                   "file again without separators")
+
+
+def thousands_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Those of ``columns`` written consistently with thousands separators, as Excel saves a "1000 separator"
+    number format (``"36,186.3"``, quoted) and as DfE's SFR files are: some cell has one (``-1,234.5`` style,
+    groups of three) and no number of 1,000 or more is written without one. Their separators are dropped when
+    read (the figures are the ones shown); in any other column a separator is an error."""
+    out = []
+    for col in columns:
+        text = df[col].fillna("").astype(str).str.strip()
+        with_sep = text.str.match(_THOUSANDS)
+        if not with_sep.any():
+            continue
+        plain = text[~with_sep & text.str.match(_NUMBER)]
+        if not (pd.to_numeric(plain, errors="coerce").abs() >= 1000).any():
+            out.append(col)
+    return out
+
+
+def has_thousands_separator(text: str | None) -> bool:
+    """Whether a cell's text is a number with thousands separators (``"36,186.3"``)."""
+    return bool(text) and bool(_THOUSANDS.match(text))
 
 
 _INTEGER = re.compile(r"^-?[0-9]{1,15}$")  # pandas reads these as int64, exactly as float64 holds them

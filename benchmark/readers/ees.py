@@ -13,8 +13,10 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
+    has_thousands_separator,
     la_codes,
     parse_columns,
+    thousands_columns,
     to_observations,
     unknown_councils,
 )
@@ -84,12 +86,15 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
     check_geography(df, source, rows, problems)
 
-    values, symbols = {}, {}
-    for (col, measure), parsed in zip(mapping.items(), parse_columns(df, list(mapping), EES_SYMBOLS, source, rows,
-                                                                     problems)):
-        values[measure], symbols[measure] = parsed
+    parsed, separated = _parse(df, list(mapping), source, rows, problems)
+    values = {measure: v for measure, (v, _) in zip(mapping.values(), parsed)}
+    symbols = {measure: s for measure, (_, s) in zip(mapping.values(), parsed)}
     if problems:
         raise InputError(problems)
+    if separated:
+        warnings.append(f"{len(separated)} columns ({', '.join(separated[:4])}{', ...' if len(separated) > 4 else ''})"
+                        " have thousands separators (Excel's number format), not DfE's plain numbers; read as the "
+                        "numbers they show")
 
     geo = geography_frame(df)
 
@@ -103,6 +108,27 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
                       release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
                       data_year=data_year, observations=observations, sightings=sightings, notes=notes,
                       warnings=warnings)
+
+
+def _parse(df: pd.DataFrame, columns: list[str], source: str, rows: pd.Series,
+           problems: list[Problem]) -> tuple[list, list[str]]:
+    """:func:`base.parse_columns` of ``columns`` (problems appended in column order), reading thousands separators
+    in the columns written wholly with them (:func:`base.thousands_columns`), which are returned too. Those are
+    looked for only when a cell with a separator was refused, so a DfE file costs nothing more."""
+    found: list[Problem] = []
+    parsed = dict(zip(columns, parse_columns(df, columns, EES_SYMBOLS, source, rows, found)))
+    separated = thousands_columns(df, list(dict.fromkeys(p.column for p in found
+                                                          if has_thousands_separator(p.value))))
+    if separated:
+        again: list[Problem] = []
+        parsed.update(zip(separated, parse_columns(df, separated, EES_SYMBOLS, source, rows, again,
+                                                   allow_thousands=True)))
+        by_column: dict[str, list[Problem]] = {}
+        for p in [x for x in found if x.column not in separated] + again:
+            by_column.setdefault(p.column, []).append(p)
+        found = [p for c in columns for p in by_column.get(c, [])]
+    problems.extend(found)
+    return [parsed[c] for c in columns], separated
 
 
 def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None) -> ReadResult:
