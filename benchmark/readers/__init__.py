@@ -291,10 +291,11 @@ def _workbook(p: Path) -> bool:
     return bool(names & {"xl/workbook.xml", "xl/workbook.bin"}) or {"mimetype", "content.xml"} <= names
 
 
-def _other_separator(source: SourceFile) -> Problem | None:
+def _other_separator(source: SourceFile) -> tuple[Problem, bool] | None:
     """A problem when the header splits into more columns on ';' or a tab than on commas (a CSV saved with a
-    semicolon list separator, or a tab-delimited text file), else None. Such a file is refused, never re-read with
-    that separator: where ';' separates the columns, ',' is usually the decimal mark."""
+    semicolon list separator, or a tab-delimited text file), and whether the header so split is a CSWW layout;
+    else None. Such a file is refused, never re-read with that separator: where ';' separates the columns, ',' is
+    usually the decimal mark, and a figure must never change."""
     with source.stream() as fh:
         head = fh.read(64 * 1024)
     line = head.decode("utf-8-sig", errors="replace").splitlines()[:1] or [""]
@@ -307,7 +308,7 @@ def _other_separator(source: SourceFile) -> Problem | None:
             known = detect_layout([c.strip() for c in split])
             return Problem(name, f"the columns are separated by {said}, not commas ({why}"
                                  f"{'; its header is the ' + _layout_title(known) if known else ''}): save it again "
-                                 "as CSV (comma delimited)", 1)
+                                 "as CSV (comma delimited)", 1), known is not None
     return None
 
 
@@ -418,7 +419,10 @@ def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
 def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_ROWS, values_before: int = 0,
               ceiling: int | None = None) -> ReadResult | None:
     """Read one CSV, ``chunk_rows`` rows at a time. Unknown headers raise (strict) or return None (files met
-    while walking a folder).
+    while walking a folder). A file that is not CSV text (:func:`not_csv_text`), whose columns are separated by
+    ';' or tabs, or that is another DfE file (:data:`KNOWN_OTHER`) raises an InputError saying what it is when
+    named (strict); inside a folder a lock file, another DfE file or a ';'/tab file of other columns is skipped
+    (None). Wholly empty rows (blank lines, ",,,," lines) are skipped wherever they are, in every layout.
 
     A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError
     listing every problem (reading stops after ``MAX_PROBLEMS``). The result is the same whatever
@@ -435,9 +439,10 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
         raise InputError([Problem(source.name, why)])
     other = _other_separator(source)
     if other:
-        if not strict and "its header is the" not in other.message:
+        problem, csww = other
+        if not strict and not csww:
             return None  # a file of other columns separated by ';' or tabs, inside a folder: skipped and listed
-        raise InputError([other])
+        raise InputError([problem])
     with _chunks(source, chunk_rows, CHUNK_CELLS) as (header, frames):
         first = next(frames)
         columns = [str(c) for c in first.columns]
