@@ -407,3 +407,15 @@ def test_thousands_separators_in_part_of_a_column_are_errors(tmp_path):
     assert first.message == ("a thousands separator, which DfE's files do not have (csww reads them only in an "
                              "indicator column whose every number of 1,000 or more has one, as Excel's number "
                              "format writes them): save the file again without separators")
+
+
+def test_empty_file_or_blank_first_line_names_the_missing_header(tmp_path):
+    """Before: pandas' "not a readable CSV file: No columns to parse from file"."""
+    empty, late = tmp_path / "empty.csv", tmp_path / "late.csv"
+    empty.write_bytes(b"\xef\xbb\xbf")
+    late.write_text("\n" + (FIXTURES / "indicators_2025_small.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        readers.read_sources([empty, late])
+    why = ("row 1: no header on line 1 (the file is empty or starts with a blank line): DfE's files have their "
+           "column names on the first line; was the download cut short?")
+    assert [str(x) for x in e.value.problems] == [f"{empty}, {why}", f"{late}, {why}"]

@@ -363,6 +363,10 @@ def _chunks(source: SourceFile, rows: int = CHUNK_ROWS,
             header = next(csv.reader(text), [])
         except csv.Error as exc:
             raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    if not any(c.strip() for c in header):
+        raise InputError([Problem(source.name, "no header on line 1 (the file is empty or starts with a blank line): "
+                                  "DfE's files have their column names on the first line; was the download cut "
+                                  "short?", 1)])
     if cells:
         rows = max(1, min(rows, cells // max(len(header), 1)))
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
