@@ -392,9 +392,30 @@ def test_column_wholly_written_with_thousands_separators_reads_the_same_figures(
     assert obs(r, 2025, "E92000001", "inpost_fte") == (36186.3, None)
     if shared_or_none:
         assert len(r.observations) == 32186
-    [warning] = r.warnings
-    assert warning.endswith("have thousands separators (Excel's number format), not DfE's plain numbers; read as "
-                            "the numbers they show")
+    assert r.warnings == ["13 columns (inpost_fte, inpost_headcount, starters_fte, starters_headcount, ...) with "
+                          "thousands separators (Excel's number format), not DfE's plain numbers; read as the "
+                          "numbers they show"] if shared_or_none else len(r.warnings) == 1
+
+
+def test_breakdown_column_wholly_written_with_separators_stays_a_measure(tmp_path):
+    """Before, "25,500" made inpost_headcount look like a filter: its figures were lost and every breakdown label
+    gained ", Inpost headcount: 25,500"."""
+    src = FIXTURES / "role_by_characteristics_small.csv"
+    lines = list(csv.reader(src.read_text(encoding="utf-8-sig").splitlines()))
+    col = lines[0].index("inpost_headcount")
+    for row in lines[1:]:
+        row[col] = f"{int(row[col]):,}" if row[col].isdigit() else row[col]
+    p = tmp_path / "formatted.csv"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(lines)
+    assert '"25,500"' in p.read_text()
+    [clean], [r] = readers.read_sources([src]), readers.read_sources([p])
+    pd.testing.assert_frame_equal(clean.breakdowns, r.breakdowns)
+    b = r.breakdowns.set_index(["time_period", "area_code", "measure_id", "breakdown_topic", "breakdown", "role"])
+    assert b.loc[(2024, "E92000001", "inpost_headcount", "Ethnicity", "White",
+                  "All children and family social workers"), "value"] == 25500
+    assert r.warnings == ["1 column (inpost_headcount) with thousands separators (Excel's number format), not DfE's "
+                          "plain numbers; read as the numbers they show"]
 
 
 def test_thousands_separators_in_part_of_a_column_are_errors(tmp_path):

@@ -147,6 +147,34 @@ def has_thousands_separator(text: str | None) -> bool:
     return bool(text) and bool(_THOUSANDS.match(text))
 
 
+def parse_separated(df: pd.DataFrame, columns: list[str], symbols: dict[str, str], file: str, rows: pd.Series,
+                    problems: list[Problem], allow_blank: bool = False) -> tuple[list, list[str]]:
+    """:func:`parse_columns` of ``columns`` (problems appended in column order), reading thousands separators in
+    the columns written wholly with them (:func:`thousands_columns`), which are returned too. Those are looked
+    for only when a cell with a separator was refused, so a DfE file costs nothing more."""
+    found: list[Problem] = []
+    parsed = dict(zip(columns, parse_columns(df, columns, symbols, file, rows, found, allow_blank=allow_blank)))
+    separated = thousands_columns(df, list(dict.fromkeys(p.column for p in found
+                                                          if has_thousands_separator(p.value))))
+    if separated:
+        again: list[Problem] = []
+        parsed.update(zip(separated, parse_columns(df, separated, symbols, file, rows, again, allow_thousands=True,
+                                                   allow_blank=allow_blank)))
+        by_column: dict[str, list[Problem]] = {}
+        for p in [x for x in found if x.column not in separated] + again:
+            by_column.setdefault(p.column, []).append(p)
+        found = [p for c in columns for p in by_column.get(c, [])]
+    problems.extend(found)
+    return [parsed[c] for c in columns], separated
+
+
+def separated_warning(separated: list[str]) -> str:
+    """The build's warning naming the columns read with thousands separators."""
+    return (f"{len(separated)} column{'s' if len(separated) > 1 else ''} ({', '.join(separated[:4])}"
+            f"{', ...' if len(separated) > 4 else ''}) with thousands separators (Excel's number format), not DfE's "
+            "plain numbers; read as the numbers they show")
+
+
 _INTEGER = re.compile(r"^-?[0-9]{1,15}$")  # pandas reads these as int64, exactly as float64 holds them
 _LONG_INTEGER = re.compile(r"^-?[0-9]{16,}$")
 

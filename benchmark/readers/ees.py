@@ -13,10 +13,9 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
-    has_thousands_separator,
     la_codes,
-    parse_columns,
-    thousands_columns,
+    parse_separated,
+    separated_warning,
     to_observations,
     unknown_councils,
 )
@@ -86,15 +85,13 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
     check_geography(df, source, rows, problems)
 
-    parsed, separated = _parse(df, list(mapping), source, rows, problems)
+    parsed, separated = parse_separated(df, list(mapping), EES_SYMBOLS, source, rows, problems)
     values = {measure: v for measure, (v, _) in zip(mapping.values(), parsed)}
     symbols = {measure: s for measure, (_, s) in zip(mapping.values(), parsed)}
     if problems:
         raise InputError(problems)
     if separated:
-        warnings.append(f"{len(separated)} columns ({', '.join(separated[:4])}{', ...' if len(separated) > 4 else ''})"
-                        " have thousands separators (Excel's number format), not DfE's plain numbers; read as the "
-                        "numbers they show")
+        warnings.append(separated_warning(separated))
 
     geo = geography_frame(df)
 
@@ -110,27 +107,6 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
                       warnings=warnings)
 
 
-def _parse(df: pd.DataFrame, columns: list[str], source: str, rows: pd.Series,
-           problems: list[Problem]) -> tuple[list, list[str]]:
-    """:func:`base.parse_columns` of ``columns`` (problems appended in column order), reading thousands separators
-    in the columns written wholly with them (:func:`base.thousands_columns`), which are returned too. Those are
-    looked for only when a cell with a separator was refused, so a DfE file costs nothing more."""
-    found: list[Problem] = []
-    parsed = dict(zip(columns, parse_columns(df, columns, EES_SYMBOLS, source, rows, found)))
-    separated = thousands_columns(df, list(dict.fromkeys(p.column for p in found
-                                                          if has_thousands_separator(p.value))))
-    if separated:
-        again: list[Problem] = []
-        parsed.update(zip(separated, parse_columns(df, separated, EES_SYMBOLS, source, rows, again,
-                                                   allow_thousands=True)))
-        by_column: dict[str, list[Problem]] = {}
-        for p in [x for x in found if x.column not in separated] + again:
-            by_column.setdefault(p.column, []).append(p)
-        found = [p for c in columns for p in by_column.get(c, [])]
-    problems.extend(found)
-    return [parsed[c] for c in columns], separated
-
-
 def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None) -> ReadResult:
     """Read an EES file of breakdowns (filter columns: role, breakdown topic, breakdown) into
     ``ReadResult.breakdowns`` (see :mod:`benchmark.readers.breakdowns`); it has no indicator observations."""
@@ -140,7 +116,8 @@ def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None
     if problems:
         raise InputError(problems)
     geo = geography_frame(df)
-    tidy, keep, notes = breakdowns.read_ees(df, geo, rows, source, GEOGRAPHY_COLUMNS, problems)
+    warnings: list[str] = []
+    tidy, keep, notes = breakdowns.read_ees(df, geo, rows, source, GEOGRAPHY_COLUMNS, problems, warnings)
     if problems:
         raise InputError(problems)
     data_year = int(geo["time_period"].max())
@@ -149,7 +126,8 @@ def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None
     return ReadResult(source=source, layout="ees-breakdowns", release_id=rid,
                       release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
                       data_year=data_year, observations=observations,
-                      sightings=geo[keep].assign(data_year=data_year, release_id=rid), notes=notes, breakdowns=tidy)
+                      sightings=geo[keep].assign(data_year=data_year, release_id=rid), notes=notes, breakdowns=tidy,
+                      warnings=warnings)
 
 
 def check_geography(df: pd.DataFrame, source: str, rows: pd.Series, problems: list[Problem]) -> None:
