@@ -121,3 +121,17 @@ def test_sfr_files_alone_build(tmp_path):
     """Only the 2015-2016 SFR files: no rate can be an error there (their differences are warnings)."""
     build([FIXTURES / "sfr"], tmp_path)
     assert value(tmp_path / "csww.db", 2015, "841", "inpost_fte") == (71.8, None)
+
+
+def test_semicolon_copy_and_lock_file_are_messages(tmp_path, out):
+    """Before: pandas' "Error tokenizing data. C error: Expected 1 fields in line 55, saw 2" and, for Excel's lock
+    file, 'header is not a CSWW layout' with the file's bytes as the value."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text(GOOD.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    _fails(out, semi, f"{semi}, row 1: the columns are separated by ';', not commas (a CSV saved with a semicolon "
+                      "list separator; its header is the EES indicators layout (2023 release onwards)): save it "
+                      "again as CSV (comma delimited)")
+    lock = tmp_path / "~$csww.xlsx"
+    lock.write_bytes(b"\x06jsmith".ljust(54, b" ") + b"\x06\x00" + "jsmith".encode("utf-16-le").ljust(109, b"\x00"))
+    _fails(out, lock, f"{lock}: Excel's lock file for an open workbook, not data: close the workbook or leave this "
+                      "file out")

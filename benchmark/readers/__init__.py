@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..problems import UsageError
 from . import breakdowns, ees, sfr
-from .base import InputError, Problem, ReadResult, check_repeated_rows
+from .base import InputError, Problem, ReadResult, check_repeated_rows, filled_rows
 
 __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout", "read_file", "read_sources",
            "iter_source_files", "MAX_VALUES", "max_values"]
@@ -34,6 +34,17 @@ __all__ = ["InputError", "Problem", "ReadResult", "SourceFile", "detect_layout",
 KNOWN_OTHER = {
     "cla-sw-count": {"cla_group", "sw_stability"},
 }
+#: What each of :data:`KNOWN_OTHER` is, for the message when one is given to ``csww build --from`` by name.
+KNOWN_OTHER_TITLES = {
+    "cla-sw-count": "DfE's \"Children looked after\" file of children looked after by number of social workers "
+                    "in the year (cla_group, sw_stability)",
+}
+#: Header columns of files often found beside DfE's CSWW files (lower case) -> what such a file is.
+NOT_CSWW = [
+    ({"sn1"}, "DfE's statistical neighbours table, which csww ships already: the 2021 and 2025 models"),
+    ({"sn_1"}, "DfE's statistical neighbours table, which csww ships already: the 2021 and 2025 models"),
+    ({"short desc", "data item"}, "a LAIT (Local Authority Interactive Tool) extract"),
+]
 #: EES files of breakdowns (filter columns), loaded into the ``breakdowns`` table.
 BREAKDOWNS = "ees-breakdowns"
 
@@ -201,14 +212,111 @@ def detect_layout(columns: list[str]) -> str | None:
 
 
 def header_problem(name: str, columns: list[str]) -> Problem:
-    """Explain an unknown header against the closest layout we know."""
+    """Explain an unknown header: a header with none of the measure columns of the layouts we know is not a CSWW
+    data file (said so, with what each layout's header starts with); otherwise, what the closest layout also
+    needs."""
     cols = set(columns)
+    value = ",".join(columns[:6]) + (",..." if len(columns) > 6 else "")
+    measures_known = {c for _, mapping in ees.LAYOUTS.values() for c in mapping}
+    if not cols & measures_known and not sfr.data_year(columns) and not {"time_period", "geographic_level"} <= cols:
+        lower = {str(c).strip().lower() for c in cols}
+        what = next((f" (it looks like {title})" for needed, title in NOT_CSWW if needed <= lower), "")
+        expected = "; ".join(f"{title}: {', '.join([*ees.GEOGRAPHY_COLUMNS[:2], '...', *list(mapping)[:2]])}, ..."
+                             for title, mapping in ees.LAYOUTS.values())
+        msg = (f"header is not a CSWW layout this toolkit knows: not a CSWW data file{what}, it has none of the "
+               f"layouts' measure columns nor EES's time_period and geographic_level. Expected a header like: "
+               f"{expected}; SFR underlying data (2015-2016): {', '.join(sfr.GEOGRAPHY_COLUMNS[:2])}, ..., "
+               "A1_FTE_ChildrensSocialWorkers_2015, .... Leave this file out")
+        return Problem(name, msg, 1, None, value)
     title, mapping = max(ees.LAYOUTS.values(), key=lambda tm: len(cols & set(tm[1])))
     expected = set(ees.GEOGRAPHY_COLUMNS) | set(mapping)
     missing = sorted(expected - cols)
     msg = (f"header is not a CSWW layout this toolkit knows; closest is the {title}, "
            f"which also needs: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}")
-    return Problem(name, msg, 1, None, ",".join(columns[:6]) + (",..." if len(columns) > 6 else ""))
+    return Problem(name, msg, 1, None, value)
+
+
+#: The first bytes of files that are not CSV text -> what the file is.
+MAGIC = [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls) or other Office document"),
+    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"PAR1", "a Parquet file"),
+    (b"%PDF", "a PDF document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\xff\xfe", "UTF-16 text (what Excel's \"Unicode Text\" saves)"),
+    (b"\xfe\xff", "UTF-16 text"),
+]
+#: Excel's lock files (``~$name.xlsx``) are 162 or 165 bytes; a file named like one and this big is read as data.
+LOCK_FILE_MAX = 4096
+#: Ask for the file again as CSV: the end of every message about a file that is not CSV text.
+SAVE_AS_CSV = "csww reads CSV files: save it again as CSV (comma delimited), or give DfE's CSV download"
+
+
+def _base_name(name: str) -> str:
+    """The file name of a display name (a path, or ``archive.zip!folder/file.csv``)."""
+    return name.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def is_lock_file(source: SourceFile) -> bool:
+    """An office program's lock file for an open document (Excel's ``~$x.xlsx``, LibreOffice's ``.~lock.x#``):
+    told by its name and its size (a few hundred bytes), never data."""
+    base = _base_name(source.name)
+    return base.startswith(("~$", ".~lock.")) and source.size < LOCK_FILE_MAX
+
+
+def not_csv_text(source: SourceFile) -> str | None:
+    """Why ``source`` is not CSV text at all (a lock file, a workbook, a Parquet, PDF or database file, UTF-16
+    text, other binary data: told by its name and first bytes), or None when it may be. The message says what the
+    file is and what to do."""
+    if is_lock_file(source):
+        office = "LibreOffice" if _base_name(source.name).startswith(".~lock.") else "Excel"
+        return (f"{office}'s lock file for an open workbook, not data: close the workbook or leave this file out")
+    with source.stream() as fh:
+        head = fh.read(8192)
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return f"{what}, not a CSV file; {SAVE_AS_CSV}"
+    if b"\x00" in head:
+        return f"binary data (NUL bytes), not CSV text; {SAVE_AS_CSV}"
+    return None
+
+
+def _workbook(p: Path) -> bool:
+    """Whether the ZIP at ``p`` is a spreadsheet (an Excel .xlsx/.xlsm/.xlsb or an OpenDocument .ods file)."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return bool(names & {"xl/workbook.xml", "xl/workbook.bin"}) or {"mimetype", "content.xml"} <= names
+
+
+def _other_separator(source: SourceFile) -> tuple[Problem, bool] | None:
+    """A problem when the header splits into more columns on ';' or a tab than on commas (a CSV saved with a
+    semicolon list separator, or a tab-delimited text file), and whether the header so split is a CSWW layout;
+    else None. Such a file is refused, never re-read with that separator: where ';' separates the columns, ',' is
+    usually the decimal mark, and a figure must never change."""
+    with source.stream() as fh:
+        head = fh.read(64 * 1024)
+    line = head.decode("utf-8-sig", errors="replace").splitlines()[:1] or [""]
+    name, line = source.name, line[0]
+    commas = len(next(csv.reader([line]), []))
+    for sep, said, why in ((";", "';'", "a CSV saved with a semicolon list separator"),
+                           ("\t", "tabs", "a tab-delimited text file")):
+        split = next(csv.reader([line], delimiter=sep), [])
+        if len(split) > max(commas, 1):
+            known = detect_layout([c.strip() for c in split])
+            return Problem(name, f"the columns are separated by {said}, not commas ({why}"
+                                 f"{'; its header is the ' + _layout_title(known) if known else ''}): save it again "
+                                 "as CSV (comma delimited)", 1), known is not None
+    return None
+
+
+def _layout_title(layout: str) -> str:
+    if layout in ees.LAYOUTS:
+        return ees.LAYOUTS[layout][0]
+    return {"sfr": "SFR underlying data layout (2015-2016)", BREAKDOWNS: "EES breakdowns layout"}.get(
+        layout, f"{layout} layout")
 
 
 def _encoding(source: SourceFile) -> str:
@@ -255,6 +363,10 @@ def _chunks(source: SourceFile, rows: int = CHUNK_ROWS,
             header = next(csv.reader(text), [])
         except csv.Error as exc:
             raise InputError([Problem(source.name, f"not a readable CSV file: {exc}")]) from None
+    if not any(c.strip() for c in header):
+        raise InputError([Problem(source.name, "no header on line 1 (the file is empty or starts with a blank line): "
+                                  "DfE's files have their column names on the first line; was the download cut "
+                                  "short?", 1)])
     if cells:
         rows = max(1, min(rows, cells // max(len(header), 1)))
     with source.stream() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
@@ -311,7 +423,10 @@ def _repeated_columns(name: str, header: list[str]) -> list[Problem]:
 def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_ROWS, values_before: int = 0,
               ceiling: int | None = None) -> ReadResult | None:
     """Read one CSV, ``chunk_rows`` rows at a time. Unknown headers raise (strict) or return None (files met
-    while walking a folder).
+    while walking a folder). A file that is not CSV text (:func:`not_csv_text`), whose columns are separated by
+    ';' or tabs, or that is another DfE file (:data:`KNOWN_OTHER`) raises an InputError saying what it is when
+    named (strict); inside a folder a lock file, another DfE file or a ';'/tab file of other columns is skipped
+    (None). Wholly empty rows (blank lines, ",,,," lines) are skipped wherever they are, in every layout.
 
     A DfE layout whose header repeats a column, or with a header and no data rows, raises InputError
     listing every problem (reading stops after ``MAX_PROBLEMS``). The result is the same whatever
@@ -321,6 +436,17 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
     stays bounded whatever the file's size.
     """
     ceiling = max_values() if ceiling is None else ceiling
+    why = not_csv_text(source)
+    if why:
+        if not strict and is_lock_file(source):
+            return None  # skipped (and listed) inside a folder
+        raise InputError([Problem(source.name, why)])
+    other = _other_separator(source)
+    if other:
+        problem, csww = other
+        if not strict and not csww:
+            return None  # a file of other columns separated by ';' or tabs, inside a folder: skipped and listed
+        raise InputError([problem])
     with _chunks(source, chunk_rows, CHUNK_CELLS) as (header, frames):
         first = next(frames)
         columns = [str(c) for c in first.columns]
@@ -331,6 +457,10 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
         if layout is None or layout in KNOWN_OTHER:
             if strict and layout is None:
                 raise InputError([header_problem(source.name, columns)])
+            if strict:
+                raise InputError([Problem(source.name, f"not a CSWW data file: {KNOWN_OTHER_TITLES[layout]}. csww "
+                                          "build reads DfE's CSWW indicator and breakdown files: leave this file "
+                                          "out (inside a folder it is skipped)")])
             return None
         repeated = _repeated_columns(source.name, header)
         if repeated:
@@ -341,10 +471,14 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
         has_data = False
         counted = values_before
         for chunk in itertools.chain([first], frames):
-            filled = any(chunk[c].ne("").any() for c in chunk.columns)  # mostly the first column answers
-            has_data |= filled
-            if not len(chunk) or (layout == "sfr" and not filled):
-                continue  # SFR08/2017 ends with comma-only lines; the SFR reader drops them
+            # A wholly empty row (no cell with any text but spaces: a blank line, or Excel's ",,,," line) is
+            # skipped wherever it is, in every layout: editors and Excel add them at the end of a file, and
+            # SFR08/2017 ends with comma-only lines. The row labels are kept, so the rows read keep their
+            # file line numbers.
+            chunk = chunk[filled_rows(chunk)] if len(chunk) else chunk
+            has_data |= bool(len(chunk))
+            if not len(chunk):
+                continue
             try:
                 if layout == "sfr":
                     part = sfr.read(chunk, source.name, release_id=None)
@@ -395,7 +529,7 @@ def _join(parts: list[ReadResult], release_id: str | None) -> ReadResult:
         breakdowns.check_unique(tidy, head.source)  # a row repeated in two pieces
     return dataclasses.replace(head, observations=observations, sightings=sightings, breakdowns=tidy,
                                notes=list(dict.fromkeys(n for r in parts for n in r.notes)),
-                               warnings=parts[0].warnings)
+                               warnings=list(dict.fromkeys(w for r in parts for w in r.warnings)))
 
 
 def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple[list[SourceFile], bool]:
@@ -412,6 +546,8 @@ def iter_source_files(path: str | Path, limits: ZipLimits = ZIP_LIMITS) -> tuple
             elif f.suffix.lower() == ".zip" and f.is_file():
                 files.extend(_zip_members(f, _manifest_for(f), limits))
         return files, False
+    if zipfile.is_zipfile(p) and _workbook(p):
+        raise InputError([Problem(str(p), f"a spreadsheet workbook, not a CSV file; {SAVE_AS_CSV}")])
     if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
         return _zip_members(p, None, limits), False
     return [SourceFile(str(p), release_meta=_manifest_for(p), path=p)], True

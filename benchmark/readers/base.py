@@ -43,6 +43,23 @@ class ReadResult:
     breakdowns: pd.DataFrame | None = None  # the file's breakdowns (readers.breakdowns.COLUMNS), if any
 
 
+def filled_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows with a cell that is not blank (spaces only count as blank; a missing cell is blank). The rest are
+    wholly empty rows: blank lines, and the ",,,," lines Excel leaves. The first column settles almost every row
+    of a DfE file; only the rows it leaves open are looked at across the whole row."""
+    def any_text(cells: np.ndarray) -> np.ndarray:
+        return pd.Series(cells.ravel()).fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
+
+    if not df.shape[1]:
+        return np.zeros(len(df), dtype=bool)
+    filled = any_text(df.iloc[:, 0].to_numpy(dtype=object)).copy()
+    todo = np.flatnonzero(~filled)
+    if len(todo):
+        rest = df.iloc[todo, 1:].to_numpy(dtype=object)
+        filled[todo] = any_text(rest).reshape(rest.shape).any(axis=1)
+    return filled
+
+
 def parse_cells(raw: pd.Series, symbols: dict[str, str], file: str, column: str, rows: pd.Series,
                 problems: list[Problem], allow_thousands: bool = False, allow_blank: bool = False):
     """Split a column of text cells into (values, symbols), reporting anything else as a problem.
@@ -94,11 +111,68 @@ def _cell_problems(codes: np.ndarray, bad: np.ndarray, negative: np.ndarray, tex
     for pos in np.flatnonzero(bad[codes]):
         t = texts[codes[pos]]
         why = ("blank cell where DfE publishes a number or a symbol" if t == ""
+               else THOUSANDS_MIXED if _THOUSANDS.match(t)
                else "not a number and not a known DfE symbol (" + ", ".join(sorted(symbols)) + ")")
         problems.append(Problem(file, why, int(rows[labels[pos]]), column, t))
     for pos in np.flatnonzero(negative[codes]):
         problems.append(Problem(file, "negative value: counts and rates cannot be below zero",
                                 int(rows[labels[pos]]), column, texts[codes[pos]]))
+
+
+#: Why a number with a thousands separator is refused in a column not wholly written with them.
+THOUSANDS_MIXED = ("a thousands separator, which DfE's files do not have (csww reads them only in an indicator column "
+                   "whose every number of 1,000 or more has one, as Excel's number format writes them): save the "
+                   "file again without separators")
+
+
+def thousands_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Those of ``columns`` written consistently with thousands separators, as Excel saves a "1000 separator"
+    number format (``"36,186.3"``, quoted) and as DfE's SFR files are: some cell has one (``-1,234.5`` style,
+    groups of three) and no number of 1,000 or more is written without one. Their separators are dropped when
+    read (the figures are the ones shown); in any other column a separator is an error."""
+    out = []
+    for col in columns:
+        text = df[col].fillna("").astype(str).str.strip()
+        with_sep = text.str.match(_THOUSANDS)
+        if not with_sep.any():
+            continue
+        plain = text[~with_sep & text.str.match(_NUMBER)]
+        if not (pd.to_numeric(plain, errors="coerce").abs() >= 1000).any():
+            out.append(col)
+    return out
+
+
+def has_thousands_separator(text: str | None) -> bool:
+    """Whether a cell's text is a number with thousands separators (``"36,186.3"``)."""
+    return bool(text) and bool(_THOUSANDS.match(text))
+
+
+def parse_separated(df: pd.DataFrame, columns: list[str], symbols: dict[str, str], file: str, rows: pd.Series,
+                    problems: list[Problem], allow_blank: bool = False) -> tuple[list, list[str]]:
+    """:func:`parse_columns` of ``columns`` (problems appended in column order), reading thousands separators in
+    the columns written wholly with them (:func:`thousands_columns`), which are returned too. Those are looked
+    for only when a cell with a separator was refused, so a DfE file costs nothing more."""
+    found: list[Problem] = []
+    parsed = dict(zip(columns, parse_columns(df, columns, symbols, file, rows, found, allow_blank=allow_blank)))
+    separated = thousands_columns(df, list(dict.fromkeys(p.column for p in found
+                                                          if has_thousands_separator(p.value))))
+    if separated:
+        again: list[Problem] = []
+        parsed.update(zip(separated, parse_columns(df, separated, symbols, file, rows, again, allow_thousands=True,
+                                                   allow_blank=allow_blank)))
+        by_column: dict[str, list[Problem]] = {}
+        for p in [x for x in found if x.column not in separated] + again:
+            by_column.setdefault(p.column, []).append(p)
+        found = [p for c in columns for p in by_column.get(c, [])]
+    problems.extend(found)
+    return [parsed[c] for c in columns], separated
+
+
+def separated_warning(separated: list[str]) -> str:
+    """The build's warning naming the columns read with thousands separators."""
+    return (f"{len(separated)} column{'s' if len(separated) > 1 else ''} ({', '.join(separated[:4])}"
+            f"{', ...' if len(separated) > 4 else ''}) with thousands separators (Excel's number format), not DfE's "
+            "plain numbers; read as the numbers they show")
 
 
 _INTEGER = re.compile(r"^-?[0-9]{1,15}$")  # pandas reads these as int64, exactly as float64 holds them

@@ -28,7 +28,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .base import EES_SYMBOLS, SFR_SYMBOLS, InputError, Problem, fold_joint_returns, parse_cells, parse_columns, stacked
+from .base import (
+    EES_SYMBOLS,
+    SFR_SYMBOLS,
+    InputError,
+    Problem,
+    fold_joint_returns,
+    has_thousands_separator,
+    parse_columns,
+    parse_separated,
+    separated_warning,
+    stacked,
+    thousands_columns,
+)
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "breakdowns.yml"
 
@@ -92,10 +104,17 @@ def _folded(cells: list[tuple], geo: pd.DataFrame, rows: pd.Series, source: str)
 
 
 def _is_indicator(cells: pd.Series) -> bool:
-    """A column whose every cell is a number, a DfE symbol or blank (an indicator, not a filter)."""
+    """A column whose every cell is a number, a DfE symbol or blank (an indicator, not a filter); numbers may have
+    thousands separators when the whole column is written with them (:func:`base.thousands_columns`)."""
     text = cells.fillna("").astype(str).str.strip()
     text = text[text.ne("") & ~text.isin(list(EES_SYMBOLS))]
-    return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").notna().all())
+    if not len(text):
+        return False
+    numeric = pd.to_numeric(text, errors="coerce").notna()
+    if numeric.all():
+        return True
+    return bool(thousands_columns(pd.DataFrame({"c": text}), ["c"])) and bool(
+        (numeric | text.map(has_thousands_separator)).all())
 
 
 def has_filters(df: pd.DataFrame, geography_columns) -> bool:
@@ -106,15 +125,17 @@ def has_filters(df: pd.DataFrame, geography_columns) -> bool:
 
 
 def read_ees(df: pd.DataFrame, geo: pd.DataFrame, rows: pd.Series, source: str, geography_columns,
-             problems: list[Problem]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+             problems: list[Problem], warnings: list[str] | None = None) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """Breakdowns of an EES file with filter columns (all cells text; ``geo`` from ``ees.geography_frame``,
     changed in place as joint-return members are folded).
 
     Returns the tidy frame, the mask of file rows kept and notes; unreadable cells are appended to
-    ``problems`` (file, row, column, value) and nothing is returned for them.
+    ``problems`` (file, row, column, value) and nothing is returned for them. Indicator columns written wholly
+    with thousands separators are read as the numbers shown, named in ``warnings``.
     """
+    warnings = [] if warnings is None else warnings
     if is_ethnicity_by_role(df.columns):
-        return _read_ethnicity_by_role(df, geo, rows, source, problems)
+        return _read_ethnicity_by_role(df, geo, rows, source, problems, warnings)
     others = [c for c in df.columns if c not in geography_columns and str(c).strip()
               and c not in _NOT_FILTERS]
     indicators = [c for c in others if _is_indicator(df[c])]
@@ -136,8 +157,11 @@ def read_ees(df: pd.DataFrame, geo: pd.DataFrame, rows: pd.Series, source: str, 
         topic, breakdown, role = "Role", df[roles[0]].str.strip(), all_roles()
     else:
         indicators = []
+    parsed, separated = parse_separated(df, indicators, EES_SYMBOLS, source, rows, problems, allow_blank=True)
+    if separated:
+        warnings.append(separated_warning(separated))
     cells = [(col, col.strip().lower(), topic, breakdown, role, values, symbols) for col, (values, symbols) in
-             zip(indicators, parse_columns(df, indicators, EES_SYMBOLS, source, rows, problems, allow_blank=True))]
+             zip(indicators, parsed)]
     return _folded([] if problems else cells, geo, rows, source)
 
 
@@ -147,16 +171,18 @@ def _label(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _read_ethnicity_by_role(df, geo, rows, source, problems):
+def _read_ethnicity_by_role(df, geo, rows, source, problems, warnings):
     spec = catalogue()["ethnicity_by_role"]
     role = df[spec["role_column"]].str.strip()
-    cells = []
-    for col, label in spec["columns"].items():
-        for name, measure in ((col, spec["measure"]), (col + spec["percentage_suffix"], spec["measure"] + "_percentage")):
-            if name not in df.columns:
-                continue
-            values, symbols = parse_cells(df[name], EES_SYMBOLS, source, name, rows, problems)
-            cells.append((name, measure, spec["topic"], label, role, values, symbols))
+    wanted = [(name, measure, label) for col, label in spec["columns"].items()
+              for name, measure in ((col, spec["measure"]),
+                                    (col + spec["percentage_suffix"], spec["measure"] + "_percentage"))
+              if name in df.columns]
+    parsed, separated = parse_separated(df, [name for name, _, _ in wanted], EES_SYMBOLS, source, rows, problems)
+    if separated:
+        warnings.append(separated_warning(separated))
+    cells = [(name, measure, spec["topic"], label, role, values, symbols)
+             for (name, measure, label), (values, symbols) in zip(wanted, parsed)]
     return _folded([] if problems else cells, geo, rows, source)
 
 

@@ -14,7 +14,8 @@ from .base import (
     Problem,
     ReadResult,
     la_codes,
-    parse_columns,
+    parse_separated,
+    separated_warning,
     to_observations,
     unknown_councils,
 )
@@ -84,12 +85,13 @@ def read(df: pd.DataFrame, source: str, layout: str, release_id: str | None = No
     rows = pd.Series(df.index + 2, index=df.index)  # file line numbers, header = 1
     check_geography(df, source, rows, problems)
 
-    values, symbols = {}, {}
-    for (col, measure), parsed in zip(mapping.items(), parse_columns(df, list(mapping), EES_SYMBOLS, source, rows,
-                                                                     problems)):
-        values[measure], symbols[measure] = parsed
+    parsed, separated = parse_separated(df, list(mapping), EES_SYMBOLS, source, rows, problems)
+    values = {measure: v for measure, (v, _) in zip(mapping.values(), parsed)}
+    symbols = {measure: s for measure, (_, s) in zip(mapping.values(), parsed)}
     if problems:
         raise InputError(problems)
+    if separated:
+        warnings.append(separated_warning(separated))
 
     geo = geography_frame(df)
 
@@ -114,7 +116,8 @@ def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None
     if problems:
         raise InputError(problems)
     geo = geography_frame(df)
-    tidy, keep, notes = breakdowns.read_ees(df, geo, rows, source, GEOGRAPHY_COLUMNS, problems)
+    warnings: list[str] = []
+    tidy, keep, notes = breakdowns.read_ees(df, geo, rows, source, GEOGRAPHY_COLUMNS, problems, warnings)
     if problems:
         raise InputError(problems)
     data_year = int(geo["time_period"].max())
@@ -123,7 +126,8 @@ def read_breakdowns(df: pd.DataFrame, source: str, release_id: str | None = None
     return ReadResult(source=source, layout="ees-breakdowns", release_id=rid,
                       release_title=f"Children's social work workforce {rid} (EES)", release_kind="ees",
                       data_year=data_year, observations=observations,
-                      sightings=geo[keep].assign(data_year=data_year, release_id=rid), notes=notes, breakdowns=tidy)
+                      sightings=geo[keep].assign(data_year=data_year, release_id=rid), notes=notes, breakdowns=tidy,
+                      warnings=warnings)
 
 
 def check_geography(df: pd.DataFrame, source: str, rows: pd.Series, problems: list[Problem]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from .. import geography
@@ -19,6 +18,7 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
+    filled_rows,
     la_codes,
     parse_columns,
     to_observations,
@@ -71,13 +71,6 @@ def data_year(columns) -> int | None:
     return None
 
 
-def filled_rows(df: pd.DataFrame) -> np.ndarray:
-    """Rows with a cell that is not blank (spaces only count as blank); each distinct cell text tested once."""
-    codes, uniques = pd.factorize(df.to_numpy(dtype=object).ravel(), use_na_sentinel=False)
-    filled = pd.Series(uniques, dtype="str").str.strip().ne("").to_numpy(dtype=bool)
-    return filled[codes].reshape(df.shape).any(axis=1)
-
-
 # SFR publication that carried each year's underlying data
 PUBLICATIONS = {2015: "SFR07/2016", 2016: "SFR08/2017"}
 
@@ -85,7 +78,7 @@ PUBLICATIONS = {2015: "SFR07/2016", 2016: "SFR08/2017"}
 def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | None = None) -> ReadResult:
     year = data_year(df.columns)
     problems: list[Problem] = []
-    # SFR08/2017 ends with comma-only lines: drop rows with nothing in them.
+    # SFR08/2017 ends with comma-only lines: drop rows with nothing in them (read_file drops them already).
     df = df[filled_rows(df)]
     rows = pd.Series(df.index + 2, index=df.index)
 
