@@ -71,6 +71,7 @@ def assumed_published(data_year: int) -> date:
     its census (every release 2015-2024 was published between 16 and 29 February; ``catalogue/releases.yml``)."""
     return date(data_year + 1, 3, 1) - timedelta(days=1)
 
+
 def months_between(census: date, day: date) -> int:
     """Whole months from ``census`` to ``day`` (rounded to the nearest month; negative when ``day`` is earlier)."""
     return round((day - census).days / 30.44)
