@@ -8,6 +8,8 @@
   ("St. Helens" = "St Helens", "&" = "and"), with and without "County" / ", County of" / ", City of" /
   "Borough" ("County Durham" = "Durham", "Herefordshire, County of" = "Herefordshire", "Bedford" =
   "Bedford Borough"), and "City of Bristol" for "Bristol, City of";
+* the names councils call themselves by: "Darlington Borough Council", "Kent County Council", "Durham County
+  Council", "City of York", "London Borough of Hackney", "Royal Borough of Greenwich";
 * the short forms in common use: the first part of "Newcastle upon Tyne", "Stoke-on-Trent", "Blackburn with
   Darwen", "Brighton and Hove" when no other area's name or spelling claims it ("Kingston" is two councils, so it
   resolves to neither and both are suggested), and the few no rule gives (:data:`SHORT_FORMS`: "Hull").
@@ -45,7 +47,8 @@ _SUFFIXES = (" county of", " city of", " borough council", " county council", " 
              " borough")
 _PREFIXES = ("county ",)
 #: Short forms in common use that no rule derives from DfE's spelling (DfE name -> what people type).
-SHORT_FORMS = {"Kingston upon Hull, City of": ("Hull", "City of Hull")}
+SHORT_FORMS = {"Kingston upon Hull, City of": ("Hull", "City of Hull", "Hull City Council"),
+               "Bournemouth, Christchurch and Poole": ("BCP", "BCP Council")}
 #: Words after which the rest of a name may be left off ("Newcastle upon Tyne" -> "Newcastle").
 _JOINS = (" upon ", "-on-", " with ", " and ")
 
@@ -100,7 +103,12 @@ def spellings(name: str) -> tuple[str, set[str]]:
             base = base[:-len(s)]
             break
     variants = {base, f"{base} borough", f"{base} council", f"county {base}", f"{base} county of",
-                f"{base} city of"}
+                f"{base} city of",
+                # as councils call themselves: "Darlington Borough Council", "Kent County Council", "York City
+                # Council", "City of York", "London Borough of Hackney", "Royal Borough of Greenwich"
+                *(f"{base} {w}" for w in ("borough council", "county council", "city council",
+                                          "metropolitan borough council")),
+                *(f"{w} {base}" for w in ("city of", "london borough of", "royal borough of", "borough of"))}
     for s in (" city of", " county of"):  # "Bristol, City of" is also typed "City of Bristol"
         if exact.endswith(s):
             variants.add(f"{s.strip()} {base}")

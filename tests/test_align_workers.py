@@ -182,6 +182,22 @@ def test_bad_worker_extract_reports_every_problem(tmp_path):
     assert len(err.value.problems) == 9
 
 
+def test_a_name_in_the_area_code_column_is_never_shown(tmp_path):
+    """A worker-level file's area_code cell may hold anything (a name pasted one column off): the messages give the
+    DfE LA numbers among the codes and count the rest."""
+    path = write(tmp_path / "x.csv")
+    text = path.read_text().splitlines()
+    text[1] = "Mary Jane Watson" + text[1][len("841"):]
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert str(err.value).splitlines()[1:] == [
+        f"{path}, column area_code: more than one council in one extract: 841, 1 value that is not a DfE LA number "
+        "(not shown: a worker-level file)",
+        f"{path}, column area_code: must be a DfE 3-digit LA number (old_la_code), e.g. 841 or 314 / 318"]
+    assert "Mary" not in str(err.value)
+
+
 def test_missing_and_unknown_columns(tmp_path):
     path = tmp_path / "cols.csv"
     path.write_text("area_code,worker_id,agency,fte,start_date,reference_date,salary\n841,AB1,0,1,2020-01-01,2024-09-30,30000\n")

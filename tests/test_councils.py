@@ -85,6 +85,17 @@ def test_short_forms_and_word_start_suggestions_on_the_real_areas(real_db):
         assert conn.execute(councils.pick_sql("'Hull'")).fetchone() == ("810",)
 
 
+def test_the_names_councils_call_themselves_by_resolve(real_db):
+    """The second new-user review: 'City of York', 'Darlington Borough Council', 'Kent County Council', 'London
+    Borough of Hackney', 'Hull City Council', 'Durham County Council' and 'BCP' found nothing."""
+    typed = {"City of York": "816", "Darlington Borough Council": "841", "Kent County Council": "886",
+             "London Borough of Hackney": "204", "Royal Borough of Greenwich": "203", "Hull City Council": "810",
+             "Durham County Council": "840", "BCP": "839", "York City Council": "816", "City of London": "201"}
+    with sqlite3.connect(real_db) as conn:
+        assert {t: councils.resolve(conn, t)["area_code"] for t in typed} == typed
+        assert conn.execute(councils.pick_sql("'London Borough of Hackney'")).fetchone() == ("204",)
+
+
 def test_short_forms_on_the_hand_made_fixture(mini_db):
     with sqlite3.connect(mini_db) as conn:
         assert councils.resolve(conn, "Stockton")["area_code"] == "808"             # Stockton-on-Tees

@@ -94,16 +94,16 @@ def test_a_worker_extract_not_in_utf8_names_the_row_and_column(tmp_path):
 @pytest.mark.parametrize("decimal", [None, ","])
 def test_a_comma_is_read_only_as_a_thousands_separator(decimal):
     """Review item 3: "2,5" was read as 25 and "1.234,5" as 1.2345 in a comma-separated file. A comma is read only
-    where it fits 1,234 / 12,345.5; a semicolon-separated file (decimal comma) reads "2,5" as 2.5, as ever."""
-    cells = ["1,234", "12,345.5", "-1,000", "2,5", "1.234,5", "0,8", "12,34", "1,2345", ""]
+    where it fits 1,234 / 12,345.5 (never after a leading 0); a semicolon-separated file (decimal comma) reads "2,5" as 2.5, as ever."""
+    cells = ["1,234", "12,345.5", "-1,000", "2,5", "1.234,5", "0,8", "12,34", "1,2345", "0,250", ""]
     df = pd.DataFrame({"n": pd.Series(cells, dtype=object, index=pd.RangeIndex(2, 2 + len(cells)))})
     if decimal:
         df.attrs["decimal"] = decimal
     problems = []
     got = parse.numbers(df, "n", "f.csv", problems, low=None)
     if decimal:
-        assert (got[5], got[7], got[8]) == (2.5, 0.8, 12.34)
+        assert (got[5], got[7], got[8], got[10]) == (2.5, 0.8, 12.34, 0.25)
         return
     assert got.loc[2:4].tolist() == [1234, 12345.5, -1000] and got.loc[5:].isna().all()
-    assert [(p.row, p.value) for p in problems] == [(r, cells[r - 2]) for r in range(5, 10)]
+    assert [(p.row, p.value) for p in problems] == [(r, cells[r - 2]) for r in range(5, 11)]  # "0,250" too: not 250
     assert {p.message for p in problems} == {parse.COMMA_PROBLEM}

@@ -26,8 +26,9 @@ SAVE_AS_UTF8 = ("save it as CSV UTF-8: in Excel, File > Save As > 'CSV UTF-8 (Co
 # date Excel stored as a number (a date cell formatted as General, or a CSV saved from one).
 EXCEL_SERIALS = (18264, 73415)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-# The one comma a number may hold outside a semicolon-separated file: thousands separators (1,234 or 12,345.5).
-THOUSANDS = r"-?\d{1,3}(,\d{3})+(\.\d+)?"
+# The one comma a number may hold outside a semicolon-separated file: thousands separators (1,234 or 12,345.5);
+# never after a leading 0 ("0,250" is a decimal comma, not 250).
+THOUSANDS = r"-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?"
 COMMA_PROBLEM = ("not a number: a comma is read only as a thousands separator (1,234); write decimals with a "
                  "point (2.5, not 2,5)")
 # A worker-level extract has a worker id column, by our name or the census's; only these are read by pyarrow.

@@ -63,6 +63,16 @@ PQE_BANDS = ["under_2", "2_to_5", "5_to_10", "10_plus"]
 CASELOAD_BANDS = ["18_or_less", "19_to_24", "25_plus"]
 
 
+
+def _codes_text(codes: list[str]) -> str:
+    """A worker extract's area codes for a message: those of a council number's form (841, 314 / 318), and how many
+    other values (a cell of a worker-level file may hold anything, a name included: never shown)."""
+    known = [c for c in codes if rules.AREA_CODE.match(c)]
+    others = len(codes) - len(known)
+    return ", ".join(known + ([f"{others} value{'s' * (others > 1)} that {'are' if others > 1 else 'is'} not a DfE "
+                               "LA number (not shown: a worker-level file)"] if others else []))
+
+
 def salt_bytes(salt: bytes | None = None) -> bytes:
     """The salt for hashing worker ids: given, else $CSWW_SALT, else random for this run."""
     if salt is not None:
@@ -186,15 +196,18 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
                 and rules.joint_area(codes[0], first.date()) == rules.normalise_area(la):
             la = codes[0]  # --la 314 / 318 for an extract of its member 314
         if la is not None and la not in codes:
-            problems.append(Problem(file, f"--la does not match the file's area_code {', '.join(codes)}", None, "area_code", la))
+            problems.append(Problem(file, f"--la does not match the file's area_code {_codes_text(codes)}", None,
+                                    "area_code", la))
         elif len(codes) > 1:
-            problems.append(Problem(file, "more than one council in one extract", None, "area_code", ", ".join(codes)))
+            problems.append(Problem(file, f"more than one council in one extract: {_codes_text(codes)}", None,
+                                    "area_code", None))
         area = codes[0]
     elif la is None:
         problems.append(Problem(file, "no area_code column: give the council with --la", 1, "area_code", None))
     why = rules.area_problem(area) if area is not None else None
-    if why:
-        problems.append(Problem(file, why, None, "area_code", area))
+    if why:  # the file's own cell is shown only when it has a council number's form (it may hold a name)
+        shown = area == la or rules.AREA_CODE.match(area)
+        problems.append(Problem(file, why, None, "area_code", area if shown else None))
     cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
     frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
                   categories=categories) \
