@@ -277,10 +277,9 @@ class Client:
         self._sockets = _Sockets()
         self._watch: _Watch | None = None
         import requests  # optional heavy import: only when a client is made
-        from urllib3.util.retry import Retry
 
         # urllib3 retries connection and read errors; statuses (and Retry-After) are handled in get()
-        retry = Retry(total=self.retries, connect=self.retries, read=self.retries, status=0,
+        retry = _retry_type()(total=self.retries, connect=self.retries, read=self.retries, status=0,
                       backoff_factor=self.backoff, allowed_methods=frozenset({"GET"}),
                       respect_retry_after_header=False, raise_on_status=False)
         self.session = requests.Session()
@@ -355,7 +354,8 @@ class Client:
                     self._expired(url, watch)
                     if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
                         raise FetchError(f"{url}: no answer within {self.timeout:g} s, after {self.retries} retries") from None
-                    raise FetchError(f"{url}: cannot connect after {self.retries} retries ({_reason(exc)}). "
+                    tried = "" if _no_such_host(exc) else f" after {self.retries} retries"
+                    raise FetchError(f"{url}: cannot connect{tried} ({_reason(exc)}). "
                                      "Behind a firewall? Download the files by hand and use --from.") from None
                 except requests.exceptions.RequestException as exc:  # a bad URL, a redirect loop, ...
                     self._expired(url, watch)
@@ -469,6 +469,36 @@ class Client:
                     continue
                 return resp.url
         raise AssertionError("unreachable")
+
+
+def _no_such_host(error: BaseException | None) -> bool:
+    """Whether ``error`` (urllib3's, or requests' wrapping it) is DNS saying the host does not exist (EAI_NONAME:
+    no network at all, or a mistyped --ees-url): asking again gives the same answer, so it is not retried. A
+    temporary failure (EAI_AGAIN) is."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return error.errno == socket.EAI_NONAME
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[0], BaseException):
+            inner = error.args[0]
+        error = inner if isinstance(inner, BaseException) else error.__cause__
+    return False
+
+
+def _retry_type():
+    """urllib3's ``Retry``, except that a host DNS says does not exist (:func:`_no_such_host`) fails at once: an
+    offline 'csww build' goes on to the cache without waiting through the backoff of every retry."""
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util.retry import Retry
+
+    class _Retry(Retry):
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if _no_such_host(error):
+                raise MaxRetryError(_pool, url, error) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+    return _Retry
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ import email.utils
 import io
 import json
 import re
+import socket
 import struct
 import time
 import zipfile
@@ -588,3 +589,33 @@ def test_zip_caps_hold_for_build_from(tmp_path):
     assert str(err.value.problems[0]) == (f"{small}: member data/csww_indicators_2017_to_2025.csv is {len(good):,} "
                                           "bytes uncompressed, more than the 1,000 csww accepts; not extracted")
     assert [r.release_id for r in readers.read_sources([small])] == ["2025"]  # within the default caps
+
+
+def test_a_host_dns_says_does_not_exist_is_asked_for_once_not_retried(monkeypatch):
+    """Offline, 'csww build' waited through every retry's backoff (about 8 s) for a host name that cannot resolve
+    before building from the cache. A name DNS says does not exist (EAI_NONAME; '.invalid' never resolves, RFC
+    2606) is looked up once; the error says so, without "after 4 retries"."""
+    looked_up, real = [], socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kw):
+        if host == "csww-test.invalid":
+            looked_up.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    client = ees.Client(base_url="http://csww-test.invalid/api", retries=4, notify=lambda m: None)
+    with pytest.raises(ees.FetchError) as err:
+        client.get("publications/children-s-social-work-workforce")
+    assert looked_up == ["csww-test.invalid"]
+    assert str(err.value) == (
+        "http://csww-test.invalid/api/publications/children-s-social-work-workforce: cannot connect (NameResolutionError: "
+        "Failed to resolve 'csww-test.invalid' ([Errno -2] Name or service not known)). Behind a firewall? Download "
+        "the files by hand and use --from.")
+    # a temporary failure (EAI_AGAIN) is still retried
+    looked_up.clear()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: looked_up.append(host) or (_ for _ in ()).throw(
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")))
+    with pytest.raises(ees.FetchError, match="cannot connect after 2 retries"):
+        ees.Client(base_url="http://csww-test.invalid/api", retries=2, backoff=0, notify=lambda m: None).get("x")
+    assert len(looked_up) == 3
