@@ -74,7 +74,7 @@ def normalise_area(code: str) -> str:
     """A DfE LA number as councils write it, in DfE's form: trimmed, a joint return spaced as ``314 / 318``, and a
     whole number Excel wrote as a float (``841.0``) as ``841``, as ``csww compare --la`` reads it
     (``councils.normalise_la_code``)."""
-    return geography.normalise_la_code(re.sub(r"\s*/\s*", " / ", str(code).strip()))
+    return geography.normalise_la_code(code)
 
 
 def area_problem(code: str) -> str | None:
@@ -377,36 +377,54 @@ def protect(c: Components, min_count: int = SUPPRESS_BELOW) -> dict[str, str]:
                 hidden[virtual] = "remainder"
         equations.append(eq)
     secondary = f"suppressed so that no count of fewer than {min_count} people can be worked out by subtraction"
-    attribute = ("suppressed: beside a suppressed count whose other categories are all 0, a 0 would show which "
-                 "category every one of its people is in")
-    grown = True
-    while grown:
-        while equations:
-            unknown = sorted(i for i in hidden if any(i in eq for eq in equations))
-            exposed = _recoverable(equations, unknown)
-            if not exposed:
-                break
-            holding = [eq for eq in equations if exposed in eq]
-            parts = sorted({(cells[p], p) for eq in holding for p, k in eq.items()
-                            if k < 0 and p not in hidden and p in c.values and cells[p] > 0})
-            totals = sorted({(cells[t], t) for eq in holding for t, k in eq.items() if k > 0 and t not in hidden})
-            pick = (parts or totals or [(None, None)])[0][1]
-            if pick is None:
-                break
-            hidden[pick] = secondary
-        grown = False
-        for eq in equations:  # attribute disclosure: the zeros of a suppressed total's breakdown
-            total = next(t for t, k in eq.items() if k > 0)
-            parts = [p for p, k in eq.items() if k < 0]
-            shown = [p for p in parts if p not in hidden]
-            if (total in hidden or total not in c.values) and len(shown) < len(parts) \
-                    and shown and all(cells[p] == 0 for p in shown):
-                hidden.update({p: attribute for p in shown})
-                grown = True
+    while True:  # until neither rule hides another cell
+        _hide_recoverable(equations, hidden, cells, c.values, secondary)
+        if not _hide_telling_zeros(equations, hidden, cells, c.values):
+            break
     for count, fte in FTE_TWINS.items():
         if count in hidden and fte in c.values:
             hidden.setdefault(fte, hidden[count])
     return {i: r for i, r in hidden.items() if i in c.values}
+
+
+def _hide_recoverable(equations: list[dict[str, float]], hidden: dict[str, str], cells: dict, values: dict,
+                      secondary: str) -> None:
+    """Secondary suppression: while the equations (sum of parts = total) fix a hidden cell, hide one more published
+    cell of them (the smallest non-zero part, else the smallest total), as ``secondary``."""
+    while equations:
+        unknown = sorted(i for i in hidden if any(i in eq for eq in equations))
+        exposed = _recoverable(equations, unknown)
+        if not exposed:
+            return
+        holding = [eq for eq in equations if exposed in eq]
+        parts = sorted({(cells[p], p) for eq in holding for p, k in eq.items()
+                        if k < 0 and p not in hidden and p in values and cells[p] > 0})
+        totals = sorted({(cells[t], t) for eq in holding for t, k in eq.items() if k > 0 and t not in hidden})
+        pick = (parts or totals or [(None, None)])[0][1]
+        if pick is None:
+            return
+        hidden[pick] = secondary
+
+
+#: Why the zeros of a suppressed total's breakdown are hidden (attribute disclosure).
+TELLING_ZEROS = ("suppressed: beside a suppressed count whose other categories are all 0, a 0 would show which "
+                 "category every one of its people is in")
+
+
+def _hide_telling_zeros(equations: list[dict[str, float]], hidden: dict[str, str], cells: dict,
+                        values: dict) -> bool:
+    """Attribute disclosure: where a breakdown's total is hidden (or unpublished) and every part still shown is 0,
+    hide those zeros too. Whether any cell was hidden."""
+    grown = False
+    for eq in equations:
+        total = next(t for t, k in eq.items() if k > 0)
+        parts = [p for p, k in eq.items() if k < 0]
+        shown = [p for p in parts if p not in hidden]
+        if (total in hidden or total not in values) and len(shown) < len(parts) \
+                and shown and all(cells[p] == 0 for p in shown):
+            hidden.update({p: TELLING_ZEROS for p in shown})
+            grown = True
+    return grown
 
 
 def _recoverable(equations: list[dict[str, float]], unknown: list[str]) -> str | None:

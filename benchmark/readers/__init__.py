@@ -264,19 +264,17 @@ def is_lock_file(source: SourceFile) -> bool:
     return base.startswith(("~$", ".~lock.")) and source.size < LOCK_FILE_MAX
 
 
-def not_csv_text(source: SourceFile) -> str | None:
+def not_csv_text(source: SourceFile, head: bytes) -> str | None:
     """Why ``source`` is not CSV text at all (a lock file, a workbook, a Parquet, PDF or database file, UTF-16
-    text, other binary data: told by its name and first bytes), or None when it may be. The message says what the
-    file is and what to do."""
+    text, other binary data: told by its name and ``head``, its first bytes), or None when it may be. The message
+    says what the file is and what to do."""
     if is_lock_file(source):
         office = "LibreOffice" if _base_name(source.name).startswith(".~lock.") else "Excel"
         return (f"{office}'s lock file for an open workbook, not data: close the workbook or leave this file out")
-    with source.stream() as fh:
-        head = fh.read(8192)
     for magic, what in MAGIC:
         if head.startswith(magic):
             return f"{what}, not a CSV file; {SAVE_AS_CSV}"
-    if b"\x00" in head:
+    if b"\x00" in head[:8192]:
         return f"binary data (NUL bytes), not CSV text; {SAVE_AS_CSV}"
     return None
 
@@ -291,13 +289,11 @@ def _workbook(p: Path) -> bool:
     return bool(names & {"xl/workbook.xml", "xl/workbook.bin"}) or {"mimetype", "content.xml"} <= names
 
 
-def _other_separator(source: SourceFile) -> tuple[Problem, bool] | None:
-    """A problem when the header splits into more columns on ';' or a tab than on commas (a CSV saved with a
+def _other_separator(source: SourceFile, head: bytes) -> tuple[Problem, bool] | None:
+    """A problem when the header (on the first line of ``head``, the file's first bytes) splits into more columns on ';' or a tab than on commas (a CSV saved with a
     semicolon list separator, or a tab-delimited text file), and whether the header so split is a CSWW layout;
     else None. Such a file is refused, never re-read with that separator: where ';' separates the columns, ',' is
     usually the decimal mark, and a figure must never change."""
-    with source.stream() as fh:
-        head = fh.read(64 * 1024)
     line = head.decode("utf-8-sig", errors="replace").splitlines()[:1] or [""]
     name, line = source.name, line[0]
     commas = len(next(csv.reader([line]), []))
@@ -436,12 +432,14 @@ def read_file(source: SourceFile, strict: bool = True, chunk_rows: int = CHUNK_R
     stays bounded whatever the file's size.
     """
     ceiling = max_values() if ceiling is None else ceiling
-    why = not_csv_text(source)
+    with source.stream() as fh:
+        head = fh.read(64 * 1024)  # what tells a file that is not CSV text, or not comma-separated
+    why = not_csv_text(source, head)
     if why:
         if not strict and is_lock_file(source):
             return None  # skipped (and listed) inside a folder
         raise InputError([Problem(source.name, why)])
-    other = _other_separator(source)
+    other = _other_separator(source, head)
     if other:
         problem, csww = other
         if not strict and not csww:

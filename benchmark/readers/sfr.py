@@ -18,7 +18,6 @@ from .base import (
     InputError,
     Problem,
     ReadResult,
-    filled_rows,
     la_codes,
     parse_columns,
     to_observations,
@@ -78,8 +77,7 @@ PUBLICATIONS = {2015: "SFR07/2016", 2016: "SFR08/2017"}
 def read(df: pd.DataFrame, source: str, layout: str = "sfr", release_id: str | None = None) -> ReadResult:
     year = data_year(df.columns)
     problems: list[Problem] = []
-    # SFR08/2017 ends with comma-only lines: drop rows with nothing in them (read_file drops them already).
-    df = df[filled_rows(df)]
+    # SFR08/2017's comma-only lines are dropped by read_file (filled_rows) before this sees them.
     rows = pd.Series(df.index + 2, index=df.index)
 
     mapping: dict[str, str] = {}
