@@ -1123,7 +1123,7 @@ def councils_view(conn: sqlite3.Connection, las, year: int | None = None, measur
             area = councils.resolve(conn, la)
             if area["level"] != LA:
                 raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
-            codes.append(area["joint_return_code"] or area["area_code"])
+            codes.append(councils.published_code(conn, area, year))
         missing = [la for la, c in zip(las, codes) if c not in set(sel["area_code"])]
         if missing:
             raise NotFoundError(f"no figures in {year} for {', '.join(map(str, missing))}")
@@ -1144,7 +1144,7 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
     member (314) shows its joint return. ``model`` recomputes with another neighbour model, ``method`` with
     another neighbour method (``toolkit`` or ``dashboard``).
     """
-    area, code = compare_one.council_code(conn, la, measure_ids)
+    area, code = compare_one.council_code(conn, la, measure_ids, year)
     have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone()
     if have and model is None and method is None:
         rows = store.query(conn, "SELECT * FROM comparisons WHERE area_code = ?", (code,))
@@ -1156,8 +1156,7 @@ def council_view(conn: sqlite3.Connection, la: str, year: int | None = None, mea
         raise councils.AreaNotFound(f"no published figures for {area['area_name']} ({code}) in this database")
     year = int(published["time_period"].max()) if year is None else year
     if year not in set(published["time_period"]):
-        raise councils.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
-                                     f"{int(published['time_period'].min())}-{int(published['time_period'].max())}")
+        raise councils.AreaNotFound(compare_one.missing_year(conn, area, year, published["time_period"]))
     ids = list(measure_ids) or [m.id for m in measures.key_measures()]
     sel = rows[((rows["time_period"] == year) & (rows["provisional"] == 0))
                | ((rows["provisional"] == 1) & (rows["comparator_year"] == year))]

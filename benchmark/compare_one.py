@@ -32,16 +32,26 @@ def _as_pandas_reads(columns: list[str], rows: list[tuple]) -> list[dict]:
     return out
 
 
-def council_code(conn: sqlite3.Connection, la: str, measure_ids=()) -> tuple[dict, str]:
+def council_code(conn: sqlite3.Connection, la: str, measure_ids=(), year: int | None = None) -> tuple[dict, str]:
     """The council ``la`` names (any code or name ``councils.resolve`` takes) and the code its published figures
-    are under (a joint-return member's joint return). Raises ``councils.AreaNotFound`` for a place that is not a
-    council and ``measures.get``'s error for an unknown measure id. The pandas and the fast path both start here."""
+    are under in ``year`` (``councils.published_code``: a joint-return member's joint return, or its own code in a
+    year it returned alone, as Kingston upon Thames in 2015). Raises ``councils.AreaNotFound`` for a place that is
+    not a council and ``measures.get``'s error for an unknown measure id. The pandas and the fast path both start
+    here."""
     area = councils.resolve(conn, la)
     if area["level"] != LA:
         raise councils.AreaNotFound(f"{la!r} is {area['area_name']}, not a council; give a local authority")
     for m in measure_ids:
         measures.get(m)
-    return area, area["joint_return_code"] or area["area_code"]
+    return area, councils.published_code(conn, area, year)
+
+
+def missing_year(conn: sqlite3.Connection, area: dict, year: int, years) -> str:
+    """"no figures for NAME in YEAR; years: FIRST-LAST", then where they are (``councils.year_pointer``: the
+    members' own returns, a predecessor or successor council)."""
+    pointer = councils.year_pointer(conn, area, year)
+    return (f"no figures for {area['area_name']} in {year}; years: {int(min(years))}-{int(max(years))}"
+            + (f". {pointer}" if pointer else ""))
 
 
 def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
@@ -54,7 +64,7 @@ def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
     NotFoundError for an unknown measure or no figures for the measures asked for (the messages of the pandas
     path).
     """
-    area, code = council_code(conn, la, measure_ids)
+    area, code = council_code(conn, la, measure_ids, year)
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'comparisons'").fetchone():
         return None
     cur = conn.execute("SELECT * FROM comparisons WHERE area_code = ?", (code,))
@@ -65,8 +75,7 @@ def council_rows(conn: sqlite3.Connection, la: str, year: int | None = None,
     years = [r["time_period"] for r in published]
     year = int(max(years)) if year is None else year
     if year not in set(years):
-        raise councils.AreaNotFound(f"no figures for {area['area_name']} in {year}; years: "
-                                     f"{int(min(years))}-{int(max(years))}")
+        raise councils.AreaNotFound(missing_year(conn, area, year, years))
     ids = list(measure_ids) or [m.id for m in measures.key_measures()]
     sel = [r for r in rows if r["measure_id"] in ids and ((r["time_period"] == year and r["provisional"] == 0)
                                                           or (r["provisional"] == 1 and r["comparator_year"] == year))]

@@ -238,3 +238,102 @@ def _hint(conn: sqlite3.Connection, text: str, names: dict[str, str]) -> str:
     if close:
         return "; did you mean " + ", ".join(f"{a['area_name']} ({a['area_code']})" for a in close) + "?"
     return "; give a DfE 3-digit code, a 9-character ONS code or a council name"
+
+
+def _has(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is not None
+
+
+def returned_alone(conn: sqlite3.Connection, code: str, year: int) -> bool:
+    """True when DfE published a row of figures for ``code`` itself in ``year`` (``observations``)."""
+    return _has(conn, "observations") and conn.execute(
+        "SELECT 1 FROM observations WHERE area_code = ? AND time_period = ? LIMIT 1", (code, int(year))).fetchone() \
+        is not None
+
+
+def published_code(conn: sqlite3.Connection, area: dict, year: int | None = None) -> str:
+    """The code DfE publishes ``area``'s figures under in ``year`` (default: its latest): a joint-return member's
+    joint return ("314" -> "314 / 318"), except in a year the member returned alone (Kingston upon Thames, 314, and
+    Richmond upon Thames, 318, in 2015, before their joint return), when its own code."""
+    joint = area.get("joint_return_code")
+    if not joint or year is None or not returned_alone(conn, area["area_code"], year):
+        return joint or area["area_code"]
+    return area["area_code"]
+
+
+def _names(conn: sqlite3.Connection, codes) -> dict[str, str]:
+    codes = list(codes)
+    if not codes:
+        return {}
+    return {r[0]: r[1] for r in conn.execute(
+        f"SELECT area_code, area_name FROM areas WHERE area_code IN ({','.join('?' * len(codes))})", codes)}
+
+
+def _label(names: dict[str, str], code: str) -> str:
+    return f"{names.get(code, code)} ({code})"
+
+
+def _years(conn: sqlite3.Connection, code: str) -> tuple[int, int] | None:
+    if not _has(conn, "observations"):
+        return None
+    lo, hi = conn.execute("SELECT min(time_period), max(time_period) FROM observations WHERE area_code = ?",
+                          (code,)).fetchone()
+    return None if lo is None else (int(lo), int(hi))
+
+
+def _span(years: tuple[int, int]) -> str:
+    return str(years[0]) if years[0] == years[1] else f"{years[0]}-{years[1]}"
+
+
+def year_pointer(conn: sqlite3.Connection, area: dict, year: int) -> str:
+    """Where a council's figures for ``year`` are when DfE published none under the code asked for: the sentence
+    (or "") a "no figures for X in YEAR" message ends with. Reads ``areas`` and ``area_changes`` (geography.yml's
+    joint returns and reorganisations):
+
+    - a joint return asked for a year its members returned alone: "Kingston upon Thames (314) and Richmond upon
+      Thames (318) returned separately in 2015, before their joint return: ask for 314 or 318.";
+    - a member asked for a year it neither returned alone nor jointly: the years of each;
+    - a predecessor asked for a year after it was replaced: "Northamptonshire (928) was replaced from 2021 by North
+      Northamptonshire / West Northamptonshire (940 / 941): ask for 940 / 941.";
+    - a successor (or a joint return of successors) asked for a year before it existed: "West Northamptonshire
+      replaced Northamptonshire (928) from 2021: ask for 928 for 2020 and earlier."
+    """
+    year = int(year)
+    code, joint = area["area_code"], area.get("joint_return_code")
+    own = [code] + ([joint] if joint else [])
+    members = [r[0] for r in conn.execute("SELECT area_code FROM areas WHERE joint_return_code = ? ORDER BY area_code",
+                                          (code,))] if area.get("is_joint_return") else []
+    out = []
+    alone = [m for m in members if returned_alone(conn, m, year)]
+    if alone:
+        names = _names(conn, alone)
+        out.append(" and ".join(_label(names, m) for m in alone) + f" returned separately in {year}, before their "
+                   "joint return: ask for " + " or ".join(alone) + ".")
+    if joint:
+        mine, theirs = _years(conn, code), _years(conn, joint)
+        names = _names(conn, [joint])
+        if mine and not (mine[0] <= year <= mine[1]):
+            out.append(f"{area['area_name']} returned alone in {_span(mine)}"
+                       + (f"; its figures for {_span(theirs)} are in the joint return {_label(names, joint)}"
+                          if theirs else "") + ".")
+    if _has(conn, "area_changes"):
+        marks = ",".join("?" * len(own + members))
+        later = conn.execute(
+            f"SELECT predecessor_code, successor_code, first_year FROM area_changes WHERE kind != 'joint return' "
+            f"AND predecessor_code IN ({marks}) AND first_year <= ? ORDER BY successor_code",
+            (*own, *members, year)).fetchall()
+        earlier = conn.execute(
+            f"SELECT predecessor_code, successor_code, first_year FROM area_changes WHERE kind != 'joint return' "
+            f"AND successor_code IN ({marks}) AND first_year > ? ORDER BY predecessor_code",
+            (*own, *members, year)).fetchall()
+        names = _names(conn, {c for r in later + earlier for c in r[:2]})
+        for pred in dict.fromkeys(r[0] for r in later):
+            rows = [r for r in later if r[0] == pred]
+            succ = [r[1] for r in rows]
+            out.append(f"{_label(names, pred)} was replaced from {rows[0][2]} by "
+                       + " and ".join(_label(names, s) for s in succ) + ": ask for " + " or ".join(succ) + ".")
+        for first in sorted({r[2] for r in earlier}):
+            preds = [r[0] for r in earlier if r[2] == first]
+            out.append(f"{area['area_name']} replaced " + " and ".join(_label(names, p) for p in preds)
+                       + f" from {first}: ask for " + " or ".join(preds) + f" for {first - 1} and earlier.")
+    return " ".join(out)

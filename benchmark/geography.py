@@ -134,8 +134,11 @@ def build_areas(sightings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd
             continue
         for m in j["members"]:
             existing = next((r for r in rows if r["area_code"] == m["code"]), None)
-            if existing:
+            if existing:  # it returned alone before the joint return (314 and 318 in 2015): not a former council
                 existing["joint_return_code"] = j["code"]
+                existing["status"] = jrow["status"]
+                existing["note"] = " ".join(filter(None, [existing["note"], f"Published by DfE within the joint "
+                                                          f"return {j['code']} from {j['from_year']}."]))
                 existing.update({k: jrow[k] for k in ("region_code", "region_name", "london_region_code")})
                 continue
             rows.append({

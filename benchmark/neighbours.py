@@ -207,5 +207,57 @@ def dashboard_lists(la_years: pd.DataFrame, table: pd.DataFrame | None = None) -
     return nb[cols].reset_index(drop=True)
 
 
+def council_list(conn, code: str, year: int, model: str | None = None, method: str | None = None) -> pd.DataFrame:
+    """The statistical neighbours one council-year's median is taken over, as the comparison engine takes them
+    (:func:`year_lists`, or :func:`dashboard_lists` for ``method="dashboard"``) from the database ``conn`` (its
+    ``observations``, ``areas`` and ``neighbours`` tables): ``code`` is the published code ("940 / 941" for a joint
+    return, whose list is its first member's, 940's), ``model`` the model the comparison used (``sn_model``).
+
+    One row per listed neighbour, nearest first, with the :func:`year_lists` columns plus ``area_name`` (the
+    neighbour's name), ``published_name`` (the row its value comes from) and ``note``: "joint return with West
+    Northamptonshire (941)" when the value used is a joint return's, "counted once with ..." for the second member
+    of one joint return, "part of this joint return: left out" for a member of the council's own return, "no
+    figures published for YEAR" for a neighbour without a row. Empty when the database has no ``neighbours``.
+    """
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    cols = ["time_period", "area_code", "sn_model", "position", "neighbour_code", "published_code", "closeness",
+            "status", "area_name", "published_name", "note"]
+    if not {"neighbours", "observations", "areas"} <= have:
+        return pd.DataFrame(columns=cols)
+    la_years = pd.read_sql_query(
+        "SELECT DISTINCT o.time_period, o.area_code FROM observations o JOIN areas a USING (area_code) "
+        "WHERE a.level = 'Local authority' AND o.time_period = ?", conn, params=(int(year),))
+    if code not in set(la_years["area_code"]):
+        la_years = pd.concat([la_years, pd.DataFrame({"time_period": [int(year)], "area_code": [code]})])
+    table = pd.read_sql_query("SELECT model, area_code, position, neighbour_code, closeness FROM neighbours", conn)
+    table["position"] = table["position"].astype(int)
+    if check_method(method) == "dashboard":
+        lists = dashboard_lists(la_years, table)
+    else:
+        lists = year_lists(la_years, table, model)
+    lists = lists[lists["area_code"] == code].sort_values("position").reset_index(drop=True)
+    names = dict(conn.execute("SELECT area_code, area_name FROM areas"))
+    lists["area_name"] = [names.get(c, c) for c in lists["neighbour_code"]]
+    lists["published_name"] = [names.get(c, c) for c in lists["published_code"]]
+    notes = []
+    for r in lists.itertuples():
+        member_of = r.published_code if r.published_code != r.neighbour_code else None
+        if r.status == "self":
+            notes.append(f"part of this joint return ({r.published_code}): left out of its own neighbours")
+        elif r.status == "duplicate":
+            notes.append(f"joint return {r.published_name} ({r.published_code}), already listed: counted once")
+        elif r.status in ("absent", "trimmed"):
+            notes.append(f"no figures published for {int(r.time_period)}" if r.status == "absent" else
+                         "left out by DfE's dashboard this year")
+        elif member_of:
+            others = [m.strip() for m in str(member_of).split(" / ") if m.strip() != r.neighbour_code]
+            notes.append("joint return with " + " and ".join(f"{names.get(o, o)} ({o})" for o in others)
+                         + f": the value used is the joint return's ({member_of})")
+        else:
+            notes.append(None)
+    lists["note"] = notes
+    return lists.reindex(columns=cols)
+
+
 if __name__ == "__main__":  # pragma: no cover
     write_catalogue(sys.argv[1], Path(__file__).parent / CATALOGUE)

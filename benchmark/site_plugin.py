@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from . import charts, consistency, ethnicity, measures, site_cache, site_compat, site_security
 from . import councils as resolver
+from . import neighbours as sn
 from .formatting import fmt_number
 from .local import series as local_series
 from .report import packs
@@ -125,15 +126,33 @@ def _number(v):
     return None if v is None or (isinstance(v, float) and v != v) else v
 
 
-async def _neighbours(db, code: str, model: str | None) -> list[dict]:
-    if not model or not (await db.execute("select 1 from sqlite_master where name = 'neighbours'")).first():
+async def _neighbours(db, code: str, model: str | None, year: int | None = None,
+                      method: str | None = None) -> list[dict]:
+    """The neighbours ``code``'s median in ``year`` is taken over (``neighbours.council_list``: a joint return takes
+    its first member's list, less its own members), each with its ``note`` (a joint return's value, counted once)."""
+    if not model or year is None:
         return []
-    rows = await db.execute(
-        "select n.position, n.neighbour_code, n.closeness, a.area_name from neighbours n "
-        "left join areas a on a.area_code = n.neighbour_code where n.area_code = ? and n.model = ? "
-        "order by n.position", [code, model])
-    return [{"position": r["position"], "code": r["neighbour_code"], "slug": slug(r["neighbour_code"]),
-             "name": r["area_name"] or r["neighbour_code"], "closeness": r["closeness"]} for r in rows]
+    nb = await db.execute_fn(lambda conn: sn.council_list(conn, code, year, model, method))
+    return [{"position": int(r.position), "code": r.neighbour_code, "slug": slug(r.neighbour_code),
+             "name": r.area_name or r.neighbour_code, "closeness": r.closeness, "status": r.status,
+             "note": r.note if isinstance(r.note, str) else None} for r in nb.itertuples() if r.status != "self"]
+
+
+async def _neighbour_words(db, code: str, year: int | None, model: str | None, listed: list[dict]) -> str | None:
+    """For a joint return: that it is one, and which member's neighbour list its median takes."""
+    if " / " not in code:
+        return None
+    names = {r["area_code"]: r["area_name"] for r in await db.execute(
+        "select area_code, area_name from areas where joint_return_code = ? order by area_code", [code])}
+    members = [c.strip() for c in code.split(" / ")]
+    text = (" and ".join(names.get(m, m) for m in members) + f" make one joint return to DfE ({code}); its figures "
+            "are for them together.")
+    if model and listed:
+        first = members[0]
+        text += (f" Its statistical neighbours are {names.get(first, first)}'s ({first}) list, the toolkit's rule for "
+                 "a joint return (DfE's dashboard gives a joint return no neighbour median), less "
+                 + " and ".join(f"{names.get(m, m)} ({m})" for m in members[1:]) + ", part of the return itself.")
+    return text
 
 
 async def _changes(db, code: str) -> dict[str, list[dict]]:
@@ -171,7 +190,21 @@ async def _profile(request, datasette, db):
     as_json = bool(request.url_vars.get("format"))
     code = unslug(request.url_vars["code"])
     area = (await db.execute("select * from areas where area_code = ? and level = 'Local authority'", [code])).first()
-    if area is None or area["joint_return_code"]:
+    asked_year = (request.args.get("year") or "").strip()
+    alone = area is not None and area["joint_return_code"] and asked_year.isdigit() and (await db.execute(
+        "select 1 from comparisons where area_code = ? and time_period = ? and provisional = 0 limit 1",
+        [code, int(asked_year)])).first()
+    if area is not None and area["joint_return_code"] and not alone and asked_year.isdigit():
+        own = (await db.execute("select 1 from comparisons where area_code = ? and provisional = 0 limit 1",
+                                [code])).first()
+        joint_years = {r[0] for r in await db.execute(
+            "select distinct time_period from comparisons where area_code = ? and provisional = 0",
+            [area["joint_return_code"]])}
+        if own and int(asked_year) not in joint_years:  # neither: say where its figures are
+            pointer = await db.execute_fn(lambda conn: resolver.year_pointer(conn, dict(area), int(asked_year)))
+            return await _problem(datasette, request, 404, f"No published figures for {area['area_name']} in "
+                                  f"{asked_year}. {pointer}".strip())
+    if area is None or (area["joint_return_code"] and not alone):
         # an ONS code, a name or a joint-return member in the URL: send to the page its figures are on
         typed = tilde_decode(request.url_vars["code"])   # Datasette sends /la/St%20Helens on as /la/St~20Helens
         other = area or await lookup(db, typed) or await lookup(db, unslug(typed))
@@ -190,6 +223,17 @@ async def _profile(request, datasette, db):
         if member is not None:
             came_from = (f"{member['area_name']} ({member['area_code']}) has no figures of its own: DfE publishes "
                          f"them within this joint return, {area['area_name']} ({code}).")
+            own = [r[0] for r in await db.execute("select distinct time_period from comparisons where area_code = ? "
+                                                  "and provisional = 0 order by 1", [member["area_code"]])]
+            if own:  # it returned alone before the joint return (Kingston upon Thames in 2015)
+                joint_from = min((r[0] for r in await db.execute(
+                    "select distinct time_period from comparisons where area_code = ? and provisional = 0", [code])),
+                    default="its first year")
+                came_from = (f"{member['area_name']} ({member['area_code']}) has no figures of its own: DfE publishes "
+                             f"them within this joint return, {area['area_name']} ({code}), from {joint_from}. "
+                             f"Its own return for {', '.join(map(str, own))}, before the joint return, is on its page: "
+                             + ", ".join(datasette.urls.path(f"/la/{quote(slug(member['area_code']))}?year={y}")
+                                         for y in own) + ".")
     rows = await db.execute(
         "select * from comparisons where area_code = ? and provisional = 0 and measure_id in "
         "(select measure_id from measures where key_measure = 1) order by time_period", [code])
@@ -205,8 +249,10 @@ async def _profile(request, datasette, db):
             return await _problem(datasette, request, 400,
                                   f"year must be a reporting year such as {latest or 2025}, not {asked!r}")
         if int(asked) not in years:
+            pointer = await db.execute_fn(lambda conn: resolver.year_pointer(conn, dict(area), int(asked)))
             return await _problem(datasette, request, 404, f"No published figures for {area['area_name']} in "
-                                  f"{asked}; years with figures: " + (", ".join(map(str, years)) or "none"))
+                                  f"{asked}; years with figures: " + (", ".join(map(str, years)) or "none")
+                                  + (f". {pointer}" if pointer else ""))
         year = int(asked)
     dbp = datasette.urls.database(db.name)
     sections, headlines, data = [], [], []
@@ -260,7 +306,10 @@ async def _profile(request, datasette, db):
         s["consistency"] = flagged.get(s["id"], [])
     eth = await db.execute_fn(lambda conn: ethnicity.by_seniority(conn, code, year))
     model = next(iter(models_seen), None)
-    neighbours = await _neighbours(db, code, model)
+    method = next((r.get("sn_note") for rs in by_measure.values() for r in rs if r["time_period"] == year
+                   and str(r.get("sn_note") or "").startswith("DfE dashboard method")), None) and "dashboard"
+    neighbours = await _neighbours(db, code, model, year, method)
+    joint_note = await _neighbour_words(db, code, year, model, neighbours)
     lineage = await _changes(db, code)
     local = []
     for r in await db.execute(
@@ -280,7 +329,7 @@ async def _profile(request, datasette, db):
     if as_json:
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
-            "came_from": came_from, "neighbour_model": model, "neighbour_model_name": model_words(model) if model else None,
+            "came_from": came_from, "joint_note": joint_note, "neighbour_model": model, "neighbour_model_name": model_words(model) if model else None,
             "neighbours": neighbours, **lineage, "measures": data, "ethnicity": eth, "consistency": flagged,
             "local": [{"year": r["year"], "comparator_year": r["comparator_year"], "measure_id": r["measure_id"],
                        "value": r["raw_value"], "symbol": r["symbol"] or None, "quartile": r["quartile"],
@@ -290,7 +339,7 @@ async def _profile(request, datasette, db):
         response = Response.json(payload)
     else:
         context = {
-            "area": dict(area), "came_from": came_from, "local": local, "slug": slug(code), "sections": sections,
+            "area": dict(area), "came_from": came_from, "joint_note": joint_note, "local": local, "slug": slug(code), "sections": sections,
             "series_charts": [{**c, "svg": Markup(c["svg"])} for c in series_charts], "team_tables": team_tables,
             "headlines": headlines, "latest": latest, "year": year, "years": years, "year_asked": bool(asked),
             "neighbours": neighbours, "neighbour_model": model_words(model) if model else None, **lineage,

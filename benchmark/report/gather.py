@@ -14,7 +14,7 @@ import sqlite3
 
 import pandas as pd
 
-from .. import councils, measures, publication, store, tables
+from .. import councils, measures, neighbours, publication, store, tables
 from ..local import store as local_store
 from ..problems import CswwError
 from .model import AREA, COUNCIL
@@ -48,9 +48,25 @@ def resolve(conn: sqlite3.Connection, text: str) -> dict:
     return area
 
 
-def published_code(area: dict) -> str:
-    """The code DfE publishes the council's figures under (a joint return for its members)."""
+def published_code(area: dict, conn: sqlite3.Connection | None = None, year: int | None = None) -> str:
+    """The code DfE publishes the council's figures under (a joint return for its members; with ``conn`` and
+    ``year``, a member's own code in a year it returned alone: ``councils.published_code``)."""
+    if conn is not None:
+        return councils.published_code(conn, area, year)
     return area.get("joint_return_code") or area["area_code"]
+
+
+def area_name(conn: sqlite3.Connection, code: str) -> str:
+    """The ``areas`` name of ``code`` (the code itself when the build has no such area)."""
+    row = conn.execute("SELECT area_name FROM areas WHERE area_code = ?", (code,)).fetchone()
+    return row[0] if row else code
+
+
+def year_pointer(conn: sqlite3.Connection, area: dict, year: int) -> str:
+    """Where ``area``'s figures for ``year`` are when none are under its code (``councils.year_pointer``) as
+    ". SENTENCES" to end a message with, or ""."""
+    text = councils.year_pointer(conn, area, year)
+    return f". {text}" if text else ""
 
 
 def records(conn: sqlite3.Connection, codes: list[str]) -> pd.DataFrame:
@@ -115,25 +131,20 @@ def published_figures(conn: sqlite3.Connection) -> tuple[set[tuple[str, int]], s
     return published, whole
 
 
-def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int) -> pd.DataFrame:
-    """The council's statistical neighbours under ``model``: position, code, name, closeness and whether
-    DfE published figures for them in ``year`` (a joint-return member counts through its joint return)."""
-    cols = ["position", "neighbour_code", "area_name", "closeness", "published"]
+def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int,
+                   method: str | None = None) -> pd.DataFrame:
+    """The council's statistical neighbours in ``year`` under ``model``, as its neighbour median takes them
+    (``neighbours.council_list`` on the code its figures are published under that year): position, code, name,
+    closeness, whether DfE published figures for them in ``year`` (a joint-return member counts through its joint
+    return), ``status`` (``used``, ``absent``, ``self``: a member of the council's own joint return, left out;
+    ``duplicate``: the second member of one joint return, counted once), ``published_code`` and ``note``."""
+    cols = ["position", "neighbour_code", "area_name", "closeness", "published", "status", "published_code", "note"]
     if not model or not has_table(conn, "neighbours"):
         return pd.DataFrame(columns=cols)
-    own = [area["area_code"]]
-    if area.get("is_joint_return"):
-        own += [r[0] for r in conn.execute("SELECT area_code FROM areas WHERE joint_return_code = ?",
-                                           (area["area_code"],))]
-    marks = ",".join("?" * len(own))
-    df = store.query(conn, f"""
-        SELECT n.position, n.neighbour_code, coalesce(a.area_name, n.neighbour_code) AS area_name, n.closeness,
-               EXISTS (SELECT 1 FROM observations o WHERE o.time_period = ?
-                       AND o.area_code IN (n.neighbour_code, coalesce(a.joint_return_code, ''))) AS published
-        FROM neighbours n LEFT JOIN areas a ON a.area_code = n.neighbour_code
-        WHERE n.model = ? AND n.area_code IN ({marks})
-        ORDER BY n.position""", (year, model, *own))
-    return df.drop_duplicates("neighbour_code")[cols]
+    code = published_code(area, conn, year)
+    nb = neighbours.council_list(conn, code, year, model, method)
+    nb["published"] = nb["status"].isin(["used", "duplicate"])
+    return nb[cols]
 
 
 def provenance(conn: sqlite3.Connection) -> dict[str, pd.DataFrame | dict]:

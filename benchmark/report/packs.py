@@ -117,7 +117,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     ``local`` file's returns set beside the census DfE had published by ``as_at`` (a date) when given."""
     key = _key_ids(measure_ids)
     area = gather.resolve(conn, la)
-    code = gather.published_code(area)
+    code = gather.published_code(area, conn, year)  # a joint-return member's own code in a year it returned alone
     rec = gather.records(conn, [code])
     if rec.empty:
         raise ReportError(f"no published figures for {area['area_name']} ({code}) in this database")
@@ -125,7 +125,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     year = years_all[-1] if year is None else int(year)
     if year not in years_all:
         raise ReportError(f"no figures for {area['area_name']} in {year}; the database has "
-                          f"{years_all[0]}-{years_all[-1]}")
+                          f"{years_all[0]}-{years_all[-1]}" + gather.year_pointer(conn, area, year))
     name = rec["area_name"].dropna().iloc[0] if rec["area_name"].notna().any() else area["area_name"]
     shown_years = window(years_all, year, years)
     rec = rec[rec["time_period"].isin(shown_years)]  # a pack for year Y shows nothing after Y
@@ -170,6 +170,14 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
                      "direction of travel are empty. Rebuild with a version that writes the comparisons table.")
     series_notes = sorted({n for n in now["series_note"].dropna()})
     notes += series_notes
+    joint = joint_words(conn, area, year)
+    if joint:  # said once at the top, and the rank of a count among single councils caveated
+        sections[0].intro.insert(0, joint)
+        counts = [measure_info(mid).label for mid in key if measure_info(mid).is_count]
+        if counts:
+            notes.append(f"Joint return: {', '.join(counts)} {'is' if len(counts) == 1 else 'are'} the councils' "
+                         "combined count, ranked (as DfE's figures stand) among single councils; its rank says more "
+                         "about size than about the workforce. Compare the rates.")
     sections[0].tables[0].notes = notes + sections[0].tables[0].notes
     return Pack(kind="council", title=f"Children's social work workforce: {name}",
                 subtitle=f"Benchmarking pack for the year to 30 September {year}", year=year, summary=summary,
@@ -541,20 +549,50 @@ def ethnicity_section(conn: sqlite3.Connection, code: str, year: int) -> Section
 
 
 def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.DataFrame) -> Section:
-    nb = gather.neighbour_list(conn, area, model, year)
+    now = rec.loc[rec["time_period"] == year]
+    method = "dashboard" if now["sn_note"].fillna("").str.startswith("DfE dashboard method").any() else None
+    nb = gather.neighbour_list(conn, area, model, year, method)
+    joint = joint_words(conn, area, year)
     if nb.empty:
-        return Section("neighbours", "Statistical neighbours", intro=[
-            "No statistical neighbour list is in this database, so no neighbour median is shown."])
+        return Section("neighbours", "Statistical neighbours", intro=[*filter(None, [joint]),
+            "No statistical neighbour list is in this database for this council, so no neighbour median is shown."])
+    shown = nb[nb["status"] != "self"]  # a member of the council's own joint return is not its neighbour
     rows = [[int_cell(r.position), text_cell(r.neighbour_code), text_cell(r.area_name), text_cell(r.closeness),
-             Cell("yes" if r.published else "no", "yes" if r.published else "no")] for r in nb.itertuples()]
-    notes = sorted({n for n in rec.loc[rec["time_period"] == year, "sn_note"].dropna()})
-    return Section("neighbours", "Statistical neighbours", intro=[
-        f"{model_words(model)}: the 10 councils most similar to {area['area_name']}, nearest first. "
-        f"The neighbour figure in this pack is the median of the published values of those with a figure for the "
-        f"year (not the mean); councils DfE did not publish for {year} are left out."],
-        tables=[Table("neighbour-table", f"Statistical neighbours of {area['area_name']} ({model_words(model)})",
-                      ["Position", "Code", "Council", "Closeness", f"Figures published for {year}"], rows,
-                      sheet="Neighbours", row_header=2, notes=notes)])
+             Cell("yes" if r.published else "no", "yes" if r.published else "no"), text_cell(r.note)]
+            for r in shown.itertuples()]
+    notes = sorted({n for n in now["sn_note"].dropna()})
+    own = nb[nb["status"] == "self"]
+    code = gather.published_code(area, conn, year)
+    name = gather.area_name(conn, code)
+    intro = [*filter(None, [joint])]
+    lead = f"{model_words(model)}: the councils most similar to {name}, nearest first."
+    if " / " in code and len(nb):
+        first = code.split(" / ")[0]
+        first_name = gather.area_name(conn, first)
+        lead = (f"{model_words(model)} list the members of a joint return separately; this joint return takes the "
+                f"list of its first member, {first_name} ({first}), by the toolkit's documented rule (DfE's dashboard "
+                "gives a joint return no neighbour median). Nearest first.")
+        if len(own):
+            lead += (" " + " and ".join(f"{r.area_name} ({r.neighbour_code})" for r in own.itertuples())
+                     + ", on that list, is part of this joint return itself and is left out.")
+    intro.append(lead + " The neighbour figure in this pack is the median of the published values of those with a "
+                 f"figure for the year (not the mean); councils DfE did not publish for {year} are left out, and a "
+                 "neighbour that returns jointly counts with its joint return's value, once.")
+    return Section("neighbours", "Statistical neighbours", intro=intro,
+                   tables=[Table("neighbour-table", f"Statistical neighbours of {name} ({model_words(model)})",
+                                 ["Position", "Code", "Council", "Closeness", f"Figures published for {year}", "Note"],
+                                 rows, sheet="Neighbours", row_header=2, notes=notes)])
+
+
+def joint_words(conn, area: dict, year: int) -> str | None:
+    """"North Northamptonshire and West Northamptonshire make one joint return to DfE (940 / 941) ..." for a joint
+    return or one of its members in a year it returned jointly, else None."""
+    code = gather.published_code(area, conn, year)
+    if " / " not in code:
+        return None
+    members = [(c.strip(), gather.area_name(conn, c.strip())) for c in code.split(" / ")]
+    return (" and ".join(n for _, n in members) + f" make one joint return to DfE ({code}): every figure here is the "
+            "joint return's, for " + " and ".join(n for _, n in members) + " together.")
 
 
 def _shown_measures(sections: list[Section], key: list[str]) -> list[str]:
@@ -638,7 +676,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     key = _key_ids(measure_ids)
     group = read_group(conn, group_file, group_id)
     members = group["areas"]
-    codes = list(dict.fromkeys(gather.published_code(a) for a in members))
+    codes = list(dict.fromkeys(gather.published_code(a, conn, year) for a in members))  # one per return to DfE
     rec = gather.records(conn, codes)
     if rec.empty:
         raise ReportError(f"no published figures for any member of {group['name']}")
@@ -651,12 +689,12 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     focus = None
     if la:
         area = gather.resolve(conn, la)
-        focus = gather.published_code(area)
+        focus = gather.published_code(area, conn, year)
         if focus not in codes:
             raise ReportError(f"--la {la}: {area['area_name']} is not a member of {group['name']}")
     names = {c: (rec.loc[rec["area_code"] == c, "area_name"].dropna().iloc[0]
                  if rec.loc[rec["area_code"] == c, "area_name"].notna().any()
-                 else next(a["area_name"] for a in members if gather.published_code(a) == c)) for c in codes}
+                 else next(a["area_name"] for a in members if gather.published_code(a, conn, year) == c)) for c in codes}
     now = rec[(rec["time_period"] == year) & rec["measure_id"].isin(key)].copy()
     now["area_name"] = now["area_code"].map(names)
     stats = _group_stats(conn, group)
@@ -691,13 +729,20 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     rows.append([Cell("England", "England"), Cell("E92000001", "E92000001")]
                 + [value_cell(pooled[mid]["england"], measure_info(mid),
                               decimals=dfe_decimals(whole, mid, year, gather.AREA)) for mid in key])
+    gone = []  # members with no figures this year because they were replaced, or not yet formed
+    for a in members:
+        c = gather.published_code(a, conn, year)
+        if not any(k[0] == c for k in by):
+            pointer = gather.year_pointer(conn, a, year)
+            if pointer:
+                gone.append(f"{a['area_name']} ({a['area_code']}): no figures for {year}{pointer}")
     main = Table("members-table", f"{group['name']}: member councils compared, {year}",
                  ["Council", "Code"] + labels, rows, sheet="Members compared",
                  notes=["Pooled: the partnership taken as one workforce (sum of numerators ÷ sum of denominators; "
                         "FTE in post is the total; a member whose rate DfE shows as 'low' counts with its published "
                         "counts). Median: the middle member value."]
                  + _symbol_note(now["symbol"]) + ([NO_FIGURE_NOTE] if any(c.text == NO_FIGURE for row in rows
-                                                                         for c in row) else []))
+                                                                         for c in row) else []) + gone)
     bands = Table("bands-table", f"{group['name']}: quartile band nationally and rank, {year}",
                   ["Council", "Code"] + labels,
                   member_rows(lambda r, m: text_cell(
@@ -750,7 +795,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
     member_list = Table("group-members-table", f"Members of {group['name']}", ["As written in the group file",
                         "Council", "DfE code", "Figures published under"],
                         [[text_cell(str(w)), text_cell(a["area_name"]), text_cell(a["area_code"]),
-                          text_cell(gather.published_code(a))] for w, a in zip(group["members"], members)],
+                          text_cell(gather.published_code(a, conn, year))] for w, a in zip(group["members"], members)],
                         sheet="Members", row_header=1)
     sections = [
         Section("members", "Member councils compared", intro=[
@@ -759,7 +804,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         Section("charts", "Each measure by member council", figures=figures),
         *member_returns_section(conn, group, codes, names, dfe_all, key, include_private),
         Section("group", "The partnership", intro=[group.get("description") or
-                                                    f"{group['name']}: {len(members)} councils."],
+                                                    f"{group['name']}: {members_words(members, codes)}."],
                 tables=[member_list]),
         definitions_section(key),
         provenance_section(conn),
@@ -773,6 +818,16 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                 facts={"group_id": group["id"], "group_name": group["name"], "members": codes,
                        "years": [y for y in years_all if y <= year], "measures": key, "pooled": pooled,
                        "focus": focus})
+
+
+def members_words(members: list[dict], codes: list[str]) -> str:
+    """"15 councils", or "12 returns to DfE from 15 councils" when members return jointly (314 and 318 make one
+    return) or one member is the other's predecessor: the members counted as councils and as DfE returns."""
+    n = len({a["area_code"] for a in members})
+    councils_ = f"{n} council{'s' if n != 1 else ''}"
+    if len(codes) == n:
+        return councils_
+    return f"{len(codes)} return{'s' if len(codes) != 1 else ''} to DfE from {councils_}"
 
 
 def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[str], names: dict,
