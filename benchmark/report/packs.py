@@ -550,7 +550,7 @@ def ethnicity_section(conn: sqlite3.Connection, code: str, year: int) -> Section
 
 def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.DataFrame) -> Section:
     now = rec.loc[rec["time_period"] == year]
-    method = "dashboard" if now["sn_note"].fillna("").str.startswith("DfE dashboard method").any() else None
+    method = "dashboard" if any(str(n).startswith("DfE dashboard method") for n in now["sn_note"].dropna()) else None
     nb = gather.neighbour_list(conn, area, model, year, method)
     joint = joint_words(conn, area, year)
     if nb.empty:
