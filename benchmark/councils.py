@@ -269,6 +269,12 @@ def _names(conn: sqlite3.Connection, codes) -> dict[str, str]:
         f"SELECT area_code, area_name FROM areas WHERE area_code IN ({','.join('?' * len(codes))})", codes)}
 
 
+def _listed(items, last: str = "and") -> str:
+    """"a", "a and b", "a, b and c" (``last`` "or": "a, b or c")."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"
+
+
 def _label(names: dict[str, str], code: str) -> str:
     return f"{names.get(code, code)} ({code})"
 
@@ -307,8 +313,8 @@ def year_pointer(conn: sqlite3.Connection, area: dict, year: int) -> str:
     alone = [m for m in members if returned_alone(conn, m, year)]
     if alone:
         names = _names(conn, alone)
-        out.append(" and ".join(_label(names, m) for m in alone) + f" returned separately in {year}, before their "
-                   "joint return: ask for " + " or ".join(alone) + ".")
+        out.append(_listed(_label(names, m) for m in alone) + f" returned separately in {year}, before their "
+                   "joint return: ask for " + _listed(alone, "or") + ".")
     if joint:
         mine, theirs = _years(conn, code), _years(conn, joint)
         names = _names(conn, [joint])
@@ -331,9 +337,9 @@ def year_pointer(conn: sqlite3.Connection, area: dict, year: int) -> str:
             rows = [r for r in later if r[0] == pred]
             succ = [r[1] for r in rows]
             out.append(f"{_label(names, pred)} was replaced from {rows[0][2]} by "
-                       + " and ".join(_label(names, s) for s in succ) + ": ask for " + " or ".join(succ) + ".")
+                       + _listed(_label(names, s) for s in succ) + ": ask for " + _listed(succ, "or") + ".")
         for first in sorted({r[2] for r in earlier}):
             preds = [r[0] for r in earlier if r[2] == first]
-            out.append(f"{area['area_name']} replaced " + " and ".join(_label(names, p) for p in preds)
-                       + f" from {first}: ask for " + " or ".join(preds) + f" for {first - 1} and earlier.")
+            out.append(f"{area['area_name']} replaced " + _listed(_label(names, p) for p in preds)
+                       + f" from {first}: ask for " + _listed(preds, "or") + f" for {first - 1} and earlier.")
     return " ".join(out)
