@@ -146,7 +146,8 @@ async def _neighbour_words(db, code: str, year: int | None, model: str | None, l
         "select area_code, area_name from areas where joint_return_code = ? order by area_code", [code])}
     members = [c.strip() for c in code.split(" / ")]
     text = (" and ".join(names.get(m, m) for m in members) + f" make one joint return to DfE ({code}); its figures "
-            "are for them together.")
+            "are for them together, so its counts (such as social workers in post) are ranked, as DfE's figures stand, "
+            "among single councils: their rank says more about size than about the workforce.")
     if model and listed:
         first = members[0]
         text += (f" Its statistical neighbours are {names.get(first, first)}'s ({first}) list, the toolkit's rule for "
