@@ -78,8 +78,13 @@ def test_malformed_xml_names_the_line(tmp_path):
     bad.write_text("<Message>\n  <Header>\n</Message>\n")
     with pytest.raises(InputError) as err:
         align(bad)
-    assert err.value.problems[0].row == 3
-    assert "not well-formed XML" in str(err.value)
+    (p,) = err.value.problems  # a line and character of the text: not "row 3", which means the 3rd CSWWWorker
+    assert str(p) == f"{bad}: not well-formed XML at line 3, character 3: mismatched tag"
+    bad.write_text("<Message>\n  <CSWWWorker><FTE>0.5</FTE><QualInst>Universit\u00e9 de Gen\u00e8ve</Qual></CSWWWorker>\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(bad)
+    assert err.value.problems[0].message == "not well-formed XML at line 2, character 61: mismatched tag"  # é counts 1, not 2 bytes
 
 
 def test_la_must_match_the_return(tmp_path):

@@ -425,3 +425,20 @@ def test_zeros_beside_a_suppressed_total_do_not_give_away_everyones_category(tmp
     assert {f[m].symbol for m in reasons} == {"c"} and all(f[m].value is None for m in reasons)
     assert "a 0 would show which category every one of its people is in" in f["leavers_reason_retired_headcount"].caveat
     assert values(align(write(tmp_path / "shown.csv", rows), min_count=0))["leavers_reason_compulsory_redundancy_headcount"] == 1
+
+
+def test_unquoted_comma_in_a_worker_extract_is_one_problem_per_row(tmp_path):
+    """Before: a comma in row 6 (not the first data row) gave pandas' "Error tokenizing data. C error: Expected 9
+    fields in line 6, saw 10"; now one problem per long row, naming it, without its cells (personal data)."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",QualInst"] + [line + ",Teesside" for line in lines[1:]]
+    lines[4] = lines[4].replace("Teesside", "London, Goldsmiths")
+    lines[40] = lines[40].replace("Teesside", "Open University, Milton Keynes")
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(5, None, None), (41, None, None)]
+    assert str(err.value.problems[0]).startswith(f"{path}, row 5: has 9 cells but the header row has 8: is there an "
+                                                 "unquoted comma in a text cell")
+    assert "Goldsmiths" not in str(err.value) and "W04" not in str(err.value)

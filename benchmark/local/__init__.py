@@ -35,6 +35,9 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "no such file", None, None, None)])
+    refused = parse.not_a_table(path)  # before telling its kind by its first bytes: a lock file is none
+    if refused is not None:
+        raise InputError([refused])
     if export.looks_like_export(path):  # a return another council exported (csww align --export): checked
         return export.read(path, la).figures
     if census_xml.looks_like_xml(path):

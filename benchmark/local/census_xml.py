@@ -40,7 +40,8 @@ def looks_like_xml(path: Path) -> bool:
 
 def parse_xml(path: Path):
     """The root element of an XML file saved in UTF-8 (with or without a byte-order mark), UTF-16 (with one),
-    the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``."""
+    the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``: XML that is
+    not well-formed is placed by line and character (counted from 1, as a text editor shows them), not by row."""
     data = path.read_bytes()
     declared = DECLARED.match(data)
     text = parse.decode(path, data, locate=_xml_record, declared=declared.group(1).decode("ascii") if declared else None,
@@ -49,10 +50,11 @@ def parse_xml(path: Path):
     text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text)  # it named the bytes' encoding; the text is decoded now
     try:
         return ET.fromstring(text)
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise InputError([Problem(str(path), f"not well-formed XML at line {line}, column {col} ({exc})", line, None,
-                                  None)]) from None
+    except ET.ParseError as exc:  # a line and character of the text, not a worker record's row and element
+        line, offset = exc.position
+        reason = re.sub(r": line \d+, column \d+$", "", str(exc))
+        raise InputError([Problem(str(path), f"not well-formed XML at line {line}, character {offset + 1}: {reason}",
+                                  None, None, None)]) from None
 
 
 def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:

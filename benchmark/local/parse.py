@@ -7,6 +7,7 @@ wrong with its file at once. Row numbers are spreadsheet row numbers (the header
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import warnings
 import zipfile
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..readers import MAGIC, SourceFile, is_lock_file, not_csv_text
 from .problems import InputError, Problem
 
 FIRST_DATA_ROW = 2
@@ -39,6 +41,33 @@ def is_xlsx(path: Path) -> bool:
     return path.suffix.lower() in {".xlsx", ".xlsm"} or zipfile.is_zipfile(path)
 
 
+def not_a_table(path: Path) -> Problem | None:
+    """Why ``path`` cannot be a council's table at all, or None: an office program's lock file (the DfE readers'
+    rule, ``readers.is_lock_file``: Excel's ``~$x.xlsx``, LibreOffice's ``.~lock.x#``), an empty file, or a file
+    named .xlsx/.xlsm that is no ZIP workbook (a CSV renamed .xlsx, an Excel 97-2003 .xls, a PDF...)."""
+    name = str(path)
+    source = SourceFile(name, path=path)
+    if is_lock_file(source):
+        return Problem(name, not_csv_text(source, b""), None, None, None)
+    size = path.stat().st_size
+    if size == 0:
+        return Problem(name, "an empty file (0 bytes): export or save it again", None, None, None)
+    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+        if head.startswith(b"PK"):  # a damaged ZIP: openpyxl says what is wrong with it
+            return None
+        what = next((w for magic, w in MAGIC if head.startswith(magic)), None)
+        if what is None and b"\x00" not in head:
+            return Problem(name, f"named {path.suffix} but holds text (a CSV file renamed?), not an Excel workbook: "
+                           "give a CSV file its .csv name, or open it in Excel and save it as Excel Workbook (.xlsx)",
+                           None, None, None)
+        what = what or "binary data"
+        return Problem(name, f"named {path.suffix} but is {what}, not an Excel workbook (.xlsx): open it in Excel "
+                       "and save it as Excel Workbook (.xlsx)", None, None, None)
+    return None
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """All cells as stripped text ("" when blank); the index is the spreadsheet row number.
 
@@ -46,9 +75,13 @@ def read_table(path: Path) -> pd.DataFrame:
     (Excel's "CSV (Comma delimited)"), separated by commas, semicolons or tabs; a semicolon-separated file uses
     the decimal comma (``df.attrs["decimal"] == ","``). XLSX cells are read with openpyxl: a number formatted as a
     percentage is given as Excel shows it (0.042 as ``"4.2%"``), a date cell as ``YYYY-MM-DD``; a formula with no
-    saved value, a hidden first sheet and any other hidden sheet are problems. Raises ``InputError``.
+    saved value, a hidden first sheet and any other hidden sheet are problems; so are a lock file, an empty file and
+    a file named .xlsx that is not a workbook (``not_a_table``). Raises ``InputError``.
     """
     name = str(path)
+    refused = not_a_table(path)
+    if refused is not None:
+        raise InputError([refused])
     if is_xlsx(path):
         try:
             df = _read_xlsx(path)
@@ -81,10 +114,13 @@ def read_table(path: Path) -> pd.DataFrame:
                     warnings.simplefilter("error", pd.errors.ParserWarning)
                     df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
                                      skipinitialspace=True, index_col=False)
-        except pd.errors.ParserWarning:
-            raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
-                                      f"{'semicolon' if sep == ';' else 'separator'} in a cell?", None, None, None)]) from None
-        except Exception as exc:  # csv errors: ragged rows, unclosed quotes
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:  # ragged rows, unclosed quotes
+            long = _long_rows(name, data, codec, sep)
+            if not long:
+                raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
+                                          None, None, None)]) from None
+            raise InputError(long) from None
+        except Exception as exc:  # other csv errors
             raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
                                       None, None, None)]) from None
         if sep == ";":
@@ -98,6 +134,32 @@ def read_table(path: Path) -> pd.DataFrame:
                 df = df.drop(blank)
     df.index = df.index + FIRST_DATA_ROW
     return df
+
+
+def _long_rows(file: str, data: bytes, codec: str, sep: str) -> list[Problem]:
+    """One problem for each row of a delimited file with more cells than its header row: the row (numbered as
+    ``read_table`` numbers them: the header is row 1, blank lines are skipped), its count of cells and the
+    header's, and the likely cause, an unquoted separator in a text cell ("Smith, Jo"). The cells are never shown
+    (a worker-level file's are personal data); nor is every column after the extra cell reported as wrong."""
+    name = {";": "semicolon", "\t": "tab"}.get(sep, "comma")
+    reader = csv.reader(io.StringIO(data.decode(codec), newline=""), delimiter=sep, skipinitialspace=True)
+    header, row, out = None, FIRST_DATA_ROW - 1, []
+    try:
+        for cells in reader:
+            if not cells:
+                continue
+            if header is None:
+                header = len(cells)
+                continue
+            row += 1
+            if len(cells) > header:
+                out.append(Problem(file, f"has {len(cells)} cells but the header row has {header}: is there an unquoted "
+                                   f"{name} in a text cell (a name such as Smith{sep} Jo)? Put that cell in double "
+                                   f"quotes, or save the file again from Excel, which quotes such cells", row, None,
+                                   None))
+    except csv.Error:
+        return []
+    return out
 
 
 def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
