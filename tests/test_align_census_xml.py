@@ -67,7 +67,8 @@ def test_invalid_census_return_reports_every_problem():
     text = str(err.value)
     assert len(err.value.problems) == 5
     for piece in ["row 2, column FTE: must not be above 1", "row 3, column RoleEndDate: is before",
-                  "row 4, column AgencyWorker: must be one of 0, 1", "row 5, column RoleStartDate: not a date",
+                  "row 4, column AgencyWorker, value '2': must be one of 0, 1",  # a code: shown
+                  "row 5, column RoleStartDate: not a date",
                   "column LALevelVacancies/NoAgencyFTE: missing"]:
         assert piece in text
     assert all(p.file == str(INVALID) for p in err.value.problems)
@@ -236,3 +237,26 @@ def test_a_decimal_comma_in_the_la_level_block_names_its_element(tmp_path):
     (p,) = err.value.problems
     assert (p.row, p.column, p.value) == (None, "LALevelVacancies/NumberOfVacancies", "3,5")
     assert p.message.startswith("not a number: a comma is read only as a thousands separator")
+
+
+def test_coded_items_are_checked_against_their_code_lists(tmp_path):
+    """Before: OrgRole (read) and LeaverDestination, QualLevel, Ethnicity ... (not read) were never checked: a
+    return DfE's validation refuses aligned silently. A code-shaped value is shown; free text and special
+    category items (Ethnicity) never are."""
+    text = VALID.read_text(encoding="utf-8")
+    text = text.replace("<OrgRole>3</OrgRole>", "<OrgRole>9</OrgRole>", 1)
+    text = text.replace("<OrgRole>5</OrgRole>", "<OrgRole>Team manager</OrgRole>", 1)
+    text = text.replace("<Ethnicity>WBRI</Ethnicity>", "<Ethnicity>wbri</Ethnicity>", 1)
+    text = text.replace("<QualLevel>1</QualLevel>", "<QualLevel>4</QualLevel>", 1)
+    bad = tmp_path / "codes.xml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(bad)
+    roles = "1 senior manager, 2 middle manager, 3 first-line manager, 4 senior practitioner, 5 case holder, 6 " \
+            "qualified without cases"
+    assert [str(p) for p in err.value.problems] == [
+        f"{bad}, row 1, column Ethnicity: must be one of ABAN, AIND, AOTH, APKN, BAFR, BCRB, BOTH, CHNE, MOTH, MWAS, "
+        "MWBA, MWBC, NOBT, OOTH, REFU, WBRI, WIRI, WOTH",
+        f"{bad}, row 1, column QualLevel, value '4': must be one of 1, 2, 3",
+        f"{bad}, row 1, column OrgRole: must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})",
+        f"{bad}, row 4, column OrgRole, value '9': must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})"]

@@ -169,16 +169,16 @@ def test_bad_worker_extract_reports_every_problem(tmp_path):
         f"{f}, row 2, column fte: must not be below 0",
         f"{f}, row 3, column fte: must not be above 1",
         f"{f}, row 3, column end_date: is before start_date",
-        f"{f}, row 4, column agency: must be one of 0, 1",
+        f"{f}, row 4, column agency, value '2': must be one of 0, 1",     # codes are shown, nothing else
         f"{f}, row 4, column start_date: is after the reference date 2024-09-30",
         f"{f}, row 5, column start_date: not a date",
         f"{f}, row 5, column end_date: is after the reference date",
-        f"{f}, row 5, column leave_reason: must be one of",
+        f"{f}, row 5, column leave_reason, value '11': must be one of",
         f"{f}, row 5, column cases: must be a whole number",
     ]:
         assert piece in text, piece
     # a worker-level file's cells are never echoed: not the ids, not the values
-    assert "value" not in text and "AB000" not in text and "31/02/2020" not in text
+    assert text.count("value") == 2 and "AB000" not in text and "31/02/2020" not in text
     assert len(err.value.problems) == 9
 
 
@@ -442,3 +442,23 @@ def test_unquoted_comma_in_a_worker_extract_is_one_problem_per_row(tmp_path):
     assert str(err.value.problems[0]).startswith(f"{path}, row 5: has 9 cells but the header row has 8: is there an "
                                                  "unquoted comma in a text cell")
     assert "Goldsmiths" not in str(err.value) and "W04" not in str(err.value)
+
+
+def test_coded_columns_of_a_flat_extract_are_checked(tmp_path):
+    """Before: ``role`` (OrgRole) and a flat census file's LeaverDestination were accepted whatever they held."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    ours = [lines[0] + ",role"] + [line + (",7" if i == 3 else ",Social worker" if i == 9 else ",5")
+                                   for i, line in enumerate(lines[1:], start=2)]
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(ours) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "role", "7"), (9, "role", None)]
+    census = ["SWENo,LEA,AgencyWorker,FTE,RoleStartDate,RoleEndDate,ReferenceDate,LeaverDestination,GenderCurrent"]
+    census += [line + (",10,3" if i == 5 else ",,2") for i, line in enumerate(lines[1:], start=2)]
+    path.write_text("\n".join(census) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 5, column LeaverDestination, value '10': must be one of 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        f"{path}, row 5, column GenderCurrent: must be one of 0, 1, 2, 9"]  # special category: no value

@@ -4,7 +4,11 @@ same rules as an HR extract, so a council sees its figures months before DfE pub
 Items read: Header/CollectionDetails (Year, ReferenceDate), Header/Source/LEA, LALevelVacancies
 (NumberOfVacancies, NoAgencyFTE, NoAgencyHeadcount) and each CSWWWorker's AgencyWorker, SWENo, FTE, FTE30,
 RoleStartDate, RoleEndDate, StartOrigin, ReasonLeave, Cases30 and WorkingDaysLost. Element order is not relied
-on. Problems name the worker record by its position (row N = the Nth CSWWWorker) and the element.
+on. Every coded item of a worker record (``OrgRole``, ``LeaverDestination``, ``QualLevel`` ...: the code lists of
+``categories.CENSUS_CODES``, reference sections 7.3-7.4) is checked against its list, counted or not. Problems
+name the worker record by its position (row N = the Nth CSWWWorker) and the element, with a coded item's value
+when it is code-shaped (``categories.shown_code``) and no other worker value; XML that is not well-formed is
+placed by line and character.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import parse, rules, workers
+from . import categories, parse, rules, workers
 from .problems import InputError, Problem
 
 WORKER_ITEMS = ["AgencyWorker", "SWENo", "FTE", "FTE30", "RoleStartDate", "RoleEndDate", "StartOrigin",
                 "ReasonLeave", "Cases30", "WorkingDaysLost", "OrgRole"]
 NAMES = {"worker_id": "SWENo", "agency": "AgencyWorker", "fte": "FTE", "start_date": "RoleStartDate",
          "end_date": "RoleEndDate", "start_origin": "StartOrigin", "leave_reason": "ReasonLeave",
-         "cases": "Cases30", "working_days_lost": "WorkingDaysLost"}
+         "cases": "Cases30", "working_days_lost": "WorkingDaysLost", "role": "OrgRole"}
+# Coded items not counted, checked against their code lists (``categories.CENSUS_CODES``).
+CHECKED_ONLY = [k for k in categories.CENSUS_CODES if k not in WORKER_ITEMS]
 DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 LA_ITEMS = {"NumberOfVacancies": "vacancy_fte", "NoAgencyFTE": "agency_cover_fte", "NoAgencyHeadcount": "agency_cover_headcount"}
 
@@ -106,11 +112,14 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
         problems.append(Problem(file, "no worker records", None, "CSWWWorker", None))
     df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} for r in records], columns=WORKER_ITEMS)
     df.index = range(1, len(df) + 1)
+    coded = pd.DataFrame([{k: _first_off_list(r, k) for k in CHECKED_ONLY} for r in records], columns=CHECKED_ONLY,
+                         index=df.index)
+    categories.check_census_codes(coded, file, problems)
     # Leavers carry FTE 0 in the census; their FTE is read from FTE30 (not verified against DfE's guide).
     leaver_zero = workers.leaver_fte_from_fte30(df, "FTE", "RoleEndDate")
     frame = workers.typed(df, NAMES, file, pd.Timestamp(ref), problems, salt, end_within_year=True) if ref else None
     if problems:
-        raise InputError(parse.masked(problems, first_record=1))
+        raise InputError(parse.masked(problems, first_record=1, codes=set(categories.CENSUS_CODES)))
     c = workers.count(frame, ref, area, file, "census_xml")
     if area != lea:
         c.general.append((rules.joint_caveat(lea, area), False))
@@ -126,6 +135,14 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
                "item DfE uses is not verified", False)
     c.rows_used = f"{rules.band(len(df))} CSWWWorker records"
     return rules.build(c, min_count, **match)
+
+
+def _first_off_list(record, item: str) -> str:
+    """The text of ``item`` in a worker record: of its first occurrence not in the item's code list where it
+    repeats (``categories.REPEATING``), else of its first; "" when absent."""
+    texts = [(e.text or "").strip() for e in record.findall(item)]
+    allowed = categories.CENSUS_CODES[item] | {""}
+    return next((t for t in texts if t not in allowed), texts[0] if texts else "")
 
 
 def _text(node, path: str) -> str:

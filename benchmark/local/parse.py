@@ -381,13 +381,15 @@ def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set
     return problems
 
 
-def masked(problems: list[Problem], first_record: int = FIRST_DATA_ROW) -> list[Problem]:
+def masked(problems: list[Problem], first_record: int = FIRST_DATA_ROW, codes=frozenset()) -> list[Problem]:
     """Problems about a worker-level file with the cell values of worker records left out (names, SWE numbers,
     dates): the row and column say where. ``first_record`` is the row number of the first worker record: 2 in a
     CSV/XLSX file (the header is row 1, whose problems keep their value), 1 in a census XML return (row N is the
     Nth CSWWWorker; its header items have no row and keep theirs). ``workers.typed`` drops the values of every
-    record's problems itself, whatever the numbering."""
-    return [replace(p, value=None) if p.row is not None and p.row >= first_record else p for p in problems]
+    record's problems itself, whatever the numbering; the values it leaves, in the coded ``codes`` columns, are
+    codes (``categories.shown_code``) and are kept."""
+    return [replace(p, value=None) if p.row is not None and p.row >= first_record and p.column not in codes else p
+            for p in problems]
 
 
 def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str, problems: list[Problem]):

@@ -51,6 +51,7 @@ CENSUS_UNUSED = {"FTE30", "PersonBirthDate", "GenderCurrent", "Ethnicity", "Qual
 CODES10 = {str(i) for i in range(1, 11)}
 CATEGORY_HINT = ("DfE census code 1-10; for the council's own categories give a mapping to DfE's codes with "
                  "--categories FILE")
+ROLE_HINT = "DfE census OrgRole: " + ", ".join(f"{k} {v}" for k, v in categories_mod.ORG_ROLES.items())
 ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)
@@ -165,6 +166,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     ``df`` (``parse.read_table``'s text cells) is emptied once its columns are typed, so that its memory is free
     before counting."""
     file, text = str(path), df
+    coded = categories_mod.coded_columns(df.columns)  # their problems' values are codes (``typed``)
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
     if census:
         renamed = {c: CENSUS_COLUMNS[c] for c in census if c in CENSUS_COLUMNS}
@@ -174,13 +176,16 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
             raise InputError(problems)
         leaver_zero = leaver_fte_from_fte30(df, "FTE", "RoleEndDate") if {"FTE", "RoleEndDate"} <= set(df.columns) \
             else pd.Series(False, index=df.index)
+        coded_problems: list[Problem] = []  # coded census items not counted (LeaverDestination ...), checked
+        categories_mod.check_census_codes(df, file, coded_problems)
         df = df.drop(columns=[c for c in census if c in CENSUS_UNUSED]).rename(columns=renamed)
         names = {v: k for k, v in renamed.items()}
     else:
-        leaver_zero, names = pd.Series(False, index=df.index), {}
+        leaver_zero, names, coded_problems = pd.Series(False, index=df.index), {}, []
     problems = parse.check_columns(df, file, REQUIRED, {*REQUIRED, *OPTIONAL})
     if problems:
         raise InputError([replace(p, column=names.get(p.column, p.column)) for p in problems])
+    problems += coded_problems
     ref_raw = df["reference_date"]
     refs = parse.dates(df, "reference_date", file, problems)
     first = refs.dropna().iloc[0] if refs.notna().any() else None
@@ -217,7 +222,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     df = ref_raw = None
     _give_back_freed_memory()
     if problems:
-        raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems]))
+        raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems],
+                                      codes=coded))
     member = area
     area = rules.joint_area(area, first.date()) if rules.AREA_CODE.match(area) and "/" not in area else area
     c = count(frame, first.date(), area, file, "worker")
@@ -235,12 +241,16 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     With ``categories``, a council's own leaving reasons and starting origins are mapped to DfE's codes
     (``categories.Categories``); the unmapped ones are kept in ``reason_local`` / ``origin_local``. Problems are
     added to ``problems`` without the cell's value: every one is about a worker record (personal data), whatever
-    the caller numbers its records from (a CSV row, the Nth CSWWWorker of a census return)."""
+    the caller numbers its records from (a CSV row, the Nth CSWWWorker of a census return); a coded cell's value is
+    shown only when it is code-shaped (``categories.shown_code``: "11", never free text). ``role`` (``OrgRole``)
+    must be a code 1-6 (``categories.ORG_ROLES``); it is checked, not counted."""
     found: list[Problem] = []
+    coded = categories_mod.coded_columns(names.values())
     try:
         return _typed(df, names, file, ref, found, salt, end_within_year, categories)
     finally:
-        problems += [replace(p, value=None) for p in found]
+        problems += [replace(p, value=categories_mod.shown_code(p.column, p.value) if p.column in coded else None)
+                     for p in found]
 
 
 def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],
@@ -277,6 +287,8 @@ def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp
     if end_within_year:
         parse.report(file, col("end_date"), df[col("end_date")], w.end < start_year,
                      f"is before the census year starting {start_year.date().isoformat()}", problems)
+    if col("role") is not None:
+        parse.codes(df, col("role"), file, problems, set(categories_mod.ORG_ROLES), hint=ROLE_HINT)
     optional = {"origin": ("start_origin", "codes"), "reason": ("leave_reason", "codes"),
                 "cases": ("cases", "count"), "wdl": ("working_days_lost", "days"),
                 "qual": ("qualification_date", "date"), "cover": ("covers_vacancy", "flag"),
