@@ -260,3 +260,27 @@ def test_coded_items_are_checked_against_their_code_lists(tmp_path):
         f"{bad}, row 1, column QualLevel, value '4': must be one of 1, 2, 3",
         f"{bad}, row 1, column OrgRole: must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})",
         f"{bad}, row 4, column OrgRole, value '9': must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})"]
+
+
+def test_a_worker_record_given_twice_is_counted_once_and_named(tmp_path):
+    """Before: the first CSWWWorker (SWENo AB1000000001, FTE 1, 17 cases, 4.5 days lost) pasted again at the end
+    raised in-post FTE 4.4 -> 5.4, cases 81 -> 98 and days lost 20.5 -> 25.0 silently. Now the copy counts once
+    and is named by record number; the same worker in a second post (OrgRole 4: an item differs) still counts as
+    DfE counts several posts (reference section 6.2): one person, FTE and cases summed."""
+    text = VALID.read_text(encoding="utf-8")
+    first = text[text.index("  <CSWWWorker>"):text.index("</CSWWWorker>") + len("</CSWWWorker>\n")]
+    end = text.rindex("</CSWWWorker>") + len("</CSWWWorker>\n")
+    path = tmp_path / "census.xml"
+    keys = ("inpost_fte", "inpost_headcount", "cases", "working_days_lost_fte")
+    path.write_text(text[:end] + first + text[end:], encoding="utf-8")
+    warnings = []
+    f = by_id(align(path, min_count=1, warnings=warnings))
+    assert [f[k].value for k in keys] == [4.4, 5, 81, 20.5]
+    assert [str(w) for w in warnings] == [f"{path}, row 9: repeats CSWWWorker record 1 exactly: counted once, as a "
+                                          "copy (a worker's several posts differ in some item: role, FTE, dates, "
+                                          "cases)"]
+    path.write_text(text[:end] + first.replace("<OrgRole>5</OrgRole>", "<OrgRole>4</OrgRole>") + text[end:],
+                    encoding="utf-8")
+    warnings = []
+    f = by_id(align(path, min_count=1, warnings=warnings))
+    assert ([f[k].value for k in keys], warnings) == ([5.4, 5, 98, 25.0], [])

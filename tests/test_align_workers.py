@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmark.cli import cli
 from benchmark.local import InputError, align
 from benchmark.local.output import render
 from benchmark.local.workers import pseudonymise
@@ -462,3 +464,31 @@ def test_coded_columns_of_a_flat_extract_are_checked(tmp_path):
     assert [str(p) for p in err.value.problems] == [
         f"{path}, row 5, column LeaverDestination, value '10': must be one of 1, 2, 3, 4, 5, 6, 7, 8, 9",
         f"{path}, row 5, column GenderCurrent: must be one of 0, 1, 2, 9"]  # special category: no value
+
+
+def test_a_row_given_twice_is_counted_once_with_a_warning_naming_the_rows(tmp_path):
+    """Before: the copy of row 2 (W01, FTE 1, in post) raised in-post FTE from 40 to 41, silently, headcount
+    staying 41 (distinct ids). Now it is counted once and named; a second post of the same worker (same id, FTE
+    0.5: it differs) is counted as DfE counts several posts: FTE summed, one person."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    warnings = []
+    f = {x.measure_id: x for x in align(path, min_count=1, warnings=warnings)}
+    assert (f["inpost_fte"].value, f["inpost_headcount"].value) == (40.0, 41)  # as without the copy
+    assert [str(w) for w in warnings] == [
+        f"{path}, row 60: repeats row 2 exactly: counted once, as a copy (a worker's several posts differ in some "
+        "item: role, FTE, dates, cases)"]
+    assert warnings[0].severity == "warning" and "W01" not in str(warnings[0])
+    assert "fewer than 5 records repeating an earlier record exactly counted once" in f["leavers_fte"].caveat
+    path.write_text("\n".join(lines + [lines[1].replace(",1,2015-01-01", ",0.5,2015-01-01")]) + "\n", encoding="utf-8")
+    warnings = []
+    f = {x.measure_id: x for x in align(path, min_count=1, warnings=warnings)}
+    assert (f["inpost_fte"].value, f["inpost_headcount"].value, warnings) == (40.5, 41, [])
+    # the in-year view counts the copy once too, and csww align prints the warning on stderr
+    path.write_text("\n".join(lines + [lines[1]] * 22) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["align", str(path), "--in-year", "2024-03-31", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: ") == 21 and f"warning: {path}: and 2 more records repeat" in result.stderr
+    rolling = {r["measure_id"]: r["value"] for r in json.loads(result.stdout)}
+    assert rolling["rolling_12m_turnover_rate_fte"] == 31.5  # 12.6 / 40, as without the copies

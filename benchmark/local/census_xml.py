@@ -30,6 +30,7 @@ WORKER_ITEMS = ["AgencyWorker", "SWENo", "FTE", "FTE30", "RoleStartDate", "RoleE
 NAMES = {"worker_id": "SWENo", "agency": "AgencyWorker", "fte": "FTE", "start_date": "RoleStartDate",
          "end_date": "RoleEndDate", "start_origin": "StartOrigin", "leave_reason": "ReasonLeave",
          "cases": "Cases30", "working_days_lost": "WorkingDaysLost", "role": "OrgRole"}
+RECORD = "CSWWWorker"  # a column holding each record's every item (``_items``), compared for repeats only
 # Coded items not counted, checked against their code lists (``categories.CENSUS_CODES``).
 CHECKED_ONLY = [k for k in categories.CENSUS_CODES if k not in WORKER_ITEMS]
 DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
@@ -71,7 +72,12 @@ def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:
     return (record or None), tag[-1].decode("ascii") if tag else None
 
 
-def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match) -> list:
+def read(path: Path, la: str | None, min_count: int, salt: bytes | None, warnings: list[Problem] | None = None,
+         **match) -> list:
+    """Align a census return. A CSWWWorker record repeating an earlier one exactly (every item, read or not) is a
+    copy: counted once, with a warning added to ``warnings`` naming both records by number and a caveat on every
+    figure (``workers.repeat_notes``). Records of one SWENo that differ in any item are that person's several
+    posts (reference section 6.2): one person in headcounts, FTE summed per record. Raises ``InputError``."""
     file = str(path)
     root = parse_xml(path)
     problems: list[Problem] = []
@@ -110,7 +116,8 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
     records = root.findall("CSWWWorker")
     if not records:
         problems.append(Problem(file, "no worker records", None, "CSWWWorker", None))
-    df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} for r in records], columns=WORKER_ITEMS)
+    df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} | {RECORD: _items(r)} for r in records],
+                      columns=[*WORKER_ITEMS, RECORD])
     df.index = range(1, len(df) + 1)
     coded = pd.DataFrame([{k: _first_off_list(r, k) for k in CHECKED_ONLY} for r in records], columns=CHECKED_ONLY,
                          index=df.index)
@@ -121,6 +128,7 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
     if problems:
         raise InputError(parse.masked(problems, first_record=1, codes=set(categories.CENSUS_CODES)))
     c = workers.count(frame, ref, area, file, "census_xml")
+    workers.repeat_notes(file, c, frame.attrs.get("repeats", []), "CSWWWorker record", warnings)
     if area != lea:
         c.general.append((rules.joint_caveat(lea, area), False))
     for k, cid in LA_ITEMS.items():
@@ -135,6 +143,12 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
                "item DfE uses is not verified", False)
     c.rows_used = f"{rules.band(len(df))} CSWWWorker records"
     return rules.build(c, min_count, **match)
+
+
+def _items(record) -> str:
+    """Every item of a worker record, read or not, as one text (element order aside): two records with the same
+    text are the same record twice (``workers.typed`` counts such a copy once)."""
+    return "\x1f".join(sorted(f"{e.tag}\x1e{(e.text or '').strip()}" for e in record))
 
 
 def _first_off_list(record, item: str) -> str:

@@ -161,10 +161,14 @@ def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FT
 
 
 def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None,
-         categories: categories_mod.Categories | None = None, **match) -> list:
+         categories: categories_mod.Categories | None = None, warnings: list[Problem] | None = None,
+         **match) -> list:
     """Align a worker-level HR extract (our column names, or the census element names of a flat census file).
     ``df`` (``parse.read_table``'s text cells) is emptied once its columns are typed, so that its memory is free
-    before counting."""
+    before counting. A row repeating an earlier row exactly (every cell, the worker id as ``pseudonymise`` reads
+    it) is a copy: counted once, with a warning added to ``warnings`` naming both rows (``repeat_notes``; never a
+    cell) and a caveat on every figure. A worker id on several rows that differ in any cell is several posts of one
+    person, counted on DfE's rules (``count``: one person in headcounts, FTE summed per record)."""
     file, text = str(path), df
     coded = categories_mod.coded_columns(df.columns)  # their problems' values are codes (``typed``)
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
@@ -214,9 +218,8 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
         shown = area == la or rules.AREA_CODE.match(area)
         problems.append(Problem(file, why, None, "area_code", area if shown else None))
     cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
-    frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
-                  categories=categories) \
-        if first is not None else None
+    frame = typed(text, cols, file, first, problems, salt, end_within_year=False, categories=categories) \
+        if first is not None else None  # every column of the file: a row repeats another only if all are equal
     for column in dict.fromkeys(text.columns):  # the largest thing in memory, not needed again
         del text[column]
     df = ref_raw = None
@@ -227,6 +230,7 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
     member = area
     area = rules.joint_area(area, first.date()) if rules.AREA_CODE.match(area) and "/" not in area else area
     c = count(frame, first.date(), area, file, "worker")
+    repeat_notes(file, c, frame.attrs.get("repeats", []), "row", warnings)
     if area != member:
         c.general.append((rules.joint_caveat(member, area), False))
     if leaver_zero.any():
@@ -317,7 +321,78 @@ def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp
     if not problems:
         w["pid"] = _hashed_codes(fast, salt_bytes(salt)) if fast is not None \
             else pseudonymise(codes, uniques, salt_bytes(salt), normalised)
+        w = _without_repeats(df, col("worker_id"), w)
     return w
+
+
+def _without_repeats(df: pd.DataFrame, id_column: str, w: pd.DataFrame) -> pd.DataFrame:
+    """``w`` without the records that repeat an earlier record exactly: the same worker id (as ``pseudonymise``
+    matches them: trimmed, upper case) and the same text in every other column of ``df``, including columns not
+    counted. Such a record is a copy (a row pasted twice), not a second post: counted once, DfE's several posts
+    of one person always differ in some item (role, FTE, dates, cases). The pairs (row, the earlier row it
+    repeats) are kept in ``w.attrs["repeats"]`` for the caller's warning and caveat. Only the rows whose worker
+    id is shared with another are compared, first by a numpy hash of their typed agency, FTE and dates (which
+    tell most posts apart), then those left column by column as integer codes of their texts (``pd.factorize``,
+    no Python string per cell): a few numpy passes, even where many people hold several posts."""
+    pid = w["pid"].to_numpy().astype(np.int64)  # codes 0, 1, ... (``pseudonymise``)
+    shared = np.bincount(pid)[pid] > 1
+    w.attrs["repeats"] = []
+    if not shared.any():
+        return w
+    at = np.flatnonzero(shared)  # positions still alike in every column compared so far, in file order
+    mix = pid[at].astype(np.uint64)  # first the typed columns, as one numpy hash: most posts differ in these
+    for k in ("agency", "fte", "start", "end"):
+        v = w[k].to_numpy()[at]
+        v = np.where(np.isnan(v), -1.0, v).view(np.uint64) if v.dtype.kind == "f" else v.view("i8").astype(np.uint64) \
+            if v.dtype.kind == "M" else v.astype(np.uint64)
+        mix = (mix * np.uint64(0x9E3779B97F4A7C15)) ^ v  # wraps around: equal rows, equal hashes
+    bits = max(int(len(at)).bit_length() + 3, 4)  # about 8 buckets a row: by two sets of bits, few share both
+    for salt in (0xBF58476D1CE4E5B9, 0x94D049BB133111EB):
+        bucket = ((mix * np.uint64(salt)) >> np.uint64(64 - bits)).astype(np.int64)
+        alike = np.bincount(bucket, minlength=1 << bits)[bucket] > 1  # rows sharing by chance: compared below
+        at, mix = at[alike], mix[alike]
+    if not len(at):
+        return w
+    key = pid[at]
+    for k in df.columns:
+        if k == id_column:
+            continue
+        codes, uniques = pd.factorize(df[k].iloc[at], use_na_sentinel=False)
+        if len(uniques) == 1:  # the same in every row left (area_code, reference_date): tells none apart
+            continue
+        key = pd.factorize(key * (len(uniques) + 1) + codes)[0].astype(np.int64)  # below n * n: no overflow
+        alike = np.bincount(key)[key] > 1  # rows now alone cannot repeat any: not compared again
+        at, key = at[alike], key[alike]
+        if not len(at):
+            return w
+    key = pd.factorize(key)[0]  # numbers the groups in order of first appearance
+    _, first = np.unique(key, return_index=True)
+    earliest = first[key]
+    repeat = earliest != np.arange(len(key))
+    rows = df.index.to_numpy()[at]
+    attrs = dict(w.attrs)
+    out = w.loc[~df.index.isin(rows[repeat])]
+    out.attrs = {**attrs, "repeats": [(int(r), int(f)) for r, f in zip(rows[repeat], rows[earliest[repeat]])]}
+    return out
+
+
+def repeat_notes(file: str, c: rules.Components, repeats: list[tuple[int, int]], record: str,
+                 warnings: list[Problem] | None, shown: int = 20) -> None:
+    """The warnings (``Problem``, severity "warning") and the caveat for records that repeat an earlier one
+    exactly (``_without_repeats``): one warning per repeated record naming its ``record`` (``"row"``, or the
+    census return's ``"CSWWWorker record"``) and the earlier one, up to ``shown`` of them and then how many
+    more; never a cell. Every figure's caveat says how many were counted once."""
+    if not repeats:
+        return
+    how = "counted once, as a copy (a worker's several posts differ in some item: role, FTE, dates, cases)"
+    if warnings is not None:
+        warnings += [Problem(file, f"repeats {record} {first} exactly: {how}", row, None, None, severity="warning")
+                     for row, first in repeats[:shown]]
+        if len(repeats) > shown:
+            warnings.append(Problem(file, f"and {len(repeats) - shown} more records repeat an earlier record "
+                                    "exactly: each counted once", None, None, None, severity="warning"))
+    n = rules.few(len(repeats))
+    c.general.append((f"{n} record{'s' * (n != '1')} repeating an earlier record exactly counted once", False))
 
 
 def _give_back_freed_memory() -> None:
