@@ -444,6 +444,27 @@ def test_unquoted_comma_in_a_worker_extract_is_one_problem_per_row(tmp_path):
     assert str(err.value.problems[0]).startswith(f"{path}, row 5: has 9 cells but the header row has 8: is there an "
                                                  "unquoted comma in a text cell")
     assert "Goldsmiths" not in str(err.value) and "W04" not in str(err.value)
+    # blank cells beyond the last column, an unclosed quote, and every row long: one problem each, or ten and the rest
+    lines[4] = lines[4].replace("London, Goldsmiths", "Teesside,,")
+    lines[40] = lines[40].replace("Open University, Milton Keynes", '"Open University')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 5: has 10 cells but the header row has 8; the last 2 are blank: delete the blank cells beyond "
+        "the last column"]
+    path.write_text("\n".join(lines[:4] + lines[5:]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 40: a double quote opens a cell in this row and is never closed, so every line after it is "
+        "read as one cell: close the quote, or delete it"]
+    path.write_text("\n".join([lines[0]] + [line + ",Smith, Jo" for line in lines[1:30]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [p.row for p in err.value.problems] == [*range(2, 12), 12]
+    assert str(err.value.problems[-1]) == f"{path}, row 12: this row and 18 more after it have more cells than the " \
+                                          "header row too"
 
 
 def test_coded_columns_of_a_flat_extract_are_checked(tmp_path):

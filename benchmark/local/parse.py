@@ -123,6 +123,10 @@ def read_table(path: Path) -> pd.DataFrame:
         except Exception as exc:  # other csv errors
             raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
                                       None, None, None)]) from None
+        if data.count(b'"') % 2 and len(df) and any("\n" in str(v) for v in df.iloc[-1]):
+            unclosed = _long_rows(name, data, codec, sep)  # pyarrow reads the rest of the file into that cell
+            if unclosed:
+                raise InputError(unclosed)
         if sep == ";":
             df.attrs["decimal"] = ","
     df.columns = [str(c).strip() for c in df.columns]
@@ -136,14 +140,19 @@ def read_table(path: Path) -> pd.DataFrame:
     return df
 
 
-def _long_rows(file: str, data: bytes, codec: str, sep: str) -> list[Problem]:
-    """One problem for each row of a delimited file with more cells than its header row: the row (numbered as
-    ``read_table`` numbers them: the header is row 1, blank lines are skipped), its count of cells and the
-    header's, and the likely cause, an unquoted separator in a text cell ("Smith, Jo"). The cells are never shown
-    (a worker-level file's are personal data); nor is every column after the extra cell reported as wrong."""
+def _long_rows(file: str, data: bytes, codec: str, sep: str, shown: int = 10) -> list[Problem]:
+    """One problem for each row of a delimited file with more cells than its header row (up to ``shown`` rows,
+    then one for the rest): the row (numbered as ``read_table`` numbers them: the header is row 1, blank lines
+    are skipped), its count of cells and the header's, and the likely cause: an unquoted separator in a text cell
+    ("Smith, Jo"), or blank cells beyond the last column. A double quote that opens a cell and is never closed
+    (every line after it read as one cell, which pyarrow's reader accepts) is one problem naming the row where it
+    opens. The cells are never
+    shown (a worker-level file's are personal data); nor is every column after the extra cell reported as wrong.
+    Empty when the file has no such row."""
     name = {";": "semicolon", "\t": "tab"}.get(sep, "comma")
-    reader = csv.reader(io.StringIO(data.decode(codec), newline=""), delimiter=sep, skipinitialspace=True)
-    header, row, out = None, FIRST_DATA_ROW - 1, []
+    text = data.decode(codec)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+    header, row, out, long, cells, hidden = None, FIRST_DATA_ROW - 1, [], 0, [], None
     try:
         for cells in reader:
             if not cells:
@@ -153,12 +162,24 @@ def _long_rows(file: str, data: bytes, codec: str, sep: str) -> list[Problem]:
                 continue
             row += 1
             if len(cells) > header:
-                out.append(Problem(file, f"has {len(cells)} cells but the header row has {header}: is there an unquoted "
-                                   f"{name} in a text cell (a name such as Smith{sep} Jo)? Put that cell in double "
-                                   f"quotes, or save the file again from Excel, which quotes such cells", row, None,
-                                   None))
+                long += 1
+                if long > shown:
+                    hidden = hidden or row
+                    continue
+                blank = all(not c.strip() for c in cells[header:])
+                why = (f"; the last {len(cells) - header} are blank: delete the blank cells beyond the last column"
+                       if blank else f": is there an unquoted {name} in a text cell (a name such as Smith{sep} Jo)? "
+                       "Put that cell in double quotes, or save the file again from Excel, which quotes such cells")
+                out.append(Problem(file, f"has {len(cells)} cells but the header row has {header}{why}", row,
+                                   None, None))
     except csv.Error:
         return []
+    if long > shown:
+        out.append(Problem(file, f"this row and {long - shown - 1} more after it have more cells than the header row "
+                           "too", hidden, None, None))
+    if not out and cells and any("\n" in c for c in cells) and text.count('"') % 2:
+        out.append(Problem(file, "a double quote opens a cell in this row and is never closed, so every line after "
+                           "it is read as one cell: close the quote, or delete it", row, None, None))
     return out
 
 

@@ -13,6 +13,10 @@ DfE's rules applied (reference sections 6 and 7.6):
   and a leaver. Headcounts count people (spells for starters and leavers); agency records are not
   de-duplicated.
 - FTE is summed per record, never above 1; records with no FTE are left out of FTE figures only.
+- one worker id on several records that differ in any item is one person's several posts (section 6.2): one
+  person in headcounts, FTE, cases and days lost summed per record. A record repeating an earlier one exactly
+  (every item, read or not) is a copy, not a post: counted once, with a warning naming both rows (never a cell)
+  and a caveat on every figure (``_without_repeats``, ``repeat_notes``).
 - case holders are local authority and agency records in post with at least one case and FTE above zero.
 - working days lost are those of local authority workers in post; the rate uses 253 or 254 working days.
 """
