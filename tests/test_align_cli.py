@@ -231,3 +231,16 @@ def test_lock_files_and_files_that_are_not_workbooks_are_messages(tmp_path):
         assert result.exit_code == 1, result.output
         assert f"{path}: {message}" in result.output and "Traceback" not in result.output
         assert not out.exists()
+
+
+def test_validate_lists_a_repeated_worker_row_as_a_warning(tmp_path):
+    """A row given twice leaves the extract valid (counted once): csww validate --warnings names both rows."""
+    lines = (FIXTURES / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines + [lines[5]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path), "--warnings"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "extract.csv, row 60: local-return (warning): repeats row 6 exactly: counted once, as a copy (a worker's "
+        "several posts differ in some item: role, FTE, dates, cases)",
+        f"{path}: valid: 0 errors, 1 warning"]
