@@ -248,6 +248,8 @@ def test_coded_items_are_checked_against_their_code_lists(tmp_path):
     text = text.replace("<OrgRole>5</OrgRole>", "<OrgRole>Team manager</OrgRole>", 1)
     text = text.replace("<Ethnicity>WBRI</Ethnicity>", "<Ethnicity>wbri</Ethnicity>", 1)
     text = text.replace("<QualLevel>1</QualLevel>", "<QualLevel>4</QualLevel>", 1)
+    second = text.index("<SWENo>AB1000000002</SWENo>")  # a repeating item: its second occurrence is off the list
+    text = text[:second] + "<CFKSSstatus>1</CFKSSstatus><CFKSSstatus>7</CFKSSstatus>" + text[second:]
     bad = tmp_path / "codes.xml"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as err:
@@ -259,6 +261,7 @@ def test_coded_items_are_checked_against_their_code_lists(tmp_path):
         "MWBA, MWBC, NOBT, OOTH, REFU, WBRI, WIRI, WOTH",
         f"{bad}, row 1, column QualLevel, value '4': must be one of 1, 2, 3",
         f"{bad}, row 1, column OrgRole: must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})",
+        f"{bad}, row 2, column CFKSSstatus, value '7': must be one of 1, 2, 3, 4",
         f"{bad}, row 4, column OrgRole, value '9': must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})"]
 
 

@@ -39,8 +39,6 @@ CENSUS_CODES = {
     "FrontlineGrad": {"0", "1"}, "Absat30Sept": {"0", "1"},
     "ReasonAbsence": {"MAT", "OTH", "PUB", "SIC", "TRN", "UNA", "UNP"}, "CFKSSstatus": {"1", "2", "3", "4"},
 }
-#: Items that may repeat in a record (reference section 7.3); the first occurrence not in the code list is reported.
-REPEATING = {"Absat30Sept", "ReasonAbsence", "CFKSSstatus"}
 #: Special category data (sex, ethnic origin, health): a value of these is never shown, even a code.
 NEVER_SHOWN = {"GenderCurrent", "Ethnicity", "ReasonAbsence"}
 #: Our column names of the coded items read from a flat file, by census name.

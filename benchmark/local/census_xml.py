@@ -152,8 +152,9 @@ def _items(record) -> str:
 
 
 def _first_off_list(record, item: str) -> str:
-    """The text of ``item`` in a worker record: of its first occurrence not in the item's code list where it
-    repeats (``categories.REPEATING``), else of its first; "" when absent."""
+    """The text of ``item`` in a worker record: of its first occurrence not in the item's code list (items such
+    as ``Absat30Sept``, ``ReasonAbsence`` and ``CFKSSstatus`` may repeat, reference section 7.3), else of its
+    first; "" when absent."""
     texts = [(e.text or "").strip() for e in record.findall(item)]
     allowed = categories.CENSUS_CODES[item] | {""}
     return next((t for t in texts if t not in allowed), texts[0] if texts else "")
