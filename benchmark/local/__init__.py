@@ -37,7 +37,7 @@ def align(path: str | Path, la: str | None = None, *, min_count: int = SUPPRESS_
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "no such file", None, None, None)])
-    refused = parse.not_a_table(path)  # before telling its kind by its first bytes: a lock file is none
+    refused = parse.not_a_table(path, xlsx_text=False)  # a lock file has no kind: said before looking for one
     if refused is not None:
         raise InputError([refused])
     if export.looks_like_export(path):  # a return another council exported (csww align --export): checked

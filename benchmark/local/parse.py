@@ -41,30 +41,35 @@ def is_xlsx(path: Path) -> bool:
     return path.suffix.lower() in {".xlsx", ".xlsm"} or zipfile.is_zipfile(path)
 
 
-def not_a_table(path: Path) -> Problem | None:
-    """Why ``path`` cannot be a council's table at all, or None: an office program's lock file (the DfE readers'
-    rule, ``readers.is_lock_file``: Excel's ``~$x.xlsx``, LibreOffice's ``.~lock.x#``), an empty file, or a file
-    named .xlsx/.xlsm that is no ZIP workbook (a CSV renamed .xlsx, an Excel 97-2003 .xls, a PDF...)."""
+def not_a_table(path: Path, xlsx_text: bool = True) -> Problem | None:
+    """Why ``path`` cannot be a council's file at all, or None: an office program's lock file (the DfE readers'
+    rule, ``readers.is_lock_file``: Excel's ``~$x.xlsx``, LibreOffice's ``.~lock.x#``), an empty file, a file of
+    another kind told by its first bytes (``readers.MAGIC``: an Excel 97-2003 .xls, a PDF, Parquet or SQLite
+    file), and, with ``xlsx_text``, a file named .xlsx/.xlsm holding text (a CSV renamed .xlsx; ``align`` first
+    looks whether that text is a census return or an export, told apart by content)."""
     name = str(path)
     source = SourceFile(name, path=path)
     if is_lock_file(source):
         return Problem(name, not_csv_text(source, b""), None, None, None)
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         return Problem(name, "an empty file (0 bytes): export or save it again", None, None, None)
-    if path.suffix.lower() in {".xlsx", ".xlsm"} and not zipfile.is_zipfile(path):
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-        if head.startswith(b"PK"):  # a damaged ZIP: openpyxl says what is wrong with it
-            return None
-        what = next((w for magic, w in MAGIC if head.startswith(magic)), None)
-        if what is None and b"\x00" not in head:
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    xlsx = path.suffix.lower() in {".xlsx", ".xlsm"}
+    what = next((w for magic, w in MAGIC if head.startswith(magic) and magic[:2] not in (b"PK", b"\xff\xfe",
+                                                                                        b"\xfe\xff")), None)
+    if what is not None:  # ZIP workbooks and UTF-16 text are read; these never are
+        save = "Excel Workbook (.xlsx)" if xlsx else "CSV UTF-8 (Comma delimited) or Excel Workbook (.xlsx)"
+        return Problem(name, f"{'named ' + path.suffix + ' but ' if xlsx else ''}is {what}, not a CSV file, an Excel "
+                       f"workbook (.xlsx) or a census XML return: export or save it again as {save}", None, None, None)
+    if xlsx and not zipfile.is_zipfile(path) and not head.startswith(b"PK"):  # a damaged ZIP: openpyxl says why
+        if b"\x00" in head:
+            return Problem(name, f"named {path.suffix} but holds binary data, not an Excel workbook: open it in Excel "
+                           "and save it as Excel Workbook (.xlsx)", None, None, None)
+        if xlsx_text:
             return Problem(name, f"named {path.suffix} but holds text (a CSV file renamed?), not an Excel workbook: "
                            "give a CSV file its .csv name, or open it in Excel and save it as Excel Workbook (.xlsx)",
                            None, None, None)
-        what = what or "binary data"
-        return Problem(name, f"named {path.suffix} but is {what}, not an Excel workbook (.xlsx): open it in Excel "
-                       "and save it as Excel Workbook (.xlsx)", None, None, None)
     return None
 
 
