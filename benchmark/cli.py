@@ -488,16 +488,19 @@ def align(file, la, fmt, out, as_at, annualise, export_to, publication, partners
     """
     if (publication or partnership) and not export_to:
         raise CLIError("--publication and --partnership go with --export")
+    found = []  # warnings: e.g. a worker record given twice, which the figures count once
     if in_year:
         clash = [o for o, given in (("--as-at", as_at), ("--annualise", annualise), ("--export", export_to),
                                     ("--categories", categories)) if given]
         if clash:
             raise CLIError(f"--in-year does not go with {', '.join(clash)}")
-        figures = local_series.from_extract(file, [d.date() for d in in_year], la)
+        figures = local_series.from_extract(file, [d.date() for d in in_year], la, warnings=found)
     else:
         figures = local.align(file, la, as_at=_as_at(as_at, db), annualise=annualise,
-                              categories=categories)
+                              categories=categories, warnings=found)
         figures = local.check_quoted(figures, db)
+    for p in found:
+        click.echo(f"warning: {p}", err=True)
     if export_to:
         level = publication or ("shared" if partnership else "private")
         local_export.write(export_to, figures, level, partnership)

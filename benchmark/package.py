@@ -652,12 +652,14 @@ def _columns(descriptor: dict) -> dict:
 # ---------------------------------------------------------------------------------------------- validate
 def validate_local_return(path: Path) -> list[Problem]:
     """Every problem ``benchmark.local.align`` finds in a council's return (aggregate return, HR extract or
-    census XML), each of type "local-return"; none when the file aligns to DfE's definitions."""
+    census XML), each of type "local-return"; none when the file aligns to DfE's definitions, but its warnings
+    (severity "warning": a worker record given twice, counted once)."""
+    found: list[Problem] = []
     try:
-        local.align(path)
+        local.align(path, warnings=found)
     except InputError as exc:
-        return [replace(p, file=Path(p.file).name, type="local-return") for p in exc.problems]
-    return []
+        found = exc.problems
+    return [replace(p, file=Path(p.file).name, type="local-return") for p in found]
 
 
 def _locate(path: Path) -> Path:

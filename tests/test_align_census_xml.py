@@ -67,7 +67,8 @@ def test_invalid_census_return_reports_every_problem():
     text = str(err.value)
     assert len(err.value.problems) == 5
     for piece in ["row 2, column FTE: must not be above 1", "row 3, column RoleEndDate: is before",
-                  "row 4, column AgencyWorker: must be one of 0, 1", "row 5, column RoleStartDate: not a date",
+                  "row 4, column AgencyWorker, value '2': must be one of 0, 1",  # a code: shown
+                  "row 5, column RoleStartDate: not a date",
                   "column LALevelVacancies/NoAgencyFTE: missing"]:
         assert piece in text
     assert all(p.file == str(INVALID) for p in err.value.problems)
@@ -78,8 +79,13 @@ def test_malformed_xml_names_the_line(tmp_path):
     bad.write_text("<Message>\n  <Header>\n</Message>\n")
     with pytest.raises(InputError) as err:
         align(bad)
-    assert err.value.problems[0].row == 3
-    assert "not well-formed XML" in str(err.value)
+    (p,) = err.value.problems  # a line and character of the text: not "row 3", which means the 3rd CSWWWorker
+    assert str(p) == f"{bad}: not well-formed XML at line 3, character 3: mismatched tag"
+    bad.write_text("<Message>\n  <CSWWWorker><FTE>0.5</FTE><QualInst>Universit\u00e9 de Gen\u00e8ve</Qual></CSWWWorker>\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(bad)
+    assert err.value.problems[0].message == "not well-formed XML at line 2, character 61: mismatched tag"  # é counts 1, not 2 bytes
 
 
 def test_la_must_match_the_return(tmp_path):
@@ -231,3 +237,53 @@ def test_a_decimal_comma_in_the_la_level_block_names_its_element(tmp_path):
     (p,) = err.value.problems
     assert (p.row, p.column, p.value) == (None, "LALevelVacancies/NumberOfVacancies", "3,5")
     assert p.message.startswith("not a number: a comma is read only as a thousands separator")
+
+
+def test_coded_items_are_checked_against_their_code_lists(tmp_path):
+    """Before: OrgRole (read) and LeaverDestination, QualLevel, Ethnicity ... (not read) were never checked: a
+    return DfE's validation refuses aligned silently. A code-shaped value is shown; free text and special
+    category items (Ethnicity) never are."""
+    text = VALID.read_text(encoding="utf-8")
+    text = text.replace("<OrgRole>3</OrgRole>", "<OrgRole>9</OrgRole>", 1)
+    text = text.replace("<OrgRole>5</OrgRole>", "<OrgRole>Team manager</OrgRole>", 1)
+    text = text.replace("<Ethnicity>WBRI</Ethnicity>", "<Ethnicity>wbri</Ethnicity>", 1)
+    text = text.replace("<QualLevel>1</QualLevel>", "<QualLevel>4</QualLevel>", 1)
+    second = text.index("<SWENo>AB1000000002</SWENo>")  # a repeating item: its second occurrence is off the list
+    text = text[:second] + "<CFKSSstatus>1</CFKSSstatus><CFKSSstatus>7</CFKSSstatus>" + text[second:]
+    bad = tmp_path / "codes.xml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(bad)
+    roles = "1 senior manager, 2 middle manager, 3 first-line manager, 4 senior practitioner, 5 case holder, 6 " \
+            "qualified without cases"
+    assert [str(p) for p in err.value.problems] == [
+        f"{bad}, row 1, column Ethnicity: must be one of ABAN, AIND, AOTH, APKN, BAFR, BCRB, BOTH, CHNE, MOTH, MWAS, "
+        "MWBA, MWBC, NOBT, OOTH, REFU, WBRI, WIRI, WOTH",
+        f"{bad}, row 1, column QualLevel, value '4': must be one of 1, 2, 3",
+        f"{bad}, row 1, column OrgRole: must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})",
+        f"{bad}, row 2, column CFKSSstatus, value '7': must be one of 1, 2, 3, 4",
+        f"{bad}, row 4, column OrgRole, value '9': must be one of 1, 2, 3, 4, 5, 6 (DfE census OrgRole: {roles})"]
+
+
+def test_a_worker_record_given_twice_is_counted_once_and_named(tmp_path):
+    """Before: the first CSWWWorker (SWENo AB1000000001, FTE 1, 17 cases, 4.5 days lost) pasted again at the end
+    raised in-post FTE 4.4 -> 5.4, cases 81 -> 98 and days lost 20.5 -> 25.0 silently. Now the copy counts once
+    and is named by record number; the same worker in a second post (OrgRole 4: an item differs) still counts as
+    DfE counts several posts (reference section 6.2): one person, FTE and cases summed."""
+    text = VALID.read_text(encoding="utf-8")
+    first = text[text.index("  <CSWWWorker>"):text.index("</CSWWWorker>") + len("</CSWWWorker>\n")]
+    end = text.rindex("</CSWWWorker>") + len("</CSWWWorker>\n")
+    path = tmp_path / "census.xml"
+    keys = ("inpost_fte", "inpost_headcount", "cases", "working_days_lost_fte")
+    path.write_text(text[:end] + first + text[end:], encoding="utf-8")
+    warnings = []
+    f = by_id(align(path, min_count=1, warnings=warnings))
+    assert [f[k].value for k in keys] == [4.4, 5, 81, 20.5]
+    assert [str(w) for w in warnings] == [f"{path}, row 9: repeats CSWWWorker record 1 exactly: counted once, as a "
+                                          "copy (a worker's several posts differ in some item: role, FTE, dates, "
+                                          "cases)"]
+    path.write_text(text[:end] + first.replace("<OrgRole>5</OrgRole>", "<OrgRole>4</OrgRole>") + text[end:],
+                    encoding="utf-8")
+    warnings = []
+    f = by_id(align(path, min_count=1, warnings=warnings))
+    assert ([f[k].value for k in keys], warnings) == ([5.4, 5, 98, 25.0], [])

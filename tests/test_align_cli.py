@@ -206,3 +206,48 @@ def test_table_labels_are_whole_so_a_count_and_its_rate_read_apart():
     cells = [x[2:2 + width].rstrip() for x in rows if x.startswith("  ") and not x.startswith("    ")]
     assert cells == labels and len(set(cells)) == len(cells)
     assert "  In post with 2 to less than 5 years of service (%)" in result.output
+
+
+def test_lock_files_and_files_that_are_not_workbooks_are_messages(tmp_path):
+    """Before: BadZipFile for Excel's lock file, a CSV renamed .xlsx and an empty file. The lock file rule is the
+    DfE readers' (readers.is_lock_file): the same message as 'csww build' gives."""
+    lock = tmp_path / "~$extract.xlsx"
+    lock.write_bytes(b"\x06jsmith".ljust(54, b" ") + b"\x06\x00" + "jsmith".encode("utf-16-le").ljust(109, b"\x00"))
+    renamed = tmp_path / "extract.xlsx"
+    renamed.write_bytes((FIXTURES / "workers_841_2024-03-31.csv").read_bytes())
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    old = tmp_path / "old.xlsx"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    pdf = tmp_path / "return.csv"  # before: "cannot tell what this file is", its first bytes shown as a header
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    out = tmp_path / "out.json"
+    for path, message in [
+        (lock, "Excel's lock file for an open workbook, not data: close the workbook or leave this file out"),
+        (renamed, "named .xlsx but holds text (a CSV file renamed?), not an Excel workbook: give a CSV file its "
+                  ".csv name, or open it in Excel and save it as Excel Workbook (.xlsx)"),
+        (empty, "an empty file (0 bytes): export or save it again"),
+        (old, "named .xlsx but is an Excel 97-2003 workbook (.xls) or other Office document, not a CSV file, an "
+              "Excel workbook (.xlsx) or a census XML return: export or save it again as Excel Workbook (.xlsx)"),
+        (pdf, "is a PDF document, not a CSV file, an Excel workbook (.xlsx) or a census XML return: export or save "
+              "it again as CSV UTF-8 (Comma delimited) or Excel Workbook (.xlsx)")]:
+        result = run(path, "--format", "json", "-o", out)
+        assert result.exit_code == 1, result.output
+        assert f"{path}: {message}" in result.output and "Traceback" not in result.output
+        assert not out.exists()
+
+
+def test_validate_lists_a_repeated_worker_row_as_a_warning(tmp_path):
+    """A row given twice leaves the extract valid (counted once): csww validate --warnings names both rows."""
+    lines = (FIXTURES / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines + [lines[5]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path), "--warnings"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "extract.csv, row 60: local-return (warning): repeats row 6 exactly: counted once, as a copy (a worker's "
+        "several posts differ in some item: role, FTE, dates, cases)",
+        f"{path}: valid: 0 errors, 1 warning"]
+    census = tmp_path / "census.xlsx"  # a census return named .xlsx is still told by its content
+    census.write_bytes((FIXTURES / "csww_census_2023_valid.xml").read_bytes())
+    assert run(census).exit_code == 0

@@ -215,7 +215,10 @@ def test_unquoted_separator_in_a_cell_is_a_problem_not_an_index(tmp_path):
     path.write_text("area_code;period_start;period_end;inpost_fte;notes\n841;2016-10-01;2017-09-30;73,8;a; b\n")
     with pytest.raises(InputError) as err:
         align(path)
-    assert "more cells than the header row; is there an unquoted semicolon in a cell?" in str(err.value)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 2: has 6 cells but the header row has 5: is there an unquoted semicolon in a text cell (a name "
+        "such as Smith; Jo)? Put that cell in double quotes, or save the file again from Excel, which quotes such cells"]
+
 
 
 def test_unreadable_encoding_names_row_and_column_and_says_how_to_save(tmp_path):

@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmark.cli import cli
 from benchmark.local import InputError, align
 from benchmark.local.output import render
 from benchmark.local.workers import pseudonymise
@@ -169,16 +171,16 @@ def test_bad_worker_extract_reports_every_problem(tmp_path):
         f"{f}, row 2, column fte: must not be below 0",
         f"{f}, row 3, column fte: must not be above 1",
         f"{f}, row 3, column end_date: is before start_date",
-        f"{f}, row 4, column agency: must be one of 0, 1",
+        f"{f}, row 4, column agency, value '2': must be one of 0, 1",     # codes are shown, nothing else
         f"{f}, row 4, column start_date: is after the reference date 2024-09-30",
         f"{f}, row 5, column start_date: not a date",
         f"{f}, row 5, column end_date: is after the reference date",
-        f"{f}, row 5, column leave_reason: must be one of",
+        f"{f}, row 5, column leave_reason, value '11': must be one of",
         f"{f}, row 5, column cases: must be a whole number",
     ]:
         assert piece in text, piece
     # a worker-level file's cells are never echoed: not the ids, not the values
-    assert "value" not in text and "AB000" not in text and "31/02/2020" not in text
+    assert text.count("value") == 2 and "AB000" not in text and "31/02/2020" not in text
     assert len(err.value.problems) == 9
 
 
@@ -425,3 +427,89 @@ def test_zeros_beside_a_suppressed_total_do_not_give_away_everyones_category(tmp
     assert {f[m].symbol for m in reasons} == {"c"} and all(f[m].value is None for m in reasons)
     assert "a 0 would show which category every one of its people is in" in f["leavers_reason_retired_headcount"].caveat
     assert values(align(write(tmp_path / "shown.csv", rows), min_count=0))["leavers_reason_compulsory_redundancy_headcount"] == 1
+
+
+def test_unquoted_comma_in_a_worker_extract_is_one_problem_per_row(tmp_path):
+    """Before: a comma in row 6 (not the first data row) gave pandas' "Error tokenizing data. C error: Expected 9
+    fields in line 6, saw 10"; now one problem per long row, naming it, without its cells (personal data)."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",QualInst"] + [line + ",Teesside" for line in lines[1:]]
+    lines[4] = lines[4].replace("Teesside", "London, Goldsmiths")
+    lines[40] = lines[40].replace("Teesside", "Open University, Milton Keynes")
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(5, None, None), (41, None, None)]
+    assert str(err.value.problems[0]).startswith(f"{path}, row 5: has 9 cells but the header row has 8: is there an "
+                                                 "unquoted comma in a text cell")
+    assert "Goldsmiths" not in str(err.value) and "W04" not in str(err.value)
+    # blank cells beyond the last column, an unclosed quote, and every row long: one problem each, or ten and the rest
+    lines[4] = lines[4].replace("London, Goldsmiths", "Teesside,,")
+    lines[40] = lines[40].replace("Open University, Milton Keynes", '"Open University')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 5: has 10 cells but the header row has 8; the last 2 are blank: delete the blank cells beyond "
+        "the last column"]
+    path.write_text("\n".join(lines[:4] + lines[5:]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 40: a double quote opens a cell in this row and is never closed, so every line after it is "
+        "read as one cell: close the quote, or delete it"]
+    path.write_text("\n".join([lines[0]] + [line + ",Smith, Jo" for line in lines[1:30]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [p.row for p in err.value.problems] == [*range(2, 12), 12]
+    assert str(err.value.problems[-1]) == f"{path}, row 12: this row and 18 more after it have more cells than the " \
+                                          "header row too"
+
+
+def test_coded_columns_of_a_flat_extract_are_checked(tmp_path):
+    """Before: ``role`` (OrgRole) and a flat census file's LeaverDestination were accepted whatever they held."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    ours = [lines[0] + ",role"] + [line + (",7" if i == 3 else ",Social worker" if i == 9 else ",5")
+                                   for i, line in enumerate(lines[1:], start=2)]
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(ours) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "role", "7"), (9, "role", None)]
+    census = ["SWENo,LEA,AgencyWorker,FTE,RoleStartDate,RoleEndDate,ReferenceDate,LeaverDestination,GenderCurrent"]
+    census += [line + (",10,3" if i == 5 else ",,2") for i, line in enumerate(lines[1:], start=2)]
+    path.write_text("\n".join(census) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        align(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}, row 5, column LeaverDestination, value '10': must be one of 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        f"{path}, row 5, column GenderCurrent: must be one of 0, 1, 2, 9"]  # special category: no value
+
+
+def test_a_row_given_twice_is_counted_once_with_a_warning_naming_the_rows(tmp_path):
+    """Before: the copy of row 2 (W01, FTE 1, in post) raised in-post FTE from 40 to 41, silently, headcount
+    staying 41 (distinct ids). Now it is counted once and named; a second post of the same worker (same id, FTE
+    0.5: it differs) is counted as DfE counts several posts: FTE summed, one person."""
+    lines = (Path(__file__).parent / "fixtures" / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    warnings = []
+    f = {x.measure_id: x for x in align(path, min_count=1, warnings=warnings)}
+    assert (f["inpost_fte"].value, f["inpost_headcount"].value) == (40.0, 41)  # as without the copy
+    assert [str(w) for w in warnings] == [
+        f"{path}, row 60: repeats row 2 exactly: counted once, as a copy (a worker's several posts differ in some "
+        "item: role, FTE, dates, cases)"]
+    assert warnings[0].severity == "warning" and "W01" not in str(warnings[0])
+    assert "fewer than 5 records repeating an earlier record exactly counted once" in f["leavers_fte"].caveat
+    path.write_text("\n".join(lines + [lines[1].replace(",1,2015-01-01", ",0.5,2015-01-01")]) + "\n", encoding="utf-8")
+    warnings = []
+    f = {x.measure_id: x for x in align(path, min_count=1, warnings=warnings)}
+    assert (f["inpost_fte"].value, f["inpost_headcount"].value, warnings) == (40.5, 41, [])
+    # the in-year view counts the copy once too, and csww align prints the warning on stderr
+    path.write_text("\n".join(lines + [lines[1]] * 22) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["align", str(path), "--in-year", "2024-03-31", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: ") == 21 and f"warning: {path}: and 2 more records repeat" in result.stderr
+    rolling = {r["measure_id"]: r["value"] for r in json.loads(result.stdout)}
+    assert rolling["rolling_12m_turnover_rate_fte"] == 31.5  # 12.6 / 40, as without the copies

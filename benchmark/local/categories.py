@@ -11,7 +11,8 @@ own). Categories left blank are counted apart (``leavers_reason_unmapped_headcou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,26 @@ from .problems import InputError, Problem
 COLUMNS = {"leave_reason": "leave_reason", "ReasonLeave": "leave_reason",
            "start_origin": "start_origin", "StartOrigin": "start_origin"}
 CODES = {str(i) for i in range(1, 11)}
+#: ``OrgRole`` (reference section 7.3): the worker's role, as DfE's role breakdowns name them.
+ORG_ROLES = {"1": "senior manager", "2": "middle manager", "3": "first-line manager", "4": "senior practitioner",
+             "5": "case holder", "6": "qualified without cases"}
+#: Every coded item of a census worker record (``CSWWWorker``) and its code list (reference sections 7.3-7.4).
+#: ``AgencyWorker``, ``OrgRole``, ``StartOrigin`` and ``ReasonLeave`` are read (``workers.typed`` checks them);
+#: the others are checked here (``check_census_codes``) though not counted, so that a return DfE's validation
+#: would refuse is refused here too.
+CENSUS_CODES = {
+    "AgencyWorker": {"0", "1"}, "OrgRole": set(ORG_ROLES), "StartOrigin": CODES, "ReasonLeave": CODES,
+    "GenderCurrent": {"0", "1", "2", "9"},
+    "Ethnicity": {"WBRI", "WIRI", "WOTH", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH", "BCRB",
+                  "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"},
+    "QualLevel": {"1", "2", "3"}, "StepUpGrad": {"0", "1"}, "LeaverDestination": {str(i) for i in range(1, 10)},
+    "FrontlineGrad": {"0", "1"}, "Absat30Sept": {"0", "1"},
+    "ReasonAbsence": {"MAT", "OTH", "PUB", "SIC", "TRN", "UNA", "UNP"}, "CFKSSstatus": {"1", "2", "3", "4"},
+}
+#: Special category data (sex, ethnic origin, health): a value of these is never shown, even a code.
+NEVER_SHOWN = {"GenderCurrent", "Ethnicity", "ReasonAbsence"}
+#: Our column names of the coded items read from a flat file, by census name.
+OUR_NAMES = {"AgencyWorker": "agency", "OrgRole": "role", "StartOrigin": "start_origin", "ReasonLeave": "leave_reason"}
 
 
 def _key(text: str) -> str:
@@ -86,3 +107,29 @@ def load(path: str | Path) -> Categories:
     if problems:
         raise InputError(problems)
     return out
+
+
+def shown_code(column: str, value: str | None) -> str | None:
+    """The value a problem about a coded cell of a worker record may show: the cell when it is code-shaped (one to
+    three digits, as "11" or "2.0"), else None (free text may be a name, and a worker's cells are personal data);
+    never for special category items (``NEVER_SHOWN``). ``column`` is the census name or ours."""
+    if value is None or column in NEVER_SHOWN or not re.fullmatch(r"\d{1,3}(\.0)?", str(value).strip()):
+        return None
+    return str(value).strip()
+
+
+def coded_columns(columns) -> set[str]:
+    """The columns among ``columns`` (census names or ours) whose cells are codes."""
+    ours = set(OUR_NAMES.values()) | {"covers_vacancy", "asye_deferred"}
+    return {c for c in columns if c in CENSUS_CODES or c in ours}
+
+
+def check_census_codes(df: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Add a problem for each cell of ``df`` (text; one row per worker record, indexed by its row or record
+    number) in a coded census item that ``workers.typed`` does not read (``CENSUS_CODES``: ``LeaverDestination``,
+    ``QualLevel``, ``GenderCurrent`` ...) holding no code of its list: naming the file, the record and the item,
+    with the value only as ``shown_code`` allows. Blank cells are not problems here."""
+    for column in [c for c in df.columns if c in CENSUS_CODES and c not in OUR_NAMES]:
+        found: list[Problem] = []
+        parse.codes(df, column, file, found, CENSUS_CODES[column])
+        problems += [replace(p, value=shown_code(column, p.value)) for p in found]

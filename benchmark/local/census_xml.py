@@ -4,7 +4,11 @@ same rules as an HR extract, so a council sees its figures months before DfE pub
 Items read: Header/CollectionDetails (Year, ReferenceDate), Header/Source/LEA, LALevelVacancies
 (NumberOfVacancies, NoAgencyFTE, NoAgencyHeadcount) and each CSWWWorker's AgencyWorker, SWENo, FTE, FTE30,
 RoleStartDate, RoleEndDate, StartOrigin, ReasonLeave, Cases30 and WorkingDaysLost. Element order is not relied
-on. Problems name the worker record by its position (row N = the Nth CSWWWorker) and the element.
+on. Every coded item of a worker record (``OrgRole``, ``LeaverDestination``, ``QualLevel`` ...: the code lists of
+``categories.CENSUS_CODES``, reference sections 7.3-7.4) is checked against its list, counted or not. Problems
+name the worker record by its position (row N = the Nth CSWWWorker) and the element, with a coded item's value
+when it is code-shaped (``categories.shown_code``) and no other worker value; XML that is not well-formed is
+placed by line and character.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import parse, rules, workers
+from . import categories, parse, rules, workers
 from .problems import InputError, Problem
 
 WORKER_ITEMS = ["AgencyWorker", "SWENo", "FTE", "FTE30", "RoleStartDate", "RoleEndDate", "StartOrigin",
                 "ReasonLeave", "Cases30", "WorkingDaysLost", "OrgRole"]
 NAMES = {"worker_id": "SWENo", "agency": "AgencyWorker", "fte": "FTE", "start_date": "RoleStartDate",
          "end_date": "RoleEndDate", "start_origin": "StartOrigin", "leave_reason": "ReasonLeave",
-         "cases": "Cases30", "working_days_lost": "WorkingDaysLost"}
+         "cases": "Cases30", "working_days_lost": "WorkingDaysLost", "role": "OrgRole"}
+RECORD = "CSWWWorker"  # a column holding each record's every item (``_items``), compared for repeats only
+# Coded items not counted, checked against their code lists (``categories.CENSUS_CODES``).
+CHECKED_ONLY = [k for k in categories.CENSUS_CODES if k not in WORKER_ITEMS]
 DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 LA_ITEMS = {"NumberOfVacancies": "vacancy_fte", "NoAgencyFTE": "agency_cover_fte", "NoAgencyHeadcount": "agency_cover_headcount"}
 
@@ -40,7 +47,8 @@ def looks_like_xml(path: Path) -> bool:
 
 def parse_xml(path: Path):
     """The root element of an XML file saved in UTF-8 (with or without a byte-order mark), UTF-16 (with one),
-    the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``."""
+    the encoding its declaration names, or Windows-1252 mislabelled as UTF-8. Raises ``InputError``: XML that is
+    not well-formed is placed by line and character (counted from 1, as a text editor shows them), not by row."""
     data = path.read_bytes()
     declared = DECLARED.match(data)
     text = parse.decode(path, data, locate=_xml_record, declared=declared.group(1).decode("ascii") if declared else None,
@@ -49,10 +57,11 @@ def parse_xml(path: Path):
     text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text)  # it named the bytes' encoding; the text is decoded now
     try:
         return ET.fromstring(text)
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise InputError([Problem(str(path), f"not well-formed XML at line {line}, column {col} ({exc})", line, None,
-                                  None)]) from None
+    except ET.ParseError as exc:  # a line and character of the text, not a worker record's row and element
+        line, offset = exc.position
+        reason = re.sub(r": line \d+, column \d+$", "", str(exc))
+        raise InputError([Problem(str(path), f"not well-formed XML at line {line}, character {offset + 1}: {reason}",
+                                  None, None, None)]) from None
 
 
 def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:
@@ -63,7 +72,12 @@ def _xml_record(data: bytes, pos: int) -> tuple[int | None, str | None]:
     return (record or None), tag[-1].decode("ascii") if tag else None
 
 
-def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match) -> list:
+def read(path: Path, la: str | None, min_count: int, salt: bytes | None, warnings: list[Problem] | None = None,
+         **match) -> list:
+    """Align a census return. A CSWWWorker record repeating an earlier one exactly (every item, read or not) is a
+    copy: counted once, with a warning added to ``warnings`` naming both records by number and a caveat on every
+    figure (``workers.repeat_notes``). Records of one SWENo that differ in any item are that person's several
+    posts (reference section 6.2): one person in headcounts, FTE summed per record. Raises ``InputError``."""
     file = str(path)
     root = parse_xml(path)
     problems: list[Problem] = []
@@ -102,14 +116,19 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
     records = root.findall("CSWWWorker")
     if not records:
         problems.append(Problem(file, "no worker records", None, "CSWWWorker", None))
-    df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} for r in records], columns=WORKER_ITEMS)
+    df = pd.DataFrame([{k: _text(r, k) for k in WORKER_ITEMS} | {RECORD: _items(r)} for r in records],
+                      columns=[*WORKER_ITEMS, RECORD])
     df.index = range(1, len(df) + 1)
+    coded = pd.DataFrame([{k: _first_off_list(r, k) for k in CHECKED_ONLY} for r in records], columns=CHECKED_ONLY,
+                         index=df.index)
+    categories.check_census_codes(coded, file, problems)
     # Leavers carry FTE 0 in the census; their FTE is read from FTE30 (not verified against DfE's guide).
     leaver_zero = workers.leaver_fte_from_fte30(df, "FTE", "RoleEndDate")
     frame = workers.typed(df, NAMES, file, pd.Timestamp(ref), problems, salt, end_within_year=True) if ref else None
     if problems:
-        raise InputError(parse.masked(problems, first_record=1))
+        raise InputError(parse.masked(problems, first_record=1, codes=set(categories.CENSUS_CODES)))
     c = workers.count(frame, ref, area, file, "census_xml")
+    workers.repeat_notes(file, c, frame.attrs.get("repeats", []), "CSWWWorker record", warnings)
     if area != lea:
         c.general.append((rules.joint_caveat(lea, area), False))
     for k, cid in LA_ITEMS.items():
@@ -124,6 +143,21 @@ def read(path: Path, la: str | None, min_count: int, salt: bytes | None, **match
                "item DfE uses is not verified", False)
     c.rows_used = f"{rules.band(len(df))} CSWWWorker records"
     return rules.build(c, min_count, **match)
+
+
+def _items(record) -> str:
+    """Every item of a worker record, read or not, as one text (element order aside): two records with the same
+    text are the same record twice (``workers.typed`` counts such a copy once)."""
+    return "\x1f".join(sorted(f"{e.tag}\x1e{(e.text or '').strip()}" for e in record))
+
+
+def _first_off_list(record, item: str) -> str:
+    """The text of ``item`` in a worker record: of its first occurrence not in the item's code list (items such
+    as ``Absat30Sept``, ``ReasonAbsence`` and ``CFKSSstatus`` may repeat, reference section 7.3), else of its
+    first; "" when absent."""
+    texts = [(e.text or "").strip() for e in record.findall(item)]
+    allowed = categories.CENSUS_CODES[item] | {""}
+    return next((t for t in texts if t not in allowed), texts[0] if texts else "")
 
 
 def _text(node, path: str) -> str:

@@ -7,6 +7,7 @@ wrong with its file at once. Row numbers are spreadsheet row numbers (the header
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import warnings
 import zipfile
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..readers import MAGIC, SourceFile, is_lock_file, not_csv_text
 from .problems import InputError, Problem
 
 FIRST_DATA_ROW = 2
@@ -39,6 +41,38 @@ def is_xlsx(path: Path) -> bool:
     return path.suffix.lower() in {".xlsx", ".xlsm"} or zipfile.is_zipfile(path)
 
 
+def not_a_table(path: Path, xlsx_text: bool = True) -> Problem | None:
+    """Why ``path`` cannot be a council's file at all, or None: an office program's lock file (the DfE readers'
+    rule, ``readers.is_lock_file``: Excel's ``~$x.xlsx``, LibreOffice's ``.~lock.x#``), an empty file, a file of
+    another kind told by its first bytes (``readers.MAGIC``: an Excel 97-2003 .xls, a PDF, Parquet or SQLite
+    file), and, with ``xlsx_text``, a file named .xlsx/.xlsm holding text (a CSV renamed .xlsx; ``align`` first
+    looks whether that text is a census return or an export, told apart by content)."""
+    name = str(path)
+    source = SourceFile(name, path=path)
+    if is_lock_file(source):
+        return Problem(name, not_csv_text(source, b""), None, None, None)
+    if path.stat().st_size == 0:
+        return Problem(name, "an empty file (0 bytes): export or save it again", None, None, None)
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    xlsx = path.suffix.lower() in {".xlsx", ".xlsm"}
+    what = next((w for magic, w in MAGIC if head.startswith(magic) and magic[:2] not in (b"PK", b"\xff\xfe",
+                                                                                        b"\xfe\xff")), None)
+    if what is not None:  # ZIP workbooks and UTF-16 text are read; these never are
+        save = "Excel Workbook (.xlsx)" if xlsx else "CSV UTF-8 (Comma delimited) or Excel Workbook (.xlsx)"
+        return Problem(name, f"{'named ' + path.suffix + ' but ' if xlsx else ''}is {what}, not a CSV file, an Excel "
+                       f"workbook (.xlsx) or a census XML return: export or save it again as {save}", None, None, None)
+    if xlsx and not zipfile.is_zipfile(path) and not head.startswith(b"PK"):  # a damaged ZIP: openpyxl says why
+        if b"\x00" in head:
+            return Problem(name, f"named {path.suffix} but holds binary data, not an Excel workbook: open it in Excel "
+                           "and save it as Excel Workbook (.xlsx)", None, None, None)
+        if xlsx_text:
+            return Problem(name, f"named {path.suffix} but holds text (a CSV file renamed?), not an Excel workbook: "
+                           "give a CSV file its .csv name, or open it in Excel and save it as Excel Workbook (.xlsx)",
+                           None, None, None)
+    return None
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """All cells as stripped text ("" when blank); the index is the spreadsheet row number.
 
@@ -46,9 +80,13 @@ def read_table(path: Path) -> pd.DataFrame:
     (Excel's "CSV (Comma delimited)"), separated by commas, semicolons or tabs; a semicolon-separated file uses
     the decimal comma (``df.attrs["decimal"] == ","``). XLSX cells are read with openpyxl: a number formatted as a
     percentage is given as Excel shows it (0.042 as ``"4.2%"``), a date cell as ``YYYY-MM-DD``; a formula with no
-    saved value, a hidden first sheet and any other hidden sheet are problems. Raises ``InputError``.
+    saved value, a hidden first sheet and any other hidden sheet are problems; so are a lock file, an empty file and
+    a file named .xlsx that is not a workbook (``not_a_table``). Raises ``InputError``.
     """
     name = str(path)
+    refused = not_a_table(path)
+    if refused is not None:
+        raise InputError([refused])
     if is_xlsx(path):
         try:
             df = _read_xlsx(path)
@@ -81,12 +119,19 @@ def read_table(path: Path) -> pd.DataFrame:
                     warnings.simplefilter("error", pd.errors.ParserWarning)
                     df = pd.read_csv(io.BytesIO(data), encoding=codec, dtype=object, keep_default_na=False, sep=sep,
                                      skipinitialspace=True, index_col=False)
-        except pd.errors.ParserWarning:
-            raise InputError([Problem(name, f"a row has more cells than the header row; is there an unquoted "
-                                      f"{'semicolon' if sep == ';' else 'separator'} in a cell?", None, None, None)]) from None
-        except Exception as exc:  # csv errors: ragged rows, unclosed quotes
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:  # ragged rows, unclosed quotes
+            long = _long_rows(name, data, codec, sep)
+            if not long:
+                raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
+                                          None, None, None)]) from None
+            raise InputError(long) from None
+        except Exception as exc:  # other csv errors
             raise InputError([Problem(name, f"not a readable CSV file ({type(exc).__name__}: {exc})",
                                       None, None, None)]) from None
+        if data.count(b'"') % 2 and len(df) and any("\n" in str(v) for v in df.iloc[-1]):
+            unclosed = _long_rows(name, data, codec, sep)  # pyarrow reads the rest of the file into that cell
+            if unclosed:
+                raise InputError(unclosed)
         if sep == ";":
             df.attrs["decimal"] = ","
     df.columns = [str(c).strip() for c in df.columns]
@@ -98,6 +143,49 @@ def read_table(path: Path) -> pd.DataFrame:
                 df = df.drop(blank)
     df.index = df.index + FIRST_DATA_ROW
     return df
+
+
+def _long_rows(file: str, data: bytes, codec: str, sep: str, shown: int = 10) -> list[Problem]:
+    """One problem for each row of a delimited file with more cells than its header row (up to ``shown`` rows,
+    then one for the rest): the row (numbered as ``read_table`` numbers them: the header is row 1, blank lines
+    are skipped), its count of cells and the header's, and the likely cause: an unquoted separator in a text cell
+    ("Smith, Jo"), or blank cells beyond the last column. A double quote that opens a cell and is never closed
+    (every line after it read as one cell, which pyarrow's reader accepts) is one problem naming the row where it
+    opens. The cells are never
+    shown (a worker-level file's are personal data); nor is every column after the extra cell reported as wrong.
+    Empty when the file has no such row."""
+    name = {";": "semicolon", "\t": "tab"}.get(sep, "comma")
+    text = data.decode(codec)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+    header, row, out, long, cells, hidden = None, FIRST_DATA_ROW - 1, [], 0, [], None
+    try:
+        for cells in reader:
+            if not cells:
+                continue
+            if header is None:
+                header = len(cells)
+                continue
+            row += 1
+            if len(cells) > header:
+                long += 1
+                if long > shown:
+                    hidden = hidden or row
+                    continue
+                blank = all(not c.strip() for c in cells[header:])
+                why = (f"; the last {len(cells) - header} are blank: delete the blank cells beyond the last column"
+                       if blank else f": is there an unquoted {name} in a text cell (a name such as Smith{sep} Jo)? "
+                       "Put that cell in double quotes, or save the file again from Excel, which quotes such cells")
+                out.append(Problem(file, f"has {len(cells)} cells but the header row has {header}{why}", row,
+                                   None, None))
+    except csv.Error:
+        return []
+    if long > shown:
+        out.append(Problem(file, f"this row and {long - shown - 1} more after it have more cells than the header row "
+                           "too", hidden, None, None))
+    if not out and cells and any("\n" in c for c in cells) and text.count('"') % 2:
+        out.append(Problem(file, "a double quote opens a cell in this row and is never closed, so every line after "
+                           "it is read as one cell: close the quote, or delete it", row, None, None))
+    return out
 
 
 def _read_csv_arrow(data: bytes, codec: str, sep: str) -> pd.DataFrame | None:
@@ -319,13 +407,15 @@ def check_columns(df: pd.DataFrame, file: str, required: list[str], allowed: set
     return problems
 
 
-def masked(problems: list[Problem], first_record: int = FIRST_DATA_ROW) -> list[Problem]:
+def masked(problems: list[Problem], first_record: int = FIRST_DATA_ROW, codes=frozenset()) -> list[Problem]:
     """Problems about a worker-level file with the cell values of worker records left out (names, SWE numbers,
     dates): the row and column say where. ``first_record`` is the row number of the first worker record: 2 in a
     CSV/XLSX file (the header is row 1, whose problems keep their value), 1 in a census XML return (row N is the
     Nth CSWWWorker; its header items have no row and keep theirs). ``workers.typed`` drops the values of every
-    record's problems itself, whatever the numbering."""
-    return [replace(p, value=None) if p.row is not None and p.row >= first_record else p for p in problems]
+    record's problems itself, whatever the numbering; the values it leaves, in the coded ``codes`` columns, are
+    codes (``categories.shown_code``) and are kept."""
+    return [replace(p, value=None) if p.row is not None and p.row >= first_record and p.column not in codes else p
+            for p in problems]
 
 
 def report(file: str, column: str, raw: pd.Series, mask: pd.Series, message: str, problems: list[Problem]):

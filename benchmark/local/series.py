@@ -161,13 +161,15 @@ def stored(conn, area_code: str) -> pd.DataFrame:
 
 
 def from_extract(path: str | Path, ends: list[date], la: str | None = None, *,
-                 min_count: int = rules.SUPPRESS_BELOW, salt: bytes | None = None) -> list[AlignedFigure]:
+                 min_count: int = rules.SUPPRESS_BELOW, salt: bytes | None = None,
+                 warnings: list[Problem] | None = None) -> list[AlignedFigure]:
     """Rolling 12-month and year-to-date leavers and turnover for each date of ``ends`` (on or before the
     extract's reference date), counted from a worker-level extract on DfE's rules, as ``AlignedFigure`` records
     (``IN_YEAR`` measures; period = the 12 months to the date). Figures resting on 1 to ``min_count - 1`` people
     are ``c``, and so is any date whose leavers could otherwise be worked out to be 1 to ``min_count - 1`` people
     by subtraction (the year to date from its 12 months; one date's figures from those of any date published
-    before it, starting with the extract's reference date, whose figures ``csww align`` publishes). Raises ``InputError`` (the file's problems, as ``csww align`` names them) or
+    before it, starting with the extract's reference date, whose figures ``csww align`` publishes). A row repeating
+    an earlier row exactly is counted once, as ``csww align`` counts it, and named in ``warnings``. Raises ``InputError`` (the file's problems, as ``csww align`` names them) or
     ``UsageError`` (a date after the reference date, no dates)."""
     path = Path(path)
     if not ends:
@@ -179,15 +181,14 @@ def from_extract(path: str | Path, ends: list[date], la: str | None = None, *,
         raise InputError([Problem(str(path), "not a worker-level extract: rolling turnover at any date needs one row "
                                   "per worker with start and end dates (worker_id, start_date, end_date ...)", 1,
                                   None, None)])
-    at_ref = workers.read(path, df.copy(), la, min_count, salt)  # every check csww align makes; raises InputError
+    at_ref = workers.read(path, df.copy(), la, min_count, salt, warnings=warnings)  # every check csww align makes
     ref = at_ref[0].period_end
     late = [d for d in ends if d > ref]
     if late:
         raise UsageError(f"{path.name}: {', '.join(d.isoformat() for d in late)} is after the extract's reference "
                          f"date {ref.isoformat()}; it cannot tell who left after it")
-    renamed = {c: workers.CENSUS_COLUMNS[c] for c in df.columns if c in workers.CENSUS_COLUMNS}
-    df = df.drop(columns=[c for c in df.columns if c in workers.CENSUS_UNUSED]).rename(columns=renamed)
-    cols = {c: c for c in [*workers.REQUIRED, *workers.OPTIONAL] if c in df.columns}
+    names = {workers.CENSUS_COLUMNS[c]: c for c in df.columns if c in workers.CENSUS_COLUMNS}
+    cols = {c: names.get(c, c) for c in [*workers.REQUIRED, *workers.OPTIONAL] if names.get(c, c) in df.columns}
     problems: list[Problem] = []
     frame = workers.typed(df, cols, str(path), pd.Timestamp(ref), problems, salt, end_within_year=False)
     area = at_ref[0].area_code

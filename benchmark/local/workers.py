@@ -13,6 +13,10 @@ DfE's rules applied (reference sections 6 and 7.6):
   and a leaver. Headcounts count people (spells for starters and leavers); agency records are not
   de-duplicated.
 - FTE is summed per record, never above 1; records with no FTE are left out of FTE figures only.
+- one worker id on several records that differ in any item is one person's several posts (section 6.2): one
+  person in headcounts, FTE, cases and days lost summed per record. A record repeating an earlier one exactly
+  (every item, read or not) is a copy, not a post: counted once, with a warning naming both rows (never a cell)
+  and a caveat on every figure (``_without_repeats``, ``repeat_notes``).
 - case holders are local authority and agency records in post with at least one case and FTE above zero.
 - working days lost are those of local authority workers in post; the rate uses 253 or 254 working days.
 """
@@ -51,6 +55,7 @@ CENSUS_UNUSED = {"FTE30", "PersonBirthDate", "GenderCurrent", "Ethnicity", "Qual
 CODES10 = {str(i) for i in range(1, 11)}
 CATEGORY_HINT = ("DfE census code 1-10; for the council's own categories give a mapping to DfE's codes with "
                  "--categories FILE")
+ROLE_HINT = "DfE census OrgRole: " + ", ".join(f"{k} {v}" for k, v in categories_mod.ORG_ROLES.items())
 ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 FAR = pd.Timestamp("2262-01-01")
 DAY = pd.Timedelta(days=1)
@@ -160,11 +165,16 @@ def leaver_fte_from_fte30(df: pd.DataFrame, fte: str, end: str, fte30: str = "FT
 
 
 def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: bytes | None,
-         categories: categories_mod.Categories | None = None, **match) -> list:
+         categories: categories_mod.Categories | None = None, warnings: list[Problem] | None = None,
+         **match) -> list:
     """Align a worker-level HR extract (our column names, or the census element names of a flat census file).
     ``df`` (``parse.read_table``'s text cells) is emptied once its columns are typed, so that its memory is free
-    before counting."""
+    before counting. A row repeating an earlier row exactly (every cell, the worker id as ``pseudonymise`` reads
+    it) is a copy: counted once, with a warning added to ``warnings`` naming both rows (``repeat_notes``; never a
+    cell) and a caveat on every figure. A worker id on several rows that differ in any cell is several posts of one
+    person, counted on DfE's rules (``count``: one person in headcounts, FTE summed per record)."""
     file, text = str(path), df
+    coded = categories_mod.coded_columns(df.columns)  # their problems' values are codes (``typed``)
     census = [c for c in df.columns if c in CENSUS_COLUMNS or c in CENSUS_UNUSED]
     if census:
         renamed = {c: CENSUS_COLUMNS[c] for c in census if c in CENSUS_COLUMNS}
@@ -174,13 +184,16 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
             raise InputError(problems)
         leaver_zero = leaver_fte_from_fte30(df, "FTE", "RoleEndDate") if {"FTE", "RoleEndDate"} <= set(df.columns) \
             else pd.Series(False, index=df.index)
+        coded_problems: list[Problem] = []  # coded census items not counted (LeaverDestination ...), checked
+        categories_mod.check_census_codes(df, file, coded_problems)
         df = df.drop(columns=[c for c in census if c in CENSUS_UNUSED]).rename(columns=renamed)
         names = {v: k for k, v in renamed.items()}
     else:
-        leaver_zero, names = pd.Series(False, index=df.index), {}
+        leaver_zero, names, coded_problems = pd.Series(False, index=df.index), {}, []
     problems = parse.check_columns(df, file, REQUIRED, {*REQUIRED, *OPTIONAL})
     if problems:
         raise InputError([replace(p, column=names.get(p.column, p.column)) for p in problems])
+    problems += coded_problems
     ref_raw = df["reference_date"]
     refs = parse.dates(df, "reference_date", file, problems)
     first = refs.dropna().iloc[0] if refs.notna().any() else None
@@ -209,18 +222,19 @@ def read(path: Path, df: pd.DataFrame, la: str | None, min_count: int, salt: byt
         shown = area == la or rules.AREA_CODE.match(area)
         problems.append(Problem(file, why, None, "area_code", area if shown else None))
     cols = {c: names.get(c, c) for c in [*REQUIRED, *OPTIONAL] if c in df.columns}
-    frame = typed(df.rename(columns=names), cols, file, first, problems, salt, end_within_year=False,
-                  categories=categories) \
-        if first is not None else None
+    frame = typed(text, cols, file, first, problems, salt, end_within_year=False, categories=categories) \
+        if first is not None else None  # every column of the file: a row repeats another only if all are equal
     for column in dict.fromkeys(text.columns):  # the largest thing in memory, not needed again
         del text[column]
     df = ref_raw = None
     _give_back_freed_memory()
     if problems:
-        raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems]))
+        raise InputError(parse.masked([replace(p, column=names.get(p.column, p.column)) for p in problems],
+                                      codes=coded))
     member = area
     area = rules.joint_area(area, first.date()) if rules.AREA_CODE.match(area) and "/" not in area else area
     c = count(frame, first.date(), area, file, "worker")
+    repeat_notes(file, c, frame.attrs.get("repeats", []), "row", warnings)
     if area != member:
         c.general.append((rules.joint_caveat(member, area), False))
     if leaver_zero.any():
@@ -235,12 +249,16 @@ def typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp,
     With ``categories``, a council's own leaving reasons and starting origins are mapped to DfE's codes
     (``categories.Categories``); the unmapped ones are kept in ``reason_local`` / ``origin_local``. Problems are
     added to ``problems`` without the cell's value: every one is about a worker record (personal data), whatever
-    the caller numbers its records from (a CSV row, the Nth CSWWWorker of a census return)."""
+    the caller numbers its records from (a CSV row, the Nth CSWWWorker of a census return); a coded cell's value is
+    shown only when it is code-shaped (``categories.shown_code``: "11", never free text). ``role`` (``OrgRole``)
+    must be a code 1-6 (``categories.ORG_ROLES``); it is checked, not counted."""
     found: list[Problem] = []
+    coded = categories_mod.coded_columns(names.values())
     try:
         return _typed(df, names, file, ref, found, salt, end_within_year, categories)
     finally:
-        problems += [replace(p, value=None) for p in found]
+        problems += [replace(p, value=categories_mod.shown_code(p.column, p.value) if p.column in coded else None)
+                     for p in found]
 
 
 def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp, problems: list[Problem],
@@ -277,6 +295,8 @@ def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp
     if end_within_year:
         parse.report(file, col("end_date"), df[col("end_date")], w.end < start_year,
                      f"is before the census year starting {start_year.date().isoformat()}", problems)
+    if col("role") is not None:
+        parse.codes(df, col("role"), file, problems, set(categories_mod.ORG_ROLES), hint=ROLE_HINT)
     optional = {"origin": ("start_origin", "codes"), "reason": ("leave_reason", "codes"),
                 "cases": ("cases", "count"), "wdl": ("working_days_lost", "days"),
                 "qual": ("qualification_date", "date"), "cover": ("covers_vacancy", "flag"),
@@ -305,7 +325,78 @@ def _typed(df: pd.DataFrame, names: dict[str, str], file: str, ref: pd.Timestamp
     if not problems:
         w["pid"] = _hashed_codes(fast, salt_bytes(salt)) if fast is not None \
             else pseudonymise(codes, uniques, salt_bytes(salt), normalised)
+        w = _without_repeats(df, col("worker_id"), w)
     return w
+
+
+def _without_repeats(df: pd.DataFrame, id_column: str, w: pd.DataFrame) -> pd.DataFrame:
+    """``w`` without the records that repeat an earlier record exactly: the same worker id (as ``pseudonymise``
+    matches them: trimmed, upper case) and the same text in every other column of ``df``, including columns not
+    counted. Such a record is a copy (a row pasted twice), not a second post: counted once, DfE's several posts
+    of one person always differ in some item (role, FTE, dates, cases). The pairs (row, the earlier row it
+    repeats) are kept in ``w.attrs["repeats"]`` for the caller's warning and caveat. Only the rows whose worker
+    id is shared with another are compared, first by a numpy hash of their typed agency, FTE and dates (which
+    tell most posts apart), then those left column by column as integer codes of their texts (``pd.factorize``,
+    no Python string per cell): a few numpy passes, even where many people hold several posts."""
+    pid = w["pid"].to_numpy().astype(np.int64)  # codes 0, 1, ... (``pseudonymise``)
+    shared = np.bincount(pid)[pid] > 1
+    w.attrs["repeats"] = []
+    if not shared.any():
+        return w
+    at = np.flatnonzero(shared)  # positions still alike in every column compared so far, in file order
+    mix = pid[at].astype(np.uint64)  # first the typed columns, as one numpy hash: most posts differ in these
+    for k in ("agency", "fte", "start", "end"):
+        v = w[k].to_numpy()[at]
+        v = np.where(np.isnan(v), -1.0, v).view(np.uint64) if v.dtype.kind == "f" else v.view("i8").astype(np.uint64) \
+            if v.dtype.kind == "M" else v.astype(np.uint64)
+        mix = (mix * np.uint64(0x9E3779B97F4A7C15)) ^ v  # wraps around: equal rows, equal hashes
+    bits = max(int(len(at)).bit_length() + 3, 4)  # about 8 buckets a row: by two sets of bits, few share both
+    for salt in (0xBF58476D1CE4E5B9, 0x94D049BB133111EB):
+        bucket = ((mix * np.uint64(salt)) >> np.uint64(64 - bits)).astype(np.int64)
+        alike = np.bincount(bucket, minlength=1 << bits)[bucket] > 1  # rows sharing by chance: compared below
+        at, mix = at[alike], mix[alike]
+    if not len(at):
+        return w
+    key = pid[at]
+    for k in df.columns:
+        if k == id_column:
+            continue
+        codes, uniques = pd.factorize(df[k].iloc[at], use_na_sentinel=False)
+        if len(uniques) == 1:  # the same in every row left (area_code, reference_date): tells none apart
+            continue
+        key = pd.factorize(key * (len(uniques) + 1) + codes)[0].astype(np.int64)  # below n * n: no overflow
+        alike = np.bincount(key)[key] > 1  # rows now alone cannot repeat any: not compared again
+        at, key = at[alike], key[alike]
+        if not len(at):
+            return w
+    key = pd.factorize(key)[0]  # numbers the groups in order of first appearance
+    _, first = np.unique(key, return_index=True)
+    earliest = first[key]
+    repeat = earliest != np.arange(len(key))
+    rows = df.index.to_numpy()[at]
+    attrs = dict(w.attrs)
+    out = w.loc[~df.index.isin(rows[repeat])]
+    out.attrs = {**attrs, "repeats": [(int(r), int(f)) for r, f in zip(rows[repeat], rows[earliest[repeat]])]}
+    return out
+
+
+def repeat_notes(file: str, c: rules.Components, repeats: list[tuple[int, int]], record: str,
+                 warnings: list[Problem] | None, shown: int = 20) -> None:
+    """The warnings (``Problem``, severity "warning") and the caveat for records that repeat an earlier one
+    exactly (``_without_repeats``): one warning per repeated record naming its ``record`` (``"row"``, or the
+    census return's ``"CSWWWorker record"``) and the earlier one, up to ``shown`` of them and then how many
+    more; never a cell. Every figure's caveat says how many were counted once."""
+    if not repeats:
+        return
+    how = "counted once, as a copy (a worker's several posts differ in some item: role, FTE, dates, cases)"
+    if warnings is not None:
+        warnings += [Problem(file, f"repeats {record} {first} exactly: {how}", row, None, None, severity="warning")
+                     for row, first in repeats[:shown]]
+        if len(repeats) > shown:
+            warnings.append(Problem(file, f"and {len(repeats) - shown} more records repeat an earlier record "
+                                    "exactly: each counted once", None, None, None, severity="warning"))
+    n = rules.few(len(repeats))
+    c.general.append((f"{n} record{'s' * (n != '1')} repeating an earlier record exactly counted once", False))
 
 
 def _give_back_freed_memory() -> None:
