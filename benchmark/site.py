@@ -93,6 +93,11 @@ INDEXES = [
     ("areas", ["area_name"]),
     ("areas", ["new_la_code"]),
     ("local_observations", ["area_code", "time_period", "measure_id"]),
+    # breakdowns' facets (metadata): each facet count scanned 79,000 rows and sorted them, 80-290 ms a facet on a
+    # table page's first hit (review 8, finding 8); with these 10-40 ms, for 7 MB more database
+    ("breakdowns", ["breakdown_topic"]),
+    ("breakdowns", ["role"]),
+    ("breakdowns", ["measure_id"]),
 ]
 
 

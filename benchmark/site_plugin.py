@@ -3,7 +3,7 @@
 * ``/la?q=NAME`` finds a council by name (or code) and redirects to its profile; several matches are listed.
 * ``/la/<code>`` is the council profile: headline figures and, for each key measure, a chart of the council
   against its statistical-neighbour median, region and England over all years, with the same figures in a
-  table beside the chart and links to the canned queries and CSV downloads. Joint returns use ``314-318``.
+  table beside the chart and links to the canned queries and CSV downloads (``_dl=1``: text/csv with a file name). Joint returns use ``314-318``.
   ``?year=YYYY`` picks the year of the headline figures; the page names the council's statistical neighbours
   and marks where DfE's neighbour model changes (``model_changes``); counts (``Measure.banded`` false) show no
   quartile; predecessors and successors (``area_changes``) link to each other.
@@ -23,20 +23,24 @@ the figures a pack shows, rounded the same way; the charts are server-side SVG a
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from urllib.parse import quote, urlencode
 
 import pandas as pd
 from datasette import hookimpl
-from datasette.utils import tilde_decode
+from datasette.database import QueryInterrupted
+from datasette.utils import await_me_maybe, tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from . import charts, consistency, ethnicity, measures, site_cache, site_compat, site_security
 from . import councils as resolver
 from . import neighbours as sn
-from .formatting import fmt_number
+from .formatting import fmt_number, is_number, suffix
 from .local import series as local_series
-from .report import packs
+from .report import gather, packs
+from .report.model import AREA, COUNCIL, dfe_decimals
 
 
 def slug(code: str) -> str:
@@ -71,23 +75,44 @@ async def lookup(db, text: str):
     return (await db.execute(LOOKUP_SQL, {"q": text})).first()
 
 
+#: Longest search text ``/la?q=`` takes, in characters: the longest council name is 35; a longer text would also
+#: pass SQLite's LIKE-pattern limit (``site_security.MAX_PATTERN_BYTES``) once wrapped in ``%…%``.
+MAX_SEARCH_CHARS = 100
+
+
+def search_too_long(q: str) -> str | None:
+    """What to say when the search text is longer than :data:`MAX_SEARCH_CHARS`, else None."""
+    if len(q) <= MAX_SEARCH_CHARS:
+        return None
+    return (f"The search text is {len(q):,} characters long; give a council name or code of at most "
+            f"{MAX_SEARCH_CHARS} characters (the DfE three-digit code 841, the ONS code E06000005 or part of a name).")
+
+
 async def find(request, datasette):
+    """``/la?q=``: redirect to the council ``q`` names, list several matches, or say none matches; a search text
+    over :data:`MAX_SEARCH_CHARS` or one SQLite cannot search with is answered with the page and a message
+    (HTTP 400), never a 500."""
     db = await _db_and_check(datasette, request)
     q = (request.args.get("q") or "").strip()
-    matches = []
-    if q:
-        exact = await lookup(db, q)
-        if exact is not None:
-            return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact['area_code']))}"))
-        matches = await councils(
-            db, "area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match :fts)",
-            {"q": q, "fts": " ".join(f'"{w}"*' for w in q.replace('"', " ").split()) or '""'})
+    matches, problem = [], search_too_long(q)
+    if q and problem is None:
+        try:
+            exact = await lookup(db, q)
+            if exact is not None:
+                return Response.redirect(datasette.urls.path(f"/la/{quote(slug(exact['area_code']))}"))
+            matches = await councils(
+                db, "area_name like '%' || :q || '%' or rowid in (select rowid from areas_fts where areas_fts match "
+                ":fts)", {"q": q, "fts": " ".join(f'"{w}"*' for w in q.replace('"', " ").split()) or '""'})
+        except (sqlite3.DatabaseError, QueryInterrupted) as e:
+            problem = f"The search for that text could not be run ({e}); try part of a council name or its code."
         matches = matches[:50]
         if len(matches) == 1:
             return Response.redirect(datasette.urls.path(f"/la/{quote(matches[0]['slug'])}"))
     return Response.html(await datasette.render_template(
-        "csww_find.html", {"q": q, "matches": matches, "councils": await councils(db),
-                           "database": db.name, "metadata": await site_compat.instance_metadata(datasette)}, request=request))
+        "csww_find.html", {"q": q[:MAX_SEARCH_CHARS], "matches": matches, "problem": problem,
+                           "councils": await councils(db), "database": db.name,
+                           "metadata": await site_compat.instance_metadata(datasette)}, request=request),
+        status=400 if problem else 200)
 
 
 #: The statistical-neighbour models (``neighbours.MODELS``) in words, as the page names them.
@@ -120,6 +145,26 @@ def model_changes(series: list[dict]) -> list[dict]:
         if model:
             prev = r
     return out
+
+
+_whole_numbers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def whole_numbers(db) -> set[tuple[str, int, str]]:
+    """The (measure_id, year, level) groups DfE published as whole numbers (``gather.published_figures``), once per
+    served (immutable) database: the site shows them as the packs do, 16% and 26,500, never 16.0 or 26,500.0."""
+    if db not in _whole_numbers:
+        _whole_numbers[db] = (await db.execute_fn(gather.published_figures))[1]
+    return _whole_numbers[db]
+
+
+def figure(v, m: measures.Measure, year, whole, level: str | None = None, unit: bool = False) -> str:
+    """``v`` as the packs show it: rounded half up to the decimals DfE published it with (``model.dfe_decimals``:
+    0 for DfE's whole-number groups at ``level``, else the catalogue's), with "%" for a percentage when ``unit``
+    (``formatting``); "" when ``v`` is not a number."""
+    decimals = dfe_decimals(whole, m.id, year, level)
+    text = fmt_number(v, m.decimals if decimals is None else decimals)
+    return text + suffix(m) if unit and is_number(v) else text
 
 
 def _number(v):
@@ -256,6 +301,7 @@ async def _profile(request, datasette, db):
                                   + (f". {pointer}" if pointer else ""))
         year = int(asked)
     dbp = datasette.urls.database(db.name)
+    whole = await whole_numbers(db)
     sections, headlines, data = [], [], []
     models_seen: dict[str, None] = {}
     for m in measures.key_measures():
@@ -265,9 +311,11 @@ async def _profile(request, datasette, db):
         region_label = next((r["region_name"] for r in reversed(series) if r.get("region_name")), None) or "Region"
         changes = model_changes(series)
         changed_years = {c["year"] for c in changes}
-        table = [{"year": r["time_period"], "value": fmt_number(r["value"], dec), "symbol": r["symbol"] or "",
-                  "sn_median": fmt_number(r.get("sn_median"), dec), "region": fmt_number(r.get("region"), dec),
-                  "england": fmt_number(r.get("england"), dec), "selected": r["time_period"] == year,
+        table = [{"year": r["time_period"], "value": figure(r["value"], m, r["time_period"], whole, COUNCIL),
+                  "symbol": r["symbol"] or "", "sn_median": fmt_number(r.get("sn_median"), dec),
+                  "region": figure(r.get("region"), m, r["time_period"], whole, AREA),
+                  "england": figure(r.get("england"), m, r["time_period"], whole, AREA),
+                  "selected": r["time_period"] == year,
                   "model_change": r["time_period"] in changed_years} for r in series]
         svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
             ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),
@@ -275,9 +323,9 @@ async def _profile(request, datasette, db):
         params = {"la": code, "measure": m.id}
         links = {
             "trend": f"{dbp}/trend?{urlencode(params)}",
-            "trend_csv": f"{dbp}/trend.csv?{urlencode(params)}",
+            "trend_csv": f"{dbp}/trend.csv?{urlencode({**params, '_dl': 1})}",
             "neighbours": f"{dbp}/council_vs_neighbours?{urlencode(params)}",
-            "neighbours_csv": f"{dbp}/council_vs_neighbours.csv?{urlencode(params)}",
+            "neighbours_csv": f"{dbp}/council_vs_neighbours.csv?{urlencode({**params, '_dl': 1})}",
             "league": f"{dbp}/league_table?{urlencode({'measure': m.id, 'year': year or ''})}",
         }
         pick = [r for r in series if r["time_period"] == year] if asked else series[-1:]
@@ -287,8 +335,10 @@ async def _profile(request, datasette, db):
                 models_seen.setdefault(last["sn_model"])
             headlines.append({
                 "label": m.label, "unit": unit, "year": last["time_period"],
-                "value": fmt_number(last["value"], dec), "symbol": last["symbol"] or "",
-                "england": fmt_number(last.get("england"), dec), "sn_median": fmt_number(last.get("sn_median"), dec),
+                "value": figure(last["value"], m, last["time_period"], whole, COUNCIL, unit=True),
+                "symbol": last["symbol"] or "",
+                "england": figure(last.get("england"), m, last["time_period"], whole, AREA, unit=True),
+                "sn_median": figure(last.get("sn_median"), m, last["time_period"], whole, unit=True),
                 "rank": last.get("rank"), "rank_of": last.get("rank_of"),
                 "quartile": last.get("quartile") if m.banded else None,
                 "polarity": m.polarity, "anchor": m.id})
@@ -351,9 +401,9 @@ async def _profile(request, datasette, db):
             "json_url": datasette.urls.path(f"/la/{quote(slug(code))}.json" + (f"?year={year}" if asked else "")),
             "database": db.name, "metadata": await site_compat.instance_metadata(datasette),
             "profile_query": f"{dbp}/council_profile?{urlencode({'la': code, 'year': year or ''})}",
-            "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': year or ''})}",
+            "profile_csv": f"{dbp}/council_profile.csv?{urlencode({'la': code, 'year': year or '', '_dl': 1})}",
             "local_query": f"{dbp}/local_vs_published?{urlencode({'la': code})}",
-            "comparisons_csv": f"{dbp}/comparisons.csv?{urlencode({'area_code': code, '_size': 'max'})}",
+            "comparisons_csv": f"{dbp}/comparisons.csv?{urlencode({'area_code': code, '_size': 'max', '_dl': 1})}",
         }
         response = Response.html(await datasette.render_template("csww_council.html", context, request=request))
     response.headers["Cache-Control"] = _cache_control(datasette, request)
@@ -414,29 +464,56 @@ def no_council_message(conn, text: str) -> str | None:
             "or a council name (Darlington).")
 
 
+def has_accounts(datasette) -> bool:
+    """True when ``datasette-auth-passwords`` has an account to sign in to (``<user>_password_hash``), as on the
+    private instance; the public site has none, so its "Log in" link would lead only to "no configured accounts"."""
+    config = datasette.plugin_config("datasette-auth-passwords") or {}
+    return any(key.endswith("_password_hash") for key in config)
+
+
+def menu_links_without_login(datasette, request):
+    """Datasette's ``menu_links()`` for the page's menu, less the "Log in" link (``/-/login``)."""
+    # not at module level: datasette.plugins loads every plugin, this module included, when first imported
+    from datasette.plugins import pm
+
+    login = datasette.urls.path("/-/login")
+
+    async def menu_links():
+        links = []
+        for hook in pm.hook.menu_links(datasette=datasette, actor=request.actor if request else None,
+                                       request=request):
+            links.extend(await await_me_maybe(hook) or [])
+        return [link for link in links if link.get("href") != login]
+
+    return menu_links
+
+
 @hookimpl
 def extra_template_vars(template, database, datasette, request):
-    if template == "query.html" and request is not None and (request.args.get("la") or "").strip():
-        async def message():
+    async def inner():
+        out = {} if has_accounts(datasette) else {"menu_links": menu_links_without_login(datasette, request)}
+        if template == "query.html" and request is not None and (request.args.get("la") or "").strip():
             try:
                 db = datasette.get_database(database)
             except KeyError:
-                return {}
+                return out
             text = request.args["la"].strip()
-            return {"csww_no_council": await db.execute_fn(lambda conn: no_council_message(conn, text))}
-
-        return message
-    if template != "index.html":
-        return {}
-
-    async def inner():
-        try:
-            db = datasette.get_database()
-            return {"csww_councils": await councils(db)}
-        except Exception:  # no site database (e.g. a bare instance): the picker simply has no list
-            return {"csww_councils": []}
+            out["csww_no_council"] = await db.execute_fn(lambda conn: no_council_message(conn, text))
+        elif template == "index.html":
+            try:
+                db = datasette.get_database()
+                out["csww_councils"] = await councils(db)
+            except Exception:  # no site database (e.g. a bare instance): the picker simply has no list
+                out["csww_councils"] = []
+        return out
 
     return inner
+
+
+@hookimpl
+def startup(datasette):
+    # a refused statement or bad parameter is answered at once, without a rich traceback of locals (site_compat)
+    site_compat.quiet_expected_errors()
 
 
 @hookimpl

@@ -15,7 +15,9 @@ Registered from ``site_plugin`` as Datasette hooks:
     :data:`MAX_PATTERN_BYTES`;
   - a row factory that counts the bytes a query returns and stops it past :data:`MAX_RESULT_BYTES` (50 MB, as
     ``max_csv_mb``), so neither ``max_returned_rows`` × wide rows nor an unpaged CSV stream of ``?sql=`` can
-    fill memory. Datasette's ``sql_time_limit_ms`` (2 s) and ``max_returned_rows`` still apply.
+    fill memory. Datasette's ``sql_time_limit_ms`` (2 s: its progress handler stops a query within a few ms of
+    it; the 3 s a runaway query took before was Datasette printing a ``rich`` traceback afterwards, now off:
+    ``site_compat.quiet_expected_errors``) and ``max_returned_rows`` still apply.
 
 * :func:`asgi_wrapper` — around every HTTP response:
 

@@ -9,8 +9,10 @@ import shutil
 import sqlite3
 
 import pytest
+from datasette_auth_passwords.utils import hash_password
+from test_site import add_local_returns
 
-from benchmark import measures, site
+from benchmark import measures, site, site_plugin
 
 COUNTS = ("vacancy_fte", "working_days_lost_fte")
 
@@ -103,7 +105,7 @@ def test_year_selects_the_year(fx):
     assert "Headline figures, year to 30 September 2022" in html
     head = html[html.index('id="headlines"'):html.index("</table>", html.index('id="headlines"'))]
     turnover = re.search(r'href="#turnover_rate_fte">.*?</tr>', head, re.S).group(0)
-    assert [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", turnover, re.S)][:3] == ["2022", "15.0", "20.0"]
+    assert [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", turnover, re.S)][:3] == ["2022", "15.0%", "20.0%"]
     assert '<tr class="csww-selected"><th scope="row">2022</th>' in html
     assert "/csww/council_profile?la=841&amp;year=2022" in html
     assert '<strong aria-current="page">2022</strong>' in html and 'href="/la/841?year=2024"' in html
@@ -208,3 +210,101 @@ def test_real_council_names_give_no_message(real):
     for name in ("St Helens", "Durham", "Herefordshire", "Bedford Borough", "318", "E06000061"):
         page = real.get("/csww/trend", params={"la": name}).text
         assert 'id="no-council"' not in page and 'class="rows-and-columns"' in page, name
+
+
+# ------------------------------------------------------------------ review 8: free text, refusals, titles, figures
+LONG = "a" * 1000
+
+
+def test_a_long_search_text_gets_a_message_not_a_500(fx):
+    """`/la?q=` with 1000 characters gave HTTP 500 "LIKE or GLOB pattern too complex" (review 8, finding 3)."""
+    r = fx.get("/la", params={"q": LONG})
+    assert r.status_code == 400
+    msg = re.search(r'<p class="message-error" id="search-problem"[^>]*>(.*?)</p>', r.text, re.S)
+    assert msg and msg.group(1).startswith("The search text is 1,000 characters long; give a council name or code "
+                                           "of at most 100 characters")
+    assert LONG not in r.text and 'value="' + "a" * 100 + '"' in r.text   # the box keeps the first 100
+    near = fx.get("/la", params={"q": "a" * 100})                            # at the limit: searched, no match
+    assert near.status_code == 200 and "No council matches “" + "a" * 100 + "”" in near.text
+    assert fx.get("/la", params={"q": '" NEAR( *'}).status_code == 200       # full-text syntax is only text
+    assert fx.get("/la/841", params={"year": LONG}).status_code == 400
+    assert fx.get("/la/" + LONG).status_code == 404
+    for query, param in (("trend", "la"), ("trend", "measure"), ("league_table", "year"),
+                         ("council_profile", "year"), ("region_councils", "region")):
+        page = fx.get(f"/csww/{query}", params={param: LONG})
+        assert page.status_code == 200, (query, param)
+    assert "No council matches “" + LONG + "”" in fx.get("/csww/trend", params={"la": LONG}).text
+
+
+def test_refused_statements_are_answered_without_a_traceback(fx, capsys):
+    """A statement Datasette refuses for its type took ~1 s: its default error handler printed a rich traceback
+    with every frame's locals (the whole metadata) before answering (review 8, finding 8). The page is the same."""
+    capsys.readouterr()
+    for sql in ("selec 1", "drop table comparisons", "pragma table_info(areas)"):
+        r = fx.get("/csww", params={"sql": sql})
+        assert r.status_code == 400 and "Statement must be a SELECT" in r.text, sql
+    r = fx.get("/csww.json", params={"sql": "drop table comparisons"})
+    assert r.status_code == 400 and r.json()["error"] == "Statement must be a SELECT"
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err and "locals" not in printed.out + printed.err
+
+
+def test_canned_query_pages_are_titled_by_their_title_not_their_sql(fx):
+    titles = {name: re.search(r"<title>(.*?)</title>", fx.get(f"/csww/{name}").text, re.S).group(1)
+              for name in ("trend", "council_profile", "council_vs_neighbours", "region_councils")}
+    assert titles == {"trend": "Trend — csww", "council_profile": "Council profile — csww",
+                      "council_vs_neighbours": "Council against its statistical neighbours — csww",
+                      "region_councils": "A region&#39;s councils — csww"}
+    sql = fx.get("/csww", params={"sql": "select 1 -- a comment"}).text
+    assert "<title>SQL query — csww</title>" in sql
+
+
+def test_public_site_has_no_log_in_link(fx, mini_db, tmp_path, monkeypatch):
+    """The public site has no accounts: its "Log in" led only to "no configured accounts" (review 8, finding 9)."""
+    for path in ("/", "/la/841", "/csww/trend", "/csww/comparisons"):
+        assert 'href="/-/login"' not in fx.get(path).text, path
+    assert not site_plugin.has_accounts(fx.ds)
+    shutil.copy(mini_db, tmp_path / "csww.db")
+    add_local_returns(tmp_path / "csww.db")                                # an unpublished return: a private.db
+    monkeypatch.setenv(site.PRIVATE_HASH_ENV, hash_password("pw", iterations=1000))
+    private = Client(site.datasette(site.prepare(tmp_path / "csww.db"), private=True))
+    try:
+        assert site_plugin.has_accounts(private.ds)
+        assert ">Log in</a>" in private.get("/-/login").text            # the private instance keeps its link
+    finally:
+        private.close()
+
+
+def test_profile_csv_links_download_as_csv_files(fx):
+    html = fx.get("/la/841").text
+    links = sorted(set(re.findall(r'href="([^"]*\.csv\?[^"]*)"', html)))
+    assert len(links) >= 4 and all("_dl=1" in link for link in links)
+    for link in links[:3]:
+        r = fx.get(link.replace("&amp;", "&"))
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), link
+        assert r.headers["content-disposition"].startswith("attachment; filename=") and ".csv" in r.headers[
+            "content-disposition"]
+
+
+def headline(html: str, label: str) -> list[str]:
+    part = html[html.index('id="headlines"'):]
+    part = part[:part.index("</table>")]
+    row = re.search(rf'<tr>\s*<th scope="row"><a [^>]*>{re.escape(label)}</a></th>(.*?)</tr>', part, re.S)
+    assert row, label
+    return [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+
+
+def test_headline_rates_have_percent_and_sfr_whole_numbers_no_decimals(real):
+    """Rates carry "%" in the headline table; the 2015 SFR figures DfE published as whole numbers show as the packs
+    show them (``model.dfe_decimals``): 19% and 16%, 26,500, never 19.0 or 26,500.0 (review 8, finding 9)."""
+    latest = real.get("/la/841").text
+    assert headline(latest, "Turnover rate (FTE)") == ["2025", "15.4%", "13.1%", "11.8%", "112 of 148", "D"]
+    assert headline(latest, "Social workers in post (FTE)")[1:4] == ["95.6", "207.5", "36,186.3"]
+    y2015 = real.get("/la/841", params={"year": "2015"}).text
+    assert headline(y2015, "Turnover rate (FTE)")[:4] == ["2015", "19%", "13.0%", "16%"]
+    assert headline(y2015, "Social workers in post (FTE)")[:4] == ["2015", "71.8", "135.2", "26,500"]
+    # the trend tables (unit in their caption): council, neighbour median, region, England
+    assert table_row(latest, "turnover_rate_fte", 2015) == ["19", "13.0", "13", "16"]
+    assert table_row(latest, "turnover_rate_fte", 2016) == ["33.7", "15.1", "15.7", "15.1"]
+    assert table_row(latest, "inpost_fte", 2015) == ["71.8", "135.2", "1,680", "26,500"]
+    assert table_row(latest, "inpost_fte", 2025) == ["95.6", "207.5", "2,299.3", "36,186.3"]
