@@ -35,7 +35,8 @@ from . import charts, consistency, ethnicity, measures, site_cache, site_compat,
 from . import councils as resolver
 from .formatting import fmt_number
 from .local import series as local_series
-from .report import packs
+from .report import gather, packs
+from .report.model import dfe_decimals
 
 
 def slug(code: str) -> str:
@@ -167,6 +168,14 @@ async def profile(request, datasette):
     return await _profile(request, datasette, db)
 
 
+def _whole(conn, code: str):
+    """``gather.published_figures``' whole-number groups for the measures on ``code``'s page (the key measures
+    and those of its provisional rows): which figures DfE published without decimals."""
+    ids = [m.id for m in measures.key_measures()] + [r[0] for r in conn.execute(
+        "select distinct measure_id from comparisons where area_code = ? and provisional = 1", [code])]
+    return gather.published_figures(conn, sorted(set(ids)))[1]
+
+
 async def _profile(request, datasette, db):
     as_json = bool(request.url_vars.get("format"))
     code = unslug(request.url_vars["code"])
@@ -209,6 +218,19 @@ async def _profile(request, datasette, db):
                                   f"{asked}; years with figures: " + (", ".join(map(str, years)) or "none"))
         year = int(asked)
     dbp = datasette.urls.database(db.name)
+    whole = await db.execute_fn(lambda conn: _whole(conn, code))
+
+    def places(mid: str, col: str, y) -> int | None:
+        """The decimals DfE published ``col``'s figure with in year ``y`` (as the pack's tables show it: 2015
+        rates as whole numbers), None for the catalogue's; the table, chart, tooltips and text alternative agree."""
+        if y is None or col not in ("value", "region", "england"):
+            return None
+        return dfe_decimals(whole, mid, y, gather.COUNCIL if col == "value" else gather.AREA)
+
+    def shown(v, m, col: str, y, mid: str | None = None, dec: int | None = None) -> str:
+        d = places(mid or m.id, col, y)
+        return fmt_number(v, (m.decimals if dec is None else dec) if d is None else d)
+
     sections, headlines, data = [], [], []
     models_seen: dict[str, None] = {}
     for m in measures.key_measures():
@@ -218,13 +240,15 @@ async def _profile(request, datasette, db):
         region_label = next((r["region_name"] for r in reversed(series) if r.get("region_name")), None) or "Region"
         changes = model_changes(series)
         changed_years = {c["year"] for c in changes}
-        table = [{"year": r["time_period"], "value": fmt_number(r["value"], dec), "symbol": r["symbol"] or "",
-                  "sn_median": fmt_number(r.get("sn_median"), dec), "region": fmt_number(r.get("region"), dec),
-                  "england": fmt_number(r.get("england"), dec), "selected": r["time_period"] == year,
+        table = [{"year": r["time_period"], "value": shown(r["value"], m, "value", r["time_period"]),
+                  "symbol": r["symbol"] or "", "sn_median": fmt_number(r.get("sn_median"), dec),
+                  "region": shown(r.get("region"), m, "region", r["time_period"]),
+                  "england": shown(r.get("england"), m, "england", r["time_period"]), "selected": r["time_period"] == year,
                   "model_change": r["time_period"] in changed_years} for r in series]
         svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
             ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),
-            ("england", "England")]) if series else ("", f"{m.label}: no published values for {area['area_name']}.")
+            ("england", "England")], places=lambda c, y, mid=m.id: places(mid, c, y)) if series else (
+                "", f"{m.label}: no published values for {area['area_name']}.")
         params = {"la": code, "measure": m.id}
         links = {
             "trend": f"{dbp}/trend?{urlencode(params)}",
@@ -240,8 +264,9 @@ async def _profile(request, datasette, db):
                 models_seen.setdefault(last["sn_model"])
             headlines.append({
                 "label": m.label, "unit": unit, "year": last["time_period"],
-                "value": fmt_number(last["value"], dec), "symbol": last["symbol"] or "",
-                "england": fmt_number(last.get("england"), dec), "sn_median": fmt_number(last.get("sn_median"), dec),
+                "value": shown(last["value"], m, "value", last["time_period"]), "symbol": last["symbol"] or "",
+                "england": shown(last.get("england"), m, "england", last["time_period"]),
+                "sn_median": fmt_number(last.get("sn_median"), dec),
                 "rank": last.get("rank"), "rank_of": last.get("rank_of"),
                 "quartile": last.get("quartile") if m.banded else None,
                 "polarity": m.polarity, "anchor": m.id})
@@ -274,9 +299,10 @@ async def _profile(request, datasette, db):
                       "measure_id": r["measure_id"], "unit": "%" if r["unit"] == "percent" else r["unit"],
                       "value": fmt_number(r["value"], dec), "raw_value": _number(r["value"]),
                       "symbol": r["symbol"] or "", "sn_median": fmt_number(r["sn_median"], dec),
-                      "england": fmt_number(r["england"], dec), "quartile": r["quartile"] if banded else None,
+                      "england": shown(r["england"], None, "england", r["comparator_year"], r["measure_id"], dec),
+                      "quartile": r["quartile"] if banded else None,
                       "note": r["series_note"]})
-    series_charts, team_tables = await _local_views(db, dict(area), by_measure)
+    series_charts, team_tables = await _local_views(db, dict(area), by_measure, whole)
     if as_json:
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
@@ -310,19 +336,21 @@ async def _profile(request, datasette, db):
     return response
 
 
-async def _local_views(db, area: dict, by_measure: dict[str, list[dict]]) -> tuple[list[dict], list]:
+async def _local_views(db, area: dict, by_measure: dict[str, list[dict]], whole=None) -> tuple[list[dict], list]:
     """The council's local series charted on its DfE series (``local.series.charts_for``, key measures) and its
     team tables with service subtotals (the pack's ``packs.team_sections``), from every return in the served
     database: the private instance's holds them all, the public one only published returns (``publication``)."""
     if not (await db.execute("select 1 from sqlite_master where name = 'local_observations'")).first():
         return [], []
     dfe = {mid: {r["time_period"]: _number(r["value"]) for r in rs} for mid, rs in by_measure.items()}
+    places = {mid: {y: dfe_decimals(whole, mid, y, gather.COUNCIL) for y in ys} for mid, ys in dfe.items()}
 
     def work(conn):
         rows = local_series.stored(conn, area["area_code"])
         if rows.empty:
             return [], []
-        figs = local_series.charts_for(rows, area["area_name"], dfe, [m.id for m in measures.key_measures()])
+        figs = local_series.charts_for(rows, area["area_name"], dfe, [m.id for m in measures.key_measures()],
+                                       dfe_decimals=places)
         return figs, [t for sec in packs.team_sections(conn, area, rows) for t in sec.tables]
 
     return await db.execute_fn(work)

@@ -51,10 +51,10 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
             "Connection refused). Behind a firewall?") in run.stderr
     out = run.stdout
     assert "building from the offline snapshot" in out
-    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 Feb "
-            "2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
-    assert "release SFR07/2016 (reporting year 2015, published 2016-02-25): SFR07_2016_UD.csv" in out
-    assert "release SFR08/2017 (reporting year 2016, published 2017-02-16): SFR08_2017_UD.csv" in out
+    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 "
+            "February 2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
+    assert "release SFR07/2016 (reporting year 2015, published 25 February 2016): SFR07_2016_UD.csv" in out
+    assert "release SFR08/2017 (reporting year 2016, published 16 February 2017): SFR08_2017_UD.csv" in out
     assert "when online, run 'csww fetch' and then 'csww build' to update" in out
     assert "wrote build/csww.db" in out and "38,889 observations" in out
     conn = sqlite3.connect(work / "build" / "csww.db")
@@ -73,8 +73,9 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
     m = ees.Cache(work / "cache").manifest("2025")
     assert m["from_snapshot"] is True and m["files"][0]["sha256"].startswith("9e058bac")
     # never downloaded: the files say they came with the toolkit (the pack's "Source files and checksums" table)
+    # the day in words, as every date for people (was "made 2026-11-30T03:11:47+00:00")
     shipped = (f"not downloaded: from the offline snapshot shipped with csww-benchmark {__version__}, "
-               f"made {snapshot.manifest()['made_at']}")
+               "made 30 November 2026")
     assert snapshot.manifest()["made_at"] == "2026-11-30T03:11:47+00:00"
     assert conn.execute("SELECT DISTINCT downloaded_at FROM source_files").fetchall() == [(shipped,)]
     listed = CliRunner().invoke(cli, ["fetch", "--offline", "--cache-dir", str(work / "cache")])

@@ -71,7 +71,7 @@ def md_table(t: Table) -> list[str]:
 
 def markdown(pack: Pack) -> str:
     out = [f"# {_md(pack.title)}", "", _md(pack.subtitle) + ".", "",
-           f"*Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from the Department for "
+           f"*Made by csww-benchmark {pack.toolkit_version} on {pack.made_on} from the Department for "
            "Education's published children's social work workforce statistics.*", "", "## Summary", ""]
     out += [f"- {_md(line)}" for line in pack.summary]
     out += ["", f"*{_md(RULES)}*", ""]
@@ -87,7 +87,7 @@ def markdown(pack: Pack) -> str:
             if f.note:
                 out += [f"*{_md(f.note)}*", ""]
             out += md_table(f.table)
-    out += ["---", "", f"Generated {pack.generated_at} by csww-benchmark {pack.toolkit_version}. Contains public "
+    out += ["---", "", f"Generated {pack.made_at} by csww-benchmark {pack.toolkit_version}. Contains public "
             "sector information licensed under the Open Government Licence v3.0.", ""]
     return "\n".join(out)
 
@@ -165,7 +165,7 @@ def xlsx(pack: Pack) -> bytes:
     contents["A1"] = safe_text(pack.title)
     contents["A1"].font = Font(bold=True, size=14)
     contents["A2"] = safe_text(pack.subtitle)
-    contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from DfE's published "
+    contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.made_on} from DfE's published "
                       "children's social work workforce statistics. One table per sheet; definitions and sources "
                       "are on their own sheets.")
     row = 5
