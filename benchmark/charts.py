@@ -272,7 +272,8 @@ def trend(chart_id: str, m: Measure, name: str, t: pd.DataFrame, cols: list[tupl
     series = [(label, [float(v) if is_number(v) else None for v in t[c]]) for c, label in drawn]
     alt = trend_alt(m, name, t, drawn, years, places)
     point_decimals = [[places(c, y) for y in years] for c, _ in drawn] if places else None
-    return line_chart(chart_id, f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals,
+    span = f"{years[0]} to {years[-1]}" if years[0] != years[-1] else f"{years[0]}"
+    return line_chart(chart_id, f"{m.label}, {span}", alt, years, series, m.decimals,
                       suffix(m), point_decimals=point_decimals), alt
 
 
@@ -283,10 +284,14 @@ def trend_alt(m: Measure, name: str, t: pd.DataFrame, drawn, years: list[int], p
         d = places(column, int(year)) if places else None
         return f"{fmt_number(v, m.decimals if d is None else d)}{suffix(m)}"
 
-    lines = [f"Line chart of {m.label} for {name} from {years[0]} to {years[-1]}, with "
+    lines = [f"Line chart of {m.label} for {name} "
+             + (f"from {years[0]} to {years[-1]}" if years[0] != years[-1] else f"in {years[0]}") + ", with "
              + ", ".join(label for _, label in drawn[1:]) + "."]
     own = t[t["value"].notna()]
-    if len(own):
+    if len(own) == 1:  # one year: its figure once (not "19% in 2015, 19% in 2015. Highest 19% in 2015.")
+        lines.append(f"{name}: {show(own.iloc[0]['value'], 'value', own.iloc[0]['time_period'])} in "
+                     f"{int(own.iloc[0]['time_period'])}.")
+    elif len(own):
         first, last = own.iloc[0], own.iloc[-1]
         lines.append(f"{name}: {show(first['value'], 'value', first['time_period'])} in {int(first['time_period'])}, "
                      f"{show(last['value'], 'value', last['time_period'])} in {int(last['time_period'])}.")

@@ -546,6 +546,16 @@ def test_real_darlington_2025_pack(real_db, tmp_path):
     turnover = next(r for r in rows if r["Measure"] == "Turnover rate (FTE)" and r["Year"] == "2025")
     assert turnover["Darlington"] == "15.4%" == f"{value(real_db, 2025, '841', 'turnover_rate_fte')[0]}%"
     assert turnover["England"] == "11.8%"
+    # the chart's text alternative and tooltips at the table's decimals, year by year: DfE published 2015's rate
+    # as a whole number (SFR07/2016: 19), later ones to one decimal, kept when it is 0 (2021: 16.0)
+    page = out.read_text(encoding="utf-8")
+    trend = {r["Year"]: r["Darlington"] for r in rows_by_header(PackHTML(page).table("trend-turnover_rate_fte"))}
+    assert (trend["2015"], trend["2021"], trend["2024"]) == ("19%", "16.0%", "11.5%")
+    assert [value(real_db, y, "841", "turnover_rate_fte")[0] for y in (2015, 2021, 2024)] == [19.0, 16.0, 11.5]
+    desc = re.search(r'<desc id="chart-turnover_rate_fte-d">([^<]*)</desc>', page).group(1)
+    assert "Darlington: 19% in 2015, 15.4% in 2025. Highest 33.7% in 2016." in desc
+    assert all(f"<title>Darlington, {y}: {v}</title>" in page for y, v in trend.items())
+    assert "<title>England, 2015: 16%</title>" in page and "<title>England, 2024: 13.9%</title>" in page
 
 
 def test_real_london_borough_pack_shows_inner_or_outer_london_and_london(real_db, tmp_path):
