@@ -264,7 +264,8 @@ def _rounded(c: Components, m: measures.Measure, value: float, scaled: bool = Fa
 
 def _value(c: Components, m: measures.Measure, inputs: list[str], tp: int, n_months: int, caveats: list):
     """(value, basis, component ids used) for one measure; value None when the input cannot support it."""
-    span = f"{c.period_start.isoformat()} to {c.period_end.isoformat()}" if is_flow(m.id) else f"at {c.period_end.isoformat()}"
+    span = (f"{fmt_date(c.period_start)} to {fmt_date(c.period_end)}" if is_flow(m.id)
+            else f"at {fmt_date(c.period_end)}")
     if not m.is_rate:
         return c.values.get(m.id), f"{c.basis.get(m.id, _HOW[c.input_kind])}, {span}", inputs
     if m.per_working_day and n_months != 12:

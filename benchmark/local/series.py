@@ -246,7 +246,7 @@ def _figures(v: dict, d: date, ref: date, area: str, file: str, min_count: int,
     for mid, what in ((ROLLING["headcount"], "the 12 months"), (YTD["headcount"], "the reporting year to date")):
         start = year_before(d) if mid in ROLLING.values() else year_start(d)
         for k in (mid, mid.replace("_headcount", "_fte")):
-            c.basis[k] = f"leavers counted from worker records on DfE's rules, {start.isoformat()} to {d.isoformat()}"
+            c.basis[k] = f"leavers counted from worker records on DfE's rules, {fmt_date(start)} to {fmt_date(d)}"
     if d < ref:
         for k in (*ROLLING.values(), *YTD.values(), "inpost_fte", "inpost_headcount"):
             c.note(k, f"counted from an extract at {fmt_date(ref)}: complete only if it keeps every record of the "
