@@ -168,12 +168,22 @@ async def profile(request, datasette):
     return await _profile(request, datasette, db)
 
 
-def _whole(conn, code: str):
-    """``gather.published_figures``' whole-number groups for the measures on ``code``'s page (the key measures
-    and those of its provisional rows): which figures DfE published without decimals."""
-    ids = [m.id for m in measures.key_measures()] + [r[0] for r in conn.execute(
-        "select distinct measure_id from comparisons where area_code = ? and provisional = 1", [code])]
-    return gather.published_figures(conn, sorted(set(ids)))[1]
+#: database path -> (its file identity, ``gather.published_figures``' whole-number groups): the same for every
+#: council page of a build, so worked out once per build (about 0.15 s), not on each page drawn (0.08 s of 0.2 s).
+_WHOLE: dict[str, tuple] = {}
+
+
+def _whole(conn, path: str):
+    """Which figures DfE published without decimals (``gather.published_figures``), for the database at ``path``
+    (``conn`` open on it): remembered until the file changes (``site_cache.file_identity``)."""
+    identity = site_cache.file_identity(path) if path else None
+    known = _WHOLE.get(path)
+    if identity is not None and known is not None and known[0] == identity:
+        return known[1]
+    whole = gather.published_figures(conn)[1]
+    if identity is not None:
+        _WHOLE[path] = (identity, whole)
+    return whole
 
 
 async def _profile(request, datasette, db):
@@ -218,7 +228,7 @@ async def _profile(request, datasette, db):
                                   f"{asked}; years with figures: " + (", ".join(map(str, years)) or "none"))
         year = int(asked)
     dbp = datasette.urls.database(db.name)
-    whole = await db.execute_fn(lambda conn: _whole(conn, code))
+    whole = await db.execute_fn(lambda conn: _whole(conn, db.path))
 
     def places(mid: str, col: str, y) -> int | None:
         """The decimals DfE published ``col``'s figure with in year ``y`` (as the pack's tables show it: 2015
