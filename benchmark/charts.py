@@ -197,7 +197,7 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
     """Horizontal bars (label, value, display text) with vertical reference lines (name, value); the bar
     labelled ``highlight`` is drawn in the council colour with a bold label, the others in grey-blue. A
     reference's legend shows its figure at ``decimals``, or at ``reference_decimals[k]`` where given and not None
-    (the decimals the table shows it with: DfE's whole-number 2015 England rates as "19%")."""
+    (the decimals the table shows it with: England's whole-number 2015 turnover as "16%")."""
     values = [v for _, v, _ in bars if v is not None] + [v for _, v in references]
     ticks = nice_ticks(max(values) if values and max(values) > 0 else 1.0, 4)
     top = ticks[-1]

@@ -253,7 +253,8 @@ async def _profile(request, datasette, db):
         table = [{"year": r["time_period"], "value": shown(r["value"], m, "value", r["time_period"]),
                   "symbol": r["symbol"] or "", "sn_median": fmt_number(r.get("sn_median"), dec),
                   "region": shown(r.get("region"), m, "region", r["time_period"]),
-                  "england": shown(r.get("england"), m, "england", r["time_period"]), "selected": r["time_period"] == year,
+                  "england": shown(r.get("england"), m, "england", r["time_period"]),
+                  "selected": r["time_period"] == year,
                   "model_change": r["time_period"] in changed_years} for r in series]
         svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
             ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),

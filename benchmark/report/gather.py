@@ -88,10 +88,8 @@ def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd
     return df.reindex(columns=tables.columns("comparisons"))
 
 
-def published_figures(conn: sqlite3.Connection, measure_ids=None) -> tuple[set[tuple[str, int]],
-                                                                          set[tuple[str, int, str]]]:
-    """What DfE published, from ``observations`` in one pass (of the measures in ``measure_ids`` only, when
-    given: the site's council page asks for the key measures, a fifth of the time):
+def published_figures(conn: sqlite3.Connection) -> tuple[set[tuple[str, int]], set[tuple[str, int, str]]]:
+    """What DfE published, from ``observations`` in one pass:
 
     - the (measure_id, time_period) pairs DfE published for at least one council (a value or a symbol): a
       measure missing from a council's records for a year outside these is one DfE does not publish for councils
@@ -109,8 +107,7 @@ def published_figures(conn: sqlite3.Connection, measure_ids=None) -> tuple[set[t
             "sum(o.value = CAST(o.value AS INTEGER)), sum(o.value IS NOT NULL AND s.layout = 'sfr') "
             "FROM observations o JOIN areas a ON a.area_code = o.area_code "
             "LEFT JOIN source_files s ON s.file_name = o.source_file AND s.release_id = o.release_id "
-            + ("" if measure_ids is None else f"WHERE o.measure_id IN ({','.join('?' * len(measure_ids))}) ")
-            + "GROUP BY o.measure_id, o.time_period, la", (LA, *(measure_ids or ()))):
+            "GROUP BY o.measure_id, o.time_period, la", (LA,)):
         if la:
             published.add((m, int(y)))
         if n_values and n_values == n_whole == n_sfr and m in cat and cat[m].decimals > 0:
