@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .fileio import atomic_replace_dir
+from .formatting import fmt_date
 from .problems import CswwError, OutputError
 
 PUBLICATION = "children-s-social-work-workforce"
@@ -25,14 +26,17 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 
 def obtained(manifest: dict) -> str:
     """How a cached release's files came, in words for ``csww fetch --offline`` and the build's
-    ``source_files.downloaded_at``: "downloaded <time>" (``csww fetch``), or, for the offline snapshot shipped with
-    the toolkit (``"from_snapshot": true``; never downloaded), "not downloaded: from the offline snapshot shipped
-    with csww-benchmark 0.1.0, made 2026-11-30T03:11:47+00:00"."""
+    ``source_files.downloaded_at``: "downloaded 30 November 2026 at 03:11 UTC" (``csww fetch``), or, for the
+    offline snapshot shipped with the toolkit (``"from_snapshot": true``; never downloaded), "not downloaded: from
+    the offline snapshot shipped with csww-benchmark 0.1.0, made 30 November 2026" (dates as
+    ``formatting.fmt_date`` writes them)."""
     if not manifest.get("from_snapshot"):
-        return f"downloaded {manifest.get('fetched_at') or 'at a time not recorded'}"
+        fetched = manifest.get("fetched_at")
+        return f"downloaded {fmt_date(fetched, time=True)}" if fetched else "downloaded at a time not recorded"
     version = manifest.get("snapshot_version")
+    made = manifest.get("snapshot_made_at")
     return ("not downloaded: from the offline snapshot shipped with csww-benchmark"
-            + (f" {version}" if version else "") + f", made {manifest.get('snapshot_made_at') or 'on a day not recorded'}")
+            + (f" {version}" if version else "") + (f", made {fmt_date(made)}" if made else ", made on a day not recorded"))
 
 
 class FetchError(CswwError):

@@ -5,12 +5,14 @@ Every chart is ``role="img"`` with a ``<title>`` and a ``<desc>`` (the text alte
 ``aria-labelledby`` points at. Series differ by colour, line pattern and marker shape, and the legend names
 them, so the chart reads in greyscale print and for people who cannot tell the colours apart. The data table
 always sits beside the chart. Each point carries its figure as a ``<title>`` (a tooltip without JavaScript);
-numbers are written by ``formatting``, so a chart shows what the table beside it shows.
+numbers are written by ``formatting``, so a chart shows what the table beside it shows: at the decimals the
+table gives each figure (DfE's whole-number 2015 rates as "19%", not "19.0%": ``places`` in :func:`trend`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 import pandas as pd
@@ -115,11 +117,12 @@ def _frame(chart_id: str, title: str, alt: str, body: list[str]) -> str:
 
 def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: list[tuple[str, list]],
                decimals: int = 1, unit: str = "", positions: list[float] | None = None,
-               join_gaps: bool = False) -> str:
+               join_gaps: bool = False, point_decimals: list[list[int | None]] | None = None) -> str:
     """Lines over ``years``; each series is (name, values aligned with years, None for a gap). ``years`` may be
     any labels (e.g. dates as "Mar 2024"); ``positions`` (0 to 1, one per label) places them in proportion, e.g.
     to time, instead of evenly; ``join_gaps`` draws a series' line across its gaps (a series observed at other
-    dates than the others) instead of breaking it."""
+    dates than the others) instead of breaking it. Each point's tooltip shows its figure at ``decimals``, or at
+    ``point_decimals[series][point]`` where that is given and not None (the decimals the table shows it with)."""
     values = [v for _, vals in series for v in vals if v is not None]
     ticks = nice_ticks(max(values) if values and max(values) > 0 else 1.0)
     top = ticks[-1]
@@ -166,7 +169,9 @@ def line_chart(chart_id: str, title: str, alt: str, years: list[int], series: li
             dash = f' stroke-dasharray="{st["dash"]}"' if st["dash"] else ""
             body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{st["colour"]}" '
                         f'stroke-width="{st["width"]}"{dash}/>')
-        body += [_marker(st["marker"], x(i), y(v), st["colour"], f"{name}, {years[i]}: {fmt_number(v, decimals)}{unit}")
+        dec = point_decimals[k] if point_decimals and k < len(point_decimals) else None
+        body += [_marker(st["marker"], x(i), y(v), st["colour"], f"{name}, {years[i]}: "
+                         f"{fmt_number(v, decimals if not dec or dec[i] is None else dec[i])}{unit}")
                  for i, v in enumerate(vals) if v is not None]
     body += _legend([name for name, _ in series], H - 30)
     return _frame(chart_id, title, alt, body)
@@ -188,9 +193,11 @@ def _legend(names: list[str], ly: float) -> list[str]:
 
 def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float | None, str]],
               references: list[tuple[str, float]], decimals: int = 1, unit: str = "",
-              highlight: str | None = None) -> str:
+              highlight: str | None = None, reference_decimals: list[int | None] | None = None) -> str:
     """Horizontal bars (label, value, display text) with vertical reference lines (name, value); the bar
-    labelled ``highlight`` is drawn in the council colour with a bold label, the others in grey-blue."""
+    labelled ``highlight`` is drawn in the council colour with a bold label, the others in grey-blue. A
+    reference's legend shows its figure at ``decimals``, or at ``reference_decimals[k]`` where given and not None
+    (the decimals the table shows it with: England's whole-number 2015 turnover as "16%")."""
     values = [v for _, v, _ in bars if v is not None] + [v for _, v in references]
     ticks = nice_ticks(max(values) if values and max(values) > 0 else 1.0, 4)
     top = ticks[-1]
@@ -237,41 +244,61 @@ def bar_chart(chart_id: str, title: str, alt: str, bars: list[tuple[str, float |
                     f'stroke="{st["colour"]}" stroke-width="2" stroke-dasharray="{st["dash"] or "4 2"}"/>')
         body.append(f'<line x1="{lx}" x2="{lx + 28}" y1="{ly}" y2="{ly}" stroke="{st["colour"]}" stroke-width="2" '
                     f'stroke-dasharray="{st["dash"] or "4 2"}"/>')
-        label = f"{name} {fmt_number(v, decimals)}{unit}"
+        d = reference_decimals[k - 1] if reference_decimals and k - 1 < len(reference_decimals) else None
+        label = f"{name} {fmt_number(v, decimals if d is None else d)}{unit}"
         body.append(f'<text x="{lx + 34}" y="{ly + 4}" font-size="12" fill="#222">{escape(label)}</text>')
         lx += 44 + 7 * len(label)
     svg = _frame(chart_id, title, alt, body)
     return svg.replace(f'viewBox="0 0 {W} {H}"', f'viewBox="0 0 {W} {height}"', 1)
 
 
-def trend(chart_id: str, m: Measure, name: str, t: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[str, str]:
+#: The decimals a table shows a figure with: ``places(column, year)``, None for the measure's catalogue decimals.
+Places = Callable[[str, int], "int | None"]
+
+
+def trend(chart_id: str, m: Measure, name: str, t: pd.DataFrame, cols: list[tuple[str, str]],
+          places: Places | None = None) -> tuple[str, str]:
     """A measure's line chart for one council over the years, and its text alternative: ``(svg, alt)``.
 
     ``t`` has one row per year (``time_period`` and the columns named in ``cols``); ``cols`` are (column, series
     name) pairs, the council's own first and its neighbour median second. For counts (FTE, headcount) only those
     two are drawn: region and England are totals that dwarf one council (they stay in the table).
+    ``places(column, year)`` gives the decimals the table beside the chart shows that figure with (DfE's
+    published decimals: ``report.model.dfe_decimals``; 0 for the SFR's whole-number 2015 rates), None for the
+    catalogue's ``m.decimals``; the text alternative and the tooltips use them, so both say what the table says.
     """
     years = [int(y) for y in t["time_period"]]
     drawn = cols[:2] if m.unit in ("FTE", "headcount") else cols
     series = [(label, [float(v) if is_number(v) else None for v in t[c]]) for c, label in drawn]
-    alt = trend_alt(m, name, t, drawn, years)
-    return line_chart(chart_id, f"{m.label}, {years[0]} to {years[-1]}", alt, years, series, m.decimals,
-                      suffix(m)), alt
+    alt = trend_alt(m, name, t, drawn, years, places)
+    point_decimals = [[places(c, y) for y in years] for c, _ in drawn] if places else None
+    span = f"{years[0]} to {years[-1]}" if years[0] != years[-1] else f"{years[0]}"
+    return line_chart(chart_id, f"{m.label}, {span}", alt, years, series, m.decimals,
+                      suffix(m), point_decimals=point_decimals), alt
 
 
-def trend_alt(m: Measure, name: str, t: pd.DataFrame, drawn, years: list[int]) -> str:
-    """The chart's text alternative: what it shows and the numbers that matter."""
-    lines = [f"Line chart of {m.label} for {name} from {years[0]} to {years[-1]}, with "
+def trend_alt(m: Measure, name: str, t: pd.DataFrame, drawn, years: list[int], places: Places | None = None) -> str:
+    """The chart's text alternative: what it shows and the numbers that matter, each at the decimals the table
+    shows it with (``places`` as for :func:`trend`)."""
+    def show(v, column: str, year) -> str:
+        d = places(column, int(year)) if places else None
+        return f"{fmt_number(v, m.decimals if d is None else d)}{suffix(m)}"
+
+    lines = [f"Line chart of {m.label} for {name} "
+             + (f"from {years[0]} to {years[-1]}" if years[0] != years[-1] else f"in {years[0]}") + ", with "
              + ", ".join(label for _, label in drawn[1:]) + "."]
     own = t[t["value"].notna()]
-    if len(own):
+    if len(own) == 1:  # one year: its figure once (not "19% in 2015, 19% in 2015. Highest 19% in 2015.")
+        lines.append(f"{name}: {show(own.iloc[0]['value'], 'value', own.iloc[0]['time_period'])} in "
+                     f"{int(own.iloc[0]['time_period'])}.")
+    elif len(own):
         first, last = own.iloc[0], own.iloc[-1]
-        lines.append(f"{name}: {fmt_number(first['value'], m.decimals)}{suffix(m)} in {int(first['time_period'])}, "
-                     f"{fmt_number(last['value'], m.decimals)}{suffix(m)} in {int(last['time_period'])}.")
+        lines.append(f"{name}: {show(first['value'], 'value', first['time_period'])} in {int(first['time_period'])}, "
+                     f"{show(last['value'], 'value', last['time_period'])} in {int(last['time_period'])}.")
         hi = own.loc[own["value"].idxmax()]
-        lines.append(f"Highest {fmt_number(hi['value'], m.decimals)}{suffix(m)} in {int(hi['time_period'])}.")
+        lines.append(f"Highest {show(hi['value'], 'value', hi['time_period'])} in {int(hi['time_period'])}.")
     last = t.iloc[-1]
-    others = [f"{label} {fmt_number(last[c], m.decimals)}{suffix(m)}" for c, label in drawn[1:] if is_number(last[c])]
+    others = [f"{label} {show(last[c], c, last['time_period'])}" for c, label in drawn[1:] if is_number(last[c])]
     if others:
         lines.append(f"In {int(last['time_period'])}: " + ", ".join(others) + ".")
     lines.append("The figures are in the table beside the chart.")

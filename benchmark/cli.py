@@ -54,10 +54,10 @@ else:
     measures_mod = _Lazy(".measures")
     snapshot, compare_one = _Lazy(".snapshot"), _Lazy(".compare_one")
 if TYPE_CHECKING:
-    from . import buildstate, fileio
+    from . import buildstate, fileio, formatting
     from . import cache as download_cache
 else:  # hashlib, tempfile and the Table Schemas, left out of 'csww compare --la' and '--help'
-    buildstate, fileio = _Lazy(".buildstate"), _Lazy(".fileio")
+    buildstate, fileio, formatting = _Lazy(".buildstate"), _Lazy(".fileio"), _Lazy(".formatting")
     download_cache = _Lazy(".cache")  # without ees (the readers, pandas): 'csww build --offline' up to date
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -672,7 +672,8 @@ def returns(db, to_publish, to_unpublish):
         state = "published" if r["published"] else "unpublished"
         if r.get("publication") == "shared":  # loaded from a member's export (csww align --export)
             state = f"shared with {r['partnership']}"
-        click.echo(f"{r['return_id']}  {state:11}  {r['period_start']} to {r['period_end']}  "
+        click.echo(f"{r['return_id']}  {state:11}  "  # the id keeps ISO dates; the period is in words
+                   f"{formatting.fmt_date(r['period_start'])} to {formatting.fmt_date(r['period_end'])}  "
                    f"{r['input_kind']}, {r['figures']} figures, {r['source_file']}")
 
 

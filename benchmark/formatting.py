@@ -3,9 +3,15 @@
 Every figure is rounded as DfE publishes, half away from zero (``measures.round_half_up``), to the measure's
 ``decimals`` from ``catalogue/measures.yml``, with thousands separators, ``%`` for percentages and a real minus
 sign. A figure DfE did not publish shows DfE's symbol (``SYMBOL_MEANINGS``), never zero.
+
+Dates for people are written one way too (:func:`fmt_date`): the day without a leading zero and the full month
+name, "30 September 2025", as DfE writes its census date. Machine-readable columns (CSV, SQLite, JSON) keep
+ISO 8601.
 """
 
 from __future__ import annotations
+
+from datetime import date, datetime, timezone
 
 from .measures import Measure, round_half_up
 from .symbols import SYMBOLS
@@ -47,3 +53,24 @@ def fmt_value(v, m: Measure, symbol: str | None = None, sign: bool = False, unit
     if is_number(v):
         return fmt_number(v, m.decimals, sign) + (suffix(m) if unit else "")
     return symbol or ""
+
+
+def fmt_date(d, time: bool = False) -> str:
+    """A date for people: ``date(2025, 9, 30)`` -> "30 September 2025"; a ``datetime`` or ISO 8601 text
+    ("2025-09-30", "2026-11-30T03:11:47+00:00") the same, its day in UTC when it has a time zone; with ``time``,
+    a datetime's time is added in UTC: "30 November 2026 at 03:11 UTC". Text that is not an ISO date is
+    returned as it is; None gives ""."""
+    if d is None:
+        return ""
+    if isinstance(d, str):
+        try:
+            d = datetime.fromisoformat(d.strip().replace("Z", "+00:00")) if "T" in d or " " in d.strip() \
+                else date.fromisoformat(d.strip())
+        except ValueError:
+            return d
+    if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            d = d.astimezone(timezone.utc)
+        day = f"{d.day} {d:%B %Y}"
+        return day + (f" at {d:%H:%M} UTC" if time else "")
+    return f"{d.day} {d:%B %Y}"

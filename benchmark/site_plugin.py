@@ -302,6 +302,14 @@ async def _profile(request, datasette, db):
         year = int(asked)
     dbp = datasette.urls.database(db.name)
     whole = await whole_numbers(db)
+
+    def places(mid: str, col: str, y) -> int | None:
+        """The decimals DfE published ``col``'s figure with in year ``y`` (``model.dfe_decimals``, as ``figure``
+        shows it in the table), None for the catalogue's: the chart's tooltips and text alternative agree."""
+        if y is None or col not in ("value", "region", "england"):
+            return None
+        return dfe_decimals(whole, mid, y, COUNCIL if col == "value" else AREA)
+
     sections, headlines, data = [], [], []
     models_seen: dict[str, None] = {}
     for m in measures.key_measures():
@@ -319,7 +327,8 @@ async def _profile(request, datasette, db):
                   "model_change": r["time_period"] in changed_years} for r in series]
         svg, summary = charts.trend(f"chart-{m.id}", m, area["area_name"], pd.DataFrame(series), [
             ("value", area["area_name"]), ("sn_median", "Neighbour median"), ("region", region_label),
-            ("england", "England")]) if series else ("", f"{m.label}: no published values for {area['area_name']}.")
+            ("england", "England")], places=lambda c, y, mid=m.id: places(mid, c, y)) if series else (
+                "", f"{m.label}: no published values for {area['area_name']}.")
         params = {"la": code, "measure": m.id}
         links = {
             "trend": f"{dbp}/trend?{urlencode(params)}",
@@ -374,9 +383,11 @@ async def _profile(request, datasette, db):
                       "measure_id": r["measure_id"], "unit": "%" if r["unit"] == "percent" else r["unit"],
                       "value": fmt_number(r["value"], dec), "raw_value": _number(r["value"]),
                       "symbol": r["symbol"] or "", "sn_median": fmt_number(r["sn_median"], dec),
-                      "england": fmt_number(r["england"], dec), "quartile": r["quartile"] if banded else None,
+                      "england": fmt_number(r["england"], dec if (d := places(r["measure_id"], "england",
+                                                                              r["comparator_year"])) is None else d),
+                      "quartile": r["quartile"] if banded else None,
                       "note": r["series_note"]})
-    series_charts, team_tables = await _local_views(db, dict(area), by_measure)
+    series_charts, team_tables = await _local_views(db, dict(area), by_measure, whole)
     if as_json:
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
@@ -410,19 +421,21 @@ async def _profile(request, datasette, db):
     return response
 
 
-async def _local_views(db, area: dict, by_measure: dict[str, list[dict]]) -> tuple[list[dict], list]:
+async def _local_views(db, area: dict, by_measure: dict[str, list[dict]], whole=None) -> tuple[list[dict], list]:
     """The council's local series charted on its DfE series (``local.series.charts_for``, key measures) and its
     team tables with service subtotals (the pack's ``packs.team_sections``), from every return in the served
     database: the private instance's holds them all, the public one only published returns (``publication``)."""
     if not (await db.execute("select 1 from sqlite_master where name = 'local_observations'")).first():
         return [], []
     dfe = {mid: {r["time_period"]: _number(r["value"]) for r in rs} for mid, rs in by_measure.items()}
+    places = {mid: {y: dfe_decimals(whole, mid, y, gather.COUNCIL) for y in ys} for mid, ys in dfe.items()}
 
     def work(conn):
         rows = local_series.stored(conn, area["area_code"])
         if rows.empty:
             return [], []
-        figs = local_series.charts_for(rows, area["area_name"], dfe, [m.id for m in measures.key_measures()])
+        figs = local_series.charts_for(rows, area["area_name"], dfe, [m.id for m in measures.key_measures()],
+                                       dfe_decimals=places)
         return figs, [t for sec in packs.team_sections(conn, area, rows) for t in sec.tables]
 
     return await db.execute_fn(work)

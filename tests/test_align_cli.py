@@ -25,7 +25,7 @@ def test_table_shows_dfe_basis_beside_reported():
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if x.strip().startswith("Vacancy rate (FTE)"))
     assert line.split()[3:6] == ["27.5", "26.73", "no"]
-    assert "note: snapshot at 31 Jul 2016, not 30 September" in result.output
+    assert "note: snapshot at 31 July 2016, not 30 September" in result.output
 
 
 def test_json_records_have_the_agreed_fields():

@@ -40,7 +40,7 @@ def test_darlington_example_sets_dfe_basis_beside_reported():
     vacancy = pick([f for f in figures if f.period_end == date(2016, 7, 31)], "vacancy_rate_fte")
     # DfE: 25.91 / (25.91 + 68.39) = 27.5 %; the council reported 26.73 % (27 of 101 posts, headcount)
     assert (vacancy.value, vacancy.reported_value) == (27.5, 26.73)
-    assert not vacancy.comparable and "snapshot at 31 Jul 2016, not 30 September" in vacancy.caveat
+    assert not vacancy.comparable and "snapshot at 31 July 2016, not 30 September" in vacancy.caveat
     ytd = pick([f for f in figures if f.period_end == date(2016, 7, 31)], "turnover_rate_headcount")
     assert ytd.value == 8.1 and "4 months, not annualised" in ytd.caveat          # 6 / 74
     fy = pick([f for f in figures if f.period_end == date(2016, 3, 31)], "turnover_rate_headcount")

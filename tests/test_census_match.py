@@ -24,12 +24,12 @@ def by_id(figures, team=""):
 
 
 @pytest.mark.parametrize("day, year, months, words", [
-    (date(2018, 10, 31), 2018, 1, "1 month after DfE's 30 Sep 2018 census"),     # Leicestershire, Oct 2018
-    (date(2022, 11, 30), 2022, 2, "2 months after DfE's 30 Sep 2022 census"),    # Worcestershire, Nov 2022
-    (date(2016, 7, 31), 2016, -2, "2 months before DfE's 30 Sep 2016 census"),   # Darlington, July 2016
-    (date(2024, 9, 30), 2024, 0, "at DfE's 30 Sep 2024 census"),
-    (date(2016, 3, 31), 2015, 6, "6 months after DfE's 30 Sep 2015 census"),     # half-way: the earlier census
-    (date(2017, 4, 1), 2017, -6, "6 months before DfE's 30 Sep 2017 census"),
+    (date(2018, 10, 31), 2018, 1, "1 month after DfE's 30 September 2018 census"),     # Leicestershire, Oct 2018
+    (date(2022, 11, 30), 2022, 2, "2 months after DfE's 30 September 2022 census"),    # Worcestershire, Nov 2022
+    (date(2016, 7, 31), 2016, -2, "2 months before DfE's 30 September 2016 census"),   # Darlington, July 2016
+    (date(2024, 9, 30), 2024, 0, "at DfE's 30 September 2024 census"),
+    (date(2016, 3, 31), 2015, 6, "6 months after DfE's 30 September 2015 census"),     # half-way: the earlier census
+    (date(2017, 4, 1), 2017, -6, "6 months before DfE's 30 September 2017 census"),
 ])
 def test_nearest_census(day, year, months, words):
     m = census.nearest(day)
@@ -60,14 +60,15 @@ def test_release_catalogue_has_a_date_and_source_for_every_past_release():
 def test_seed_returns_are_matched_to_the_nearest_census():
     leic = by_id(align(EXAMPLES / "leicestershire.csv"))[(date(2018, 10, 31), "agency_headcount")]
     assert (leic.value, leic.dfe_year, leic.months_from_census) == (49, 2018, 1)   # not 2019
-    assert "snapshot at 31 Oct 2018, not 30 September: 1 month after DfE's 30 Sep 2018 census" in leic.caveat
+    assert ("snapshot at 31 October 2018, not 30 September: 1 month after DfE's 30 September 2018 census"
+            in leic.caveat)
     worc = by_id(align(EXAMPLES / "worcestershire.csv"))[(date(2022, 11, 30), "vacancy_fte")]
     assert (worc.value, worc.dfe_year, worc.months_from_census) == (37.9, 2022, 2)  # not 2023
     darl = by_id(align(EXAMPLES / "darlington.csv"))[(date(2016, 7, 31), "vacancy_fte")]
     assert (darl.value, darl.dfe_year, darl.months_from_census) == (25.91, 2016, -2)  # the council's decimals
     then = by_id(align(EXAMPLES / "darlington.csv", as_at=date(2016, 7, 31)))[(date(2016, 7, 31), "vacancy_fte")]
     assert (then.dfe_year, then.months_from_census) == (2015, 10)
-    assert "the latest DfE had published by 31 Jul 2016" in then.caveat
+    assert "the latest DfE had published by 31 July 2016" in then.caveat
 
 
 def test_flows_annualised_only_when_asked():

@@ -55,16 +55,17 @@ def test_as_at_counts_a_release_with_no_recorded_date_from_the_end_of_february(t
     res = runner.invoke(cli, ["align", str(ret), "--as-at", "2026-11-01", *no_db])
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[:2] == [
-        "841: 01 Oct 2024 to 30 Sep 2025 (set beside DfE 2025: at DfE's 30 Sep 2025 census), a25.csv row 2",
-        "  note: DfE's publication date of the 2025 census is not recorded: taken as published by 28 Feb 2026, as "
+        "841: 1 October 2024 to 30 September 2025 (set beside DfE 2025: at DfE's 30 September 2025 census), a25.csv "
+        "row 2",
+        "  note: DfE's publication date of the 2025 census is not recorded: taken as published by 28 February 2026, as "
         "every release so far was published in late February of the year after its census"]
     res = runner.invoke(cli, ["align", str(ret), "--as-at", "2026-01-31", *no_db])     # before it was due
-    assert "(set beside DfE 2024: 12 months after DfE's 30 Sep 2024 census)" in res.output.splitlines()[0]
+    assert "(set beside DfE 2024: 12 months after DfE's 30 September 2024 census)" in res.output.splitlines()[0]
     res = runner.invoke(cli, ["align", str(ret), "--as-at", "2026-02-15", *no_db])     # when it was due: ask
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.output.startswith("Error: --as-at 2026-02-15: DfE's publication date of the 2025 census is not "
                                  "recorded")
-    assert "or give an --as-at before 1 Feb 2026 or from 1 Mar 2026" in res.output
+    assert "or give an --as-at before 1 February 2026 or from 1 March 2026" in res.output
 
 
 def test_as_at_takes_the_date_a_fetched_build_recorded(mini_db, tmp_path):
@@ -79,7 +80,7 @@ def test_as_at_takes_the_date_a_fetched_build_recorded(mini_db, tmp_path):
     runner = CliRunner()
     res = runner.invoke(cli, ["align", str(ret), "--as-at", "2026-02-26", "--db", str(db)])
     assert res.exit_code == 0, res.output
-    assert "(set beside DfE 2025: at DfE's 30 Sep 2025 census)" in res.output and "not recorded" not in res.output
+    assert "(set beside DfE 2025: at DfE's 30 September 2025 census)" in res.output and "not recorded" not in res.output
     res = runner.invoke(cli, ["align", str(ret), "--as-at", "2026-02-25", "--db", str(db)])
     assert res.exit_code == 0 and "(set beside DfE 2024: 12 months after" in res.output
     # a build from files given with --from records the catalogue's dates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import sqlite3
@@ -121,6 +122,34 @@ def test_every_chart_has_alt_text_and_its_data_table(packs):
             title_id, desc_id = svg["aria-labelledby"].split()
             assert page.ids[title_id] and len(page.ids[desc_id]) > 40
             assert "table beside the chart" in page.ids[desc_id]
+        # the XLSX pack's native charts carry the same text alternatives (Excel's Alt Text: the drawing frame's
+        # descr), each on the sheet of its table; openpyxl alone wrote none
+        charts = xlsx_chart_alt_texts(packs[kind, "xlsx"])
+        descs = {page.ids[f.svgs[0]["aria-labelledby"].split()[1]] for f in page.figures}
+        assert len(charts) == len(KEY) and set(charts.values()) == descs
+        wb = openpyxl.load_workbook(packs[kind, "xlsx"])
+        for sheet, alt in charts.items():
+            assert re.split(r":| by member council", wb[sheet]["A1"].value)[0] in alt, sheet  # its own chart's
+
+
+def xlsx_chart_alt_texts(path) -> dict[str, str]:
+    """Sheet name -> the text alternative (``descr``) of the chart drawn on it, read from the XLSX's parts."""
+    with zipfile.ZipFile(path) as z:
+        def rels(part):
+            text = z.read(part).decode("utf-8")
+            return {m[1]: m[0].lstrip("/") for m in re.findall(r'Target="([^"]+)"[^>]*Id="([^"]+)"', text)}
+        book = rels("xl/_rels/workbook.xml.rels")
+        out = {}
+        for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', z.read("xl/workbook.xml").decode()):
+            sheet = book[rid]
+            part = f"{sheet.rsplit('/', 1)[0]}/_rels/{sheet.rsplit('/', 1)[1]}.rels"
+            if part not in z.namelist():
+                continue
+            for target in rels(part).values():
+                if "drawings/drawing" in target:
+                    descr = re.search(r'<cNvPr [^>]*descr="([^"]*)"', z.read(target).decode("utf-8"))
+                    out[html.unescape(name)] = html.unescape(descr.group(1)) if descr else None
+        return out
 
 
 def test_headline_table_values_come_from_the_database(packs, report_db):
@@ -469,9 +498,9 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
     page = PackHTML(out.read_text(encoding="utf-8"))
     tables = [t for t in page.tables if (t.id or "").startswith("local-table")]
     assert [t.caption for t in tables] == [
-        "Provisional: Darlington's own figures for 01 Apr 2016 to 31 Jul 2016, aligned to DfE definitions, beside "
+        "Provisional: Darlington's own figures for 1 April 2016 to 31 July 2016, aligned to DfE definitions, beside "
         "its reported values",
-        "Provisional: Darlington's own figures for 01 Apr 2015 to 31 Mar 2016, aligned to DfE definitions, beside "
+        "Provisional: Darlington's own figures for 1 April 2015 to 31 March 2016, aligned to DfE definitions, beside "
         "its reported values"]
     rows = rows_by_header(tables[0])
     assert [r["Measure"] for r in rows[:3]] == ["Social workers in post (FTE)", "Agency worker rate (FTE)",
@@ -483,11 +512,11 @@ def test_local_figures_are_shown_beside_reported_values_and_labelled_provisional
     assert vacancy["Comparable with DfE"] == "no"
     assert vacancy["Darlington DfE 2016"] == ""  # the fixture has no 2016: nothing is set against another year
     # a caveat shared by several figures is stated once under the table, numbered, with the rows it applies to
-    note = re.search(r"Note (\d+): snapshot at 31 Jul 2016, not 30 September[^(]*\(applies to \d+ figures: (.*?)\)\.",
+    note = re.search(r"Note (\d+): snapshot at 31 July 2016, not 30 September[^(]*\(applies to \d+ figures: (.*?)\)\.",
                      page.ids["local"])
     assert note and f"note {note[1]}" in vacancy["Caveats"] and "Vacancy rate (FTE)" in note[2]
     assert "PROVISIONAL" in page.ids["local-h"]
-    assert "Every figure for 01 Apr 2016 to 31 Jul 2016: council's note: Report paragraphs 7" in page.ids["local"]
+    assert "Every figure for 1 April 2016 to 31 July 2016: council's note: Report paragraphs 7" in page.ids["local"]
     defs = [d["Measure id"] for d in rows_by_header(page.table("definitions-table"))]
     assert defs[:len(KEY)] == KEY and "stability_index_rate" in defs
 
@@ -546,6 +575,16 @@ def test_real_darlington_2025_pack(real_db, tmp_path):
     turnover = next(r for r in rows if r["Measure"] == "Turnover rate (FTE)" and r["Year"] == "2025")
     assert turnover["Darlington"] == "15.4%" == f"{value(real_db, 2025, '841', 'turnover_rate_fte')[0]}%"
     assert turnover["England"] == "11.8%"
+    # the chart's text alternative and tooltips at the table's decimals, year by year: DfE published 2015's rate
+    # as a whole number (SFR07/2016: 19), later ones to one decimal, kept when it is 0 (2021: 16.0)
+    page = out.read_text(encoding="utf-8")
+    trend = {r["Year"]: r["Darlington"] for r in rows_by_header(PackHTML(page).table("trend-turnover_rate_fte"))}
+    assert (trend["2015"], trend["2021"], trend["2024"]) == ("19%", "16.0%", "11.5%")
+    assert [value(real_db, y, "841", "turnover_rate_fte")[0] for y in (2015, 2021, 2024)] == [19.0, 16.0, 11.5]
+    desc = re.search(r'<desc id="chart-turnover_rate_fte-d">([^<]*)</desc>', page).group(1)
+    assert "Darlington: 19% in 2015, 15.4% in 2025. Highest 33.7% in 2016." in desc
+    assert all(f"<title>Darlington, {y}: {v}</title>" in page for y, v in trend.items())
+    assert "<title>England, 2015: 16%</title>" in page and "<title>England, 2024: 13.9%</title>" in page
 
 
 def test_real_london_borough_pack_shows_inner_or_outer_london_and_london(real_db, tmp_path):
@@ -620,8 +659,8 @@ def test_partnership_pack_shows_each_member_return_once_and_no_private_return_un
     for kw in ({}, {"include_private": True}):
         _, rows = redcar(both, **kw)
         turnover = [r for r in rows if r[0] == "Turnover rate (FTE)"]
-        assert turnover == [["Turnover rate (FTE)", "Redcar and Cleveland", "01 Oct 2023 to 30 Sep 2024", "21.6%",
-                             "yes", "2024", "24.4%", "21.6%", "shared with the partnership"]]
+        assert turnover == [["Turnover rate (FTE)", "Redcar and Cleveland", "1 October 2023 to 30 September 2024",
+                             "21.6%", "yes", "2024", "24.4%", "21.6%", "shared with the partnership"]]
         assert len(rows) == len({r[0] for r in rows})  # one row per measure: the export, not the file twice
     section, rows = redcar(private)
     assert rows == [] and section.intro == [

@@ -333,7 +333,7 @@ def test_darlington_july_2016_team_table(july_2016):
 
 def test_darlington_july_2016_bands_and_26_73_as_given(july_2016):
     local = next(s for s in july_2016.sections if s.id == "local")
-    t = next(t for t in local.tables if "31 Jul 2016" in t.caption)
+    t = next(t for t in local.tables if "31 July 2016" in t.caption)
     assert "Darlington DfE 2015" in t.headers  # read on 31 July 2016, the latest census was 2015's
     rows = _rows(t)
     # 26.73% as the report gives it, beside DfE's definition (FTE, managers in): 25.91 / (25.91 + 68.39)
@@ -354,6 +354,32 @@ def test_darlington_july_2016_bands_and_26_73_as_given(july_2016):
     assert shown("pqe_under_2_years_rate", "pqe_2_to_5_years_rate", "pqe_5_to_10_years_rate",
                  "pqe_10_plus_years_rate") == [("7.4%", "7.35%"), ("26.5%", "26.47%"), ("38.2%", "38.24%"),
                                                ("27.9%", "27.94%")]
+
+
+def test_darlington_2015_charts_say_dfe_s_whole_numbers_as_their_tables_do(july_2016, real_db):
+    """The review: a chart's text alternative gave the SFR's whole-number 2015 rates to one decimal ("19.0% in
+    2015"; DfE published 19%). The alt text, the points' tooltips and the series chart use the decimals of the
+    table beside them, per year: SFR07/2016 gives Darlington's 2015 FTE turnover 19 and England's 16."""
+    assert [one(real_db, "SELECT value FROM observations WHERE area_code = ? AND time_period = 2015 AND "
+                         "measure_id = 'turnover_rate_fte'", a)[0] for a in ("841", "E92000001")] == [19.0, 16.0]
+    figs = {f.id: f for s in july_2016.sections for f in s.figures}
+    turnover = figs["chart-turnover_rate_fte"]
+    assert [c.text for c in turnover.table.rows[0]][:5] == ["2015", "19%", "13.0%", "13%", "16%"]
+    assert turnover.alt.startswith("Line chart of Turnover rate (FTE) for Darlington in 2015, with")
+    assert ("Darlington: 19% in 2015. In 2015: Neighbour median 13.0%, North East 13%, England 16%."
+            in turnover.alt)  # the neighbour median is csww-benchmark's own, at the catalogue's one decimal
+    assert "<title>Darlington, 2015: 19%</title>" in turnover.svg and "<title>England, 2015: 16%</title>" in turnover.svg
+    assert "19.0%" not in turnover.alt + turnover.svg and "16.0%" not in turnover.alt + turnover.svg
+    # the council's own series on DfE's: DfE's 2015 agency rate 12 (SFR07/2016) in its table, tooltip and alt text
+    series = figs["local-series-agency_rate_fte"]
+    assert [c.text for c in series.table.rows[0]] == ["30 September 2015", "12%", ""]
+    assert "Latest Darlington (DfE): 12% at 30 September 2015. Latest Own returns (provisional): 26.9% at 31 July 2016." \
+        in series.alt and "<title>Darlington (DfE), Sep 2015: 12%</title>" in series.svg
+    # and the provisional table's DfE 2015 columns
+    local = next(s for s in july_2016.sections if s.id == "local")
+    rows = _rows(next(t for t in local.tables if "31 July 2016" in t.caption))
+    assert (rows["Agency worker rate (FTE)"]["Darlington DfE 2015"],
+            rows["Agency worker rate (FTE)"]["England DfE 2015"]) == ("12%", "16%")
 
 
 def test_darlington_july_2016_north_east_ranks_of_2015(july_2016, real_db):

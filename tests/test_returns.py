@@ -18,7 +18,7 @@ def test_list_publish_and_package(tmp_path):
     assert listing.exit_code == 0, listing.output
     lines = listing.output.splitlines()
     assert len(lines) == 2 and all("unpublished" in line for line in lines)
-    july = next(line.split()[0] for line in lines if "2016-04-01 to 2016-07-31" in line)
+    july = next(line.split()[0] for line in lines if "1 April 2016 to 31 July 2016" in line)
     assert july.startswith("841:2016-04-01:2016-07-31:")
 
     result = runner.invoke(cli, ["returns", "--db", str(db), "--publish", july])

@@ -55,12 +55,12 @@ def test_two_quarterly_returns_chart_as_a_local_series_with_the_team_table(page,
     # the returns, 6.0 / 79.0 = 7.6 % at 31 Dec 2023 and (6.0 + 3.5) / 78.0 = 12.2 % at 31 Mar 2024
     table = {r[0]: r[1:] for r in chart.locator("table tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))")}
-    assert table["30 Sep 2023"][0] == "17.5"
-    assert table["31 Dec 2023"][-1] == "7.6" and table["31 Mar 2024"][-1] == "12.2"
+    assert table["30 September 2023"][0] == "17.5"
+    assert table["31 December 2023"][-1] == "7.6" and table["31 March 2024"][-1] == "12.2"
     # in post FTE from both snapshots, on the DfE series
     inpost = {r[0]: r[1:] for r in section.locator("#local-series-inpost_fte table tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))")}
-    assert inpost["31 Dec 2023"][-1] == "79.0" and inpost["31 Mar 2024"][-1] == "78.0"
+    assert inpost["31 December 2023"][-1] == "79.0" and inpost["31 March 2024"][-1] == "78.0"
     # the team table with service subtotals, as the pack shows it
     teams = page.locator("#teams table")
     assert teams.count() == 1

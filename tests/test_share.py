@@ -55,7 +55,7 @@ def test_export_holds_aggregates_only_and_its_suppressed_cells_stay_suppressed(t
     (ret,) = doc["returns"]
     assert (ret["snapshot_date"], ret["input_kind"], ret["dfe_year"], ret["months_from_census"]) == \
         ("2024-09-30", "worker", 2024, 0)
-    assert ret["census"] == "at DfE's 30 Sep 2024 census"
+    assert ret["census"] == "at DfE's 30 September 2024 census"
     assert set(ret) == set(export.RETURN_FIELDS)
     assert all(set(f) == set(export.FIGURE_FIELDS) for f in ret["figures"])  # no worker_id, no worker field
     text = path.read_text(encoding="utf-8")
@@ -211,7 +211,7 @@ def test_partnership_pack_sets_members_provisional_figures_beside_dfe(partnershi
     rows = {(r[0].text, r[1].text): [c.text for c in r[2:]] for r in table.rows}
     # provisional (hand-worked) beside DfE 2024 for the council and England (indicators_mini.csv)
     assert rows[("Turnover rate (FTE)", "Redcar and Cleveland")] == [
-        "01 Oct 2023 to 30 Sep 2024", "21.6%", "yes", "2024", "24.4%", "21.6%", "shared with the partnership"]
+        "1 October 2023 to 30 September 2024", "21.6%", "yes", "2024", "24.4%", "21.6%", "shared with the partnership"]
     assert rows[("Turnover rate (FTE)", "Stockton-on-Tees")][1:6] == ["25.0%", "yes", "2024", "24.0%", "21.6%"]
     assert rows[("Agency worker rate (FTE)", "Darlington")][1] == "20.0%"
     assert rows[("Vacancy rate (FTE)", "Stockton-on-Tees")][1:2] + rows[("Vacancy rate (FTE)", "Stockton-on-Tees")][4:5] \

@@ -172,6 +172,22 @@ def test_neighbours_named_and_the_model_change_marked(real):
     assert [n["code"] for n in data["neighbours"]][:3] == ["390", "808", "332"]
 
 
+def test_the_page_shows_dfe_s_2015_whole_numbers_in_table_chart_and_alt_text(real):
+    """The review: the council page's chart text gave 2015's SFR rates to one decimal ("19.0% in 2015"); DfE
+    published 19 (SFR07/2016). The table, the tooltips, the text alternative and the headline for ?year=2015 show
+    each year's figure as DfE published it; 2024 keeps its one decimal (11.5), as does England's 2015 FTE count
+    rounded to tens (26,500)."""
+    html = real.get("/la/841").text
+    assert table_row(html, "turnover_rate_fte", 2015)[:4] == ["19", "13.0", "13", "16"]
+    assert table_row(html, "turnover_rate_fte", 2024)[0] == "11.5"
+    desc = re.search(r'<desc id="chart-turnover_rate_fte-d">([^<]*)</desc>', html).group(1)
+    assert "Darlington: 19% in 2015, 15.4% in 2025. Highest 33.7% in 2016." in desc
+    assert "<title>Darlington, 2015: 19%</title>" in html and "<title>Darlington, 2024: 11.5%</title>" in html
+    assert "<title>North East, 2015: 13%</title>" in html and "19.0%" not in html
+    head = text(real.get("/la/841?year=2015").text)
+    assert "Turnover rate (FTE) 2015 19 13.0 16" in head and "Social workers in post (FTE) 2015 71.8 135.2 26,500" in head
+
+
 def test_counts_show_no_quartile_on_the_page(real):
     data = real.get("/la/841.json").json()
     inpost = next(m for m in data["measures"] if m["measure_id"] == "inpost_fte")

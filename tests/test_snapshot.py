@@ -14,13 +14,16 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
 from benchmark import __version__, ees, snapshot
+from benchmark.cache import obtained
 from benchmark.cli import cli
+from benchmark.formatting import fmt_date
 from benchmark.problems import InputError
 
 
@@ -51,10 +54,10 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
             "Connection refused). Behind a firewall?") in run.stderr
     out = run.stdout
     assert "building from the offline snapshot" in out
-    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 Feb "
-            "2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
-    assert "release SFR07/2016 (reporting year 2015, published 2016-02-25): SFR07_2016_UD.csv" in out
-    assert "release SFR08/2017 (reporting year 2016, published 2017-02-16): SFR08_2017_UD.csv" in out
+    assert ("release 2025 (reporting year 2025, publication date not recorded; --as-at counts it as out by 28 "
+            "February 2026): csww_indicators_2017_to_2025.csv (sha256 9e058bac193c…)") in out
+    assert "release SFR07/2016 (reporting year 2015, published 25 February 2016): SFR07_2016_UD.csv" in out
+    assert "release SFR08/2017 (reporting year 2016, published 16 February 2017): SFR08_2017_UD.csv" in out
     assert "when online, run 'csww fetch' and then 'csww build' to update" in out
     assert "wrote build/csww.db" in out and "38,889 observations" in out
     conn = sqlite3.connect(work / "build" / "csww.db")
@@ -73,8 +76,9 @@ def test_the_readme_first_command_builds_from_the_snapshot_with_no_network(offli
     m = ees.Cache(work / "cache").manifest("2025")
     assert m["from_snapshot"] is True and m["files"][0]["sha256"].startswith("9e058bac")
     # never downloaded: the files say they came with the toolkit (the pack's "Source files and checksums" table)
+    # the day in words, as every date for people (was "made 2026-11-30T03:11:47+00:00")
     shipped = (f"not downloaded: from the offline snapshot shipped with csww-benchmark {__version__}, "
-               f"made {snapshot.manifest()['made_at']}")
+               "made 30 November 2026")
     assert snapshot.manifest()["made_at"] == "2026-11-30T03:11:47+00:00"
     assert conn.execute("SELECT DISTINCT downloaded_at FROM source_files").fetchall() == [(shipped,)]
     listed = CliRunner().invoke(cli, ["fetch", "--offline", "--cache-dir", str(work / "cache")])
@@ -130,6 +134,23 @@ def test_snapshot_files_are_the_published_files(shared):
                        "SFR07_2016_UD.csv": shared / "sfr" / "SFR07_2016_UD.csv",
                        "SFR08_2017_UD.csv": shared / "sfr" / "SFR08_2017_UD.csv"}.items():
         assert files[name] == path.read_bytes(), name
+
+
+def test_dates_for_people_are_written_one_way():
+    """The review: "snapshot at 30 Sep 2025, not 30 September". Every date a person reads has the full month and
+    no leading zero ("30 September 2025", as DfE writes its census day): ``formatting.fmt_date``, for the cache
+    listing and the snapshot's label in source_files (its ``made_at`` stays ISO in the manifest)."""
+    made = snapshot.manifest()["made_at"]
+    assert made == "2026-11-30T03:11:47+00:00"
+    assert (fmt_date(date(2025, 9, 30)), fmt_date("2016-02-25"), fmt_date(date(2015, 10, 1))) == (
+        "30 September 2025", "25 February 2016", "1 October 2015")
+    assert fmt_date(made) == "30 November 2026" and fmt_date(made, time=True) == "30 November 2026 at 03:11 UTC"
+    assert fmt_date("2026-11-30T05:11:47+02:00", time=True) == "30 November 2026 at 03:11 UTC"  # in UTC
+    assert fmt_date("not recorded") == "not recorded" and fmt_date(None) == ""
+    assert obtained({"from_snapshot": True, "snapshot_version": "0.1.0", "snapshot_made_at": made}) == (
+        "not downloaded: from the offline snapshot shipped with csww-benchmark 0.1.0, made 30 November 2026")
+    assert obtained({"fetched_at": "2026-11-30T18:02:05+00:00"}) == "downloaded 30 November 2026 at 18:02 UTC"
+    assert obtained({}) == "downloaded at a time not recorded"
 
 
 def test_snapshot_is_small_package_data_with_a_manifest():

@@ -2,7 +2,7 @@
 
 DfE's census is taken at 30 September each year; its flows cover 1 October to 30 September. A council's return
 has a snapshot date (its ``period_end``) that may fall in any month: it is set beside the census nearest that date,
-and how far from it is stated ("1 month after DfE's 30 Sep 2018 census"). A second view, "latest published at a
+and how far from it is stated ("1 month after DfE's 30 September 2018 census"). A second view, "latest published at a
 date" (``as_at``), uses only the censuses whose release DfE had published by then (``catalogue/releases.yml``), as a
 committee reading the return on that day would have seen them. A release whose day is not recorded (in the
 catalogue or the build's ``releases.published``) is taken as published by the end of February of the year after
@@ -19,6 +19,7 @@ from importlib import resources
 
 import yaml
 
+from ..formatting import fmt_date
 from ..problems import UsageError
 
 
@@ -36,13 +37,14 @@ class CensusMatch:
         return date(self.dfe_year, 9, 30)
 
     def describe(self) -> str:
-        """Plain words: "1 month after DfE's 30 Sep 2018 census", "at DfE's 30 Sep 2016 census"."""
+        """Plain words: "1 month after DfE's 30 September 2018 census", "at DfE's 30 September 2016
+        census" (dates as ``formatting.fmt_date`` writes them)."""
         n = abs(self.months_from_census)
-        where = (f"at DfE's 30 Sep {self.dfe_year} census" if n == 0 else
+        where = (f"at DfE's 30 September {self.dfe_year} census" if n == 0 else
                  f"{n} month{'s' * (n != 1)} {'after' if self.months_from_census > 0 else 'before'} DfE's "
-                 f"30 Sep {self.dfe_year} census")
+                 f"30 September {self.dfe_year} census")
         if self.as_at:
-            where += f" (the latest DfE had published by {self.as_at:%d %b %Y})"
+            where += f" (the latest DfE had published by {fmt_date(self.as_at)})"
         return where
 
     def assumption(self) -> str | None:
@@ -50,7 +52,7 @@ class CensusMatch:
         if self.assumed is None:
             return None
         return (f"DfE's publication date of the {self.dfe_year} census is not recorded: taken as published by "
-                f"{self.assumed:%d %b %Y}, as every release so far was published in late February of the year "
+                f"{fmt_date(self.assumed)}, as every release so far was published in late February of the year "
                 "after its census")
 
 
@@ -125,9 +127,9 @@ def match(day: date, as_at: date | None = None, known: dict[int, date] | None = 
     if due:
         raise UsageError(f"--as-at {as_at.isoformat()}: DfE's publication date of the {due[0]} census is not recorded "
                          f"(catalogue/releases.yml, and the build's releases table), and every release so far was "
-                         f"published in late February, so whether it was out by {as_at:%d %b %Y} is not known: "
+                         f"published in late February, so whether it was out by {fmt_date(as_at)} is not known: "
                          f"record the date it was published (when online, 'csww fetch' then 'csww build' stores "
-                         f"EES's date), or give an --as-at before 1 Feb {due[0] + 1} or from 1 Mar {due[0] + 1}")
+                         f"EES's date), or give an --as-at before 1 February {due[0] + 1} or from 1 March {due[0] + 1}")
     years = published_by(as_at, known)
     if not years:
         first = min(d for d in dates.values() if d is not None)

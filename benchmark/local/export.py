@@ -11,7 +11,7 @@ The file (``FORMAT``, version ``FORMAT_VERSION``) is a JSON object::
      "area_code": "806", "publication": "shared", "partnership": "Tees Valley",
      "returns": [{"period_start": "2023-10-01", "period_end": "2024-09-30", "snapshot_date": "2024-09-30",
                   "input_kind": "aggregate", "dfe_year": 2024, "months_from_census": 0,
-                  "census": "at DfE's 30 Sep 2024 census",
+                  "census": "at DfE's 30 September 2024 census",
                   "figures": [{"team": "", "service": "", "measure_id": "turnover_rate_fte", "value": 17.5, ...}]}],
      "checksum": {"algorithm": "sha256", "value": "<64 hex digits>"}}
 

@@ -7,6 +7,7 @@ import io
 import json
 
 from .. import measures
+from ..formatting import fmt_date
 from . import census
 from .result import AlignedFigure
 
@@ -51,8 +52,8 @@ def _table(figures: list[AlignedFigure]) -> str:
         f0 = group[0]
         split = [f.caveat.split("; ") if f.caveat else [] for f in group]
         common = [c for c in split[0] if all(c in s for s in split)]
-        lines += [f"{f0.area_code}{' / ' + f0.team if f0.team else ''}: {f0.period_start:%d %b %Y} to "
-                  f"{f0.period_end:%d %b %Y} (set beside DfE {f0.time_period}: "
+        lines += [f"{f0.area_code}{' / ' + f0.team if f0.team else ''}: {fmt_date(f0.period_start)} to "
+                  f"{fmt_date(f0.period_end)} (set beside DfE {f0.time_period}: "
                   f"{census.CensusMatch(f0.time_period, f0.months_from_census).describe()}), {f0.source_file} {f0.rows_used}"]
         lines += [f"  note: {c}" for c in common]
         labels = [measures.get(f.measure_id).label for f in group]

@@ -16,6 +16,7 @@ from pathlib import PurePath
 import numpy as np
 
 from .. import geography, measures
+from ..formatting import fmt_date
 from ..measures import round_half_up
 from ..readers.base import known_la_codes
 from . import census
@@ -186,10 +187,10 @@ def build(c: Components, min_count: int = SUPPRESS_BELOW, *, as_at: date | None 
            if scale != 1 else f" ({n_months} months, not annualised)")
     period_caveats = {
         True: [] if full_year else [(
-            f"flows cover {c.period_start:%d %b %Y}-{c.period_end:%d %b %Y}{how}"
-            + f", not DfE's reporting year 1 Oct {tp - 1}-30 Sep {tp}", True)],
+            f"flows cover {fmt_date(c.period_start)} to {fmt_date(c.period_end)}{how}"
+            + f", not DfE's reporting year 1 October {tp - 1} to 30 September {tp}", True)],
         False: [] if c.period_end == match.census_date else [
-            (f"snapshot at {c.period_end:%d %b %Y}, not 30 September: {match.describe()}", True)],
+            (f"snapshot at {fmt_date(c.period_end)}, not 30 September: {match.describe()}", True)],
     }
     contradiction(c)
     hidden = protect(c, min_count) if c.input_kind in SUPPRESSED_KINDS else {}
@@ -263,7 +264,8 @@ def _rounded(c: Components, m: measures.Measure, value: float, scaled: bool = Fa
 
 def _value(c: Components, m: measures.Measure, inputs: list[str], tp: int, n_months: int, caveats: list):
     """(value, basis, component ids used) for one measure; value None when the input cannot support it."""
-    span = f"{c.period_start.isoformat()} to {c.period_end.isoformat()}" if is_flow(m.id) else f"at {c.period_end.isoformat()}"
+    span = (f"{fmt_date(c.period_start)} to {fmt_date(c.period_end)}" if is_flow(m.id)
+            else f"at {fmt_date(c.period_end)}")
     if not m.is_rate:
         return c.values.get(m.id), f"{c.basis.get(m.id, _HOW[c.input_kind])}, {span}", inputs
     if m.per_working_day and n_months != 12:

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import charts, measures
-from ..formatting import fmt_number, suffix
+from ..formatting import fmt_date, fmt_number, suffix
 from ..measures import round_half_up
 from ..problems import UsageError
 from . import parse, rules, workers
@@ -114,8 +114,8 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
                 if not hidden and any(v is None for v, _ in parts):
                     continue
                 total = None if hidden else sum(v for v, _ in parts)
-                span = " + ".join(f"{s:%d %b %Y}-{e:%d %b %Y}" for s, e in reversed(chain))
-                basis = f"sum of the returns' leavers for {span} ({what} to {end:%d %b %Y})"
+                span = " + ".join(f"{fmt_date(s)} to {fmt_date(e)}" for s, e in reversed(chain))
+                basis = f"sum of the returns' leavers for {span} ({what} to {fmt_date(end)})"
                 caveat = _caveat(end, names is YTD)
                 m = measures.get(mid)
                 out.append({"period_end": end, "measure_id": mid, "symbol": "c" if hidden else None, "basis": basis,
@@ -130,7 +130,7 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
                 if value is None and not suppressed:  # no one in post: the rate is undefined
                     continue
                 out.append({"period_end": end, "measure_id": rate_id, "symbol": "c" if suppressed else None,
-                            "basis": f"DfE formula {mid} / {RATES[rate_id][1]} at {end:%d %b %Y}; {basis}",
+                            "basis": f"DfE formula {mid} / {RATES[rate_id][1]} at {fmt_date(end)}; {basis}",
                             "caveat": caveat, "value": None if value is None else round_half_up(value, rm.decimals)})
     return pd.DataFrame(out, columns=cols)
 
@@ -138,9 +138,9 @@ def in_year(rows: pd.DataFrame) -> pd.DataFrame:
 def _caveat(end: date, ytd: bool) -> str:
     census = rules.dfe_year(rules.reporting_year(end))[1]
     if ytd:
-        return ("" if end == census else f"1 Oct {census.year - 1} to {end:%d %b %Y} only: part of the reporting "
+        return ("" if end == census else f"1 October {census.year - 1} to {fmt_date(end)} only: part of the reporting "
                 "year, not annualised, not comparable with DfE's turnover rate")
-    return "" if end == census else (f"the 12 months to {end:%d %b %Y}, not DfE's reporting year to 30 September: "
+    return "" if end == census else (f"the 12 months to {fmt_date(end)}, not DfE's reporting year to 30 September: "
                                      "an in-year view, not comparable with DfE's published rate")
 
 
@@ -232,7 +232,7 @@ def _unsafe_dates(frame, ref: date, dates: list[date], area: str, file: str, min
             slices = [(a, b), (year_before(a) - timedelta(days=1), year_before(b) - timedelta(days=1))]
             if any(small(_leavers(frame, x, y, area, file)[0]) for x, y in slices if (y - x).days <= 366):
                 out[d] = (f"suppressed so that no count of fewer than {min_count} leavers can be worked out by "
-                          f"subtracting the figures at {p:%d %b %Y}")
+                          f"subtracting the figures at {fmt_date(p)}")
                 break
         else:
             published.append(d)
@@ -247,11 +247,11 @@ def _figures(v: dict, d: date, ref: date, area: str, file: str, min_count: int,
     for mid, what in ((ROLLING["headcount"], "the 12 months"), (YTD["headcount"], "the reporting year to date")):
         start = year_before(d) if mid in ROLLING.values() else year_start(d)
         for k in (mid, mid.replace("_headcount", "_fte")):
-            c.basis[k] = f"leavers counted from worker records on DfE's rules, {start.isoformat()} to {d.isoformat()}"
+            c.basis[k] = f"leavers counted from worker records on DfE's rules, {fmt_date(start)} to {fmt_date(d)}"
     if d < ref:
         for k in (*ROLLING.values(), *YTD.values(), "inpost_fte", "inpost_headcount"):
-            c.note(k, f"counted from an extract at {ref:%d %b %Y}: complete only if it keeps every record of the "
-                   f"12 months to {d:%d %b %Y}", False)
+            c.note(k, f"counted from an extract at {fmt_date(ref)}: complete only if it keeps every record of the "
+                   f"12 months to {fmt_date(d)}", False)
     built = {f.measure_id: f for f in rules.build(c, min_count)}
     hide: dict[str, str] = {}
     if unsafe:
@@ -278,13 +278,17 @@ def _figures(v: dict, d: date, ref: date, area: str, file: str, min_count: int,
 
 
 def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None],
-          local: list[tuple[str, list[tuple[date, float | None, str | None]]]]) -> dict | None:
+          local: list[tuple[str, list[tuple[date, float | None, str | None]]]],
+          dfe_decimals: dict[int, int | None] | None = None) -> dict | None:
     """The council's local series drawn on its DfE series for one measure, dates on the x axis (DfE's figures at
     30 September of each year), one line per series: ``dfe`` maps DfE years to the council's published value;
     ``local`` is (series name, [(snapshot date, value, symbol)]). Returns None when no local point has a value,
     else ``{"svg", "alt", "title", "headers", "rows", "raw", "measure_id", "label"}`` where rows (date text,
     then each series' figure as the formatter writes it, its symbol, or "" where the series has no point) are the
-    chart's table, and raw the same as (date, [(value or None, symbol or None) per series])."""
+    chart's table, and raw the same as (date, [(value or None, symbol or None) per series]). ``dfe_decimals``
+    (year -> decimals, None for the catalogue's) gives the decimals DfE published a year's figure with (2015 rates
+    as whole numbers: ``report.model.dfe_decimals``); the table, tooltips and text alternative show the DfE series
+    at them, and ``"decimals"`` (per series, per date) says so for a caller building its own table."""
     m = measures.get(measure_id)
     if not any(v is not None for _, pts in local for _, v, _ in pts):
         return None
@@ -304,24 +308,29 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
                 syms[at[d]] = s
         series.append((label, vals))
         symbols.append(syms)
+    places = [[(dfe_decimals or {}).get(d.year) if (d.month, d.day) == (9, 30) else None for d in dates]]
+    places += [[None] * len(dates) for _ in series[1:]]
     span = (dates[-1] - dates[0]).days or 1
     positions = [(d - dates[0]).days / span for d in dates]
     labels = [f"{d:%b %Y}" for d in dates]
     unit = suffix(m)
-    title = f"{m.label}: {name}'s own returns (provisional) on DfE's series, {labels[0]} to {labels[-1]}"
-    last = [(label, next(((dates[i], v) for i, v in reversed(list(enumerate(vals))) if v is not None), None))
-            for label, vals in series]
+    span_words = f"{dates[0]:%B %Y} to {dates[-1]:%B %Y}"  # in full, as fmt_date; the axis keeps "Sep 2015"
+    title = f"{m.label}: {name}'s own returns (provisional) on DfE's series, {span_words}"
+    last = [(label, next(((dates[i], v, dec[i]) for i, v in reversed(list(enumerate(vals))) if v is not None), None))
+            for (label, vals), dec in zip(series, places)]
     alt = (f"Line chart of {m.label} for {name}: DfE's published figures at 30 September and the council's own "
-           f"provisional figures at each snapshot, {labels[0]} to {labels[-1]}. "
-           + " ".join(f"Latest {label}: {fmt_number(p[1], m.decimals)}{unit} at {p[0]:%d %b %Y}."
+           f"provisional figures at each snapshot, {span_words}. "
+           + " ".join(f"Latest {label}: {fmt_number(p[1], m.decimals if p[2] is None else p[2])}{unit} at {fmt_date(p[0])}."
                       for label, p in last if p)
            + " The figures are in the table beside the chart.")
-    svg = charts.line_chart(chart_id, title, alt, labels, series, m.decimals, unit, positions=positions, join_gaps=True)
-    rows = [[f"{d:%d %b %Y}", *[fmt_number(vals[i], m.decimals) if vals[i] is not None else syms.get(i, "")
-                                 for (_, vals), syms in zip(series, symbols)]] for i, d in enumerate(dates)]
+    svg = charts.line_chart(chart_id, title, alt, labels, series, m.decimals, unit, positions=positions, join_gaps=True,
+                            point_decimals=places)
+    rows = [[fmt_date(d), *[fmt_number(vals[i], m.decimals if dec[i] is None else dec[i]) if vals[i] is not None
+                            else syms.get(i, "") for (_, vals), syms, dec in zip(series, symbols, places)]]
+            for i, d in enumerate(dates)]
     raw = [(d, [(vals[i], syms.get(i)) for (_, vals), syms in zip(series, symbols)]) for i, d in enumerate(dates)]
     return {"svg": svg, "alt": alt, "title": title, "headers": ["Date", *[s for s, _ in series]], "rows": rows,
-            "raw": raw, "measure_id": measure_id, "label": m.label}
+            "raw": raw, "measure_id": measure_id, "label": m.label, "decimals": places}
 
 
 #: Local series drawn beside a DfE measure besides its own figures: the in-year views of turnover.
@@ -334,12 +343,14 @@ IN_YEAR_LINES = {
 
 
 def charts_for(rows: pd.DataFrame, name: str, dfe: dict[str, dict[int, float | None]],
-               measure_ids: list[str], prefix: str = "local-series") -> list[dict]:
+               measure_ids: list[str], prefix: str = "local-series",
+               dfe_decimals: dict[str, dict[int, int | None]] | None = None) -> list[dict]:
     """The series charts of a council with returns at two or more snapshot dates: for each of ``measure_ids``
     with a local figure, its own returns' figures on its DfE series (``dfe``: measure id -> {year: value}); a
     flow-based figure (turnover, absence) is drawn only from returns covering 12 months, and turnover gets the
     rolling 12-month and year-to-date lines (``in_year``) instead. ``rows`` are the council's whole-council
-    ``local_observations`` rows (``stored``); empty when fewer than two snapshots."""
+    ``local_observations`` rows (``stored``); empty when fewer than two snapshots. ``dfe_decimals`` (measure id
+    -> {year: decimals}) as for :func:`chart`."""
     if rows is None or rows.empty:
         return []
     rows = rows.assign(period_start=pd.to_datetime(rows["period_start"]).dt.date,
@@ -358,7 +369,8 @@ def charts_for(rows: pd.DataFrame, name: str, dfe: dict[str, dict[int, float | N
             both = pd.concat([rows[rows["measure_id"] == lid], derived[derived["measure_id"] == lid]])
             local.append((label, _points(both.drop_duplicates("period_end"))))
         local = [(label, pts) for label, pts in local if pts]
-        got = chart(f"{prefix}-{mid}", mid, name, dfe.get(mid, {}), local) if local else None
+        got = chart(f"{prefix}-{mid}", mid, name, dfe.get(mid, {}), local,
+                    (dfe_decimals or {}).get(mid)) if local else None
         if got:
             out.append(got)
     return out

@@ -192,7 +192,7 @@ def docx(pack: Pack) -> bytes:
 
     doc.add_heading(_text(pack.title), level=1)
     doc.add_paragraph(_text(pack.subtitle))
-    meta = doc.add_paragraph(f"Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from the "
+    meta = doc.add_paragraph(f"Made by csww-benchmark {pack.toolkit_version} on {pack.made_on} from the "
                              "Department for Education's published children's social work workforce statistics.")
     meta.runs[0].font.size = Pt(9)
     doc.add_heading("Summary", level=2)

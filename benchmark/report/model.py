@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import measures
-from ..formatting import fmt_number, is_number, number_format, suffix
+from ..formatting import fmt_date, fmt_number, is_number, number_format, suffix
 from ..measures import round_half_up
 from ..problems import NotFoundError
 
@@ -80,6 +80,16 @@ class Pack:
     generated_at: str
     toolkit_version: str
     facts: dict[str, Any] = field(default_factory=dict)  # machine-readable bits tests and callers use
+
+    @property
+    def made_on(self) -> str:
+        """The day the pack was made, in words: "30 November 2026" (``formatting.fmt_date``)."""
+        return fmt_date(self.generated_at[:10])
+
+    @property
+    def made_at(self) -> str:
+        """When the pack was made, in words: "30 November 2026 at 18:20 UTC"."""
+        return fmt_date(self.generated_at, time=True)
 
     def tables(self) -> list[Table]:
         out = []

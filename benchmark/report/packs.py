@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, charts, compare, consistency, ethnicity, measures, store
-from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
+from ..formatting import SYMBOL_MEANINGS, fmt_date, fmt_number, is_number, suffix
 from ..local import series as local_series
 from ..local import teams
 from . import gather, narrative
@@ -157,9 +157,9 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     if len(local_rows) and year != years_all[-1]:  # an earlier year's pack: no local figure from a later year
         local_rows = local_rows[local_rows["time_period"].astype(int) <= year]
     if len(local_rows):
-        sections.append(local_section(area, code, local_rows, rec))
+        sections.append(local_section(area, code, local_rows, rec, whole))
         sections += team_sections(conn, area, local_rows)
-        sections += series_sections(name, local_rows, rec, key)
+        sections += series_sections(name, local_rows, rec, key, whole)
     sections.append(neighbour_section(conn, area, model, year, rec))
     sections.append(definitions_section(_shown_measures(sections, key)))
     sections.append(provenance_section(conn))
@@ -322,7 +322,9 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                       ["Year", name, "Neighbour median", region_name, *(["London"] if london else []), "England",
                        "Neighbours with a figure"],
                       rows, sheet=f"Trend {short_sheet(m.label)}", notes=_symbol_note(t["symbol"]))
-        svg, alt = charts.trend(f"chart-{mid}", m, name, t, cols)
+        svg, alt = charts.trend(f"chart-{mid}", m, name, t, cols, places=lambda c, y, mid=mid, area=area: (
+            dfe_decimals(whole, mid, y, gather.COUNCIL) if c == "value" else area.get(y) if c in ("region", "england")
+            else None))  # the decimals the table shows each figure with
         note = ""
         if is_count:
             note = (f"{region_name} and England are totals of every council, so the chart shows only {name} and "
@@ -352,13 +354,14 @@ def _own_decimals(v, m, f=None) -> int:
     return given if given is not None else m.decimals
 
 
-def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame) -> Section:
+def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame, whole=None) -> Section:
     """The council's own figures on DfE's definitions beside what it reported, each with its caveats.
 
     ``local`` holds whole-council ``local_observations`` rows (``gather.local_figures``). Each figure is set
     beside DfE's published value for the reporting year its period falls in (when DfE has published that
     year), so a July 2016 snapshot is read against 2016, not the latest year. Caveats shared by every figure
-    of a period (the council's own note, a snapshot date) are stated once under the table.
+    of a period (the council's own note, a snapshot date) are stated once under the table. ``whole`` as for
+    :func:`headline_table` (DfE's figures at the decimals DfE published).
     """
     figures = list(local.itertuples(index=False))
     sources = sorted({Path(f.source_file).name for f in figures})
@@ -372,7 +375,7 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
         return [p.strip() for p in (f.caveat or "").split("; ") if p.strip()]
 
     def period_text(f) -> str:
-        return f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"
+        return f"{fmt_date(f.period_start)} to {fmt_date(f.period_end)}"
 
     shared: dict[str, list[str]] = {}
     for per in dict.fromkeys(period_text(f) for f in figures):
@@ -407,8 +410,10 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame)
                 if f.reported_value is not None else Cell(None, ""),
                 text_cell(f.reported_definition or None),
                 Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
-                value_cell(_num(p.value), m, p.symbol) if p is not None else Cell(None, ""),
-                value_cell(_num(p.england), m) if p is not None else Cell(None, ""),
+                value_cell(_num(p.value), m, p.symbol, decimals=dfe_decimals(whole, m.id, dfe_year, gather.COUNCIL))
+                if p is not None else Cell(None, ""),
+                value_cell(_num(p.england), m, decimals=dfe_decimals(whole, m.id, dfe_year, gather.AREA))
+                if p is not None else Cell(None, ""),
                 text_cell(f.basis or None), text_cell("; ".join(own) or None)])
         notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
                  "not validated or published them. Team rows are in the team table below.",
@@ -463,7 +468,7 @@ def team_sections(conn: sqlite3.Connection, area: dict, local: pd.DataFrame) -> 
                        for c in cols])
         end = rows.loc[rows["return_id"] == rid, "period_end"].iloc[0]
         tables.append(Table(
-            f"team-table-{n}", f"Provisional: {area['area_name']}'s teams at {pd.Timestamp(end):%d %b %Y}, with "
+            f"team-table-{n}", f"Provisional: {area['area_name']}'s teams at {fmt_date(pd.Timestamp(end))}, with "
             "subtotals by service", ["Team", "Service", *[heads[c] for c in cols]], body,
             sheet=f"Teams {pd.Timestamp(end):%Y-%m-%d}", notes=[
                 "Provisional: the council's own team figures. Subtotals add the team figures as shown (FTE to one "
@@ -474,17 +479,19 @@ def team_sections(conn: sqlite3.Connection, area: dict, local: pd.DataFrame) -> 
         tables=tables, provisional=True)]
 
 
-def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list[str]) -> list[Section]:
+def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list[str], whole=None) -> list[Section]:
     """The council's own returns over two or more snapshots drawn on its DfE series, with the rolling 12-month
     and year-to-date turnover (``local.series.charts_for``), each chart beside its table. Empty with fewer than
-    two snapshots."""
+    two snapshots. ``whole`` as for :func:`headline_table`: DfE's series at the decimals DfE published."""
     dfe = {mid: {int(r.time_period): _num(r.value) for r in t.itertuples()} for mid, t in rec.groupby("measure_id")}
+    places = {mid: {y: dfe_decimals(whole, mid, y, gather.COUNCIL) for y in years} for mid, years in dfe.items()}
     figs = []
-    for c in local_series.charts_for(local, name, dfe, key, prefix="local-series"):
+    for c in local_series.charts_for(local, name, dfe, key, prefix="local-series", dfe_decimals=places):
         m = measure_info(c["measure_id"])
-        rows = [[Cell(f"{d:%d %b %Y}", f"{d:%d %b %Y}"),
-                 *[value_cell(v, m, s) if v is not None or s else text_cell(None) for v, s in points]]
-                for d, points in c["raw"]]
+        rows = [[Cell(fmt_date(d), fmt_date(d)),
+                 *[value_cell(v, m, s, decimals=dec[i]) if v is not None or s else text_cell(None)
+                   for (v, s), dec in zip(points, c["decimals"])]]
+                for i, (d, points) in enumerate(c["raw"])]
         table = Table(f"{c['measure_id']}-series", c["title"], c["headers"], rows,
                       sheet=f"Series {short_sheet(m.label)}"[:31])
         figs.append(Figure(f"local-series-{c['measure_id']}", m.label, c["svg"], c["alt"], table,
@@ -626,12 +633,14 @@ def definitions_section(ids: list[str]) -> Section:
 def provenance_section(conn) -> Section:
     p = gather.provenance(conn)
     build = p["build"]
-    rel_rows = [[text_cell(r.release_id), text_cell(r.title), year_cell(r.data_year), text_cell(r.published),
+    rel_rows = [[text_cell(r.release_id), text_cell(r.title), year_cell(r.data_year),
+                 text_cell(fmt_date(r.published) if isinstance(r.published, str) else None),
                  text_cell(r.url)] for r in p["releases"].itertuples()]
     file_rows = [[text_cell(r.file_name), text_cell(r.release_id), text_cell(r.sha256),
-                  text_cell(r.downloaded_at or "not recorded (read from a local file)"), int_cell(r.observations)]
+                  text_cell(fmt_date(r.downloaded_at, time=True)
+                            if r.downloaded_at else "not recorded (read from a local file)"), int_cell(r.observations)]
                  for r in p["files"].itertuples()]
-    intro = [f"Database built by csww-benchmark {build.get('toolkit_version', '?')} at {build.get('built_at', '?')}, "
+    intro = [f"Database built by csww-benchmark {build.get('toolkit_version', '?')} on {fmt_date(build.get('built_at'), time=True) or '?'}, "
              f"latest release {build.get('latest_release', '?')}; this pack made by csww-benchmark {__version__}. "
              "Every figure is DfE's published statistic from the releases below (the newest release that has it), "
              "except those labelled provisional. Check a file against its SHA-256 checksum with "
@@ -791,7 +800,8 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         alt += "The figures are in the table beside the chart."
         figures.append(Figure(f"chart-{mid}", m.label, charts.bar_chart(
             f"chart-{mid}", f"{m.label} by member council, {year}", alt, bars, refs, m.decimals, suffix(m),
-            highlight=names[focus] if focus else None), alt, t))
+            highlight=names[focus] if focus else None, reference_decimals=[  # as the table shows England
+                dfe_decimals(whole, mid, year, gather.AREA) if n == "England" else None for n, _ in refs]), alt, t))
     member_list = Table("group-members-table", f"Members of {group['name']}", ["As written in the group file",
                         "Council", "DfE code", "Figures published under"],
                         [[text_cell(str(w)), text_cell(a["area_name"]), text_cell(a["area_code"]),
@@ -863,7 +873,7 @@ def member_returns_section(conn: sqlite3.Connection, group: dict, codes: list[st
         p = pub.get((code, f.measure_id, year))
         rows.append([
             Cell(m.label, m.label), text_cell(names.get(code, code)),
-            text_cell(f"{f.period_start:%d %b %Y} to {f.period_end:%d %b %Y}"),
+            text_cell(f"{fmt_date(f.period_start)} to {fmt_date(f.period_end)}"),
             value_cell(f.value, m, f.symbol, decimals=_own_decimals(f.value, m, f)),
             Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
             year_cell(year),

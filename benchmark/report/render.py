@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from html import escape as html_escape
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import jinja2
 from markupsafe import Markup
@@ -71,7 +73,7 @@ def md_table(t: Table) -> list[str]:
 
 def markdown(pack: Pack) -> str:
     out = [f"# {_md(pack.title)}", "", _md(pack.subtitle) + ".", "",
-           f"*Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from the Department for "
+           f"*Made by csww-benchmark {pack.toolkit_version} on {pack.made_on} from the Department for "
            "Education's published children's social work workforce statistics.*", "", "## Summary", ""]
     out += [f"- {_md(line)}" for line in pack.summary]
     out += ["", f"*{_md(RULES)}*", ""]
@@ -87,7 +89,7 @@ def markdown(pack: Pack) -> str:
             if f.note:
                 out += [f"*{_md(f.note)}*", ""]
             out += md_table(f.table)
-    out += ["---", "", f"Generated {pack.generated_at} by csww-benchmark {pack.toolkit_version}. Contains public "
+    out += ["---", "", f"Generated {pack.made_at} by csww-benchmark {pack.toolkit_version}. Contains public "
             "sector information licensed under the Open Government Licence v3.0.", ""]
     return "\n".join(out)
 
@@ -146,6 +148,45 @@ def add_native_chart(ws, t: Table, title: str) -> None:
     ws.add_chart(chart, f"{get_column_letter(len(t.headers) + 2)}2")
 
 
+def with_chart_alt_text(data: bytes, alts: dict[str, tuple[str, str]]) -> bytes:
+    """The XLSX ``data`` with each native chart's text alternative: ``alts`` maps a sheet name to the (title, alt
+    text) of the chart on it (the pack's ``Figure.title`` and ``Figure.alt``, as the HTML, Word and PDF packs give
+    them), written as the ``name``/``descr`` of the chart's drawing frame (``xdr:cNvPr``), which Excel shows and
+    reads out as the chart's Alt Text. openpyxl writes neither; the sheet -> drawing link is read from the
+    workbook's and sheets' relationship parts, so a sheet without a chart is left as it is."""
+    if not alts:
+        return data
+    src = zipfile.ZipFile(io.BytesIO(data))
+    parts = {n: src.read(n) for n in src.namelist()}
+
+    def targets(rels: str) -> dict[str, str]:
+        text = parts.get(rels, b"").decode("utf-8")
+        return {m.group("id"): m.group("target").lstrip("/").removeprefix("xl/")
+                for m in re.finditer(r'<Relationship\b(?=[^>]*\bTarget="(?P<target>[^"]+)")(?=[^>]*\bId="(?P<id>[^"]+)")'
+                                     r'[^>]*/>', text)}
+
+    book = targets("xl/_rels/workbook.xml.rels")
+    for m in re.finditer(r'<sheet\b(?=[^>]*\bname="(?P<name>[^"]*)")(?=[^>]*\br:id="(?P<rid>[^"]+)")[^>]*/>',
+                         parts["xl/workbook.xml"].decode("utf-8")):
+        name = m.group("name").replace("&amp;", "&").replace("&apos;", "'").replace("&quot;", '"')
+        if name not in alts or m.group("rid") not in book:
+            continue
+        sheet = "xl/" + book[m.group("rid")]
+        rels = sheet.rsplit("/", 1)[0] + "/_rels/" + sheet.rsplit("/", 1)[1] + ".rels"
+        for target in targets(rels).values():
+            if "drawings/drawing" in target:
+                drawing = "xl/" + target.removeprefix("../")
+                title, alt = alts[name]
+                parts[drawing] = re.sub(rb'<cNvPr id="(\d+)" name="Chart \d+"\s*/>', lambda d: (
+                    f'<cNvPr id="{d.group(1).decode()}" name={quoteattr(title[:250])} '
+                    f'descr={quoteattr(alt)}/>').encode("utf-8"), parts[drawing], count=1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info, parts[info.filename])
+    return out.getvalue()
+
+
 def xlsx(pack: Pack) -> bytes:
     from openpyxl import Workbook  # optional heavy import: only when an XLSX pack is written
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -165,7 +206,7 @@ def xlsx(pack: Pack) -> bytes:
     contents["A1"] = safe_text(pack.title)
     contents["A1"].font = Font(bold=True, size=14)
     contents["A2"] = safe_text(pack.subtitle)
-    contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.generated_at[:10]} from DfE's published "
+    contents["A3"] = (f"Made by csww-benchmark {pack.toolkit_version} on {pack.made_on} from DfE's published "
                       "children's social work workforce statistics. One table per sheet; definitions and sources "
                       "are on their own sheets.")
     row = 5
@@ -183,6 +224,8 @@ def xlsx(pack: Pack) -> bytes:
 
     used_names: set[str] = set()
     chart_titles = {id(f.table): f.title for s in pack.sections for f in s.figures}  # Table is not hashable
+    chart_alts = {id(f.table): (f.title, f.alt) for s in pack.sections for f in s.figures}
+    alts: dict[str, tuple[str, str]] = {}  # sheet name -> its chart's (title, text alternative)
     for s in pack.sections:
         for t in s.tables + [f.table for f in s.figures]:
             name = sheet_name(t.sheet or t.caption, taken)
@@ -216,6 +259,7 @@ def xlsx(pack: Pack) -> bytes:
                 ws.cell(last + 2 + k, 1, safe_text(note))
             if id(t) in chart_titles and t.rows:
                 add_native_chart(ws, t, chart_titles[id(t)])
+                alts[name] = chart_alts[id(t)]
             for j, h in enumerate(t.headers, start=1):
                 longest = max([len(str(h))] + [len(r[j - 1].text) for r in t.rows]) if t.rows else len(str(h))
                 ws.column_dimensions[get_column_letter(j)].width = min(max(10, longest + 2), 60)
@@ -233,7 +277,7 @@ def xlsx(pack: Pack) -> bytes:
     wb.properties.creator = f"csww-benchmark {pack.toolkit_version}"
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return with_chart_alt_text(buf.getvalue(), alts)
 
 
 def render(pack: Pack, fmt: str) -> bytes:

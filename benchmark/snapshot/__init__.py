@@ -28,6 +28,7 @@ from pathlib import Path
 from .. import __version__, ees
 from ..cache import obtained
 from ..fileio import sha256_file
+from ..formatting import fmt_date
 from ..local.census import assumed_published
 from ..problems import InputError, Problem
 
@@ -49,8 +50,8 @@ class Used:
         out = ["No network and an empty download cache: building from the offline snapshot of DfE's "
                "Children's social work workforce statistics bundled with csww-benchmark:"]
         for r in self.releases:
-            when = f"published {r['published'][:10]}" if r.get("published") else (
-                f"publication date not recorded; --as-at counts it as out by {assumed_published(r['data_year']):%d %b %Y}")
+            when = f"published {fmt_date(r['published'][:10])}" if r.get("published") else (
+                f"publication date not recorded; --as-at counts it as out by {fmt_date(assumed_published(r['data_year']))}")
             names = ", ".join(f"{f['filename']} (sha256 {f['sha256'][:12]}…)" for f in r["files"])
             out.append(f"  release {r['release_id']} (reporting year {r['data_year']}, {when}): {names}")
         out.append("Newer figures may have been published since: when online, run 'csww fetch' and then "
