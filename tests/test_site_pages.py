@@ -185,7 +185,7 @@ def test_the_page_shows_dfe_s_2015_whole_numbers_in_table_chart_and_alt_text(rea
     assert "<title>Darlington, 2015: 19%</title>" in html and "<title>Darlington, 2024: 11.5%</title>" in html
     assert "<title>North East, 2015: 13%</title>" in html and "19.0%" not in html
     head = text(real.get("/la/841?year=2015").text)
-    assert "Turnover rate (FTE) 2015 19 13.0 16" in head and "Social workers in post (FTE) 2015 71.8 135.2 26,500" in head
+    assert "Turnover rate (FTE) 2015 19% 13.0% 16%" in head and "Social workers in post (FTE) 2015 71.8 135.2 26,500" in head
 
 
 def test_counts_show_no_quartile_on_the_page(real):
