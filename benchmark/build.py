@@ -47,6 +47,8 @@ class BuildReport:
     #: releases the build this one replaced had and this one has not (newest first), and that build's id
     dropped: list[str] = field(default_factory=list)
     replaced_id: str | None = None
+    #: what aligning the council's own returns warned of (``local.align``: a repeated record, counted once)
+    local_warnings: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         counts = self.counts or [_counts(r) for r in self.files]
@@ -57,6 +59,7 @@ class BuildReport:
         out += [f"warning: {r.source}: {w}" for r in self.files for w in r.warnings]
         out += [f"skipped {name}: not a CSWW indicator file" for name in self.skipped]
         out += [f"local return {rid}: aligned to DfE definitions (provisional)" for rid in self.local_returns]
+        out += [f"warning: {w}" for w in self.local_warnings]
         if self.package:
             out.append(f"wrote {self.package}: the data package (csww validate {self.package})")
         if self.kept:
@@ -257,6 +260,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
             stage("Checking the values as csww validate does")
             check_values(results, revisions, areas)  # before anything is made current; a failure leaves nothing
             del revisions
+            local_warnings: list = []  # what aligning the local returns warned of
             published_before = _published_before(out / buildstate.DATABASE) if local_files else set()
             previous, previous_id = _reusable(out, fingerprint)
             replaced = buildstate.current(out)  # the build this one replaces: which releases it loses
@@ -278,7 +282,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
                 councils.write_lookup(conn)
                 if local_files:
                     stage("Aligning the council's own returns")
-                local_ids = load_files(conn, list(local_files)) if local_files else []
+                local_ids = load_files(conn, list(local_files), warnings=local_warnings) if local_files else []
                 if local_ids:
                     set_published(conn, [rid for rid in local_ids if rid in published_before], True)
                 stage("Comparing every council with England, its region and its statistical neighbours")
@@ -304,7 +308,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
     return BuildReport(out / buildstate.DATABASE, results, len(frames["observations"]),
                        len(frames["observation_revisions"]), len(areas), skipped, local_ids, out / buildstate.PACKAGE,
                        build_id, [t for t in frames if t in keep], previous_id if keep else None, counts,
-                       dropped=dropped, replaced_id=(replaced or {}).get("build_id"))
+                       dropped=dropped, replaced_id=(replaced or {}).get("build_id"), local_warnings=local_warnings)
 
 
 def _releases_of(db_path: Path, exclude: set[str]) -> list[str]:

@@ -156,6 +156,20 @@ def test_bad_local_return_stops_the_build(tmp_path):
     assert not (out / "csww.db").exists()
 
 
+def test_a_local_return_s_warnings_are_printed_by_the_build(tmp_path):
+    """A worker extract with a row given twice builds (the copy counted once), and csww build says so, as csww
+    align does, naming the rows and never the worker (review 8: the build printed no warning)."""
+    lines = (FIXTURES / "workers_841_2024-03-31.csv").read_text(encoding="utf-8").splitlines()
+    extract = tmp_path / "extract.csv"
+    extract.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", "--from", str(FIXTURES / "indicators_2025_small.csv"),
+                                      "--local", str(extract), "--out", str(tmp_path / "out"), "--offline"])
+    assert result.exit_code == 0, result.output
+    assert (f"warning: {extract}, row 60: repeats row 2 exactly: counted once, as a copy (a worker's several posts "
+            "differ in some item: role, FTE, dates, cases)") in result.output
+    assert "W01" not in result.output
+
+
 def test_outputs_are_readable_by_others_as_the_umask_allows(tmp_path):
     import os
 

@@ -38,16 +38,17 @@ def load_local(conn: sqlite3.Connection, figures: list[AlignedFigure], source: s
 
 
 def load_files(conn: sqlite3.Connection, paths: list[str | Path], la: str | None = None, *,
-               as_at=None) -> list[str]:
+               as_at=None, warnings: list[Problem] | None = None) -> list[str]:
     """Align every file, then load them all in one transaction. If any file has problems, ``InputError`` lists
     the problems of every file and nothing is loaded. ``as_at`` (a date) sets each return beside the latest
     census DfE had published by then (``local.align``). A return for a council the database's DfE figures do not
     have (its ``areas``: a valid LA number, but not in the files built from) is a problem too: it could be
-    neither compared nor loaded beside them."""
+    neither compared nor loaded beside them. ``warnings``, a list, receives each file's warnings (``align``: a
+    record repeating an earlier one, counted once)."""
     aligned, problems = [], []
     for path in paths:
         try:
-            aligned.append((path, check_quoted(align(path, la, as_at=as_at) if as_at else align(path, la), conn)))
+            aligned.append((path, check_quoted(align(path, la, as_at=as_at, warnings=warnings), conn)))
         except InputError as exc:
             problems += exc.problems
     known = _areas(conn)
