@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__, database
-from .problems import CswwError, InputError, NotFoundError
+from .problems import CswwError, InputError, NotFoundError, UsageError
 
 
 class _Lazy:
@@ -81,6 +81,16 @@ def _as_at(day: datetime | None, db: str | Path):
         finally:
             conn.close()
     return local_census.AsAt(day.date(), dates)
+
+
+def _missing_folder(path: str | Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (the command will create it and say so)."""
+    missing = None
+    for folder in Path(path).parents:
+        if folder.exists():
+            break
+        missing = folder
+    return missing
 
 
 class CLIError(click.ClickException):
@@ -204,6 +214,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         click.echo(f"{out} is up to date: build {state['build_id']} has the same inputs, toolkit and options "
                    f"(checked in {time.monotonic() - started:.2f} s; --force rebuilds)")
         return
+    created = _missing_folder(Path(out) / buildstate.DATABASE)
     stderr = sys.stderr
     with click.progressbar(length=1, label="  rows written", file=stderr,
                            hidden=quiet or not stderr.isatty()) as bar:
@@ -213,7 +224,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         result = build_mod.build(list(sources), out, progress=progress, local_files=local_files, sn_method=sn_method,
                                  stage=None if quiet else lambda message: click.echo(f"{message}...", err=True),
                                  fingerprint=fingerprint, wait=wait, max_values=max_values)
-    lines = result.lines()
+    lines = ([f"created folder {created}"] if created is not None else []) + result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
     if quiet and result.dropped:  # a warning --quiet does not hide: releases the previous build had are gone
@@ -369,11 +380,17 @@ def report_cmd(la, group_file, group_id, include_private, year, n_years, measure
         csww report --la 841 --year 2015 --local examples/darlington.csv --as-at 2016-07-31 -o d2016.pdf
         csww report --group examples/north_east.yml -o north-east.md
     """
+    if la and group_file:
+        raise UsageError("--la and --group exclude each other: a partnership pack covers every member of the group; "
+                         "for one council's pack give --la without --group")
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
+    created = _missing_folder(output) if output != "-" else None
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
                        measure_ids=measure_ids or None, years=n_years,
                        as_at=_as_at(as_at, db), include_private=include_private)
     path = report.write(pack, output, fmt)
+    if created is not None:
+        click.echo(f"created folder {created}")
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
 

@@ -618,7 +618,7 @@ def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
     if group_id is not None and str(group_id) not in ids:
         raise ReportError(f"{path} has no group {group_id!r}; its groups: {', '.join(ids)}")
     g = dict(groups[ids.index(str(group_id)) if group_id is not None else 0])
-    g["areas"] = [gather.resolve(conn, str(m)) for m in g["members"]]
+    g["areas"] = compare.resolve_members(conn, g, councils_only=True)  # every unknown member named at once
     return g
 
 
