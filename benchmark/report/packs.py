@@ -591,7 +591,8 @@ def provenance_section(conn) -> Section:
     rel_rows = [[text_cell(r.release_id), text_cell(r.title), year_cell(r.data_year), text_cell(r.published),
                  text_cell(r.url)] for r in p["releases"].itertuples()]
     file_rows = [[text_cell(r.file_name), text_cell(r.release_id), text_cell(r.sha256),
-                  text_cell(r.downloaded_at or "not recorded (read from a local file)"), int_cell(r.observations)]
+                  text_cell(r.downloaded_at or "not recorded (read from a local file)"),
+                  int_cell(r.observations + (getattr(r, "breakdowns", 0) or 0))]  # 0: a database built before that column
                  for r in p["files"].itertuples()]
     intro = [f"Database built by csww-benchmark {build.get('toolkit_version', '?')} at {build.get('built_at', '?')}, "
              f"latest release {build.get('latest_release', '?')}; this pack made by csww-benchmark {__version__}. "
