@@ -330,7 +330,8 @@ def _per_year(lists: pd.DataFrame, model: str | None, method: str) -> pd.DataFra
     for key, m, f, codes in zip(per_year.index, per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
         parts = ["DfE dashboard method." if method == "dashboard" else "",
                  "No median: the dashboard leaves this council out this year." if key in trimmed else "",
-                 f"{m} used: {f} does not list this council." if m != f else "",
+                 f"{neighbours.MODEL_WORDS.get(m, m)} used, as {neighbours.MODEL_WORDS.get(f, f)} do not list this "
+                 "council." if m != f else "",
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes

@@ -14,7 +14,7 @@ import sqlite3
 
 import pandas as pd
 
-from .. import councils, measures, publication, store, tables
+from .. import councils, measures, neighbours, publication, store, tables
 from ..local import store as local_store
 from ..problems import CswwError
 from .model import AREA, COUNCIL
@@ -24,8 +24,7 @@ LA = "Local authority"
 
 SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
-SN_MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours",
-                  "sn_2025": "DfE's May 2025 statistical neighbours"}
+SN_MODEL_WORDS = neighbours.MODEL_WORDS
 
 
 class ReportError(CswwError):
