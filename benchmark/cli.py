@@ -243,7 +243,9 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
 @click.option("--offline", is_flag=True, help="Do not touch the network: list what the cache holds.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the whole command may spend on the network, however slowly the server answers.")
-def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, deadline):
+@click.option("--force", is_flag=True,
+              help="Download a release again even when the cached copy is what EES lists (else: 'up to date').")
+def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, deadline, force):
     """Download DfE CSWW release files from Explore Education Statistics into the cache.
 
     Each release is cached with a manifest.json recording every file's URL, size, SHA-256 and
@@ -262,7 +264,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, de
     if not offline:
         client = ees.Client(ees_url, timeout=timeout, retries=retries, deadline=deadline)
         for release in releases or [None]:
-            folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
+            folder = ees.fetch(client, cache, release, whole_zip=whole_zip, force=force)
             click.echo(f"cached {folder}")
     dirs = cache.release_dirs()
     if offline and not dirs:
