@@ -351,12 +351,13 @@ def publish(out, bundle_dir):
                    "'csww align --as-at' does (a July 2016 report read against 2015).")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md", "docx", "pdf"]),
               help="Output format. Default: from the -o extension (.html, .xlsx, .md, .docx, .pdf); another "
-                   "extension is an error. PDF is the HTML pack printed by Chromium.")
+                   "extension is an error, as is a --format the extension contradicts (--format pdf -o x.html). "
+                   "PDF is the HTML pack printed by Chromium.")
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database written by 'csww build'.")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
-                   "Markdown to standard output.")
+              help="File to write (atomically: replaced only when the pack is complete; a missing folder is "
+                   "created, and said); '-' writes HTML or Markdown to standard output.")
 def report_cmd(la, group_file, group_id, include_private, year, n_years, measure_ids, local_file, as_at, fmt, db,
                output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.

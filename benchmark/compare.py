@@ -708,7 +708,8 @@ def read_groups(path: str | Path) -> list[dict]:
     if isinstance(data, list) and not all(isinstance(g, dict) for g in data):
         raise InputError([Problem(str(path), f"the top level is a list of {len(data)} items, not groups: {shape}")])
     if not groups or not isinstance(groups, list):
-        found = "no 'groups' list" if isinstance(data, dict) else f"the top level is a {type(data).__name__}"
+        found = "no 'groups' list" if isinstance(data, dict) else \
+            f"the top level is {'text' if isinstance(data, str) else 'a ' + type(data).__name__}"
         raise InputError([Problem(str(path), f"{found}: {shape}")])
     bad = []
     for i, g in enumerate(groups):
@@ -760,10 +761,18 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     (counts: the sum) over members with a value; ``member_median``/``member_mean`` are of members' values.
     """
     obs = load(conn)[0] if obs is None else obs
-    meta, members = [], []
-    for g in groups:
+    meta, members, problems = [], [], []
+    resolved = []
+    for g in groups:  # every unknown member of every group named at once
+        try:
+            resolved.append(resolve_members(conn, g))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    for g, areas in zip(groups, resolved):
         meta.append({k: g.get(k) for k in ("id", "name", "kind", "description", "source_file")})
-        for m, a in zip(g["members"], resolve_members(conn, g)):
+        for m, a in zip(g["members"], areas):
             members.append({"group_id": g["id"], "member": str(m), "area_code": a["area_code"], "area_name": a["area_name"]})
     meta = pd.DataFrame(meta).rename(columns={"id": "group_id"})
     members = pd.DataFrame(members).drop_duplicates(["group_id", "area_code"])
