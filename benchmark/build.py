@@ -248,6 +248,7 @@ def build(sources: list[str | Path], out: str | Path = "build", progress=None,
         try:
             db_path = unit / buildstate.DATABASE
             frames = _frames(results, revisions, latest, areas, area_codes, changes, build_id)
+            frames["source_files"]["breakdowns"] = [b or 0 for _, b in counts]  # read before _let_go emptied them
             frames["breakdowns"] = breakdowns.reindex(columns=tables.columns("breakdowns"))
             del breakdowns, latest  # the frames hold what is written
             # Every table the workbook's big sheets come from is final now: their CSVs are written from the frames

@@ -8,9 +8,11 @@ without importing pandas (issue 14 item 5: an unchanged rebuild in under a secon
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -62,6 +64,7 @@ class Cache:
         if root is None:
             root = os.environ.get("CSWW_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "csww-benchmark"
         self.root = Path(root)
+        self._held: dict[Path, int] = {}  # staging folder -> the descriptor holding its lock
 
     def release_dir(self, release_slug: str, publication: str = PUBLICATION) -> Path:
         """``ROOT/<publication>/<release>``; FetchError if either is not a plain slug (never a path outside)."""
@@ -83,15 +86,59 @@ class Cache:
                            "give a folder you can write to with --cache-dir or CSWW_CACHE; nothing was written")
 
     def staging(self, release_slug: str) -> Path:
-        """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root).
+        """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root),
+        locked (``fcntl.flock`` on the folder, released by the kernel when the process ends, however it ends) until
+        :meth:`finished`: :meth:`remove_stale_partials` never removes the folder of a fetch still running.
 
         Raises OutputError (naming the cache folder and the reason) when the cache cannot be written."""
         check_name(release_slug, SLUG, "release slug", str(self.root))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            return Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
+            while True:
+                path = Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:  # another fetch's cleaning took it before it was locked: make another
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # the same, caught in the act
+                    os.close(fd)
+                    continue
+                if path.is_dir():
+                    self._held[path] = fd
+                    return path
+                os.close(fd)
         except OSError as exc:
             raise self.unwritable(exc) from None
+
+    def finished(self, staged: Path) -> None:
+        """Let go of the lock :meth:`staging` took (the folder is installed or removed by then)."""
+        fd = self._held.pop(Path(staged), None)
+        if fd is not None:
+            os.close(fd)
+
+    def remove_stale_partials(self) -> list[Path]:
+        """Remove the staging folders (``.partial-*``) of fetches that were killed (SIGTERM, SIGKILL, power cut)
+        before they could clean up; a folder whose fetch is still running (its lock held) is left alone. Returns
+        the folders removed."""
+        removed = []
+        for d in sorted(self.root.glob(".partial-*")) if self.root.is_dir() else []:
+            try:
+                fd = os.open(d, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a live fetch is writing it
+                os.close(fd)
+                continue
+            try:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+            finally:
+                os.close(fd)
+        return removed
 
     def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
         """Move a fully downloaded and checked staging folder into place, replacing any older copy

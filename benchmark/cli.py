@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__, database
-from .problems import CswwError, InputError, NotFoundError
+from .problems import CswwError, InputError, NotFoundError, UsageError
 
 
 class _Lazy:
@@ -81,6 +81,16 @@ def _as_at(day: datetime | None, db: str | Path):
         finally:
             conn.close()
     return local_census.AsAt(day.date(), dates)
+
+
+def _missing_folder(path: str | Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (the command will create it and say so)."""
+    missing = None
+    for folder in Path(path).parents:
+        if folder.exists():
+            break
+        missing = folder
+    return missing
 
 
 class CLIError(click.ClickException):
@@ -204,6 +214,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         click.echo(f"{out} is up to date: build {state['build_id']} has the same inputs, toolkit and options "
                    f"(checked in {time.monotonic() - started:.2f} s; --force rebuilds)")
         return
+    created = _missing_folder(Path(out) / buildstate.DATABASE)
     stderr = sys.stderr
     with click.progressbar(length=1, label="  rows written", file=stderr,
                            hidden=quiet or not stderr.isatty()) as bar:
@@ -213,7 +224,7 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
         result = build_mod.build(list(sources), out, progress=progress, local_files=local_files, sn_method=sn_method,
                                  stage=None if quiet else lambda message: click.echo(f"{message}...", err=True),
                                  fingerprint=fingerprint, wait=wait, max_values=max_values)
-    lines = result.lines()
+    lines = ([f"created folder {created}"] if created is not None else []) + result.lines()
     for line in lines if not quiet else lines[-1:]:
         click.echo(line)
     if quiet and result.dropped:  # a warning --quiet does not hide: releases the previous build had are gone
@@ -232,7 +243,9 @@ def build(sources, out, ees_url, cache_dir, offline, local_files, quiet, deadlin
 @click.option("--offline", is_flag=True, help="Do not touch the network: list what the cache holds.")
 @click.option("--deadline", default=600.0, show_default=True,
               help="Most seconds the whole command may spend on the network, however slowly the server answers.")
-def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, deadline):
+@click.option("--force", is_flag=True,
+              help="Download a release again even when the cached copy is what EES lists (else: 'up to date').")
+def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, deadline, force):
     """Download DfE CSWW release files from Explore Education Statistics into the cache.
 
     Each release is cached with a manifest.json recording every file's URL, size, SHA-256 and
@@ -251,7 +264,7 @@ def fetch(releases, whole_zip, ees_url, cache_dir, timeout, retries, offline, de
     if not offline:
         client = ees.Client(ees_url, timeout=timeout, retries=retries, deadline=deadline)
         for release in releases or [None]:
-            folder = ees.fetch(client, cache, release, whole_zip=whole_zip)
+            folder = ees.fetch(client, cache, release, whole_zip=whole_zip, force=force)
             click.echo(f"cached {folder}")
     dirs = cache.release_dirs()
     if offline and not dirs:
@@ -338,12 +351,13 @@ def publish(out, bundle_dir):
                    "'csww align --as-at' does (a July 2016 report read against 2015).")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md", "docx", "pdf"]),
               help="Output format. Default: from the -o extension (.html, .xlsx, .md, .docx, .pdf); another "
-                   "extension is an error. PDF is the HTML pack printed by Chromium.")
+                   "extension is an error, as is a --format the extension contradicts (--format pdf -o x.html). "
+                   "PDF is the HTML pack printed by Chromium.")
 @click.option("--db", default="build/csww.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database written by 'csww build'.")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="File to write (atomically: replaced only when the pack is complete); '-' writes HTML or "
-                   "Markdown to standard output.")
+              help="File to write (atomically: replaced only when the pack is complete; a missing folder is "
+                   "created, and said); '-' writes HTML or Markdown to standard output.")
 def report_cmd(la, group_file, group_id, include_private, year, n_years, measure_ids, local_file, as_at, fmt, db,
                output):
     """Write a scrutiny committee pack for a council, or a partnership pack for a group.
@@ -369,11 +383,17 @@ def report_cmd(la, group_file, group_id, include_private, year, n_years, measure
         csww report --la 841 --year 2015 --local examples/darlington.csv --as-at 2016-07-31 -o d2016.pdf
         csww report --group examples/north_east.yml -o north-east.md
     """
+    if la and group_file:
+        raise UsageError("--la and --group exclude each other: a partnership pack covers every member of the group; "
+                         "for one council's pack give --la without --group")
     chosen = report.output_format(output, fmt)  # an unknown extension, or binary to stdout, fails first
+    created = _missing_folder(output) if output != "-" else None
     pack = report.make(db, la=la, group=group_file, year=year, local=local_file, group_id=group_id,
                        measure_ids=measure_ids or None, years=n_years,
                        as_at=_as_at(as_at, db), include_private=include_private)
     path = report.write(pack, output, fmt)
+    if created is not None:
+        click.echo(f"created folder {created}")
     if output != "-":
         click.echo(f"wrote {path} ({chosen}): {pack.title}, {pack.year}")
 

@@ -330,7 +330,8 @@ def _per_year(lists: pd.DataFrame, model: str | None, method: str) -> pd.DataFra
     for key, m, f, codes in zip(per_year.index, per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
         parts = ["DfE dashboard method." if method == "dashboard" else "",
                  "No median: the dashboard leaves this council out this year." if key in trimmed else "",
-                 f"{m} used: {f} does not list this council." if m != f else "",
+                 f"{neighbours.MODEL_WORDS.get(m, m)} used, as {neighbours.MODEL_WORDS.get(f, f)} do not list this "
+                 "council." if m != f else "",
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
     per_year["sn_note"] = notes
@@ -671,20 +672,85 @@ def local_comparisons(conn: sqlite3.Connection, published: pd.DataFrame, obs: pd
 # Custom groups
 
 
+def _member_lines(node) -> dict[int, list[int]]:
+    """Line numbers (1-based) of each group's members in a composed YAML document: group index -> lines."""
+    seq = node
+    if isinstance(node, yaml.MappingNode):
+        seq = next((v for k, v in node.value if getattr(k, "value", None) == "groups"), None)
+    lines: dict[int, list[int]] = {}
+    if not isinstance(seq, yaml.SequenceNode):
+        return lines
+    for i, g in enumerate(seq.value):
+        if isinstance(g, yaml.MappingNode):
+            members = next((v for k, v in g.value if getattr(k, "value", None) == "members"), None)
+            if isinstance(members, yaml.SequenceNode):
+                lines[i] = [m.start_mark.line + 1 for m in members.value]
+    return lines
+
+
 def read_groups(path: str | Path) -> list[dict]:
-    """Groups from a YAML file: ``groups: [{id, name, kind?, description?, members: [codes or names]}]``."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    groups = data.get("groups", data if isinstance(data, list) else None)
-    if not groups:
-        raise InputError([Problem(str(path), "no 'groups' list")])
-    bad = [Problem(str(path), "every group needs an id and members", i + 1, "members" if g.get("id") else "id",
-                   str(g.get("id") or "")) for i, g in enumerate(groups) if not g.get("id") or not g.get("members")]
+    """Groups from a YAML file: ``groups: [{id, name, kind?, description?, members: [codes or names]}]`` (or the
+    list of groups itself at the top level). Each group gets ``source_file`` and ``member_lines`` (the file's line
+    of each member, for messages). Raises ``InputError`` naming the file (and the line and column of a YAML
+    syntax error, or each group that lacks an id or members) for a file that is not such a list."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+        lines = _member_lines(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise InputError([Problem(str(path), f"not valid YAML: {what}", mark.line + 1 if mark else None,
+                                  str(mark.column + 1) if mark else None)]) from None
+    groups = data.get("groups") if isinstance(data, dict) else data
+    shape = ("a group file is 'groups:', a list of groups each with an id and members (see "
+             "examples/north_east.yml)")
+    if isinstance(data, list) and not all(isinstance(g, dict) for g in data):
+        raise InputError([Problem(str(path), f"the top level is a list of {len(data)} items, not groups: {shape}")])
+    if not groups or not isinstance(groups, list):
+        found = "no 'groups' list" if isinstance(data, dict) else \
+            f"the top level is {'text' if isinstance(data, str) else 'a ' + type(data).__name__}"
+        raise InputError([Problem(str(path), f"{found}: {shape}")])
+    bad = []
+    for i, g in enumerate(groups):
+        if not isinstance(g, dict):
+            bad.append(Problem(str(path), f"group {i + 1} is not a mapping with an id and members", value=str(g)))
+        elif not g.get("id") or not g.get("members"):
+            bad.append(Problem(str(path), "every group needs an id and members", i + 1,
+                               "members" if g.get("id") else "id", str(g.get("id") or "")))
+        elif not isinstance(g["members"], list):
+            bad.append(Problem(str(path), "members must be a list of council codes or names", i + 1, "members",
+                               str(g["members"])))
     if bad:
         raise InputError(bad)
-    for g in groups:
+    for i, g in enumerate(groups):
         g.setdefault("name", g["id"])
         g["source_file"] = str(path)
+        g["member_lines"] = lines.get(i, [])
     return groups
+
+
+def resolve_members(conn: sqlite3.Connection, group: dict, councils_only: bool = False) -> list[dict]:
+    """The ``areas`` row of each member of ``group`` (as :func:`read_groups` gives it), in order. Every member
+    that matches no area, several areas, or (``councils_only``) an area that is not a council is reported at once:
+    ``InputError`` naming the file, the member's line and the member as written."""
+    found, bad = [], []
+    lines = group.get("member_lines") or []
+    for i, m in enumerate(group["members"]):
+        row = lines[i] if i < len(lines) else None
+        try:
+            a = councils.resolve(conn, str(m))
+        except councils.AreaNotFound as exc:
+            bad.append(Problem(group.get("source_file"), f"group {group['id']}: {exc}", row, "members", str(m)))
+            continue
+        if councils_only and a.get("level") != LA:
+            bad.append(Problem(group.get("source_file"), f"group {group['id']}: {a['area_name']} is not a "
+                               "council; give a local authority", row, "members", str(m)))
+            continue
+        found.append(a)
+    if bad:
+        raise InputError(bad)
+    return found
 
 
 def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame | None = None):
@@ -695,11 +761,18 @@ def group_tables(conn: sqlite3.Connection, groups: list[dict], obs: pd.DataFrame
     (counts: the sum) over members with a value; ``member_median``/``member_mean`` are of members' values.
     """
     obs = load(conn)[0] if obs is None else obs
-    meta, members = [], []
-    for g in groups:
+    meta, members, problems = [], [], []
+    resolved = []
+    for g in groups:  # every unknown member of every group named at once
+        try:
+            resolved.append(resolve_members(conn, g))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    for g, areas in zip(groups, resolved):
         meta.append({k: g.get(k) for k in ("id", "name", "kind", "description", "source_file")})
-        for m in g["members"]:
-            a = councils.resolve(conn, str(m))
+        for m, a in zip(g["members"], areas):
             members.append({"group_id": g["id"], "member": str(m), "area_code": a["area_code"], "area_name": a["area_name"]})
     meta = pd.DataFrame(meta).rename(columns={"id": "group_id"})
     members = pd.DataFrame(members).drop_duplicates(["group_id", "area_code"])

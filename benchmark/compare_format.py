@@ -2,7 +2,8 @@
 
 Plain Python, without pandas: the records come as a list of dicts (``compare_one``, straight from SQLite) or
 as a DataFrame (``compare.council_view`` / ``councils_view``); the CSV is written as pandas' ``to_csv`` writes
-the same records (a column of whole numbers with a gap is a float column: "3.0"), so both give the same text.
+the same records with whole-number columns as nullable integers (a rank is "2" with or without gaps in its column),
+so both give the same text.
 """
 
 from __future__ import annotations
@@ -139,18 +140,20 @@ def _grid(cols: list[str], body: list[list]) -> list[str]:
 
 
 def _csv_cells(values: list) -> list[str]:
-    """One column's cells as pandas writes them: a column of numbers with a gap (or any fraction) is a float
-    column (3 -> "3.0"; the gap ""), whole numbers alone stay whole, text and mixed columns as they are."""
+    """One column's cells as pandas writes them with nullable integer columns (``Int64``): a column of whole
+    numbers stays whole with or without gaps (a rank 2, never "2.0"; the gap ""), a column with any float is a
+    float column (3 -> "3.0"), text and mixed columns as they are."""
     present = [v for v in values if v is not None]
     numeric = bool(present) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
-    as_float = numeric and (len(present) < len(values) or any(isinstance(v, float) for v in present))
+    as_float = numeric and any(isinstance(v, float) for v in present)
     return ["" if v is None else repr(float(v)) if as_float else str(v) if not isinstance(v, float) else repr(v)
             for v in values]
 
 
 def csv_text(recs: list[dict]) -> str:
     """``recs`` (dicts with the same keys) as CSV text, exactly as ``pandas.DataFrame(recs).to_csv(index=False,
-    lineterminator="\\n")`` writes them (tests/test_compare_one.py holds the two equal)."""
+    lineterminator="\\n")`` writes them once the whole-number columns are ``Int64`` (tests/test_compare_one.py
+    holds the two equal)."""
     if not recs:
         return "\n"
     cols = list(dict.fromkeys(k for r in recs for k in r))

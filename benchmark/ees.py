@@ -674,12 +674,45 @@ def find_release(client: Client, release: str | None = None, publication: str = 
     return info
 
 
+def _up_to_date(cache: Cache, info: dict, wanted: list[dict], whole_zip: bool) -> bool:
+    """Whether the cached copy of the release ``info`` (``find_release``) is what EES lists now: the same release
+    version (EES makes a new one when a release is amended) and publication date, every wanted file (or the ZIP)
+    there with the file id EES lists and, where EES states them, its size in bytes and its data rows, and each
+    file on disk still of the size and SHA-256 the manifest records."""
+    manifest = cache.manifest(info["release_slug"])
+    if not manifest or manifest.get("from_snapshot") or manifest.get("release_version_id") != info["release_version_id"]:
+        return False
+    if manifest.get("published") != info.get("published"):
+        return False
+    entries = {e.get("filename"): e for e in manifest.get("files", [])}
+    if whole_zip:
+        names = [f"{PUBLICATION}_{info['release_slug']}.zip"]
+    else:
+        names = [f["filename"] for f in wanted]
+        for f in wanted:
+            e = entries.get(f["filename"])
+            if e is None or e.get("file_id") != f["file_id"]:
+                return False
+            if isinstance(f["size"], int) and e.get("size") != f["size"]:  # EES lists "283 Kb" too: not compared
+                return False
+            if isinstance(f["rows"], int) and e.get("rows") != f["rows"]:
+                return False
+    folder = cache.release_dir(info["release_slug"])
+    for name in names:
+        e, p = entries.get(name), folder / name
+        if e is None or not p.is_file() or p.stat().st_size != e.get("size") or sha256_file(p) != e.get("sha256"):
+            return False
+    return True
+
+
 def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: bool = False,
-          progress: bool = True, echo=_echo) -> Path:
+          progress: bool = True, echo=_echo, force: bool = False) -> Path:
     """Download a release's indicator files (or its whole ZIP) into the cache; return the release folder.
 
-    Nothing in the cache changes unless every file downloaded and passed its checks: a failure
-    (FetchError) leaves it byte for byte as it was.
+    A release whose cached copy is what EES lists (``_up_to_date``) is not downloaded again ("up to date"),
+    unless ``force``. Staging folders that killed fetches left behind are removed first (never a running
+    fetch's: ``Cache.remove_stale_partials``). Nothing in the cache changes unless every file downloaded and
+    passed its checks: a failure (FetchError) leaves it byte for byte as it was.
     """
     if release is not None:
         check_name(release, SLUG, "release slug", "--release")
@@ -693,6 +726,12 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
         raise FetchError(f"release {slug} lists no indicators file "
                          f"({', '.join(str(f['filename'])[:60] for f in info['files'][:20])}); "
                          "try --zip to take the whole release")
+    for d in cache.remove_stale_partials():
+        echo(f"removed {d}: left by a fetch that was stopped before it finished")
+    if not force and _up_to_date(cache, info, wanted, whole_zip):
+        echo(f"{slug}: up to date in {cache.release_dir(slug)} (release version {info['release_version_id']}: "
+             "the files EES lists, same sizes and checksums); --force downloads it again")
+        return cache.release_dir(slug)
     made_root = not cache.root.exists()
     staged = cache.staging(slug)
     try:
@@ -729,5 +768,6 @@ def fetch(client: Client, cache: Cache, release: str | None = None, whole_zip: b
         return cache.install(slug, staged, manifest)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+        cache.finished(staged)
         if made_root and not any(cache.root.iterdir()):
             cache.root.rmdir()

@@ -40,6 +40,8 @@ from .problems import UsageError
 
 MODELS = {"sn_2021": 2021, "sn_2025": 2025}
 FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
+#: The models in words, the one place that names them for readers (compare's notes, packs, the site).
+MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours", "sn_2025": "DfE's May 2025 statistical neighbours"}
 BANDS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
 CATALOGUE = "catalogue/statistical_neighbours.csv"
 

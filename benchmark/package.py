@@ -31,7 +31,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import __version__, cells, local, measures, publication, store, workbook
+from . import __version__, cells, local, measures, publication, readers, store, workbook
 from .ees import PAGE_URL
 from .fileio import atomic_dir, sha256_file
 from .local import store as local_store
@@ -658,8 +658,23 @@ def validate_local_return(path: Path) -> list[Problem]:
     try:
         local.align(path, warnings=found)
     except InputError as exc:
+        layout = _dfe_layout(path)
+        if layout:  # a DfE file given to validate: say what it is and where it goes
+            return [Problem(path.name, f"a DfE CSWW file (layout {layout}), not a data package or a council's "
+                            f"own return: give it to 'csww build --from {path}', then check the package "
+                            "the build writes with 'csww validate build/datapackage'", 1, None, None, "dfe-file")]
         found = exc.problems
     return [replace(p, file=Path(p.file).name, type="local-return") for p in found]
+
+
+def _dfe_layout(path: Path) -> str | None:
+    """The DfE layout (``readers.detect_layout``) of a CSV file's header, or None (not a CSV, or not DfE's)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return readers.detect_layout([c.strip() for c in header])
 
 
 def _locate(path: Path) -> Path:

@@ -50,3 +50,21 @@ def test_reorganisations_link_predecessors_and_successors(real_db):
         # North Yorkshire keeps one series across its 2023 ONS code change
         assert conn.execute("select group_concat(ons_code, ',') from (select ons_code from area_codes "
                             "where area_code='815' order by ons_code)").fetchone() == ("E06000065,E10000023",)
+
+
+def test_source_files_count_breakdown_values(real_db):
+    """A file that gave only breakdown values (the 2019-2022 role-by-ethnicity file: 49,896) is not 'Values 0':
+    source_files.breakdowns counts them, and the pack's 'Source files and checksums' shows every value read."""
+    from benchmark.report.packs import provenance_section
+
+    with sqlite3.connect(real_db) as conn:
+        got = dict(((f, (o, b)) for f, o, b in conn.execute(
+            "SELECT file_name, observations, breakdowns FROM source_files")))
+        conn.row_factory = sqlite3.Row
+        table = next(t for t in provenance_section(conn).tables if t.id == "files-table")
+    assert got["csww_workforce_role_by_ethnicity_2019_to_2022.csv"] == (0, 49896)
+    assert got["SFR07_2016_UD.csv"] == (3280, 7872) and got["SFR08_2017_UD.csv"] == (3423, 21516)
+    assert got["csww_indicators_2017_to_2025.csv"] == (32186, 0)
+    read = {row[0].text: row[-1].text for row in table.rows}
+    assert read["csww_workforce_role_by_ethnicity_2019_to_2022.csv"] == "49,896"
+    assert read["SFR08_2017_UD.csv"] == "24,939"

@@ -203,3 +203,18 @@ def test_every_help_example_runs(example_dir, monkeypatch):
     assert 'csww compare --la "E06000002" --group examples/north_east.yml --format csv' in ran
     assert "csww returns --publish 841:2016-04-01:2016-07-31:5983a1e9233c" in ran
     assert len(ran) >= 20 and len(parsed) >= 20, (ran, parsed)
+
+
+def test_validate_names_a_dfe_file_and_where_it_goes(tmp_path):
+    """'csww validate' given one of DfE's own CSVs (not a package, not a council's return) says what it is and to
+    give it to 'csww build --from', not "cannot tell what this file is"; exit 1, no traceback."""
+    dfe = FIXTURES / "indicators_mini.csv"
+    r = CliRunner().invoke(cli, ["validate", str(dfe)])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert (f"indicators_mini.csv, row 1: dfe-file (error): a DfE CSWW file (layout ees-indicators), not a data "
+            f"package or a council's own return: give it to 'csww build --from {dfe}'") in r.output
+    assert "cannot tell what this file is" not in r.output
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    r = CliRunner().invoke(cli, ["validate", str(other)])
+    assert r.exit_code == 1 and "cannot tell what this file is" in r.output

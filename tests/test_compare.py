@@ -276,7 +276,9 @@ def test_cumbria_successors_in_2023(real, real_db):
         r = rec(real, 2023, code, "agency_rate_fte")
         assert r["value"] is not None and pd.isna(r["change"]) and pd.isna(r["direction"])
         assert "909 Cumbria" in r["series_note"]
-        assert r["sn_model"] == "sn_2025" and "does not list this council" in r["sn_note"]
+        assert r["sn_model"] == "sn_2025"  # the models in words (was "sn_2025 used: sn_2021 does not list ...")
+        assert ("DfE's May 2025 statistical neighbours used, as DfE's April 2021 statistical neighbours do not list "
+                "this council.") in r["sn_note"]
     listing = real[(real.time_period == 2023) & real.sn_dropped_codes.fillna("").str.contains("909")]
     assert len(listing) and (listing["sn_dropped"] >= 1).all()
 

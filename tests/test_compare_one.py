@@ -37,14 +37,25 @@ def test_fast_path_gives_the_pandas_path_text_in_every_format(real_db, la, year,
 
 
 def test_the_csv_is_what_pandas_writes(real_db):
-    """The CSV writer (no pandas) against pandas' own to_csv of the same records, for every council in two years:
-    whole-number columns with a gap are floats ("3.0"), gaps are empty."""
+    """The CSV writer (no pandas) against pandas' own to_csv of the same records, for every council in two years,
+    whole-number columns as nullable integers: a rank is "1" even where its column has gaps (was "1.0" for
+    '--la all'), gaps are empty."""
     conn = store.connect(real_db)
     for year in (2016, 2025):
         rows = compare.councils_view(conn, ["all"], year)
         recs = compare_format.records(rows, None)
-        assert compare_format.csv_text(recs) == pd.DataFrame(recs).to_csv(index=False, lineterminator="\n")
-        assert compare_format.render({}, rows, None, "csv").count("\n") == len(rows) + 1
+        frame = pd.DataFrame(recs)
+        whole = [c for c in frame if all(isinstance(r[c], int) for r in recs if r[c] is not None)
+                 and any(r[c] is not None for r in recs)]
+        assert {"rank", "region_rank", "rank_of", "sn_count"} <= set(whole)
+        expected = frame.astype({c: "Int64" for c in whole}).to_csv(index=False, lineterminator="\n")
+        assert compare_format.csv_text(recs) == expected
+        text = compare_format.render({}, rows, None, "csv")
+        assert text.count("\n") == len(rows) + 1
+        if year == 2025:  # City of London's turnover: rank 1 of 148, 1 of 30 in Inner London (the review's "1.0")
+            assert ",turnover_rate_fte,0.0,,0,,2025," in text
+            line = next(x for x in text.splitlines() if x.startswith("2025,201,City of London,turnover_rate_fte,"))
+            assert ",1,148,1,30,A," in line
 
 
 def test_csww_compare_for_one_council_never_imports_pandas(real_db):

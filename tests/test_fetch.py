@@ -5,15 +5,20 @@ from __future__ import annotations
 import email.utils
 import io
 import json
+import os
 import re
+import shutil
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, one, value
+from conftest import FIXTURES, ROOT, one, value
 from ees_server import EESServer, Release, data_rows
 
 from benchmark import ees, readers
@@ -178,8 +183,8 @@ def test_failed_refetch_keeps_the_good_cached_copy(tmp_path):
         ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
         before = cache.manifest("2025")
         server.fail("/files/", "truncate", "truncate", "truncate")
-        with pytest.raises(ees.FetchError):
-            ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+        with pytest.raises(ees.FetchError):  # force: the cached copy is up to date, so only --force refetches
+            ees.fetch(client(server), cache, progress=False, echo=lambda m: None, force=True)
     assert cache.manifest("2025") == before
     assert cache_is_clean(cache)
 
@@ -284,7 +289,8 @@ def primed(tmp_path) -> ees.Cache:
 
 def run_fetch(server, tmp_path, *args):
     env = {"CSWW_EES_URL": server.url, "CSWW_CACHE": str(tmp_path / "cache")}
-    return CliRunner().invoke(cli, ["fetch", "--retries", "1", "--timeout", "5", *args], env=env)
+    # --force: these tests refetch what primed() cached, to see a failed download change nothing
+    return CliRunner().invoke(cli, ["fetch", "--force", "--retries", "1", "--timeout", "5", *args], env=env)
 
 
 def assert_failed_cleanly(result, message: str, tmp_path, before: dict):
@@ -316,7 +322,8 @@ def test_per_download_deadline_bounds_one_download(tmp_path):
         server.fail("/files/", "drip")
         start = time.monotonic()
         with pytest.raises(ees.FetchError, match=r"/files/.*: not finished within the per-download deadline of 1.5 s"):
-            ees.fetch(client(server, download_deadline=1.5, deadline=None), cache, progress=False, echo=lambda m: None)
+            ees.fetch(client(server, download_deadline=1.5, deadline=None), cache, progress=False, echo=lambda m: None,
+                      force=True)
         assert time.monotonic() - start < 6
     assert snapshot(tmp_path) == before
 
@@ -563,7 +570,7 @@ def test_install_replaces_an_older_copy_whole(tmp_path):
     with EESServer(fixture_releases()) as server:
         first = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
         (first / "stale.txt").write_text("from the older copy")
-        again = ees.fetch(client(server), cache, progress=False, echo=lambda m: None)
+        again = ees.fetch(client(server), cache, progress=False, echo=lambda m: None, force=True)
     assert again == first and not (again / "stale.txt").exists()
     assert (again / "csww_indicators_2017_to_2025.csv").read_bytes() == (FIXTURES / "indicators_2025_small.csv").read_bytes()
     assert cache_is_clean(cache) and sorted(p.name for p in (cache.root / ees.PUBLICATION).iterdir()) == ["2025"]
@@ -619,3 +626,60 @@ def test_a_host_dns_says_does_not_exist_is_asked_for_once_not_retried(monkeypatc
     with pytest.raises(ees.FetchError, match="cannot connect after 2 retries"):
         ees.Client(base_url="http://csww-test.invalid/api", retries=2, backoff=0, notify=lambda m: None).get("x")
     assert len(looked_up) == 3
+
+
+def test_a_cached_release_that_is_what_ees_lists_is_up_to_date_and_force_fetches_it_again(tmp_path):
+    """'csww fetch' twice: the second asks EES what the release holds (3 JSON routes) but downloads nothing and
+    says "up to date"; --force downloads again; a cached file changed on disk is fetched again."""
+    env = {"CSWW_CACHE": str(tmp_path / "cache")}
+    with EESServer(fixture_releases()) as server:
+        env["CSWW_EES_URL"] = server.url
+        first = CliRunner().invoke(cli, ["fetch"], env=env)
+        assert first.exit_code == 0 and len([p for p in server.log if "/files/" in p]) == 1, first.output
+        server.log.clear()
+        again = CliRunner().invoke(cli, ["fetch"], env=env)
+        assert again.exit_code == 0, again.output
+        assert not [p for p in server.log if "/files/" in p or "/download" in p], server.log
+        assert "2025: up to date in " in again.output and "--force downloads it again" in again.output
+        server.log.clear()
+        forced = CliRunner().invoke(cli, ["fetch", "--force"], env=env)
+        assert forced.exit_code == 0 and "up to date" not in forced.output
+        assert len([p for p in server.log if "/files/" in p]) == 1
+        cached = tmp_path / "cache" / ees.PUBLICATION / "2025" / "csww_indicators_2017_to_2025.csv"
+        cached.write_bytes(cached.read_bytes().replace(b"80.5", b"80.6"))  # same size, another checksum
+        server.log.clear()
+        changed = CliRunner().invoke(cli, ["fetch"], env=env)
+        assert changed.exit_code == 0 and "up to date" not in changed.output
+        assert len([p for p in server.log if "/files/" in p]) == 1
+    assert cached.read_bytes() == (FIXTURES / "indicators_2025_small.csv").read_bytes()
+
+
+def test_a_killed_fetchs_partial_folder_goes_at_the_next_fetch_but_never_a_live_one(tmp_path):
+    """SIGTERM ends a fetch without its clean-up: its .partial-* folder stays until the next fetch removes it (and
+    says so). A staging folder a running fetch holds (its lock) is never removed."""
+    cache = ees.Cache(tmp_path / "cache")
+    env = {**os.environ, "CSWW_CACHE": str(cache.root)}
+    with EESServer(fixture_releases(), drip_seconds=0.2) as server:
+        server.fail("/files/", "drip")
+        env["CSWW_EES_URL"] = server.url
+        proc = subprocess.Popen([sys.executable, "-m", "benchmark", "fetch", "--timeout", "5"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while not list(cache.root.glob(".partial-*")) and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            [left] = list(cache.root.glob(".partial-2025-*"))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+        assert left.is_dir()  # SIGTERM: no clean-up ran
+        live = cache.staging("2024")  # a fetch of this process, still running
+        try:
+            said = []
+            folder = ees.fetch(client(server), cache, progress=False, echo=said.append)
+            assert f"removed {left}: left by a fetch that was stopped before it finished" in said
+            assert not left.exists() and live.is_dir() and (folder / "manifest.json").exists()
+        finally:
+            shutil.rmtree(live)
+            cache.finished(live)
+    assert cache_is_clean(cache)

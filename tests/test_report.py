@@ -456,6 +456,45 @@ def test_report_errors_are_one_clear_message(report_db, tmp_path):
     assert not out.exists()
 
 
+def test_bad_group_files_are_one_message_naming_the_file(report_db, tmp_path):
+    """A group file that is not YAML, whose top level is a list of codes, or that names several unknown members:
+    one message naming the file (the YAML error's line and column; every bad member with its line), exit 1, for
+    'report --group' and 'compare --group' alike."""
+    run, db = CliRunner().invoke, str(report_db)
+    broken, codes, unknown = tmp_path / "broken.yml", tmp_path / "list.yml", tmp_path / "unknown.yml"
+    broken.write_text("members: [841\n")
+    codes.write_text("- 841\n- 840\n")
+    unknown.write_text("groups:\n  - id: x\n    members:\n      - 841\n      - 999\n      - nowhere\n")
+    for args in (["report", "-o", str(tmp_path / "b.md")], ["compare", "--la", "841"]):
+        r = run(cli, [*args, "--db", db, "--group", str(broken)])
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output  # no traceback
+        assert (f"{broken}, row 2, column 1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+                in r.output), r.output
+        r = run(cli, [*args, "--db", db, "--group", str(codes)])
+        assert r.exit_code == 1 and f"{codes}: the top level is a list of 2 items, not groups" in r.output, r.output
+        r = run(cli, [*args, "--db", db, "--group", str(unknown)])
+        assert r.exit_code == 1 and "2 problems found" in r.output, r.output
+        assert f"{unknown}, row 5, column members, value '999': group x: no area matches '999'" in r.output
+        assert f"{unknown}, row 6, column members, value 'nowhere': group x: no area matches 'nowhere'" in r.output
+    assert not (tmp_path / "b.md").exists()
+
+
+def test_contradictory_options_are_refused(report_db, tmp_path):
+    """--format that contradicts -o's extension, and --la with --group (the help: --group is 'Instead of --la'),
+    are usage errors; a missing output folder is created and said."""
+    run, db = CliRunner().invoke, str(report_db)
+    r = run(cli, ["report", "--la", "841", "--format", "pdf", "-o", str(tmp_path / "x.html"), "--db", db])
+    assert r.exit_code == 1 and "x.html: --format pdf contradicts the .html extension (html)" in r.output
+    r = run(cli, ["report", "--la", "841", "--group", str(FX / "tees_tyne.yml"), "-o", str(tmp_path / "g.md"),
+                  "--db", db])
+    assert r.exit_code == 1 and "--la and --group exclude each other" in r.output
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "g.md").exists()
+    r = run(cli, ["report", "--la", "841", "--format", "md", "-o", str(tmp_path / "new" / "sub" / "x.markdown"),
+                  "--db", db])
+    assert r.exit_code == 0 and f"created folder {tmp_path / 'new'}\n" in r.output, r.output
+    assert (tmp_path / "new" / "sub" / "x.markdown").read_text().startswith("# ")
+
+
 def test_output_is_written_atomically(report_db, tmp_path):
     """A pack that cannot be made leaves the previous one as it was; a place that cannot be written to is one
     message naming it. Either way no temporary file is left behind (fileio's rollback: tests/test_errors.py)."""

@@ -244,6 +244,17 @@ def test_north_east_2025_ranks_sunderland_lowest_and_pools_to_dfes_regional_rate
     turnover = one(real_db, "select change from comparisons where time_period = 2025 and area_code = '841' "
                             "and measure_id = 'turnover_rate_fte' and provisional = 0")[0]
     assert dar[2 + KEY.index("turnover_rate_fte")].value == turnover == 3.9
+    # Sunderland: no change where DfE published a symbol, and why (turnover 2024 'u'; agency 2025 'low')
+    sun = next(r for r in change.rows if r[0].text == "Sunderland")
+    assert sun[2 + KEY.index("turnover_rate_fte")].text == "— (2024: u)"
+    assert sun[2 + KEY.index("agency_rate_fte")].text == "— (2025: low)"
+    assert any(n.startswith("— (YEAR: symbol): no change on last year") and "u: low reliability" in n
+               for n in change.notes)
+    # the XLSX keeps numbers numeric: DfE's symbol 'low', never the words 'below 0.05%', in the value column
+    book = openpyxl.load_workbook(io.BytesIO(report.render_mod.render(pack, "xlsx")))
+    sheet = book["Members compared"]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "low" in texts and not any("below 0.05" in t for t in texts if len(t) < 40)
 
 
 def test_low_ranks_in_the_real_build(real_db):

@@ -24,8 +24,7 @@ LA = "Local authority"
 
 SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
-SN_MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours",
-                  "sn_2025": "DfE's May 2025 statistical neighbours"}
+SN_MODEL_WORDS = neighbours.MODEL_WORDS
 
 
 class ReportError(CswwError):
@@ -150,7 +149,7 @@ def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year
 def provenance(conn: sqlite3.Connection) -> dict[str, pd.DataFrame | dict]:
     info = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM build_info")}
     releases = store.query(conn, "SELECT release_id, title, data_year, published, url FROM releases ORDER BY data_year")
-    files = store.query(conn, "SELECT file_name, release_id, layout, sha256, downloaded_at, observations "
+    files = store.query(conn, "SELECT * "
                               "FROM source_files ORDER BY release_id, file_name")
     return {"build": info, "releases": releases, "files": files}
 

@@ -154,8 +154,8 @@ def value_cell(v, m: measures.Measure, symbol: str | None = None, decimals: int 
     if is_number(v):
         return Cell(round_half_up(v, d), fmt_number(v, d, sign) + (suffix(m) if unit else ""),
                     excel_format(d, suffix(m) if unit else "", sign))
-    if symbol == LOW:
-        return Cell(low_text(m, d), low_text(m, d))
+    if symbol == LOW:  # text in words; a spreadsheet's (numeric) column keeps DfE's symbol, as for any other
+        return Cell(LOW, low_text(m, d))
     if symbol:  # an em dash with DfE's symbol as its footnote mark; the table's note says what it means
         return Cell(symbol, no_figure_text(symbol))
     return Cell(None, "")

@@ -199,6 +199,41 @@ def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str, publi
     return summary + [s for s in (travel, bands) if s]
 
 
+def change_cell(r, prev, m, year: int) -> Cell:
+    """The change on last year of record ``r`` (``prev``: the same council and measure a year earlier, or None);
+    where there is none because DfE published no number in one of the two years, why: "— (2024: u)", DfE's
+    symbol and its year (``_change_note`` under the table), or "— (no 2024 figure)". Blank without ``r``."""
+    if r is None:
+        return Cell(None, "")
+    cell = value_cell(_num(r.change), m, sign=True, unit=False)
+    if cell.value is not None:
+        return cell
+    if isinstance(r.symbol, str) and r.symbol:
+        return Cell(None, f"{NO_FIGURE} ({year}: {r.symbol})")
+    if prev is not None and isinstance(prev.symbol, str) and prev.symbol:
+        return Cell(None, f"{NO_FIGURE} ({year - 1}: {prev.symbol})")
+    if prev is None or not is_number(prev.value):
+        return Cell(None, f"{NO_FIGURE} (no {year - 1} figure)")
+    return cell
+
+
+def _change_note(cells, year: int) -> list[str]:
+    """The footnote for change cells that say why there is no change (``change_cell``), each kind once, with the
+    meaning of DfE's symbols they show."""
+    why = [c.text for c in cells if c.value is None and c.text.startswith(f"{NO_FIGURE} (")]
+    if not why:
+        return []
+    symbols = sorted({t.rsplit(": ", 1)[1].rstrip(")") for t in why if ": " in t})
+    out = []
+    if symbols:
+        out.append(f"{NO_FIGURE} (YEAR: symbol): no change on last year, as DfE published no number that year, only "
+                   "its symbol: " + "; ".join(f"{s}: {SYMBOL_MEANINGS.get(s, 'no figure')}" for s in symbols) + ".")
+    if any("(no " in t for t in why):
+        out.append(f"{NO_FIGURE} (no {year - 1} figure): no change on last year, as DfE published nothing for the "
+                   f"council in {year - 1}.")
+    return out
+
+
 def _cell_for(r, col: str, m, whole=None) -> Cell:
     if r is None:
         return Cell(None, "")
@@ -218,6 +253,7 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
     councils in a year (footnoted) and which figures DfE published as whole numbers (shown so)."""
     shown = rec[rec["time_period"].isin(years) & rec["measure_id"].isin(key)]
     by = {(r.measure_id, int(r.time_period)): r for r in shown.itertuples()}
+    every = {(r.measure_id, int(r.time_period)): r for r in rec[rec["measure_id"].isin(key)].itertuples()}
     london = _is_borough(rec)
     ranked_in = rank_area(rec, region_name)
     rows, unpublished = [], {}
@@ -225,7 +261,7 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
         m = measure_info(mid)
         for y in years:
             r = by.get((mid, y))
-            change = value_cell(_num(r.change), m, sign=True, unit=False) if r is not None else Cell()
+            change = change_cell(r, every.get((mid, y - 1)), m, y) if r is not None else Cell()
             if r is not None and change.value is not None and m.unit == "percent":
                 change = Cell(change.value, change.text + " pts", change.number_format)
             if r is None and published is not None and (mid, y) not in published:
@@ -249,7 +285,7 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
                   "Direction of travel"],
                  rows, sheet="Headline", row_header=0, group_rows=len(years),
                  notes=[*filter(None, [model_note(rec, years, always=True)]), quartile_note(region_name, ranked_in),
-                        DIRECTION_NOTE,
+                        DIRECTION_NOTE, *_change_note([row[-2] for row in rows], years[-1]),
                         "Region and England are DfE's published figures; for FTE in post they are totals."]
                  + _symbol_note(rec[rec["time_period"].isin(years)]["symbol"])
                  + _no_figure_notes(rows, unpublished))
@@ -638,7 +674,8 @@ def provenance_section(conn) -> Section:
                  text_cell(r.url)] for r in p["releases"].itertuples()]
     file_rows = [[text_cell(r.file_name), text_cell(r.release_id), text_cell(r.sha256),
                   text_cell(fmt_date(r.downloaded_at, time=True)
-                            if r.downloaded_at else "not recorded (read from a local file)"), int_cell(r.observations)]
+                            if r.downloaded_at else "not recorded (read from a local file)"),
+                  int_cell(r.observations + (getattr(r, "breakdowns", 0) or 0))]  # 0: a database built before that column
                  for r in p["files"].itertuples()]
     intro = [f"Database built by csww-benchmark {build.get('toolkit_version', '?')} on {fmt_date(build.get('built_at'), time=True) or '?'}, "
              f"latest release {build.get('latest_release', '?')}; this pack made by csww-benchmark {__version__}. "
@@ -665,7 +702,7 @@ def read_group(conn, path: str | Path, group_id: str | None = None) -> dict:
     if group_id is not None and str(group_id) not in ids:
         raise ReportError(f"{path} has no group {group_id!r}; its groups: {', '.join(ids)}")
     g = dict(groups[ids.index(str(group_id)) if group_id is not None else 0])
-    g["areas"] = [gather.resolve(conn, str(m)) for m in g["members"]]
+    g["areas"] = compare.resolve_members(conn, g, councils_only=True)  # every unknown member named at once
     return g
 
 
@@ -758,11 +795,13 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                       (f"{r.quartile} ({int(r.rank)} of {int(r.rank_of)})" if isinstance(r.quartile, str)
                        and is_number(r.rank) else (r.quartile if r is not None else None)) if r is not None else None)),
                   sheet="Quartile bands", notes=[QUARTILE_NOTE])
+    before = {(r.area_code, r.measure_id): r for r in rec[rec["time_period"] == year - 1].itertuples()}
+    change_rows = member_rows(lambda r, m: change_cell(r, before.get((r.area_code, r.measure_id)) if r is not None
+                                                       else None, m, year))
     change = Table("change-table", f"{group['name']}: change on last year, {year - 1} to {year}",
-                   ["Council", "Code"] + labels,
-                   member_rows(lambda r, m: value_cell(_num(r.change), m, sign=True, unit=False)
-                               if r is not None else Cell(None, "")),
-                   sheet="Change on last year", notes=["Rates change in percentage points."])
+                   ["Council", "Code"] + labels, change_rows, sheet="Change on last year",
+                   notes=["Rates change in percentage points."]
+                   + _change_note([c for row in change_rows for c in row[2:]], year))
     figures = []
     for mid in key:
         m = measure_info(mid)

@@ -303,6 +303,10 @@ def format_for(path: str | Path, fmt: str | None) -> str:
     if fmt:
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        implied = EXTENSIONS.get(Path(path).suffix.lower().lstrip(".")) if str(path) != "-" else None
+        if implied and implied != fmt:  # never a PDF named x.html
+            raise UsageError(f"{path}: --format {fmt} contradicts the .{Path(path).suffix.lower().lstrip('.')} "
+                             f"extension ({implied}); name the file .{fmt} or drop --format")
         return fmt
     if str(path) == "-":
         return "html"
