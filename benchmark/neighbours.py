@@ -42,6 +42,14 @@ MODELS = {"sn_2021": 2021, "sn_2025": 2025}
 FILES = {"sn_2021": "New_Statistical_Neighbour_Groupings_April_2021.csv", "sn_2025": "sn_model_2025_wide.csv"}
 #: The models in words, the one place that names them for readers (compare's notes, packs, the site).
 MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours", "sn_2025": "DfE's May 2025 statistical neighbours"}
+
+
+def model_words(model: str | None) -> str:
+    """A statistical-neighbour model in words, as packs, pages and notes name it: 'sn_2025' -> "DfE's May 2025
+    statistical neighbours"; an unknown model id as it is; None -> "no statistical neighbour model"."""
+    return MODEL_WORDS.get(model, model) if model else "no statistical neighbour model"
+
+
 BANDS = ("Extremely close", "Very close", "Close", "Somewhat close", "Not close")
 CATALOGUE = "catalogue/statistical_neighbours.csv"
 

@@ -115,15 +115,6 @@ async def find(request, datasette):
         status=400 if problem else 200)
 
 
-#: The statistical-neighbour models (``neighbours.MODELS``) in words, as the page names them.
-MODEL_WORDS = {"sn_2021": "DfE's April 2021 statistical neighbours", "sn_2025": "DfE's May 2025 statistical neighbours"}
-
-
-def model_words(model: str | None) -> str:
-    """'sn_2025' -> "DfE's May 2025 statistical neighbours" (an unknown model id is named as it is)."""
-    return MODEL_WORDS.get(model or "", f"statistical-neighbour model {model}") if model else "no neighbour model"
-
-
 def measure_caption(m: measures.Measure) -> str:
     """The measure named once: 'Social workers in post (FTE)', 'Turnover rate (FTE), %' (never '(FTE) (FTE)')."""
     unit = "%" if m.unit == "percent" else m.unit
@@ -138,8 +129,8 @@ def model_changes(series: list[dict]) -> list[dict]:
         if model and prev and model != prev["sn_model"]:
             out.append({"year": r["time_period"], "from_year": prev["time_period"], "before": prev["sn_model"],
                         "after": model, "text": (
-                            f"From {r['time_period']} the neighbour median is over {model_words(model)}; up to "
-                            f"{prev['time_period']} it is over {model_words(prev['sn_model'])}. Part of any jump in "
+                            f"From {r['time_period']} the neighbour median is over {sn.model_words(model)}; up to "
+                            f"{prev['time_period']} it is over {sn.model_words(prev['sn_model'])}. Part of any jump in "
                             f"the median between {prev['time_period']} and {r['time_period']} is the change of "
                             "neighbours, not of the councils' figures.")})
         if model:
@@ -391,7 +382,7 @@ async def _profile(request, datasette, db):
     if as_json:
         payload = {
             "area": {k: area[k] for k in area.keys()}, "year": year, "latest": latest, "years": years,
-            "came_from": came_from, "joint_note": joint_note, "neighbour_model": model, "neighbour_model_name": model_words(model) if model else None,
+            "came_from": came_from, "joint_note": joint_note, "neighbour_model": model, "neighbour_model_name": sn.model_words(model) if model else None,
             "neighbours": neighbours, **lineage, "measures": data, "ethnicity": eth, "consistency": flagged,
             "local": [{"year": r["year"], "comparator_year": r["comparator_year"], "measure_id": r["measure_id"],
                        "value": r["raw_value"], "symbol": r["symbol"] or None, "quartile": r["quartile"],
@@ -404,9 +395,9 @@ async def _profile(request, datasette, db):
             "area": dict(area), "came_from": came_from, "joint_note": joint_note, "local": local, "slug": slug(code), "sections": sections,
             "series_charts": [{**c, "svg": Markup(c["svg"])} for c in series_charts], "team_tables": team_tables,
             "headlines": headlines, "latest": latest, "year": year, "years": years, "year_asked": bool(asked),
-            "neighbours": neighbours, "neighbour_model": model_words(model) if model else None, **lineage,
+            "neighbours": neighbours, "neighbour_model": sn.model_words(model) if model else None, **lineage,
             "ethnicity": eth and {**eth, "svg": Markup(ethnicity.chart(eth)[0]),
-                                  "model": model_words(eth["neighbour_model"]) if eth["neighbour_model"] else None},
+                                  "model": sn.model_words(eth["neighbour_model"]) if eth["neighbour_model"] else None},
             "fmt": fmt_number,
             "la_base": datasette.urls.path("/la/"),
             "json_url": datasette.urls.path(f"/la/{quote(slug(code))}.json" + (f"?year={year}" if asked else "")),

@@ -24,7 +24,6 @@ LA = "Local authority"
 
 SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2021 groupings",
              "sn_2025": "DfE children's services statistical neighbours, May 2025 model"}
-SN_MODEL_WORDS = neighbours.MODEL_WORDS
 
 
 class ReportError(CswwError):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__, charts, compare, consistency, ethnicity, measures, store
+from .. import __version__, charts, compare, consistency, ethnicity, measures, neighbours, store
 from ..formatting import SYMBOL_MEANINGS, fmt_date, fmt_number, is_number, suffix
 from ..local import series as local_series
 from ..local import teams
@@ -77,11 +77,6 @@ def _key_ids(measure_ids=None) -> list[str]:
     if measure_ids:
         return list(dict.fromkeys(measures.get(m).id for m in measure_ids))
     return [m.id for m in measures.key_measures()]
-
-
-def model_words(model: str | None) -> str:
-    """A neighbour model in words: "DfE's May 2025 statistical neighbours" for ``sn_2025``."""
-    return gather.SN_MODEL_WORDS.get(model, model or "no statistical neighbour model")
 
 
 def window(years_all: list[int], year: int, years: int | None) -> list[int]:
@@ -320,8 +315,8 @@ def models_words(rec: pd.DataFrame, years, model: str | None) -> str:
     statistical neighbours for 2025"); ``model`` when ``rec`` names none."""
     spans = model_spans(rec, years)
     if len(spans) <= 1:
-        return model_words(spans[0][0] if spans else model)
-    return "; ".join(f"{model_words(k)} for {_span(a, b)}" for k, a, b in spans)
+        return neighbours.model_words(spans[0][0] if spans else model)
+    return "; ".join(f"{neighbours.model_words(k)} for {_span(a, b)}" for k, a, b in spans)
 
 
 def model_note(rec: pd.DataFrame, years=None, always: bool = False) -> str:
@@ -330,8 +325,8 @@ def model_note(rec: pd.DataFrame, years=None, always: bool = False) -> str:
     spans = model_spans(rec, years)
     if len(spans) > 1:
         return ("Neighbour median from the model for each year: "
-                + "; ".join(f"{model_words(k)} for {_span(a, b)}" for k, a, b in spans) + ".")
-    return f"Neighbour median: {model_words(spans[0][0])}." if always and spans else ""
+                + "; ".join(f"{neighbours.model_words(k)} for {_span(a, b)}" for k, a, b in spans) + ".")
+    return f"Neighbour median: {neighbours.model_words(spans[0][0])}." if always and spans else ""
 
 
 def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str, whole=None) -> list[Figure]:
@@ -608,11 +603,11 @@ def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.Da
     code = gather.published_code(area, conn, year)
     name = gather.area_name(conn, code)
     intro = [*filter(None, [joint])]
-    lead = f"{model_words(model)}: the councils most similar to {name}, nearest first."
+    lead = f"{neighbours.model_words(model)}: the councils most similar to {name}, nearest first."
     if " / " in code and len(nb):
         first = code.split(" / ")[0]
         first_name = gather.area_name(conn, first)
-        lead = (f"{model_words(model)} list the members of a joint return separately; this joint return takes the "
+        lead = (f"{neighbours.model_words(model)} list the members of a joint return separately; this joint return takes the "
                 f"list of its first member, {first_name} ({first}), by the toolkit's documented rule (DfE's dashboard "
                 "gives a joint return no neighbour median). Nearest first.")
         if len(own):
@@ -622,7 +617,7 @@ def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.Da
                  f"figure for the year (not the mean); councils DfE did not publish for {year} are left out, and a "
                  "neighbour that returns jointly counts with its joint return's value, once.")
     return Section("neighbours", "Statistical neighbours", intro=intro,
-                   tables=[Table("neighbour-table", f"Statistical neighbours of {name} ({model_words(model)})",
+                   tables=[Table("neighbour-table", f"Statistical neighbours of {name} ({neighbours.model_words(model)})",
                                  ["Position", "Code", "Council", "Closeness", f"Figures published for {year}", "Note"],
                                  rows, sheet="Neighbours", row_header=2, notes=notes)])
 
