@@ -330,7 +330,7 @@ def _per_year(lists: pd.DataFrame, model: str | None, method: str) -> pd.DataFra
     for key, m, f, codes in zip(per_year.index, per_year["sn_model"], first_choice, per_year["sn_dropped_codes"]):
         parts = ["DfE dashboard method." if method == "dashboard" else "",
                  "No median: the dashboard leaves this council out this year." if key in trimmed else "",
-                 f"{neighbours.MODEL_WORDS.get(m, m)} used, as {neighbours.MODEL_WORDS.get(f, f)} do not list this "
+                 f"{neighbours.model_words(m)} used, as {neighbours.model_words(f)} do not list this "
                  "council." if m != f else "",
                  f"Dropped, no row that year: {codes}." if isinstance(codes, str) else ""]
         notes.append(" ".join(p for p in parts if p) or None)
@@ -695,8 +695,9 @@ def read_groups(path: str | Path) -> list[dict]:
     syntax error, or each group that lacks an id or members) for a file that is not such a list."""
     text = Path(path).read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text) or {}
-        lines = _member_lines(yaml.compose(text))
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # parsed once: the nodes give the members' lines
+        data = (yaml.SafeLoader("").construct_document(node) if node is not None else None) or {}
+        lines = _member_lines(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = " ".join(str(getattr(exc, "problem", None) or exc).split())

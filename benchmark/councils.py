@@ -30,6 +30,7 @@ import difflib
 import re
 import sqlite3
 
+from .database import has_table
 from .problems import NotFoundError
 
 LOOKUP_SCHEMA = """
@@ -240,13 +241,9 @@ def _hint(conn: sqlite3.Connection, text: str, names: dict[str, str]) -> str:
     return "; give a DfE 3-digit code, a 9-character ONS code or a council name"
 
 
-def _has(conn: sqlite3.Connection, table: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is not None
-
-
 def returned_alone(conn: sqlite3.Connection, code: str, year: int) -> bool:
     """True when DfE published a row of figures for ``code`` itself in ``year`` (``observations``)."""
-    return _has(conn, "observations") and conn.execute(
+    return has_table(conn, "observations") and conn.execute(
         "SELECT 1 FROM observations WHERE area_code = ? AND time_period = ? LIMIT 1", (code, int(year))).fetchone() \
         is not None
 
@@ -280,7 +277,7 @@ def _label(names: dict[str, str], code: str) -> str:
 
 
 def _years(conn: sqlite3.Connection, code: str) -> tuple[int, int] | None:
-    if not _has(conn, "observations"):
+    if not has_table(conn, "observations"):
         return None
     lo, hi = conn.execute("SELECT min(time_period), max(time_period) FROM observations WHERE area_code = ?",
                           (code,)).fetchone()
@@ -322,7 +319,7 @@ def year_pointer(conn: sqlite3.Connection, area: dict, year: int) -> str:
             out.append(f"{area['area_name']} returned alone in {_span(mine)}"
                        + (f"; its figures for {_span(theirs)} are in the joint return {_label(names, joint)}"
                           if theirs else "") + ".")
-    if _has(conn, "area_changes"):
+    if has_table(conn, "area_changes"):
         marks = ",".join("?" * len(own + members))
         later = conn.execute(
             f"SELECT predecessor_code, successor_code, first_year FROM area_changes WHERE kind != 'joint return' "

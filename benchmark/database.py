@@ -29,3 +29,9 @@ def connect(path: str | Path) -> sqlite3.Connection:
         why = str(exc)
     conn.close()
     raise DatabaseError(f"{path}: not a CSWW database ({why}); give the csww.db that 'csww build' wrote")
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the database ``conn`` has a table (or view) ``name``: a database of local returns only, or one built
+    by an older toolkit, lacks some."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None

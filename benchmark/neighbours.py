@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import geography, tables
+from .database import has_table
 from .problems import UsageError
 
 MODELS = {"sn_2021": 2021, "sn_2025": 2025}
@@ -229,10 +230,9 @@ def council_list(conn, code: str, year: int, model: str | None = None, method: s
     of one joint return, "part of this joint return: left out" for a member of the council's own return, "no
     figures published for YEAR" for a neighbour without a row. Empty when the database has no ``neighbours``.
     """
-    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     cols = ["time_period", "area_code", "sn_model", "position", "neighbour_code", "published_code", "closeness",
             "status", "area_name", "published_name", "note"]
-    if not {"neighbours", "observations", "areas"} <= have:
+    if not all(has_table(conn, t) for t in ("neighbours", "observations", "areas")):
         return pd.DataFrame(columns=cols)
     la_years = pd.read_sql_query(
         "SELECT DISTINCT o.time_period, o.area_code FROM observations o JOIN areas a USING (area_code) "

@@ -15,6 +15,7 @@ import sqlite3
 import pandas as pd
 
 from .. import councils, measures, neighbours, publication, store, tables
+from ..database import has_table
 from ..local import store as local_store
 from ..problems import CswwError
 from .model import AREA, COUNCIL
@@ -28,10 +29,6 @@ SN_MODELS = {"sn_2021": "DfE children's services statistical neighbours, April 2
 
 class ReportError(CswwError):
     """The pack cannot be made from what was given (unknown council, year not in the database, ...)."""
-
-
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
 
 def has_comparisons(conn: sqlite3.Connection) -> bool:
