@@ -466,8 +466,9 @@ class PendingPackage:
 
     def finish(self, frames: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write the tables not written yet (the ``later`` ones; from ``frames``, table -> rows written, where
-        given), the workbook (waiting for its process), the change log and ``datapackage.json``; put the package
-        in place and return its path."""
+        given), the workbook (its About sheet's parts handed to its process as soon as its last sheet's table is
+        written, so that the process finishes the workbook while the tables only in CSV are written), the change
+        log and ``datapackage.json``; put the package in place and return its path."""
         try:
             if frames:
                 self.frames = {**self.frames, **frames}
@@ -483,23 +484,18 @@ class PendingPackage:
                     if count != self.rows[name]:
                         raise RuntimeError(f"{name}: {count} rows in {self.db_path}, not the {self.rows[name]} "
                                            "written to its CSV before the database")
-                for name in sorted((n for n in present if n not in self.resources), key=lambda n: not _in_workbook(n)):
+                pending = [n for n in present if n not in self.resources]
+                for name in (n for n in pending if _in_workbook(n)):
+                    self._write_table(conn, name, selects[name])
+                key = self._workbook(conn)  # every sheet's table is written: the workbook can be finished
+                for name in (n for n in pending if not _in_workbook(n)):
                     self._write_table(conn, name, selects[name])
                 descriptor = self._descriptor(conn)
             finally:
                 conn.close()
             resources = descriptor["resources"]
-            key = workbook_key(descriptor, self.sheets, self.row_limit)
-            about = {**{k: descriptor.get(k) for k in ("title", "version", "description", "licenses")},
-                     "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
-                                   | {"schema": {"fields": r["schema"]["fields"]}} for r in resources]}
             if self.child is not None:
-                self.child.wait(about)
-            elif key == self._old_key() and (self.before / WORKBOOK).is_file():
-                shutil.copyfile(self.before / WORKBOOK, self.tmp / WORKBOOK)  # the same tables: the same workbook
-            else:  # only tables written since the package began changed: written now
-                self._start_workbook()
-                self.child.wait(about)
+                self.child.wait()
             descriptor["x-csww"]["workbook"] = key
             (self.tmp / CHANGELOG).write_text(changelog(self.change, descriptor["version"], self.created,
                                                         self.previous), encoding="utf-8")
@@ -523,25 +519,50 @@ class PendingPackage:
         self._stack.close()  # the finished folder replaces the package
         return self.final
 
-    def _descriptor(self, conn: sqlite3.Connection) -> dict:
-        """``datapackage.json`` but for its file resources: the version (bumped from the previous package's by
-        the change, :attr:`change`, from it to the database), the sources and the build id from the database."""
+    def _workbook(self, conn: sqlite3.Connection) -> str:
+        """Once every sheet's table is written: the package's version (:meth:`_version`), then the workbook's key
+        (:func:`workbook_key`; the tables only in CSV do not enter it), and the workbook under way: its process
+        (started now if none is running and the previous workbook cannot be copied) given the About sheet's
+        parts, or the previous package's workbook copied when its key is the same. Returns the key."""
+        self._version(conn)
+        base = json.loads(BASE.read_text(encoding="utf-8"))
+        parts = {**{k: base.get(k) for k in ("title", "description", "licenses")}, "version": self.package_version,
+                 "resources": list(self._resources(final=False))}
+        key = workbook_key(parts, self.sheets, self.row_limit)
+        about = {**{k: parts[k] for k in ("title", "version", "description", "licenses")},
+                 "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
+                               | {"schema": {"fields": r["schema"]["fields"]}} for r in parts["resources"]]}
+        if self.child is None and key == self._old_key() and (self.before / WORKBOOK).is_file():
+            shutil.copyfile(self.before / WORKBOOK, self.tmp / WORKBOOK)  # the same tables: the same workbook
+        else:
+            if self.child is None:  # only tables written since the package began changed: written now
+                self._start_workbook()
+            self.child.finish(about)
+        return key
+
+    def _version(self, conn: sqlite3.Connection) -> None:
+        """The package's version (:attr:`package_version`): the one asked for, else the previous package's bumped
+        by :attr:`change`, what changed from it to the database (:func:`_bump`), else 1.0.0."""
         self.change = None
         if self.previous:
             try:
                 self.change = diff(self.before, self.db_path)
             except (OSError, KeyError, ValueError, CswwError):
                 self.change = None  # an old package we cannot read values from: log it as a fresh start
+        self.package_version = self.version or (
+            _bump(self.previous.get("version", ""), self.change, _columns(self.previous),
+                  _columns({"resources": list(self._resources(final=False))}))
+            if self.previous else DEFAULT_VERSION)
+
+    def _descriptor(self, conn: sqlite3.Connection) -> dict:
+        """``datapackage.json`` but for its file resources: the version (:meth:`_version`), the sources and the
+        build id from the database."""
         base = json.loads(BASE.read_text(encoding="utf-8"))
         descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
-        resources = list(self._resources(final=True))
-        descriptor.update(version=self.version or (_bump(self.previous.get("version", ""), self.change,
-                                                         _columns(self.previous), _columns({"resources": resources}))
-                                                   if self.previous else DEFAULT_VERSION),
-                          created=self.created, sources=_sources(conn, base))
+        descriptor.update(version=self.package_version, created=self.created, sources=_sources(conn, base))
         descriptor["x-csww"] = {"toolkit_version": __version__, "database": self.db_path.name,
                                 "build_id": _build_id(conn)}
-        descriptor["resources"] = resources
+        descriptor["resources"] = list(self._resources(final=True))
         return descriptor
 
     def abort(self) -> None:

@@ -9,8 +9,8 @@ at least two).
 
 :class:`WorkbookProcess` is the build's side: it starts ``python -m benchmark.workbook`` (``sys.executable``,
 so on Windows too), sends it the job, then each table's CSV as it is finished and the About sheet's parts
-(which ``csww build`` knows only once its database is written), one JSON line each on the child's stdin, and
-waits for it. The child dies with its parent: it watches its stdin (the parent's end closes when the parent
+(which ``csww build`` knows once the workbook's last table is written), one JSON line each on the child's
+stdin, and waits for it while it writes the tables only in CSV. The child dies with its parent: it watches its stdin (the parent's end closes when the parent
 exits, however it exits) and on Linux also asks the kernel to kill it when its parent dies
 (``prctl(PR_SET_PDEATHSIG)``). Its temporary files are in the package's own temporary folder, which a failed
 or killed build removes. A failure the user can fix (a disk that cannot be written) is an ``OutputError`` in
@@ -24,6 +24,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,11 @@ BUILD_ONLY = {"build_info"}
 #: on the memory this takes (under 1 MB a column). 4096 covers 97% of the quick tour's observation cells and
 #: 99% of its breakdown cells (their value columns have 6,279 and 1,300 distinct texts).
 MEMO = 4096
+#: The most characters of one Excel cell (Excel's specifications and limits).
+EXCEL_TEXT = 32_767
+INFINITY = float("inf")
+#: Rows handed to the writer at a time: a bound on the memory of rows converted and not yet written.
+CHUNK = 4096
 #: Exit status of the child for an expected failure (its message is the last line of its stderr, as JSON).
 EXPECTED = 3
 
@@ -64,20 +70,28 @@ def sheet_parts(name: str, rows: int, row_limit: int = EXCEL_ROWS) -> list[tuple
 
 def _converter(fld: dict):
     """A function giving a CSV cell of field ``fld`` its workbook value: None (an empty cell) for empty text, a
-    number in an integer or number field (int in an integer field), text through
-    :func:`~benchmark.cells.safe_text` (never a formula) otherwise; a DfE symbol in a number field stays text."""
+    finite number in an integer or number field (int in an integer field), text through :func:`_text` otherwise:
+    a DfE symbol in a number field stays text, and so does a number Excel cannot hold (``inf``, ``nan``)."""
     if fld["type"] not in ("integer", "number"):
-        return lambda c: safe_text(c) if c else None
+        return lambda c: _text(c) if c else None
     cast = int if fld["type"] == "integer" else float
 
     def number(c):
         if not c:
             return None
         try:
-            return cast(c)
+            v = cast(c)
         except ValueError:
-            return safe_text(c)
+            return _text(c)
+        return v if v == v and v not in (INFINITY, -INFINITY) else _text(c)
     return number
+
+
+def _text(cell: str) -> str:
+    """A text cell: through :func:`~benchmark.cells.safe_text` (never a formula), cut to Excel's
+    :data:`EXCEL_TEXT` characters (the CSV keeps the whole text; no text of DfE's comes near it)."""
+    text = safe_text(cell)
+    return text if len(text) <= EXCEL_TEXT else text[:EXCEL_TEXT]
 
 
 def about_rows(descriptor: dict, sheets: list[str], rows: dict[str, int], row_limit: int) -> list[list]:
@@ -119,23 +133,29 @@ def write(path: str | Path, descriptor: dict | Callable[[], dict], sheets: list[
 
     ``tables`` yields ``(name, fields, rows, csv_path)`` for the tables of ``sheets`` in any order, as each is
     ready (it may block until the next one is); each sheet is written, in order, from its CSV file (header
-    skipped) a row at a time. XlsxWriter writes in its ``constant_memory`` mode (each sheet's rows go to a
-    temporary file in ``tmpdir`` as they are written; about four times faster than openpyxl's write-only mode),
-    each cell with the writer of its value's type, text never turned into formulas or links; a text met again in
-    a column (up to :data:`MEMO` of them) is not converted again. The About sheet is the first sheet but is
+    skipped), :data:`CHUNK` rows at a time. The writer is ``rust_xlsxwriter`` (the Rust port of XlsxWriter, by
+    XlsxWriter's author) through the ``rvgsrust-xlsxwriter`` binding (a third party's, MIT): every sheet in its
+    constant-memory mode (rows go to a temporary file in ``tmpdir`` as they are written; the file is assembled in
+    memory when closed, so the peak is about the finished workbook's size above the rows in hand), text always
+    written as text (never a formula or a link), a number as a double (a whole number's XML says ``2015.0``:
+    Excel and ``pandas.read_excel`` show 2015, openpyxl gives the float). It takes about a fifth of XlsxWriter's
+    CPU for the same cells (``perf/workbook_write.py``). A text met again in a column (up to :data:`MEMO` of
+    them) is not converted again. The About sheet is the first sheet but is
     filled last, when every table's rows are known; ``descriptor`` may be a function giving it then (it may block
     until the descriptor is known). A CSV with another number of rows than ``rows`` says, or a row of another
-    number of cells than ``fields``, is a bug of the caller: RuntimeError naming the file.
+    number of cells than ``fields``, is a bug of the caller: RuntimeError naming the file. A file that cannot be
+    written is an ``OSError`` (or, while rows are written, the binding's ``PanicException``: see
+    :func:`_io_panic`).
     """
-    import xlsxwriter  # optional heavy import: only when a workbook is written
+    from rvgsrust_xlsxwriter import Workbook  # optional heavy import: only when a workbook is written
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False, "strings_to_numbers": False,
-                                         **({"tmpdir": tmpdir} if tmpdir else {})})
-    bold = wb.add_format({"bold": True})
+    wb = Workbook(str(path))
+    if tmpdir:
+        wb.set_tempdir(str(tmpdir))
+    bold = wb.add_format().set_bold()
 
     def new_sheet(name, header):
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, constant_memory=True)
         ws.freeze_panes(1, 0)
         ws.write_row(0, 0, header, bold)
         return ws
@@ -158,30 +178,35 @@ def write(path: str | Path, descriptor: dict | Callable[[], dict], sheets: list[
             next(reader, None)  # the header
             for sheet, start, end in sheet_parts(name, count, row_limit):
                 ws = new_sheet(sheet, names)
-                # XlsxWriter's typed writers without the argument check of the public ones (A1 notation):
-                # the undecorated methods that write_number/write_string call.
-                number = getattr(ws, "_write_number", ws.write_number)
-                text = getattr(ws, "_write_string", ws.write_string)
-                # Per column, each text met (up to MEMO texts) -> (its writer, its value), new for each sheet
-                # (the writers are the sheet's): area codes, measure ids, release ids, file names and most values
-                # repeat thousands of times in a table, so most cells are one dictionary look-up instead of a
-                # conversion and a test of the value's type.
+                # Per column, each text met (up to MEMO texts) -> its cell value: area codes, measure ids, release
+                # ids, file names and most values repeat thousands of times in a table, so most cells are one
+                # dictionary look-up instead of a conversion.
                 memos = [{} for _ in fields]
-                r = 0
-                for r, row in enumerate(itertools.islice(reader, end - start), start=1):
-                    if len(row) != width:
-                        raise RuntimeError(f"{csv_path}: row {done + r + 1} has {len(row)} cells, not {width}")
-                    for c, cell in enumerate(row):
-                        if cell:
-                            put = memos[c].get(cell)
-                            if put is None:
-                                v = convert[c](cell)  # never None: the cell is not empty
-                                put = (text if type(v) is str else number, v)
-                                if len(memos[c]) < MEMO:
-                                    memos[c][cell] = put
-                            put[0](r, c, put[1])
-                done += r
-                if r < end - start:  # the CSV ended early
+                r = 1  # the sheet's next row (0 is the header)
+                left = end - start
+                while left:
+                    chunk = []
+                    for row in itertools.islice(reader, min(CHUNK, left)):
+                        if len(row) != width:
+                            raise RuntimeError(f"{csv_path}: row {done + r + len(chunk) + 1} has {len(row)} cells, "
+                                               f"not {width}")
+                        values = []
+                        for c, cell in enumerate(row):
+                            memo = memos[c]
+                            v = memo.get(cell, memo)
+                            if v is memo:
+                                v = convert[c](cell)  # None for an empty cell: nothing written
+                                if len(memo) < MEMO:
+                                    memo[cell] = v
+                            values.append(v)
+                        chunk.append(values)
+                    if not chunk:  # the CSV ended early
+                        break
+                    ws.write_rows(r, 0, chunk)
+                    r += len(chunk)
+                    left -= len(chunk)
+                done += r - 1
+                if left:
                     break
             done += sum(1 for _ in reader)  # rows past the ones the package said it wrote (none, unless a bug)
         if done != count:
@@ -199,13 +224,14 @@ class WorkbookProcess:
 
     ``WorkbookProcess(path, descriptor, sheets, row_limit)`` starts it (``descriptor``, the About sheet's parts,
     may be None: then it is given to :meth:`wait`, as the About sheet is written last); :meth:`table` hands it a
-    finished table's CSV (any order; it writes the sheets in the order of ``sheets``); :meth:`wait` waits for the
-    finished workbook, raising ``OutputError`` (a file it cannot write) or ``RuntimeError`` (a bug, with the
+    finished table's CSV (any order; it writes the sheets in the order of ``sheets``); :meth:`finish` says
+    that every table has come (with the About sheet's parts); :meth:`wait` waits for the finished workbook, raising ``OutputError`` (a file it cannot write) or ``RuntimeError`` (a bug, with the
     child's traceback); :meth:`abort` ends it, its workbook unfinished."""
 
     def __init__(self, path: Path, descriptor: dict | None, sheets: list[str], row_limit: int = EXCEL_ROWS):
         self.path = Path(path)
         self.peak_kib: int | None = None  # the process's peak memory, once it has finished (Linux)
+        self.finished = False  # whether the end of the tables has been sent
         self.err = tempfile.TemporaryFile()  # no name: nothing left behind, whatever happens
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)  # this toolkit, wherever it is imported from
@@ -226,10 +252,19 @@ class WorkbookProcess:
         self._send({"table": name, "fields": [{"name": f["name"], "type": f["type"]} for f in fields],
                     "rows": rows, "csv": str(csv_path)})
 
-    def wait(self, descriptor: dict | None = None) -> None:
-        """Wait for the finished workbook; ``descriptor`` is the About sheet's parts when not given at the start."""
+    def finish(self, descriptor: dict | None = None) -> None:
+        """Say that every table has come, with the About sheet's parts (``descriptor``) when not given at the
+        start: the process finishes the workbook while the caller goes on (:meth:`wait` waits for it)."""
         # no more tables (were one missing, the child would say so, not wait forever)
         self._send({"end": True, **({"descriptor": descriptor} if descriptor is not None else {})})
+        self.finished = True
+
+    def wait(self, descriptor: dict | None = None) -> None:
+        """Wait for the finished workbook (:meth:`finish` first, with ``descriptor``, when not called yet),
+        raising ``OutputError`` for a file it cannot write and ``RuntimeError`` for a bug (the child's
+        traceback)."""
+        if not self.finished:
+            self.finish(descriptor)
         try:
             code = self.proc.wait()  # stdin stays open until the child has ended: its end means "stop"
             self.err.seek(0)
@@ -299,12 +334,16 @@ def main(argv: list[str]) -> int:
         if not m.get("end") or m.get("descriptor") is None:
             raise RuntimeError(f"the About sheet's parts did not come after the tables, but {sorted(m)}")
         return m["descriptor"]
-    import xlsxwriter.exceptions  # optional heavy import: only in the child
-
     try:
         write(job["path"], job.get("descriptor") or about, job["sheets"], tables(), job["row_limit"], job["tmpdir"])
-    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:  # a full disk, a folder gone
+    except OSError as exc:  # a full disk, a folder gone
         sys.stderr.write("\n" + json.dumps({"message": f"{job['path']}: cannot write here ({exc})"}) + "\n")
+        return EXPECTED
+    except BaseException as exc:
+        failed = _io_panic(exc)
+        if failed is None:  # a bug
+            raise
+        sys.stderr.write("\n" + json.dumps({"message": f"{job['path']}: cannot write here ({failed})"}) + "\n")
         return EXPECTED
     except CswwError as exc:
         sys.stderr.write("\n" + json.dumps({"message": str(exc)}) + "\n")
@@ -312,6 +351,16 @@ def main(argv: list[str]) -> int:
     done.set()
     sys.stderr.write("\n" + json.dumps({"peak_kib": _peak_kib()}) + "\n")  # for perf/build_full.py
     return 0
+
+
+def _io_panic(exc: BaseException) -> str | None:
+    """What the operating system said, when ``exc`` is the Rust writer failing to write a file (a full disk while
+    rows are written: the binding raises pyo3's ``PanicException``, not an ``OSError``, with the Rust error's
+    text, e.g. ``Os { code: 28, kind: StorageFull, message: "No space left on device" }``); else None."""
+    if type(exc).__name__ != "PanicException":
+        return None
+    found = re.search(r'Os \{ code: (\d+), kind: \w+, message: "([^"]*)" \}', str(exc))
+    return f"[Errno {found[1]}] {found[2]}" if found else None
 
 
 def _peak_kib() -> int | None:

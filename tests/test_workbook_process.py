@@ -93,6 +93,24 @@ def test_a_workbook_that_cannot_be_written_is_an_output_error(tmp_path):
     assert str(exc.value).startswith(f"{target}: cannot write here (")
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a file size limit (RLIMIT_FSIZE) the child inherits")
+def test_a_disk_that_fills_while_rows_are_written_is_an_output_error(tmp_path):
+    """The Rust writer fails a write of its rows' temporary file with a panic, not an OSError: still a message."""
+    import resource
+
+    src = _csv(tmp_path / "t.csv", [f"{800 + i % 100},{i}.5" for i in range(60_000)])
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, hard))  # files past 200 kB cannot grow: a full disk
+    try:
+        proc = workbook.WorkbookProcess(tmp_path / "x.xlsx", ABOUT, ["t"])  # the child inherits the limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    proc.table("t", FIELDS, 60_000, src)
+    with pytest.raises(OutputError) as exc:
+        proc.wait()
+    assert str(exc.value) == f"{tmp_path / 'x.xlsx'}: cannot write here ([Errno 27] File too large)"
+
+
 def test_the_workbook_written_by_the_process_has_the_csv_cells(tmp_path):
     proc = workbook.WorkbookProcess(tmp_path / "x.xlsx", ABOUT, ["t"], row_limit=3)
     proc.table("t", FIELDS, 3, _csv(tmp_path / "t.csv", ["841,95.6", "=1+2,x", ",3"]))
