@@ -439,20 +439,15 @@ def compare_cmd(las, year, measure_ids, group_file, sn_model, sn_method, fmt, db
         if not (group_file or sn_model or sn_method):  # the stored comparisons, read without pandas
             found = compare_one.council_rows(conn, las[0], year, measure_ids)
             if found is not None:
-                click.echo(compare_format.render(found[0], found[1], None, fmt), nl=fmt == "table")
+                click.echo(compare_format.show(conn, found[0], found[1], None, fmt), nl=fmt == "table")
                 return
         area, rows, groups = compare.council_view(conn, las[0], year, measure_ids, group_file, sn_model, sn_method)
-        click.echo(compare_format.render(area, rows, groups, fmt), nl=fmt == "table")
+        click.echo(compare_format.show(conn, area, rows, groups, fmt), nl=fmt == "table")
         return
     if group_file:
         raise CLIError("--group works with one council; give one --la")
     rows = compare.councils_view(conn, list(las), year, measure_ids, sn_model, sn_method)
-    if fmt == "table":
-        text = "\n\n".join(compare_format.render({}, r, None, fmt)
-                            for _, r in rows.groupby("area_code", sort=False))
-    else:
-        text = compare_format.render({}, rows, None, fmt)
-    click.echo(text, nl=fmt == "table")
+    click.echo(compare_format.show(conn, {}, rows, None, fmt), nl=fmt == "table")  # a table per council
 
 
 @cli.command()

@@ -13,8 +13,14 @@ import io
 import json
 import math
 
-from . import measures, tables
-from .formatting import fmt_number
+from . import councils, measures, tables
+from .formatting import AREA, COUNCIL, dfe_decimals, fmt_number, published_figures
+from .measures import round_half_up
+
+#: The columns holding DfE's published figures, and the level DfE rounded each at (``formatting.dfe_decimals``);
+#: every other figure (neighbour median and mean, change, differences, gaps) is the toolkit's, at the catalogue's
+#: decimals, as the packs show them.
+PUBLISHED = {"value": COUNCIL, "england": AREA, "region": AREA, "london": AREA}
 
 GROUP_FIELDS = ["group_id", "name", "pooled", "pooled_count", "member_median", "member_mean", "members",
                 "members_with_value", "missing"]
@@ -61,8 +67,38 @@ def _num(v, decimals: int, sign: bool = False) -> str:
     return fmt_number(_clean(v), decimals, sign, minus="-")
 
 
-def table(area: dict, rows, groups) -> str:
-    """The terminal table of one council's records (``rows``, a DataFrame or list of dicts) and its groups."""
+def places(whole, r: dict, col: str, decimals: int) -> int:
+    """The decimals to show record ``r``'s published figure ``col`` (a ``PUBLISHED`` column) with: those DfE
+    published it with (``formatting.dfe_decimals``, ``whole`` from ``formatting.published_figures``: 19 for a 2015
+    rate, 26,500 for 2015's England count), else ``decimals`` (the catalogue's). A council's own provisional
+    figure (a local return) is not DfE's: the catalogue's; its England and region are DfE's for its comparator
+    year."""
+    if col == "value" and r.get("provisional"):
+        return decimals
+    year = r.get("comparator_year") if col != "value" else r.get("time_period")
+    year = r.get("time_period") if year is None else year
+    d = None if year is None else dfe_decimals(whole, r["measure_id"], year, PUBLISHED[col])
+    return decimals if d is None else d
+
+
+def as_published(recs: list[dict], whole, text: bool = False) -> list[dict]:
+    """``recs`` (from :func:`records`) with each DfE figure DfE published as a whole number (``places``) made
+    one: 19 for the 2015 rate stored as 19.0, 26500 for 26,500.0; as text ("19") with ``text``, for the CSV,
+    whose writer would give a float column's int "19.0" again. Other figures as they are stored. In place."""
+    for r in recs:
+        for col in PUBLISHED:
+            v = r.get(col)
+            if isinstance(v, float) and v == v and places(whole, r, col, 1) == 0:
+                v = round_half_up(v, 0)
+                r[col] = str(v) if text else v
+    return recs
+
+
+def table(area: dict, rows, groups, whole=None, joint: str | None = None) -> str:
+    """The terminal table of one council's records (``rows``, a DataFrame or list of dicts) and its groups.
+    DfE's figures (value, England, region, London) at the decimals DfE published them with (``whole``:
+    ``formatting.published_figures``' groups; None: the catalogue's); ``joint`` (``councils.joint_words``), when
+    the figures are a joint return's, is said under the heading."""
     rows = [{k: _clean(v) for k, v in r.items()} for r in _dicts(rows)]
     groups = [{k: _clean(v) for k, v in g.items()} for g in _dicts(groups)]
     first = rows[0]
@@ -73,7 +109,7 @@ def table(area: dict, rows, groups) -> str:
             f"Neighbours: DfE model {first['sn_model']}; SN = median of neighbours with a value (n); "
             "rank 1 = lowest of all councils; "
             + ("London rank among all London councils (Inner and Outer London together); " if borough else "")
-            + "quartile A best ... D worst."]
+            + "quartile A best ... D worst."] + ([joint] if joint else [])
     cols = ["measure", "value", "England", "region", *(["London"] if borough else []),
             "SN median (n)", "SN mean", "rank", "London rank" if borough else "region rank", "quartile", "change",
             "direction", "FTE gap to SN"]
@@ -81,11 +117,12 @@ def table(area: dict, rows, groups) -> str:
     for r in rows:
         m = measures.get(r["measure_id"])
         d = m.decimals
-        value = _num(r["value"], d) if _clean(r["value"]) is not None else (r["symbol"] or "")
+        value = _num(r["value"], places(whole, r, "value", d)) if _clean(r["value"]) is not None \
+            else (r["symbol"] or "")
         cells = [m.label + (" [provisional %d]" % r["time_period"] if r["provisional"] else ""), value,
-                 _num(r["england"], d), _num(r["region"], d)]
+                 _num(r["england"], places(whole, r, "england", d)), _num(r["region"], places(whole, r, "region", d))]
         if borough:
-            cells.append(_num(r["london"], d))
+            cells.append(_num(r["london"], places(whole, r, "london", d)))
         sn = "" if _clean(r["sn_median"]) is None else f"{_num(r['sn_median'], d)} ({int(r['sn_count'])})"
         rank = "" if _clean(r["rank"]) is None else f"{int(r['rank'])}/{int(r['rank_of'])}"
         rrank = "" if _clean(r["region_rank"]) is None else f"{int(r['region_rank'])}/{int(r['region_rank_of'])}"
@@ -98,9 +135,10 @@ def table(area: dict, rows, groups) -> str:
         gbody = []
         for g in sorted(groups, key=lambda g: (g["name"], order.get(g["measure_id"], 99))):
             d = measures.get(g["measure_id"]).decimals
+            eng = places(whole, {"measure_id": g["measure_id"], "time_period": year}, "england", d)
             gbody.append([g["name"], measures.get(g["measure_id"]).label, _num(g["pooled"], d),
                           f"{_num(g['member_median'], d)} ({int(g['members_with_value'])}/{int(g['members'])})",
-                          _num(g["member_mean"], d), _num(g["england"], d), _num(g["diff_england"], d, True)])
+                          _num(g["member_mean"], d), _num(g["england"], eng), _num(g["diff_england"], d, True)])
         out += ["", "Custom groups:"] + _grid(["group", "measure", "pooled", "member median (n/of)", "member mean",
                                                 "England", "pooled - England"], gbody)
     notes = _neighbour_notes(rows, first["sn_model"])
@@ -165,13 +203,15 @@ def csv_text(recs: list[dict]) -> str:
     return buf.getvalue()
 
 
-def render(area: dict, rows, groups, fmt: str) -> str:
+def render(area: dict, rows, groups, fmt: str, whole=None, joint: str | None = None) -> str:
     """``rows`` (a DataFrame or list of dicts; and the custom ``groups``' figures, or None) as ``fmt``: table,
-    json or csv text."""
+    json or csv text. ``whole`` (``formatting.published_figures``' groups, None for none) says which of DfE's
+    figures DfE published as whole numbers: the table shows them so, the JSON as whole numbers (still numbers),
+    the CSV as "19" and "26500" (:func:`as_published`). ``joint``: the table's joint-return sentence."""
     if fmt == "json":
-        return json.dumps(records(rows, groups), indent=2) + "\n"
+        return json.dumps(as_published(records(rows, groups), whole), indent=2) + "\n"
     if fmt == "csv":
-        flat = records(rows, None)
+        flat = as_published(records(rows, None), whole, text=True)
         for g in _dicts(groups):
             for k in ("pooled", "member_median"):
                 col = f"group:{g['group_id']}:{k}"
@@ -181,4 +221,24 @@ def render(area: dict, rows, groups, fmt: str) -> str:
                     else:
                         rec.setdefault(col, None)
         return csv_text(flat)
-    return table(area, rows, groups)
+    return table(area, rows, groups, whole, joint)
+
+
+def show(conn, area: dict, rows, groups, fmt: str) -> str:
+    """What ``csww compare`` prints: :func:`render` with DfE's published decimals looked up in ``conn`` (a
+    ``sqlite3.Connection``) for the rows' years and measures only (``formatting.published_figures``: an indexed
+    look-up, no pandas), and, in a table, each council's joint-return sentence (``councils.joint_words``). Rows
+    of several councils as a table: one table per council, in the order they come, a blank line between."""
+    recs = [{k: _clean(v) for k, v in r.items()} for r in _dicts(rows)]
+    years = {int(y) for r in recs for y in (r.get("time_period"), r.get("comparator_year")) if y is not None}
+    ids = {r["measure_id"] for r in recs}
+    whole = published_figures(conn, years, ids)[1] if recs else set()
+    if fmt != "table":
+        return render(area, rows, groups, fmt, whole)
+    by: dict[str, list[dict]] = {}
+    for r in recs:
+        by.setdefault(r["area_code"], []).append(r)
+    return "\n\n".join(
+        render(area, part, groups, fmt, whole,
+               councils.joint_words(conn, {"area_code": code}, int(part[0]["comparator_year"])))
+        for code, part in by.items())

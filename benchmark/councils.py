@@ -258,6 +258,20 @@ def published_code(conn: sqlite3.Connection, area: dict, year: int | None = None
     return area["area_code"]
 
 
+def joint_words(conn: sqlite3.Connection, area: dict, year: int) -> str | None:
+    """"North Northamptonshire and West Northamptonshire make one joint return to DfE (940 / 941): every figure
+    here is the joint return's, for North Northamptonshire and West Northamptonshire together." for a joint return
+    or one of its members (an ``areas`` row, or a dict with its ``area_code``) in a year it returned jointly
+    (:func:`published_code`), else None. The packs, the site and ``csww compare`` say it in these words."""
+    code = published_code(conn, area, year)
+    if " / " not in code:
+        return None
+    codes = [c.strip() for c in code.split(" / ")]
+    names = _names(conn, codes)
+    both = " and ".join(names.get(c, c) for c in codes)
+    return f"{both} make one joint return to DfE ({code}): every figure here is the joint return's, for {both} together."
+
+
 def _names(conn: sqlite3.Connection, codes) -> dict[str, str]:
     codes = list(codes)
     if not codes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from .measures import Measure, round_half_up
+from .measures import Measure, catalogue, round_half_up
 from .symbols import SYMBOLS
 
 #: DfE's symbols in place of a number, with their meanings (c, x, z, u, low, and the SFR's older ones).
@@ -53,6 +53,56 @@ def fmt_value(v, m: Measure, symbol: str | None = None, sign: bool = False, unit
     if is_number(v):
         return fmt_number(v, m.decimals, sign) + (suffix(m) if unit else "")
     return symbol or ""
+
+
+COUNCIL, AREA = "council", "area"  # the two levels DfE rounds differently: councils; England and regions
+LA = "Local authority"  # ``areas.level`` of a council
+
+
+def dfe_decimals(whole, measure_id: str, year, level: str | None) -> int | None:
+    """The decimals DfE published a figure with, where they are fewer than the catalogue's: 0 for a group
+    :func:`published_figures` found all whole numbers (2015 rates; the SFR's national and regional figures,
+    rounded to tens), so 26500 shows as 26,500, not 26,500.0; else None (the catalogue's decimals). ``level`` is
+    ``COUNCIL`` for a council's own figure, ``AREA`` for England's or a region's, None for a figure the toolkit
+    computes (a neighbour median, a change), which keeps the catalogue's decimals. The packs, the site and
+    ``csww compare`` all ask this."""
+    return 0 if whole and level and (measure_id, int(year), level) in whole else None
+
+
+def published_figures(conn, years=None, measure_ids=None) -> tuple[set[tuple[str, int]], set[tuple[str, int, str]]]:
+    """What DfE published, from ``observations`` (a ``sqlite3.Connection``) in one pass, for every year or only
+    ``years`` (an iterable of reporting years) and ``measure_ids`` when given (``csww compare`` asks for its one
+    year and its measures: an indexed look-up, not the whole table):
+
+    - the (measure_id, time_period) pairs DfE published for at least one council (a value or a symbol): a
+      measure missing from a council's records for a year outside these is one DfE does not publish for councils
+      that year (caseload before 2017, a measure from councils' own returns), not a gap in that council's figures;
+    - the (measure_id, time_period, level) groups, level ``COUNCIL`` or ``AREA`` (England and the regions), whose
+      every value comes from an SFR underlying-data file (layout ``sfr``) and is a whole number, for catalogue
+      measures shown with decimals: DfE published those without decimals (2015 rates are whole numbers, national
+      and regional figures are rounded to tens; reference section 2.6), so a figure shows as 26,500, not 26,500.0
+      (:func:`dfe_decimals`).
+    """
+    cat = catalogue()
+    where, params = [], [LA]
+    for col, vals in (("o.time_period", years), ("o.measure_id", measure_ids)):
+        if vals is not None:
+            vals = sorted({int(v) if col == "o.time_period" else str(v) for v in vals})
+            where.append(f"{col} IN ({','.join('?' * len(vals))})")
+            params += vals
+    published, whole = set(), set()
+    for m, y, la, n_values, n_whole, n_sfr in conn.execute(
+            "SELECT o.measure_id, o.time_period, a.level = ? AS la, count(o.value), "
+            "sum(o.value = CAST(o.value AS INTEGER)), sum(o.value IS NOT NULL AND s.layout = 'sfr') "
+            "FROM observations o JOIN areas a ON a.area_code = o.area_code "
+            "LEFT JOIN source_files s ON s.file_name = o.source_file AND s.release_id = o.release_id "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + "GROUP BY o.measure_id, o.time_period, la", params):
+        if la:
+            published.add((m, int(y)))
+        if n_values and n_values == n_whole == n_sfr and m in cat and cat[m].decimals > 0:
+            whole.add((m, int(y), COUNCIL if la else AREA))
+    return published, whole
 
 
 def fmt_date(d, time: bool = False) -> str:

@@ -14,11 +14,13 @@ import sqlite3
 
 import pandas as pd
 
-from .. import councils, measures, neighbours, publication, store, tables
+from .. import councils, neighbours, publication, store, tables
 from ..database import has_table
+from ..formatting import AREA as AREA  # what DfE published and its levels: one home, without pandas
+from ..formatting import COUNCIL as COUNCIL
+from ..formatting import published_figures as published_figures
 from ..local import store as local_store
 from ..problems import CswwError
-from .model import AREA, COUNCIL
 
 ENGLAND = "E92000001"
 LA = "Local authority"
@@ -97,33 +99,6 @@ def _records_from_observations(conn: sqlite3.Connection, codes: list[str]) -> pd
     df["diff_england"] = (df["value"] - df["england"]).round(3)
     df["diff_region"] = (df["value"] - df["region"]).round(3)
     return df.reindex(columns=tables.columns("comparisons"))
-
-
-def published_figures(conn: sqlite3.Connection) -> tuple[set[tuple[str, int]], set[tuple[str, int, str]]]:
-    """What DfE published, from ``observations`` in one pass:
-
-    - the (measure_id, time_period) pairs DfE published for at least one council (a value or a symbol): a
-      measure missing from a council's records for a year outside these is one DfE does not publish for councils
-      that year (caseload before 2017, a measure from councils' own returns), not a gap in that council's figures;
-    - the (measure_id, time_period, level) groups, level ``COUNCIL`` or ``AREA`` (England and the regions), whose
-      every value comes from an SFR underlying-data file (layout ``sfr``) and is a whole number, for catalogue
-      measures shown with decimals: DfE published those without decimals (2015 rates are whole numbers, national
-      and regional figures are rounded to tens; reference section 2.6), so a pack shows 26,500, not 26,500.0
-      (``packs.dfe_decimals``).
-    """
-    cat = measures.catalogue()
-    published, whole = set(), set()
-    for m, y, la, n_values, n_whole, n_sfr in conn.execute(
-            "SELECT o.measure_id, o.time_period, a.level = ? AS la, count(o.value), "
-            "sum(o.value = CAST(o.value AS INTEGER)), sum(o.value IS NOT NULL AND s.layout = 'sfr') "
-            "FROM observations o JOIN areas a ON a.area_code = o.area_code "
-            "LEFT JOIN source_files s ON s.file_name = o.source_file AND s.release_id = o.release_id "
-            "GROUP BY o.measure_id, o.time_period, la", (LA,)):
-        if la:
-            published.add((m, int(y)))
-        if n_values and n_values == n_whole == n_sfr and m in cat and cat[m].decimals > 0:
-            whole.add((m, int(y), COUNCIL if la else AREA))
-    return published, whole
 
 
 def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year: int,

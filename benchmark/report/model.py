@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import measures
+from ..formatting import AREA as AREA  # the decimals DfE published: one rule, in formatting (csww compare's too)
+from ..formatting import COUNCIL as COUNCIL
+from ..formatting import dfe_decimals as dfe_decimals
 from ..formatting import fmt_date, fmt_number, is_number, number_format, suffix
 from ..measures import round_half_up
 from ..problems import NotFoundError
@@ -111,16 +114,6 @@ def measure_info(measure_id: str) -> measures.Measure:
         return measures.Measure(id=measure_id, label=measure_id.replace("_", " ").capitalize(), unit="",
                                 polarity="neutral", definition="Not in the measure catalogue.", decimals=1,
                                 group="local")
-
-
-COUNCIL, AREA = "council", "area"  # the two levels DfE rounds differently: councils; England and regions
-
-
-def dfe_decimals(whole, measure_id: str, year, level: str | None) -> int | None:
-    """The decimals DfE published a figure with, where they are fewer than the catalogue's: 0 for a group
-    ``gather.published_figures`` found all whole numbers (2015 rates; the SFR's national and regional figures,
-    rounded to tens), so 26500 shows as 26,500, not 26,500.0; else None (the catalogue's decimals)."""
-    return 0 if whole and level and (measure_id, int(year), level) in whole else None
 
 
 LOW = "low"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__, charts, compare, consistency, ethnicity, measures, neighbours, store
+from ..councils import joint_words  # the joint-return sentence: one home, shared with csww compare
 from ..formatting import SYMBOL_MEANINGS, fmt_date, fmt_number, is_number, suffix
 from ..local import series as local_series
 from ..local import teams
@@ -620,17 +621,6 @@ def neighbour_section(conn, area: dict, model: str | None, year: int, rec: pd.Da
                    tables=[Table("neighbour-table", f"Statistical neighbours of {name} ({neighbours.model_words(model)})",
                                  ["Position", "Code", "Council", "Closeness", f"Figures published for {year}", "Note"],
                                  rows, sheet="Neighbours", row_header=2, notes=notes)])
-
-
-def joint_words(conn, area: dict, year: int) -> str | None:
-    """"North Northamptonshire and West Northamptonshire make one joint return to DfE (940 / 941) ..." for a joint
-    return or one of its members in a year it returned jointly, else None."""
-    code = gather.published_code(area, conn, year)
-    if " / " not in code:
-        return None
-    members = [(c.strip(), gather.area_name(conn, c.strip())) for c in code.split(" / ")]
-    return (" and ".join(n for _, n in members) + f" make one joint return to DfE ({code}): every figure here is the "
-            "joint return's, for " + " and ".join(n for _, n in members) + " together.")
 
 
 def _shown_measures(sections: list[Section], key: list[str]) -> list[str]:
