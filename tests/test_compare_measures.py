@@ -4,6 +4,7 @@ in every format when there is nothing to show, never a traceback and never an em
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -60,3 +61,24 @@ def test_older_measure_in_its_own_year(layouts_db):
     assert r.exit_code == 0, r.output
     [row] = json.loads(r.output)
     assert (row["measure_id"], row["time_period"], row["value"]) == ("cin_per_sw_fte", 2015, 12.0)
+
+
+def test_sfr_figures_at_the_decimals_dfe_published(layouts_db):
+    """The SFR fixture's 2015 figures as DfE published them (whole rates, England's count in tens), in the table,
+    the CSV and the JSON; 2025 keeps its one decimal (without ../shared: tests/test_compare_one.py has the real
+    files)."""
+    def rows(*args):
+        r = _compare(layouts_db, *args)
+        assert r.exit_code == 0, r.output
+        return {line.split("  ")[0]: re.split(r"\s{2,}", line.strip()) for line in r.output.splitlines()}
+    old = rows("--year", "2015")
+    assert old["Turnover rate (FTE)"][1:4] == ["19", "16", "13"]
+    assert old["Social workers in post (FTE)"][1:4] == ["71.8", "26,500", "1,680"]
+    assert rows("--year", "2025")["Turnover rate (FTE)"][1:4] == ["12.5", "11.8", "11.7"]
+    text = _compare(layouts_db, "--year", "2015", "--format", "csv").output
+    assert "\n2015,841,Darlington,turnover_rate_fte,19,,0,,2015,16,E12000001,North East,13," in text
+    assert "\n2015,841,Darlington,inpost_fte,71.8,,0,,2015,26500,E12000001,North East,1680," in text
+    out = _compare(layouts_db, "--year", "2015", "--format", "json").output  # numbers still, whole: 19, not 19.0
+    assert [(repr(r["value"]), repr(r["england"])) for r in json.loads(out) if r["measure_id"] == "turnover_rate_fte"] \
+        == [("19", "16")]
+    assert '"england": 26500,' in out

@@ -3,8 +3,11 @@ format, on the real build; pandas is never imported. Timings are in perf/compare
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT
 
-from benchmark import compare, compare_format, compare_one, measures, store
+from benchmark import compare, compare_format, compare_one, measures, store, tables
 from benchmark.cli import cli
 from benchmark.problems import NotFoundError
 
@@ -32,8 +35,9 @@ def test_fast_path_gives_the_pandas_path_text_in_every_format(real_db, la, year,
     found = compare_one.council_rows(conn, la, year, ids)
     assert found is not None
     assert [r["measure_id"] for r in found[1]] == rows["measure_id"].tolist()
-    for fmt in ("table", "csv", "json"):
-        assert compare_format.render(found[0], found[1], None, fmt) == compare_format.render(area, rows, groups, fmt)
+    for fmt in ("table", "csv", "json"):  # as the CLI prints them: with DfE's published decimals (show)
+        assert compare_format.show(conn, found[0], found[1], None, fmt) == \
+            compare_format.show(conn, area, rows, groups, fmt)
 
 
 def test_the_csv_is_what_pandas_writes(real_db):
@@ -77,7 +81,7 @@ def test_csww_compare_for_one_council_never_imports_pandas(real_db):
     assert (turnover["area_code"], turnover["time_period"], turnover["value"]) == ("841", 2025, 15.4)
     conn = store.connect(real_db)
     area, rows, groups = compare.council_view(conn, "841")
-    assert run.stdout == compare_format.render(area, rows, groups, "json")
+    assert run.stdout == compare_format.show(conn, area, rows, groups, "json")
 
 
 def test_errors_are_the_pandas_path_messages(real_db):
@@ -131,3 +135,62 @@ def test_the_parsed_catalogue_is_used_only_while_measures_yml_is_unchanged(tmp_p
         monkeypatch.undo()
         measures._catalogue_file.cache_clear()
         measures.catalogue.cache_clear()
+
+
+def _cells(text: str, label: str) -> list[str]:
+    """The cells of the table row starting with ``label`` (columns are two or more spaces apart)."""
+    line = next(x for x in text.splitlines() if x.startswith(label + " "))
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_sfr_years_at_the_decimals_dfe_published(real_db):
+    """2015 and 2016 (DfE's SFR releases) as DfE published them, as the packs and the site show them
+    (``formatting.dfe_decimals``): Darlington's 2015 turnover 19 (England 16, North East 13), England's 2015 social
+    workers 26,500 and 2016's 27,700, never 19.0 or 26,500.0; 2016's own rates with their decimal (33.7). The
+    change 2015 -> 2016 (33.7 - 19) is the toolkit's figure, at the catalogue's one decimal as the packs show it;
+    2025 keeps its decimal (15.4)."""
+    run = CliRunner()
+
+    def compare_cmd(*args):
+        r = run.invoke(cli, ["compare", "--db", str(real_db), *args])
+        assert r.exit_code == 0, r.output
+        return r.output
+    text = compare_cmd("--la", "841", "--year", "2015")
+    assert _cells(text, "Turnover rate (FTE)")[1:4] == ["19", "16", "13"]
+    assert _cells(text, "Social workers in post (FTE)")[1:4] == ["71.8", "26,500", "1,680"]
+    assert "19.0" not in _cells(text, "Turnover rate (FTE)") and "26,500.0" not in text
+    later = _cells(compare_cmd("--la", "841", "--year", "2016"), "Turnover rate (FTE)")
+    assert later[1:4] == ["33.7", "15.1", "15.7"] and later[9] == "+14.7"
+    assert _cells(compare_cmd("--la", "841", "--year", "2016"), "Social workers in post (FTE)")[2] == "27,700"
+    assert _cells(compare_cmd("--la", "841", "--year", "2025"), "Turnover rate (FTE)")[1] == "15.4"
+    rows = list(csv.DictReader(io.StringIO(compare_cmd("--la", "841", "--year", "2015", "--format", "csv"))))
+    turnover = next(r for r in rows if r["measure_id"] == "turnover_rate_fte")
+    inpost = next(r for r in rows if r["measure_id"] == "inpost_fte")
+    assert (turnover["value"], turnover["england"], turnover["region"]) == ("19", "16", "13")
+    assert (inpost["value"], inpost["england"]) == ("71.8", "26500")
+    recs = json.loads(compare_cmd("--la", "841", "--year", "2015", "--format", "json"))
+    assert [(repr(r["value"]), repr(r["england"])) for r in recs if r["measure_id"] == "turnover_rate_fte"] \
+        == [("19", "16")]
+    assert '"england": 26500,' in compare_cmd("--la", "841", "--year", "2015", "--format", "json")
+    every = compare_cmd("--la", "all", "--year", "2015", "--format", "csv")
+    assert "\n2015,841,Darlington,turnover_rate_fte,19,,0,,2015,16,E12000001,North East,13," in every
+    both = compare_cmd("--la", "841", "--la", "390", "--year", "2015")
+    assert both.count("26,500") == 2 and "26,500.0" not in both
+
+
+def test_a_joint_return_says_so_in_the_packs_words(real_db):
+    """``csww compare --la 941`` (and 314 in 2024) says the figures are the joint return's, in the packs' sentence
+    (``councils.joint_words``); 314 in 2015, when Kingston returned alone, does not; the CSV keeps its columns."""
+    run = CliRunner()
+    out = run.invoke(cli, ["compare", "--la", "941", "--db", str(real_db)]).output
+    assert out.splitlines()[2] == (
+        "North Northamptonshire and West Northamptonshire make one joint return to DfE (940 / 941): every figure "
+        "here is the joint return's, for North Northamptonshire and West Northamptonshire together.")
+    assert out.splitlines()[0].endswith("reporting year to 30 September 2025")
+    out = run.invoke(cli, ["compare", "--la", "314", "--year", "2024", "--db", str(real_db)]).output
+    assert ("Kingston upon Thames and Richmond upon Thames make one joint return to DfE (314 / 318): every figure "
+            "here is the joint return's, for Kingston upon Thames and Richmond upon Thames together.") in out
+    out = run.invoke(cli, ["compare", "--la", "314", "--year", "2015", "--db", str(real_db)]).output
+    assert out.startswith("Kingston upon Thames (314)") and "joint return to DfE" not in out
+    head = run.invoke(cli, ["compare", "--la", "941", "--format", "csv", "--db", str(real_db)]).output.splitlines()[0]
+    assert head.split(",") == tables.columns("comparisons")
