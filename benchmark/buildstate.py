@@ -12,7 +12,8 @@ Layout of an output folder (``csww build --out OUT``)::
 A build is written into its own directory and made current by one ``rename(2)`` of a new ``current``
 link over the old one, so ``OUT/csww.db`` and ``OUT/datapackage`` always come from the same build, whatever
 moment a build is killed at. ``build_info.build_id`` in the database and ``x-csww.build_id`` in
-``datapackage.json`` carry the same id. A lock (``fcntl.flock`` on ``OUT/.lock``) serialises builds into one
+``datapackage.json`` carry the same id. A lock (the operating system's lock of ``OUT/.lock``, taken with the
+``filelock`` library: ``flock(2)`` on Linux and macOS, ``LockFileEx`` on Windows) serialises builds into one
 ``OUT``; the lock holder removes builds that are not current and the temporaries of killed builds.
 
 This module imports nothing heavy (no pandas): ``csww build`` uses it to decide that ``OUT`` is up to date
@@ -22,12 +23,12 @@ before loading the rest of the toolkit.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,9 @@ STATE = "build.json"
 LOCK = ".lock"
 DATABASE = "csww.db"
 PACKAGE = "datapackage"
+#: Where the holder's process id starts in ``OUT/.lock``: Windows' lock covers byte 0 and forbids other processes to
+#: read it while held, so there the id follows one space (``.strip()`` reads both).
+_PID_AT = 1 if sys.platform == "win32" else 0
 #: The toolkit's code, catalogue and schemas: their digest is part of every fingerprint.
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 
@@ -114,13 +118,16 @@ def up_to_date(out: str | Path, print_: dict) -> dict | None:
 
 @contextlib.contextmanager
 def lock(out: str | Path, wait: float = 600.0, echo=None) -> Iterator[None]:
-    """Hold the build lock of ``out`` (``fcntl.flock`` on ``OUT/.lock``; released by the kernel if the process
-    dies). Another build holding it is waited for, up to ``wait`` seconds (``echo`` is told once), then an
-    ``OutputError`` names the folder and the holder's process id.
+    """Hold the build lock of ``out`` (the lock of ``OUT/.lock``: ``filelock.lock_descriptor``, i.e. ``flock(2)`` on
+    Linux and macOS and ``LockFileEx`` on Windows; either belongs to the open file, so the operating system releases
+    it when the process ends, however it ends). Another build holding it is waited for, up to ``wait`` seconds
+    (``echo`` is told once), then an ``OutputError`` names the folder and the holder's process id.
 
     A lock file this call made is removed again when the folder holds nothing else at the end (a first build
     that failed), and so is ``out`` when this call made it: a failed build into a new folder leaves no trace.
     A build waiting meanwhile finds its lock file gone once it holds it, and locks the new one instead."""
+    import filelock  # optional import: some 50 ms of modules, only when a build locks OUT ('up to date' never does)
+
     out = Path(out)
     deadline = time.monotonic() + wait
     told = False
@@ -129,18 +136,16 @@ def lock(out: str | Path, wait: float = 600.0, echo=None) -> Iterator[None]:
         fd = _open_lock(out)
         try:
             while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if filelock.lock_descriptor(fd, blocking=False):
                     break
-                except BlockingIOError:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-                    if time.monotonic() >= deadline:
-                        raise OutputError(f"{out}: another csww build (process {holder}) is writing here; "
-                                          f"nothing was written. Try again when it has finished.") from None
-                    if echo and not told:
-                        echo(f"waiting for another csww build (process {holder}) writing {out}")
-                        told = True
-                    time.sleep(0.05)
+                holder = _holder(fd)
+                if time.monotonic() >= deadline:
+                    raise OutputError(f"{out}: another csww build (process {holder}) is writing here; "
+                                      f"nothing was written. Try again when it has finished.") from None
+                if echo and not told:
+                    echo(f"waiting for another csww build (process {holder}) writing {out}")
+                    told = True
+                time.sleep(0.05)
         except BaseException:
             os.close(fd)
             raise
@@ -149,23 +154,47 @@ def lock(out: str | Path, wait: float = 600.0, echo=None) -> Iterator[None]:
         os.close(fd)  # the holder removed it (a failed first build): lock the new one
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b" " * _PID_AT + str(os.getpid()).encode())
         yield
     finally:
+        removed = _remove_if_alone(out, made_out) if made_lock else True
         try:
-            if made_lock and [p.name for p in out.iterdir()] == [LOCK]:
-                (out / LOCK).unlink()
-                if made_out:
-                    out.rmdir()
-        except OSError:
-            pass  # left as it is: the lock file is harmless
-        os.close(fd)  # releases the lock
+            filelock.unlock_descriptor(fd)
+        finally:
+            os.close(fd)  # releases the lock (if the unlock above failed)
+        if not removed and sys.platform == "win32":  # Windows removes no open file: again once it is closed (a
+            _remove_if_alone(out, made_out)  # build waiting may have opened it by then: then it is left, harmless)
+
+
+def _remove_if_alone(out: Path, made_out: bool) -> bool:
+    """Remove ``OUT/.lock`` when the folder holds nothing else, and ``out`` too when ``made_out``; False when the
+    operating system refused (the lock file is harmless: left as it is)."""
+    try:
+        if [p.name for p in out.iterdir()] == [LOCK]:
+            (out / LOCK).unlink()
+            if made_out:
+                out.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def _holder(fd: int) -> str:
+    """The process id the holder of the lock ``fd`` is on wrote into ``OUT/.lock``, or "unknown"."""
+    try:
+        os.lseek(fd, _PID_AT, os.SEEK_SET)
+        return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def _open_lock(out: Path) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        return os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        return os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)  # O_BINARY: Windows
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
 

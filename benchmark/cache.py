@@ -8,7 +8,7 @@ without importing pandas (issue 14 item 5: an unchanged rebuild in under a secon
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
 import re
@@ -24,6 +24,8 @@ PUBLICATION = "children-s-social-work-workforce"
 # What a name from the network must look like before it goes into a URL or a path (see ``benchmark.ees``):
 # release slugs are years ("2025") or year ranges ("2024-25"), never "/", "\\", a leading "." or "..".
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+#: A fetch's staging folder is ``ROOT/.partial-<release>-<random>``; its lock file ``ROOT/.lock.partial-<...>``.
+PARTIAL, LOCK = ".partial-", ".lock"
 
 
 def obtained(manifest: dict) -> str:
@@ -87,28 +89,24 @@ class Cache:
 
     def staging(self, release_slug: str) -> Path:
         """A new empty folder inside the cache to download ``release_slug`` into (made with the cache root),
-        locked (``fcntl.flock`` on the folder, released by the kernel when the process ends, however it ends) until
-        :meth:`finished`: :meth:`remove_stale_partials` never removes the folder of a fetch still running.
+        locked until :meth:`finished`: :meth:`remove_stale_partials` never removes the folder of a fetch still running.
+        The lock is the operating system's lock of the file beside it, ``ROOT/.lock.partial-<...>``
+        (``filelock.lock_descriptor``: ``flock(2)`` on Linux and macOS, ``LockFileEx`` on Windows, where a folder
+        cannot be locked); it belongs to the open file, so it is released when the process ends, however it ends.
 
         Raises OutputError (naming the cache folder and the reason) when the cache cannot be written."""
         check_name(release_slug, SLUG, "release slug", str(self.root))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             while True:
-                path = Path(tempfile.mkdtemp(prefix=f".partial-{release_slug}-", dir=self.root))
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except FileNotFoundError:  # another fetch's cleaning took it before it was locked: make another
+                path = Path(tempfile.mkdtemp(prefix=f"{PARTIAL}{release_slug}-", dir=self.root))
+                fd = _try_lock(_lock_file(path))
+                if fd is None:  # another fetch's cleaning is taking it, caught in the act: make another
                     continue
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:  # the same, caught in the act
-                    os.close(fd)
-                    continue
-                if path.is_dir():
+                if path.is_dir() and _is_at(fd, _lock_file(path)):
                     self._held[path] = fd
                     return path
-                os.close(fd)
+                _let_go(_lock_file(path), fd)  # the same, done before it was locked
         except OSError as exc:
             raise self.unwritable(exc) from None
 
@@ -116,28 +114,33 @@ class Cache:
         """Let go of the lock :meth:`staging` took (the folder is installed or removed by then)."""
         fd = self._held.pop(Path(staged), None)
         if fd is not None:
-            os.close(fd)
+            _let_go(_lock_file(Path(staged)), fd)
 
     def remove_stale_partials(self) -> list[Path]:
         """Remove the staging folders (``.partial-*``) of fetches that were killed (SIGTERM, SIGKILL, power cut)
-        before they could clean up; a folder whose fetch is still running (its lock held) is left alone. Returns
-        the folders removed."""
+        before they could clean up, with their lock files; a folder whose fetch is still running (its lock held) is
+        left alone. Returns the folders removed."""
         removed = []
-        for d in sorted(self.root.glob(".partial-*")) if self.root.is_dir() else []:
+        if not self.root.is_dir():
+            return removed
+        for d in sorted(self.root.glob(f"{PARTIAL}*")):
             try:
-                fd = os.open(d, os.O_RDONLY)
+                fd = _try_lock(_lock_file(d))
             except OSError:
                 continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # a live fetch is writing it
-                os.close(fd)
+            if fd is None:  # a live fetch is writing it
                 continue
             try:
-                shutil.rmtree(d, ignore_errors=True)
-                removed.append(d)
+                if d.is_dir():  # not moved into place meanwhile by the fetch that held it
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(d)
             finally:
-                os.close(fd)
+                _let_go(_lock_file(d), fd)
+        for lock in sorted(self.root.glob(f"{LOCK}{PARTIAL}*")):  # lock files whose folder has gone
+            if not (self.root / lock.name[len(LOCK):]).exists():
+                with contextlib.suppress(OSError):
+                    if (fd := _try_lock(lock)) is not None:
+                        _let_go(lock, fd)
         return removed
 
     def install(self, release_slug: str, staged: Path, manifest: dict) -> Path:
@@ -150,3 +153,54 @@ class Cache:
         except OSError as exc:
             raise self.unwritable(exc) from None
         return atomic_replace_dir(staged, final)
+
+
+def _lock_file(staged: Path) -> Path:
+    """The lock file of the staging folder ``staged``: ``ROOT/.lock.partial-<...>`` beside it."""
+    return staged.with_name(LOCK + staged.name)
+
+
+def _try_lock(path: Path) -> int | None:
+    """Open (make) the lock file ``path`` and lock it without waiting: its descriptor, or None when another
+    descriptor (another fetch, in this process or another) holds its lock. OSError when it cannot be opened."""
+    import filelock  # optional import: some 50 ms of modules, only when a fetch locks (listing the cache never does)
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        if filelock.lock_descriptor(fd, blocking=False):
+            return fd
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+def _is_at(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not one a cleaning fetch removed while it waited)."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(fd))
+    except FileNotFoundError:
+        return False
+
+
+def _let_go(path: Path, fd: int) -> None:
+    """Remove the lock file ``path`` when it is ``fd``'s, and release its lock by closing ``fd``: removed while held
+    where the system allows it (Linux, macOS), else (Windows removes no open file) once closed, unless another
+    fetch has opened it by then (then it is left: :meth:`Cache.remove_stale_partials` removes it later)."""
+    import filelock  # optional import: see _try_lock
+
+    mine, gone = _is_at(fd, path), False
+    if mine:
+        try:
+            path.unlink(missing_ok=True)
+            gone = True
+        except OSError:
+            pass
+    try:
+        filelock.unlock_descriptor(fd)
+    finally:
+        os.close(fd)
+    if mine and not gone:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)

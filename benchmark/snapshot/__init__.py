@@ -134,4 +134,5 @@ def install(cache: ees.Cache, folder: Path = FOLDER) -> Used:
             raise cache.unwritable(exc) from None
         finally:
             shutil.rmtree(staged, ignore_errors=True)
+            cache.finished(staged)  # its lock (and lock file) let go
     return Used(folders, meta["releases"])
