@@ -142,6 +142,28 @@ def test_a_failed_first_build_leaves_no_folder_and_a_waiting_build_locks_the_new
     assert not out.exists()  # the second made OUT again and, holding nothing but its lock, removed it too
 
 
+def test_another_processs_lock_names_its_process_and_goes_when_it_is_killed(tmp_path):
+    """The lock (filelock's flock / LockFileEx) of a build in another process: the message names that process's id
+    (read from OUT/.lock while it holds it), and SIGKILL, which runs no clean-up, lets the next build in."""
+    out = tmp_path / "OUT"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from benchmark import buildstate\n"
+                               f"with buildstate.lock({str(out)!r}):\n    print('held', flush=True); sys.stdin.read()"],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(OutputError) as e:
+            with buildstate.lock(out, wait=0):
+                pass
+        assert str(e.value) == (f"{out}: another csww build (process {holder.pid}) is writing here; nothing was "
+                                "written. Try again when it has finished.")
+    finally:
+        holder.kill()
+        holder.wait(10)
+    with buildstate.lock(out, wait=5):
+        assert (out / buildstate.LOCK).read_text() == str(os.getpid())
+    assert os.listdir(out) == [buildstate.LOCK]  # the killed holder made it, this lock did not: left as it was
+
+
 def test_two_builds_at_once_both_succeed_one_after_the_other(tmp_path):
     out = tmp_path / "OUT"
     runs = [csww("build", "--from", str(MINI), "--out", str(out), "-q") for _ in range(2)]

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -683,3 +684,29 @@ def test_a_killed_fetchs_partial_folder_goes_at_the_next_fetch_but_never_a_live_
             shutil.rmtree(live)
             cache.finished(live)
     assert cache_is_clean(cache)
+
+
+def test_staging_locks_are_another_processs_until_it_dies_and_leave_no_lock_file(tmp_path):
+    """The staging lock (a lock file beside each .partial-* folder, since Windows cannot lock a folder) is held by
+    the process that made it: another process's cleaning leaves its folder alone while it lives, and removes the
+    folder and its lock file once it is killed (SIGKILL: no clean-up ran; the system let go of the lock)."""
+    cache = ees.Cache(tmp_path / "cache")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from benchmark import ees; "
+                               f"print(ees.Cache({str(cache.root)!r}).staging('2025'), flush=True); sys.stdin.read()"],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        held = Path(holder.stdout.readline().strip())
+        assert held.is_dir() and held.name.startswith(".partial-2025-")
+        assert cache.remove_stale_partials() == [] and held.is_dir()  # alive: left alone
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert sorted(p.name for p in cache.root.iterdir()) == [".lock" + held.name, held.name]
+    assert cache.remove_stale_partials() == [held]
+    mine = cache.staging("2024")
+    cache.install("2024", mine, {"release_slug": "2024"})
+    (cache.root / ".lock.partial-2023-killedafterinstall").write_bytes(b"")  # its folder had been installed
+    assert cache.remove_stale_partials() == []  # mine is held, the other's folder is gone: its lock file goes
+    assert sorted(p.name for p in cache.root.iterdir()) == [".lock" + mine.name, ees.PUBLICATION]
+    cache.finished(mine)
+    assert [p.name for p in cache.root.iterdir()] == [ees.PUBLICATION]
