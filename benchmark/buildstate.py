@@ -253,6 +253,10 @@ def make_current(out: str | Path, build_dir: Path, state: dict) -> None:
 
 
 def fsync_dir(path: Path) -> None:
+    """Make the names in the folder ``path`` durable (``fsync(2)`` of the folder). Nothing on Windows, where a
+    folder cannot be opened with ``os.open`` (NTFS logs renames in its metadata journal)."""
+    if sys.platform == "win32":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
