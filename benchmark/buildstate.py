@@ -247,6 +247,10 @@ def make_current(out: str | Path, build_dir: Path, state: dict) -> None:
         _link(f"{CURRENT}/{DATABASE}", out / DATABASE)
         _link(f"{CURRENT}/{PACKAGE}", out / PACKAGE)
     except OSError as exc:
+        if getattr(exc, "winerror", None) == 1314:  # ERROR_PRIVILEGE_NOT_HELD: symbolic links need a right on Windows
+            raise OutputError(f"{out}: Windows did not let csww make the symbolic link that makes a build current "
+                              f"({exc.strerror}); turn on Developer Mode (Settings, For developers) or ask for the "
+                              "'Create symbolic links' right; the previous build stays current") from None
         raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
     fsync_dir(out)
     clean(out)
