@@ -240,5 +240,6 @@ def show(conn, area: dict, rows, groups, fmt: str) -> str:
         by.setdefault(r["area_code"], []).append(r)
     return "\n\n".join(
         render(area, part, groups, fmt, whole,
-               councils.joint_words(conn, {"area_code": code}, int(part[0]["comparator_year"])))
+               councils.joint_words(conn, {"area_code": code},
+                                    int(part[0].get("comparator_year") or part[0]["time_period"])))
         for code, part in by.items())
