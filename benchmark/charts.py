@@ -264,7 +264,7 @@ def trend(chart_id: str, m: Measure, name: str, t: pd.DataFrame, cols: list[tupl
     name) pairs, the council's own first and its neighbour median second. For counts (FTE, headcount) only those
     two are drawn: region and England are totals that dwarf one council (they stay in the table).
     ``places(column, year)`` gives the decimals the table beside the chart shows that figure with (DfE's
-    published decimals: ``report.model.dfe_decimals``; 0 for the SFR's whole-number 2015 rates), None for the
+    published decimals: ``formatting.dfe_decimals``; 0 for the SFR's whole-number 2015 rates), None for the
     catalogue's ``m.decimals``; the text alternative and the tooltips use them, so both say what the table says.
     """
     years = [int(y) for y in t["time_period"]]

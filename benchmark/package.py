@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -457,12 +458,25 @@ class PendingPackage:
         if not self._copyable():
             return True
         old_hashes = {r.get("name"): r.get("hash") for r in self.previous.get("resources", [])}
-        base = json.loads(BASE.read_text(encoding="utf-8"))
-        guess = workbook_key({**{k: base.get(k) for k in ("title", "description", "licenses")},
-                              "version": self.version or self.previous.get("version"), "resources": [
+        guess = self._key(self.version or self.previous.get("version"), [
             r if r["name"] in self.resources else {**r, "hash": old_hashes.get(r["name"])}
-            for r in self._resources(final=False)]}, self.sheets, self.row_limit)
+            for r in self._resources(final=False)])
         return guess != self._old_key()
+
+    @functools.cached_property
+    def base(self) -> dict:
+        """The package's base descriptor (``tables.BASE``: title, description, licence, sources), read once."""
+        return json.loads(BASE.read_text(encoding="utf-8"))
+
+    def _about(self, version: str | None, resources: list[dict]) -> dict:
+        """What the workbook's About sheet and its key are made of: the base descriptor's title, description and
+        licence, ``version`` and the table ``resources``."""
+        return {**{k: self.base.get(k) for k in ("title", "description", "licenses")}, "version": version,
+                "resources": resources}
+
+    def _key(self, version: str | None, resources: list[dict]) -> str:
+        """:func:`workbook_key` of this package's sheets with ``version`` and the table ``resources``."""
+        return workbook_key(self._about(version, resources), self.sheets, self.row_limit)
 
     def finish(self, frames: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write the tables not written yet (the ``later`` ones; from ``frames``, table -> rows written, where
@@ -524,14 +538,12 @@ class PendingPackage:
         (:func:`workbook_key`; the tables only in CSV do not enter it), and the workbook under way: its process
         (started now if none is running and the previous workbook cannot be copied) given the About sheet's
         parts, or the previous package's workbook copied when its key is the same. Returns the key."""
-        self._version(conn)
-        base = json.loads(BASE.read_text(encoding="utf-8"))
-        parts = {**{k: base.get(k) for k in ("title", "description", "licenses")}, "version": self.package_version,
-                 "resources": list(self._resources(final=False))}
-        key = workbook_key(parts, self.sheets, self.row_limit)
-        about = {**{k: parts[k] for k in ("title", "version", "description", "licenses")},
-                 "resources": [{k: r.get(k) for k in ("name", "type", "path", "title", "description")}
-                               | {"schema": {"fields": r["schema"]["fields"]}} for r in parts["resources"]]}
+        resources = list(self._resources(final=False))
+        self._version(conn, resources)
+        key = self._key(self.package_version, resources)
+        about = self._about(self.package_version, [
+            {k: r.get(k) for k in ("name", "type", "path", "title", "description")}
+            | {"schema": {"fields": r["schema"]["fields"]}} for r in resources])
         if self.child is None and key == self._old_key() and (self.before / WORKBOOK).is_file():
             shutil.copyfile(self.before / WORKBOOK, self.tmp / WORKBOOK)  # the same tables: the same workbook
         else:
@@ -540,9 +552,10 @@ class PendingPackage:
             self.child.finish(about)
         return key
 
-    def _version(self, conn: sqlite3.Connection) -> None:
+    def _version(self, conn: sqlite3.Connection, resources: list[dict]) -> None:
         """The package's version (:attr:`package_version`): the one asked for, else the previous package's bumped
-        by :attr:`change`, what changed from it to the database (:func:`_bump`), else 1.0.0."""
+        by :attr:`change`, what changed from it to the database, and by the columns of the table ``resources``
+        (:func:`_bump`), else 1.0.0."""
         self.change = None
         if self.previous:
             try:
@@ -551,15 +564,14 @@ class PendingPackage:
                 self.change = None  # an old package we cannot read values from: log it as a fresh start
         self.package_version = self.version or (
             _bump(self.previous.get("version", ""), self.change, _columns(self.previous),
-                  _columns({"resources": list(self._resources(final=False))}))
+                  _columns({"resources": resources}))
             if self.previous else DEFAULT_VERSION)
 
     def _descriptor(self, conn: sqlite3.Connection) -> dict:
         """``datapackage.json`` but for its file resources: the version (:meth:`_version`), the sources and the
         build id from the database."""
-        base = json.loads(BASE.read_text(encoding="utf-8"))
-        descriptor = {k: v for k, v in base.items() if not k.startswith("x-")}
-        descriptor.update(version=self.package_version, created=self.created, sources=_sources(conn, base))
+        descriptor = {k: v for k, v in self.base.items() if not k.startswith("x-")}
+        descriptor.update(version=self.package_version, created=self.created, sources=_sources(conn, self.base))
         descriptor["x-csww"] = {"toolkit_version": __version__, "database": self.db_path.name,
                                 "build_id": _build_id(conn)}
         descriptor["resources"] = list(self._resources(final=True))

@@ -37,10 +37,9 @@ from markupsafe import Markup
 from . import charts, consistency, ethnicity, measures, site_cache, site_compat, site_security
 from . import councils as resolver
 from . import neighbours as sn
-from .formatting import fmt_number, is_number, suffix
+from .formatting import AREA, COUNCIL, dfe_decimals, fmt_number, is_number, published_figures, suffix
 from .local import series as local_series
-from .report import gather, packs
-from .report.model import AREA, COUNCIL, dfe_decimals
+from .report import packs
 
 
 def slug(code: str) -> str:
@@ -142,15 +141,15 @@ _whole_numbers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def whole_numbers(db) -> set[tuple[str, int, str]]:
-    """The (measure_id, year, level) groups DfE published as whole numbers (``gather.published_figures``), once per
+    """The (measure_id, year, level) groups DfE published as whole numbers (``formatting.published_figures``), once per
     served (immutable) database: the site shows them as the packs do, 16% and 26,500, never 16.0 or 26,500.0."""
     if db not in _whole_numbers:
-        _whole_numbers[db] = (await db.execute_fn(gather.published_figures))[1]
+        _whole_numbers[db] = (await db.execute_fn(published_figures))[1]
     return _whole_numbers[db]
 
 
 def figure(v, m: measures.Measure, year, whole, level: str | None = None, unit: bool = False) -> str:
-    """``v`` as the packs show it: rounded half up to the decimals DfE published it with (``model.dfe_decimals``:
+    """``v`` as the packs show it: rounded half up to the decimals DfE published it with (``formatting.dfe_decimals``:
     0 for DfE's whole-number groups at ``level``, else the catalogue's), with "%" for a percentage when ``unit``
     (``formatting``); "" when ``v`` is not a number."""
     decimals = dfe_decimals(whole, m.id, year, level)
@@ -295,7 +294,7 @@ async def _profile(request, datasette, db):
     whole = await whole_numbers(db)
 
     def places(mid: str, col: str, y) -> int | None:
-        """The decimals DfE published ``col``'s figure with in year ``y`` (``model.dfe_decimals``, as ``figure``
+        """The decimals DfE published ``col``'s figure with in year ``y`` (``formatting.dfe_decimals``, as ``figure``
         shows it in the table), None for the catalogue's: the chart's tooltips and text alternative agree."""
         if y is None or col not in ("value", "region", "england"):
             return None
@@ -419,7 +418,7 @@ async def _local_views(db, area: dict, by_measure: dict[str, list[dict]], whole=
     if not (await db.execute("select 1 from sqlite_master where name = 'local_observations'")).first():
         return [], []
     dfe = {mid: {r["time_period"]: _number(r["value"]) for r in rs} for mid, rs in by_measure.items()}
-    places = {mid: {y: dfe_decimals(whole, mid, y, gather.COUNCIL) for y in ys} for mid, ys in dfe.items()}
+    places = {mid: {y: dfe_decimals(whole, mid, y, COUNCIL) for y in ys} for mid, ys in dfe.items()}
 
     def work(conn):
         rows = local_series.stored(conn, area["area_code"])

@@ -16,7 +16,7 @@ import pandas as pd
 from click.testing import CliRunner
 from conftest import ROOT, one
 
-from benchmark import compare, measures, report
+from benchmark import compare, formatting, measures, report
 from benchmark.cli import cli
 from benchmark.report import gather, narrative, packs
 from benchmark.report.narrative import short_label
@@ -364,7 +364,7 @@ def test_a_2015_pack_words_what_dfe_does_not_publish_and_shows_its_whole_numbers
     assert (members["Darlington"][turnover], members["England"][turnover]) == ("19%", "16%")
     assert "Turnover rate: highest Darlington 19%, lowest South Tyneside 7%; the partnership as a whole 12.6% " \
            "against England 16%." in group.summary
-    published, _ = gather.published_figures(sqlite3.connect(real_db))
+    published, _ = formatting.published_figures(sqlite3.connect(real_db))
     assert narrative.not_published("stability_index_rate", "Darlington", 2025, published) == (
         "Stability index (%): DfE does not publish this measure for councils.")
     assert narrative.not_published("turnover_rate_fte", "Darlington", 2025, published) == (

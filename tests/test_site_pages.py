@@ -313,7 +313,7 @@ def headline(html: str, label: str) -> list[str]:
 
 def test_headline_rates_have_percent_and_sfr_whole_numbers_no_decimals(real):
     """Rates carry "%" in the headline table; the 2015 SFR figures DfE published as whole numbers show as the packs
-    show them (``model.dfe_decimals``): 19% and 16%, 26,500, never 19.0 or 26,500.0 (review 8, finding 9)."""
+    show them (``formatting.dfe_decimals``): 19% and 16%, 26,500, never 19.0 or 26,500.0 (review 8, finding 9)."""
     latest = real.get("/la/841").text
     assert headline(latest, "Turnover rate (FTE)") == ["2025", "15.4%", "13.1%", "11.8%", "112 of 148", "D"]
     assert headline(latest, "Social workers in post (FTE)")[1:4] == ["95.6", "207.5", "36,186.3"]

@@ -287,7 +287,7 @@ def chart(chart_id: str, measure_id: str, name: str, dfe: dict[int, float | None
     then each series' figure as the formatter writes it, its symbol, or "" where the series has no point) are the
     chart's table, and raw the same as (date, [(value or None, symbol or None) per series]). ``dfe_decimals``
     (year -> decimals, None for the catalogue's) gives the decimals DfE published a year's figure with (2015 rates
-    as whole numbers: ``report.model.dfe_decimals``); the table, tooltips and text alternative show the DfE series
+    as whole numbers: ``formatting.dfe_decimals``); the table, tooltips and text alternative show the DfE series
     at them, and ``"decimals"`` (per series, per date) says so for a caller building its own table."""
     m = measures.get(measure_id)
     if not any(v is not None for _, pts in local for _, v, _ in pts):

@@ -16,9 +16,6 @@ import pandas as pd
 
 from .. import councils, neighbours, publication, store, tables
 from ..database import has_table
-from ..formatting import AREA as AREA  # what DfE published and its levels: one home, without pandas
-from ..formatting import COUNCIL as COUNCIL
-from ..formatting import published_figures as published_figures
 from ..local import store as local_store
 from ..problems import CswwError
 
@@ -120,8 +117,7 @@ def neighbour_list(conn: sqlite3.Connection, area: dict, model: str | None, year
 def provenance(conn: sqlite3.Connection) -> dict[str, pd.DataFrame | dict]:
     info = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM build_info")}
     releases = store.query(conn, "SELECT release_id, title, data_year, published, url FROM releases ORDER BY data_year")
-    files = store.query(conn, "SELECT * "
-                              "FROM source_files ORDER BY release_id, file_name")
+    files = store.query(conn, "SELECT * FROM source_files ORDER BY release_id, file_name")
     return {"build": info, "releases": releases, "files": files}
 
 

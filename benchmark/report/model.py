@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import measures
-from ..formatting import AREA as AREA  # the decimals DfE published: one rule, in formatting (csww compare's too)
-from ..formatting import COUNCIL as COUNCIL
-from ..formatting import dfe_decimals as dfe_decimals
 from ..formatting import fmt_date, fmt_number, is_number, number_format, suffix
 from ..measures import round_half_up
 from ..problems import NotFoundError

@@ -24,9 +24,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from ..formatting import SYMBOL_MEANINGS, fmt_number, is_number, suffix
+from ..formatting import AREA, COUNCIL, SYMBOL_MEANINGS, dfe_decimals, fmt_number, is_number, suffix
 from ..measures import round_half_up
-from .model import AREA, COUNCIL, LOW, dfe_decimals, low_text, measure_info
+from .model import LOW, low_text, measure_info
 
 MOVE = 0.10
 GAP = 0.15
@@ -110,7 +110,7 @@ def council_summary(rec: pd.DataFrame, year: int, measure_ids: list[str], area_n
                     published=None, whole=None) -> list[str]:
     """Sentences for one council and year from its comparison records (all years, published only);
     ``rows`` is :func:`year_rows` of them when the caller has it already; ``published`` and ``whole`` are
-    ``gather.published_figures`` (:func:`not_published`; DfE's whole numbers shown as such)."""
+    ``formatting.published_figures`` (:func:`not_published`; DfE's whole numbers shown as such)."""
     rows = year_rows(rec, year, measure_ids) if rows is None else rows
 
     def own(v, mid, y=year):  # the council's figure, with the decimals DfE published it with
@@ -228,7 +228,7 @@ def group_summary(table: pd.DataFrame, year: int, measure_ids: list[str], pooled
 
     ``table`` has one row per member and measure for the year (area_name, measure_id, value, quartile);
     ``pooled`` maps measure_id to the partnership's pooled figure and England's; ``whole``
-    (``gather.published_figures``) which figures DfE published as whole numbers.
+    (``formatting.published_figures``) which figures DfE published as whole numbers.
     """
     out = []
     for mid in measure_ids:

@@ -10,7 +10,17 @@ import pandas as pd
 
 from .. import __version__, charts, compare, consistency, ethnicity, measures, neighbours, store
 from ..councils import joint_words  # the joint-return sentence: one home, shared with csww compare
-from ..formatting import SYMBOL_MEANINGS, fmt_date, fmt_number, is_number, suffix
+from ..formatting import (
+    AREA,
+    COUNCIL,
+    SYMBOL_MEANINGS,
+    dfe_decimals,
+    fmt_date,
+    fmt_number,
+    is_number,
+    published_figures,
+    suffix,
+)
 from ..local import series as local_series
 from ..local import teams
 from . import gather, narrative
@@ -24,7 +34,6 @@ from .model import (
     Pack,
     Section,
     Table,
-    dfe_decimals,
     excel_format,
     given_decimals,
     int_cell,
@@ -130,7 +139,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
     engine = gather.has_comparisons(conn)
     model = now["sn_model"].dropna().iloc[0] if now["sn_model"].notna().any() else None
 
-    published, whole = gather.published_figures(conn)
+    published, whole = published_figures(conn)
     summary = council_story(rec, year, key, name, published, whole)
     ranked_in = rank_area(rec, region_name)
 
@@ -186,7 +195,7 @@ def council_pack(conn: sqlite3.Connection, la: str, year: int | None = None, loc
 def council_story(rec: pd.DataFrame, year: int, key: list[str], name: str, published=None, whole=None) -> list[str]:
     """The pack's summary for one council and year from its comparison records (``gather.records``): the
     exception sentences and the direction-of-travel sentence, on one rule (``compare.DIRECTION_RULE``);
-    ``published`` and ``whole`` (``gather.published_figures``) say which measures DfE publishes for councils and
+    ``published`` and ``whole`` (``formatting.published_figures``) say which measures DfE publishes for councils and
     which figures it published as whole numbers."""
     rows = narrative.year_rows(rec, year, key)
     summary = narrative.council_summary(rec, year, key, name, rows, published, whole)
@@ -233,7 +242,7 @@ def _change_note(cells, year: int) -> list[str]:
 def _cell_for(r, col: str, m, whole=None) -> Cell:
     if r is None:
         return Cell(None, "")
-    level = gather.AREA if col in ("region", "london", "england") else None
+    level = AREA if col in ("region", "london", "england") else None
     return value_cell(_num(getattr(r, col)), m, decimals=dfe_decimals(whole, m.id, r.time_period, level))
 
 
@@ -245,7 +254,7 @@ def _is_borough(rec: pd.DataFrame) -> bool:
 def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: str, region_name: str,
                    published=None, whole=None) -> Table:
     """The headline table: each key measure in each of ``years`` beside its comparators, ranks, band and change.
-    ``published`` and ``whole`` (``gather.published_figures``) say which measures DfE does not publish for
+    ``published`` and ``whole`` (``formatting.published_figures``) say which measures DfE does not publish for
     councils in a year (footnoted) and which figures DfE published as whole numbers (shown so)."""
     shown = rec[rec["time_period"].isin(years) & rec["measure_id"].isin(key)]
     by = {(r.measure_id, int(r.time_period)): r for r in shown.itertuples()}
@@ -264,7 +273,7 @@ def headline_table(rec: pd.DataFrame, key: list[str], years: list[int], name: st
                 unpublished.setdefault(m.label, []).append(y)
             rows.append([
                 Cell(m.label, m.label), year_cell(y),
-                value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, y, gather.COUNCIL))
+                value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, y, COUNCIL))
                 if r is not None else Cell(None, NO_FIGURE),
                 _cell_for(r, "sn_median", m), _cell_for(r, "region", m, whole),
                 *([_cell_for(r, "london", m, whole)] if london else []), _cell_for(r, "england", m, whole),
@@ -342,9 +351,9 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
         cols = [("value", name), ("sn_median", "Neighbour median"), ("region", region_name), ("england", "England")]
         is_count = m.unit in ("FTE", "headcount")
         london = _is_borough(t)
-        area = {r.time_period: dfe_decimals(whole, mid, r.time_period, gather.AREA) for r in t.itertuples()}
+        area = {r.time_period: dfe_decimals(whole, mid, r.time_period, AREA) for r in t.itertuples()}
         rows = [[year_cell(r.time_period),
-                 value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, r.time_period, gather.COUNCIL)),
+                 value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, mid, r.time_period, COUNCIL)),
                  value_cell(_num(r.sn_median), m), value_cell(_num(r.region), m, decimals=area[r.time_period]),
                  *([value_cell(_num(r.london), m, decimals=area[r.time_period])] if london else []),
                  value_cell(_num(r.england), m, decimals=area[r.time_period]),
@@ -355,7 +364,7 @@ def trend_figures(rec: pd.DataFrame, key: list[str], name: str, region_name: str
                        "Neighbours with a figure"],
                       rows, sheet=f"Trend {short_sheet(m.label)}", notes=_symbol_note(t["symbol"]))
         svg, alt = charts.trend(f"chart-{mid}", m, name, t, cols, places=lambda c, y, mid=mid, area=area: (
-            dfe_decimals(whole, mid, y, gather.COUNCIL) if c == "value" else area.get(y) if c in ("region", "england")
+            dfe_decimals(whole, mid, y, COUNCIL) if c == "value" else area.get(y) if c in ("region", "england")
             else None))  # the decimals the table shows each figure with
         note = ""
         if is_count:
@@ -442,9 +451,9 @@ def local_section(area: dict, code: str, local: pd.DataFrame, rec: pd.DataFrame,
                 if f.reported_value is not None else Cell(None, ""),
                 text_cell(f.reported_definition or None),
                 Cell("yes" if f.comparable else "no", "yes" if f.comparable else "no"),
-                value_cell(_num(p.value), m, p.symbol, decimals=dfe_decimals(whole, m.id, dfe_year, gather.COUNCIL))
+                value_cell(_num(p.value), m, p.symbol, decimals=dfe_decimals(whole, m.id, dfe_year, COUNCIL))
                 if p is not None else Cell(None, ""),
-                value_cell(_num(p.england), m, decimals=dfe_decimals(whole, m.id, dfe_year, gather.AREA))
+                value_cell(_num(p.england), m, decimals=dfe_decimals(whole, m.id, dfe_year, AREA))
                 if p is not None else Cell(None, ""),
                 text_cell(f.basis or None), text_cell("; ".join(own) or None)])
         notes = ["Provisional: the council's own figures, re-derived on DfE's definitions by csww-benchmark. DfE has "
@@ -516,7 +525,7 @@ def series_sections(name: str, local: pd.DataFrame, rec: pd.DataFrame, key: list
     and year-to-date turnover (``local.series.charts_for``), each chart beside its table. Empty with fewer than
     two snapshots. ``whole`` as for :func:`headline_table`: DfE's series at the decimals DfE published."""
     dfe = {mid: {int(r.time_period): _num(r.value) for r in t.itertuples()} for mid, t in rec.groupby("measure_id")}
-    places = {mid: {y: dfe_decimals(whole, mid, y, gather.COUNCIL) for y in years} for mid, years in dfe.items()}
+    places = {mid: {y: dfe_decimals(whole, mid, y, COUNCIL) for y in years} for mid, years in dfe.items()}
     figs = []
     for c in local_series.charts_for(local, name, dfe, key, prefix="local-series", dfe_decimals=places):
         m = measure_info(c["measure_id"])
@@ -735,7 +744,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     "median": _num(st.loc[mid, "member_median"]) if mid in st.index else None,
                     "england": _num(england.get(mid))} for mid in key}
 
-    _, whole = gather.published_figures(conn)
+    _, whole = published_figures(conn)
     summary = narrative.group_summary(now, year, key, pooled, whole)
     by = {(r.area_code, r.measure_id): r for r in now.itertuples()}
     labels = [measure_info(mid).label for mid in key]
@@ -748,7 +757,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         return rows
 
     def value_of(r, m):  # as DfE published it (whole numbers in 2015)
-        return (value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, m.id, year, gather.COUNCIL))
+        return (value_cell(_num(r.value), m, r.symbol, decimals=dfe_decimals(whole, m.id, year, COUNCIL))
                 if r is not None else Cell(None, NO_FIGURE))
 
     rows = member_rows(value_of)
@@ -759,7 +768,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
                     + [value_cell(pooled[mid]["median"], measure_info(mid)) for mid in key])
     rows.append([Cell("England", "England"), Cell("E92000001", "E92000001")]
                 + [value_cell(pooled[mid]["england"], measure_info(mid),
-                              decimals=dfe_decimals(whole, mid, year, gather.AREA)) for mid in key])
+                              decimals=dfe_decimals(whole, mid, year, AREA)) for mid in key])
     gone = []  # members with no figures this year because they were replaced, or not yet formed
     for a in members:
         c = gather.published_code(a, conn, year)
@@ -796,7 +805,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
             v = _num(r.value) if r is not None else None
             sym = r.symbol if r is not None else None
             bars.append((names[c], 0.0 if v is None and sym == LOW else v,
-                         value_cell(v, m, sym, decimals=dfe_decimals(whole, mid, year, gather.COUNCIL)).text
+                         value_cell(v, m, sym, decimals=dfe_decimals(whole, mid, year, COUNCIL)).text
                          or "no figure"))
         bars.sort(key=lambda b: (b[1] is None, -(b[1] or 0.0)))  # highest first, no figure last
         refs = [(n, pooled[mid][k]) for n, k in (("Partnership", "pooled"), ("England", "england"))
@@ -825,7 +834,7 @@ def group_pack(conn: sqlite3.Connection, group_file: str | Path, year: int | Non
         figures.append(Figure(f"chart-{mid}", m.label, charts.bar_chart(
             f"chart-{mid}", f"{m.label} by member council, {year}", alt, bars, refs, m.decimals, suffix(m),
             highlight=names[focus] if focus else None, reference_decimals=[  # as the table shows England
-                dfe_decimals(whole, mid, year, gather.AREA) if n == "England" else None for n, _ in refs]), alt, t))
+                dfe_decimals(whole, mid, year, AREA) if n == "England" else None for n, _ in refs]), alt, t))
     member_list = Table("group-members-table", f"Members of {group['name']}", ["As written in the group file",
                         "Council", "DfE code", "Figures published under"],
                         [[text_cell(str(w)), text_cell(a["area_name"]), text_cell(a["area_code"]),
